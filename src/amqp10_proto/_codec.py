@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -84,7 +85,8 @@ _unpack_f = _S_f.unpack_from
 _unpack_d = _S_d.unpack_from
 _unpack_II = _S_II.unpack_from
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _MS = _dt.timedelta(milliseconds=1)
 _timedelta = _dt.timedelta
 _datetime = _dt.datetime
@@ -92,6 +94,12 @@ _UUID = uuid.UUID
 
 # One-byte length prefixes, precomputed: bytes((n,)) costs a call per value.
 _LEN8 = [bytes((i,)) for i in range(256)]
+# Constructor and one-byte length together, so a short value costs one concatenation.
+_VBIN8 = [b"\xa0" + n for n in _LEN8]
+_STR8 = [b"\xa1" + n for n in _LEN8]
+_SYM8 = [b"\xa3" + n for n in _LEN8]
+_SMALLUINT = [b"\x52" + n for n in _LEN8]
+_SMALLULONG = [b"\x53" + n for n in _LEN8]
 
 
 # ---------------------------------------------------------------------------
@@ -117,7 +125,10 @@ def encode(value: Any) -> bytes:
     enc = _ENCODERS.get(type(value))
     if enc is None:
         enc = _encoder_for(value)
-    return enc(value)
+    try:
+        return enc(value)
+    except RecursionError:  # a self-referencing or absurdly deep structure
+        raise EncodeError("value nested too deeply to encode") from None
 
 
 def _encoder_for(value: Any) -> Encoder:
@@ -167,7 +178,7 @@ def _e_uint(value: int) -> bytes:
     if value == 0:
         return b"\x43"
     if 0 < value < 256:
-        return b"\x52" + _LEN8[value]
+        return _SMALLUINT[value]
     if not 0 <= value <= 0xFFFFFFFF:
         raise _range_error(value, "uint")
     return b"\x70" + _pack_I(value)
@@ -177,7 +188,7 @@ def _e_ulong(value: int) -> bytes:
     if value == 0:
         return b"\x44"
     if 0 < value < 256:
-        return b"\x53" + _LEN8[value]
+        return _SMALLULONG[value]
     if not 0 <= value <= 0xFFFFFFFFFFFFFFFF:
         raise _range_error(value, "ulong")
     return b"\x80" + _pack_Q(value)
@@ -248,21 +259,23 @@ def _e_char(value: str) -> bytes:
 
 
 def timestamp_ms(value: Any) -> int:
-    """Milliseconds since the epoch for an aware datetime or a Timestamp."""
-    if type(value) is Timestamp:
-        return int(value)
+    """Milliseconds since the epoch for an aware datetime or a Timestamp (floored)."""
     if isinstance(value, _datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise EncodeError(f"naive datetime {value!r} is ambiguous; give it a tzinfo")
         delta = value - _EPOCH
         return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return int(value)
     raise EncodeTypeError(f"cannot encode {value!r} as AMQP timestamp")
 
 
 def _e_timestamp(value: Any) -> bytes:
-    ms = timestamp_ms(value)
+    if type(value) is _datetime and value.tzinfo is _UTC:  # the common case
+        delta = value - _EPOCH
+        ms = (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    else:
+        ms = timestamp_ms(value)
     if not -0x8000000000000000 <= ms <= 0x7FFFFFFFFFFFFFFF:
         raise _range_error(ms, "timestamp")
     return b"\x83" + _pack_q(ms)
@@ -273,9 +286,11 @@ def _e_uuid(value: uuid.UUID) -> bytes:
 
 
 def _e_binary(value: bytes | bytearray | memoryview) -> bytes:
-    n = len(value) if type(value) is not memoryview else value.nbytes
+    if type(value) is memoryview:  # any shape or stride: its bytes, in C order
+        value = value.tobytes()
+    n = len(value)
     if n < 256:
-        return b"\xa0" + _LEN8[n] + value
+        return _VBIN8[n] + value
     if n > 0xFFFFFFFF:
         raise EncodeError("binary longer than 4 GiB")
     return b"\xb0" + _pack_I(n) + value
@@ -288,7 +303,7 @@ def _e_string(value: str) -> bytes:
         raise EncodeError(f"string {value!r} is not valid Unicode (lone surrogate)") from None
     n = len(raw)
     if n < 256:
-        return b"\xa1" + _LEN8[n] + raw
+        return _STR8[n] + raw
     return b"\xb1" + _pack_I(n) + raw
 
 
@@ -299,7 +314,7 @@ def _e_symbol(value: str) -> bytes:
         raise EncodeError(f"symbol {value!r} must be ASCII") from None
     n = len(raw)
     if n < 256:
-        return b"\xa3" + _LEN8[n] + raw
+        return _SYM8[n] + raw
     return b"\xb3" + _pack_I(n) + raw
 
 
@@ -329,22 +344,53 @@ def _wrap_map(body: bytes, count: int) -> bytes:
 
 
 def encode_map_with(
-    items: Any, key_encoder: Encoder, value_encoder: Encoder = _e_any
+    items: Any, key_encoder: Encoder, value_encoders: dict[type, Encoder] | None = None
 ) -> bytes:
-    """Encode ``(key, value)`` pairs as an AMQP map with the given key encoder."""
-    parts = []
-    n = 0
+    """Encode ``(key, value)`` pairs as an AMQP map (1.6.23).
+
+    ``key_encoder`` encodes every key (the spec restricts keys in many maps);
+    values go through ``value_encoders`` (by exact type; the full encoder
+    table by default) and fall back to the subclass lookup of :func:`encode`.
+    """
+    table = _ENCODERS if value_encoders is None else value_encoders
+    parts: list[bytes] = []
+    append = parts.append
+    try:
+        for k, v in items:
+            append(key_encoder(k))
+            enc = table.get(type(v))
+            if enc is None:
+                enc = _encoder_for(v) if value_encoders is None else _strict_encoder_for(v, table)
+            append(enc(v))
+    except EncodeError as exc:
+        raise _locate_pair(exc, items, key_encoder, table) from None
+    return _wrap_map(b"".join(parts), len(parts))
+
+
+def _strict_encoder_for(value: Any, table: dict[type, Encoder]) -> Encoder:
+    for cls in type(value).__mro__[1:]:
+        enc = table.get(cls)
+        if enc is not None:
+            return enc
+    if _ENCODERS.get(type(value)) is not None or isinstance(value, (list, tuple, dict)):
+        raise EncodeError(f"{value!r:.60} ({type(value).__name__}) is not allowed here")
+    return _encoder_for(value)
+
+
+def _locate_pair(exc: EncodeError, items: Any, key_encoder: Encoder,
+                 table: dict[type, Encoder]) -> EncodeError:
+    """Name the key whose key or value failed to encode (error path only)."""
     for k, v in items:
         try:
-            parts.append(key_encoder(k))
-        except EncodeError as exc:
-            raise _prefix(exc, f"[key {k!r}]") from None
+            key_encoder(k)
+        except EncodeError:
+            return _prefix(exc, f"[key {k!r}]")
         try:
-            parts.append(value_encoder(v))
-        except EncodeError as exc:
-            raise _prefix(exc, f"[{k!r}]") from None
-        n += 2
-    return _wrap_map(b"".join(parts), n)
+            enc = table.get(type(v)) or _strict_encoder_for(v, table)
+            enc(v)
+        except EncodeError:
+            return _prefix(exc, f"[{k!r}]")
+    return exc
 
 
 def _e_dict(value: dict[Any, Any]) -> bytes:
@@ -353,6 +399,11 @@ def _e_dict(value: dict[Any, Any]) -> bytes:
 
 def _e_map(value: Map) -> bytes:
     return encode_map_with(value.pairs, _e_any)
+
+
+def simple_encoders() -> dict[type, Encoder]:
+    """The encoder table less list, map and array: for maps whose values must be simple."""
+    return {t: e for t, e in _ENCODERS.items() if t not in (list, tuple, dict, Map, Array)}
 
 
 def _e_described(value: Described) -> bytes:
@@ -376,8 +427,12 @@ def _e_descriptor(descriptor: Any) -> bytes:
 
 
 def _prefix(exc: EncodeError, where: str) -> EncodeError:
-    new = type(exc)(str(exc).split(" at ", 1)[0] if exc.path else str(exc), where + exc.path)
-    return new
+    """The same error, placed ``where`` deeper in the structure."""
+    text = str(exc)
+    if exc.path and text.endswith(" at " + exc.path):
+        # Strip the old place only: the message itself may contain " at ".
+        text = text[: -len(exc.path) - 4]
+    return type(exc)(text, where + exc.path)
 
 
 def _at(exc: EncodeError, seq: Any, label: Callable[[int], str]) -> EncodeError:
@@ -390,128 +445,205 @@ def _at(exc: EncodeError, seq: Any, label: Callable[[int], str]) -> EncodeError:
     return exc
 
 
-# Arrays (1.6.24): one constructor for every element, so each element type has a
-# function returning (constructor, payloads) where the constructor is the
-# smallest one that fits every element.
+# Arrays (1.6.24): one constructor for every element. Each element type has a
+# checker that validates one item and returns what the payload is built from;
+# the payload then uses the smallest constructor that fits every element.
 
-_FIXED_ARRAY: dict[str, tuple[bytes, str, int, int]] = {
-    # name: (constructor, struct code, min, max)
-    "ubyte": (b"\x50", "B", 0, 0xFF),
-    "ushort": (b"\x60", "H", 0, 0xFFFF),
-    "byte": (b"\x51", "b", -0x80, 0x7F),
-    "short": (b"\x61", "h", -0x8000, 0x7FFF),
+
+def _item_int(name: str, lo: int, hi: int) -> Callable[[Any], Any]:
+    def check(v: Any) -> int:
+        if type(v) is bool or not isinstance(v, int):
+            raise EncodeTypeError(f"{v!r} is not an AMQP {name}")
+        if not lo <= v <= hi:
+            raise _range_error(v, name)
+        return int(v)
+
+    return check
+
+
+def _item_null(v: Any) -> None:
+    if v is not None:
+        raise EncodeTypeError(f"{v!r} is not null")
+
+
+def _item_boolean(v: Any) -> int:
+    if type(v) is not bool:
+        raise EncodeTypeError(f"{v!r} is not a boolean")
+    return 1 if v else 0
+
+
+def _item_real(name: str) -> Callable[[Any], Any]:
+    def check(v: Any) -> float:
+        if type(v) is bool or not isinstance(v, (int, float)):
+            raise EncodeTypeError(f"{v!r} is not an AMQP {name}")
+        try:
+            f = float(v)
+            if name == "float":
+                _pack_f(f)
+        except OverflowError:
+            raise EncodeError(f"{v!r} is out of range for AMQP {name}") from None
+        return f
+
+    return check
+
+
+def _item_decimal(cls: type[Decimal32 | Decimal64 | Decimal128]) -> Callable[[Any], Any]:
+    def check(v: Any) -> bytes:
+        if not isinstance(v, cls):
+            raise EncodeTypeError(f"{v!r} is not a {cls.__name__}")
+        return v.raw
+
+    return check
+
+
+def _item_char(v: Any) -> int:
+    if not isinstance(v, str):
+        raise EncodeTypeError(f"{v!r} is not an AMQP char")
+    return _char_code(v)
+
+
+def _item_timestamp(v: Any) -> int:
+    ms = timestamp_ms(v)
+    if not -0x8000000000000000 <= ms <= 0x7FFFFFFFFFFFFFFF:
+        raise _range_error(ms, "timestamp")
+    return ms
+
+
+def _item_uuid(v: Any) -> bytes:
+    if not isinstance(v, _UUID):
+        raise EncodeTypeError(f"{v!r} is not a UUID")
+    return v.bytes
+
+
+def _item_binary(v: Any) -> bytes:
+    if type(v) is bytes:
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise EncodeTypeError(f"{v!r} is not binary")
+
+
+def _item_string(v: Any) -> bytes:
+    if not isinstance(v, str):
+        raise EncodeTypeError(f"{v!r} is not a string")
+    try:
+        return v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodeError(f"string {v!r} is not valid Unicode (lone surrogate)") from None
+
+
+def _item_symbol(v: Any) -> bytes:
+    if not isinstance(v, str):
+        raise EncodeTypeError(f"{v!r} is not a symbol")
+    try:
+        return v.encode("ascii")
+    except UnicodeEncodeError:
+        raise EncodeError(f"symbol {v!r} must be ASCII") from None
+
+
+_ARRAY_ITEM: dict[str, Callable[[Any], Any]] = {
+    "null": _item_null,
+    "boolean": _item_boolean,
+    "ubyte": _item_int("ubyte", 0, 0xFF),
+    "ushort": _item_int("ushort", 0, 0xFFFF),
+    "uint": _item_int("uint", 0, 0xFFFFFFFF),
+    "ulong": _item_int("ulong", 0, 0xFFFFFFFFFFFFFFFF),
+    "byte": _item_int("byte", -0x80, 0x7F),
+    "short": _item_int("short", -0x8000, 0x7FFF),
+    "int": _item_int("int", -0x80000000, 0x7FFFFFFF),
+    "long": _item_int("long", -0x8000000000000000, 0x7FFFFFFFFFFFFFFF),
+    "float": _item_real("float"),
+    "double": _item_real("double"),
+    "decimal32": _item_decimal(Decimal32),
+    "decimal64": _item_decimal(Decimal64),
+    "decimal128": _item_decimal(Decimal128),
+    "char": _item_char,
+    "timestamp": _item_timestamp,
+    "uuid": _item_uuid,
+    "binary": _item_binary,
+    "string": _item_string,
+    "symbol": _item_symbol,
+    "list": lambda v: _encode_simple("list", v),
+    "map": lambda v: _encode_simple("map", v),
+    "array": lambda v: _encode_simple("array", v),
 }
 
-
-_DECIMAL_ARRAY: dict[str, tuple[type[Decimal32 | Decimal64 | Decimal128], bytes]] = {
-    "decimal32": (Decimal32, b"\x74"),
-    "decimal64": (Decimal64, b"\x84"),
-    "decimal128": (Decimal128, b"\x94"),
+# element type: (constructor, struct code) for fixed-width payloads; the
+# integer types with a one-byte form list (wide, small) and pick per array.
+_ARRAY_FIXED: dict[str, tuple[bytes, str]] = {
+    "ubyte": (b"\x50", "B"), "ushort": (b"\x60", "H"), "byte": (b"\x51", "b"),
+    "short": (b"\x61", "h"), "float": (b"\x72", "f"), "double": (b"\x82", "d"),
+    "char": (b"\x73", "I"), "timestamp": (b"\x83", "q"),
+}
+_ARRAY_SMALL_INT: dict[str, tuple[bytes, str, bytes, str, int, int]] = {
+    # 1.6.4-1.6.9: smalluint, smallulong, smallint, smalllong when all fit a byte.
+    "uint": (b"\x70", "I", b"\x52", "B", 0, 0xFF),
+    "ulong": (b"\x80", "Q", b"\x53", "B", 0, 0xFF),
+    "int": (b"\x71", "i", b"\x54", "b", -0x80, 0x7F),
+    "long": (b"\x81", "q", b"\x55", "b", -0x80, 0x7F),
+}
+_ARRAY_JOINED: dict[str, bytes] = {
+    "decimal32": b"\x74", "decimal64": b"\x84", "decimal128": b"\x94", "uuid": b"\x98",
+}
+_ARRAY_VARIABLE: dict[str, tuple[bytes, bytes]] = {
+    "binary": (b"\xa0", b"\xb0"), "string": (b"\xa1", b"\xb1"), "symbol": (b"\xa3", b"\xb3"),
 }
 
 
 def _array_payload(element_type: str, items: list[Any]) -> tuple[bytes, bytes]:
-    n = len(items)
-    if element_type in _FIXED_ARRAY:
-        ctor, code, lo, hi = _FIXED_ARRAY[element_type]
-        for v in items:
-            if type(v) is bool or not isinstance(v, int) or not lo <= v <= hi:
-                raise EncodeError(f"{v!r} is not a valid AMQP {element_type}")
-        return ctor, struct.pack(f">{n}{code}", *items)
-    if element_type in ("uint", "ulong", "int", "long"):
-        signed = element_type in ("int", "long")
-        wide = 4 if element_type in ("uint", "int") else 8
-        lo, hi = (-(1 << (wide * 8 - 1)), (1 << (wide * 8 - 1)) - 1) if signed else (
-            0, (1 << (wide * 8)) - 1)
-        small_lo, small_hi = (-128, 127) if signed else (0, 255)
-        small = True
-        for v in items:
-            if type(v) is bool or not isinstance(v, int) or not lo <= v <= hi:
-                raise EncodeError(f"{v!r} is not a valid AMQP {element_type}")
-            if small and not small_lo <= v <= small_hi:
-                small = False
-        codes = {"uint": (b"\x52", "B", b"\x70", "I"), "ulong": (b"\x53", "B", b"\x80", "Q"),
-                 "int": (b"\x54", "b", b"\x71", "i"), "long": (b"\x55", "b", b"\x81", "q")}
-        sctor, scode, wctor, wcode = codes[element_type]
-        if small:
-            return sctor, struct.pack(f">{n}{scode}", *items)
-        return wctor, struct.pack(f">{n}{wcode}", *items)
+    """(element constructor, concatenated element encodings sans constructor)."""
+    check = _ARRAY_ITEM.get(element_type)
+    if check is None:
+        raise EncodeError(f"unknown AMQP array element type {element_type!r}")
+    vals = []
+    for i, v in enumerate(items):
+        try:
+            vals.append(check(v))
+        except EncodeError as exc:
+            raise _prefix(exc, f"[{i}]") from None
+    n = len(vals)
+    if element_type in _ARRAY_FIXED:
+        ctor, code = _ARRAY_FIXED[element_type]
+        return ctor, struct.pack(f">{n}{code}", *vals)
+    if element_type in _ARRAY_SMALL_INT:
+        wctor, wcode, sctor, scode, lo, hi = _ARRAY_SMALL_INT[element_type]
+        if all(lo <= v <= hi for v in vals):
+            return sctor, struct.pack(f">{n}{scode}", *vals)
+        return wctor, struct.pack(f">{n}{wcode}", *vals)
+    if element_type in _ARRAY_JOINED:
+        return _ARRAY_JOINED[element_type], b"".join(vals)
+    if element_type in _ARRAY_VARIABLE:
+        small, wide = _ARRAY_VARIABLE[element_type]
+        if all(len(r) < 256 for r in vals):
+            return small, b"".join([_LEN8[len(r)] + r for r in vals])
+        return wide, b"".join([_pack_I(len(r)) + r for r in vals])
     if element_type == "null":
-        for v in items:
-            if v is not None:
-                raise EncodeError(f"{v!r} is not null")
         return b"\x40", b""
     if element_type == "boolean":
-        for v in items:
-            if type(v) is not bool:
-                raise EncodeError(f"{v!r} is not a boolean")
-        return b"\x56", bytes(1 if v else 0 for v in items)
-    if element_type == "float":
-        try:
-            return b"\x72", struct.pack(f">{n}f", *items)
-        except (OverflowError, struct.error) as exc:
-            raise EncodeError(f"array of float: {exc}") from None
-    if element_type == "double":
-        try:
-            return b"\x82", struct.pack(f">{n}d", *items)
-        except struct.error as exc:
-            raise EncodeError(f"array of double: {exc}") from None
-    if element_type in _DECIMAL_ARRAY:
-        dcls, dctor = _DECIMAL_ARRAY[element_type]
-        for v in items:
-            if type(v) is not dcls:
-                raise EncodeError(f"{v!r} is not a {dcls.__name__}")
-        return dctor, b"".join([v.raw for v in items])
-    if element_type == "char":
-        return b"\x73", b"".join(_pack_I(_char_code(v)) for v in items)
-    if element_type == "timestamp":
-        return b"\x83", b"".join(_e_timestamp(v)[1:] for v in items)
-    if element_type == "uuid":
-        for v in items:
-            if type(v) is not _UUID:
-                raise EncodeError(f"{v!r} is not a UUID")
-        return b"\x98", b"".join(v.bytes for v in items)
-    if element_type in ("binary", "string", "symbol"):
-        if element_type == "binary":
-            raws = [bytes(v) for v in items]
-        else:
-            enc = "utf-8" if element_type == "string" else "ascii"
-            try:
-                raws = [v.encode(enc) for v in items]
-            except (UnicodeEncodeError, AttributeError):
-                raise EncodeError(f"array of {element_type} holds an invalid item") from None
-        small, wide = {"binary": (b"\xa0", b"\xb0"), "string": (b"\xa1", b"\xb1"),
-                       "symbol": (b"\xa3", b"\xb3")}[element_type]
-        if all(len(r) < 256 for r in raws):
-            return small, b"".join([_LEN8[len(r)] + r for r in raws])
-        return wide, b"".join([_pack_I(len(r)) + r for r in raws])
-    if element_type in ("list", "map", "array"):
-        encs = [_encode_simple(element_type, v) for v in items]
-        small_ctor = {"list": 0xC0, "map": 0xC1, "array": 0xE0}[element_type]
-        # Normalise each element to the constructor the array uses: the 8-bit
-        # form if every element fits it, else the 32-bit form.
-        payloads = [_compound_payload(e, small_ctor) for e in encs]
-        if all(p[0] is not None for p in payloads):
-            return bytes((small_ctor,)), b"".join([p[0] for p in payloads])  # type: ignore[misc]
-        return bytes((small_ctor + 0x10,)), b"".join([p[1] for p in payloads])
-    raise EncodeError(f"unknown AMQP array element type {element_type!r}")
+        return b"\x56", bytes(vals)
+    # list, map, array: every element must use the same constructor, the 8-bit
+    # form if every element fits it, else the 32-bit form.
+    small_ctor = {"list": 0xC0, "map": 0xC1, "array": 0xE0}[element_type]
+    payloads = [_compound_payload(e, small_ctor) for e in vals]
+    if all(p[0] is not None for p in payloads):
+        return bytes((small_ctor,)), b"".join([p[0] for p in payloads])  # type: ignore[misc]
+    return bytes((small_ctor + 0x10,)), b"".join([p[1] for p in payloads])
 
 
 def _encode_simple(element_type: str, value: Any) -> bytes:
     """Encode one array element as a stand-alone value of ``element_type``."""
     if element_type == "list":
         if not isinstance(value, (list, tuple)):
-            raise EncodeError(f"{value!r} is not a list")
+            raise EncodeTypeError(f"{value!r} is not a list")
         return _e_list(value)
     if element_type == "map":
         if isinstance(value, dict):
             return _e_dict(value)
         if isinstance(value, Map):
             return _e_map(value)
-        raise EncodeError(f"{value!r} is not a map")
-    if element_type == "array":
-        if not isinstance(value, Array):
-            raise EncodeError(f"{value!r} is not an Array")
+        raise EncodeTypeError(f"{value!r} is not a map")
+    if not isinstance(value, Array):
+        raise EncodeTypeError(f"{value!r} is not an Array")
     return _e_array(value)
 
 
@@ -533,12 +665,12 @@ def _compound_payload(enc: bytes, small_ctor: int) -> tuple[bytes | None, bytes]
 
 
 def _e_array(value: Array) -> bytes:
-    try:
-        ctor, payload = _array_payload(value.element_type, value.items)
-    except EncodeError as exc:
-        raise _prefix(exc, f"<array of {value.element_type}>") from None
+    ctor, payload = _array_payload(value.element_type, value.items)
     if value.descriptor is not None:
-        ctor = b"\x00" + _e_descriptor(value.descriptor) + ctor
+        try:
+            ctor = b"\x00" + _e_descriptor(value.descriptor) + ctor
+        except EncodeError as exc:
+            raise _prefix(exc, ".descriptor") from None
     count = len(value.items)
     size = len(payload) + len(ctor) + 1
     if size < 256 and count < 256:
@@ -682,10 +814,18 @@ def _d_char(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
     return Char(chr(cp)), end
 
 
+_fromtimestamp = _datetime.fromtimestamp
+# Up to 2100, ms / 1000 as a float is within 0.12 µs of the true instant, so
+# fromtimestamp's rounding to whole microseconds lands exactly on the ms.
+_FAST_MS_MAX = 4102444800000
+
+
 def ms_to_datetime(ms: int) -> Any:
     """An aware UTC datetime for ``ms``, or a Timestamp where datetime cannot hold it."""
+    if 0 <= ms < _FAST_MS_MAX:
+        return _fromtimestamp(ms / 1000, _UTC)
     try:
-        return _EPOCH + _timedelta(milliseconds=ms)
+        return _EPOCH + _timedelta(0, 0, 0, ms)
     except OverflowError:
         return Timestamp(ms)
 
@@ -740,7 +880,10 @@ def _d_str8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
         raise _truncated(pos, "string") from None
     if end > len(buf):
         raise _truncated(pos, "string")
-    return _utf8(buf, start, end), end
+    try:
+        return buf[start:end].decode(), end
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
 
 
 def _d_str32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
@@ -822,19 +965,56 @@ def _compound_header(buf: bytes, pos: int, wide: bool, what: str) -> tuple[int, 
     return count, start, end
 
 
+def _too_deep(pos: int) -> DecodeError:
+    return DecodeError("values nested too deeply", pos)
+
+
 def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                   what: str) -> list[Any]:
     if depth <= 0:
         raise DecodeError("values nested too deeply", pos)
     depth -= 1
-    items = []
+    items: list[Any] = []
     append = items.append
     table = _DECODERS
-    for _ in range(count):
-        if pos >= end:
-            raise DecodeError(f"{what} elements overrun its declared size", pos)
-        value, pos = table[buf[pos]](buf, pos + 1, depth)
-        append(value)
+    small_ulongs = _SMALL_ULONGS
+    small_uints = _SMALL_UINTS
+    try:
+        for _ in range(count):
+            if pos >= end:
+                raise DecodeError(f"{what} elements overrun its declared size", pos)
+            # The most common constructors inline, to save a call each.
+            c = buf[pos]
+            if c == 0xA1:  # str8-utf8
+                start = pos + 2
+                pos = start + buf[pos + 1]
+                if pos > end:
+                    raise _truncated(start - 1, "string")
+                try:
+                    append(buf[start:pos].decode())
+                except UnicodeDecodeError as exc:
+                    raise DecodeError(f"invalid UTF-8 in string: {exc.reason}",
+                                      start + exc.start) from None
+            elif c == 0x40:
+                append(None)
+                pos += 1
+            elif c == 0x53:  # smallulong
+                append(small_ulongs[buf[pos + 1]])
+                pos += 2
+            elif c == 0x52:  # smalluint
+                append(small_uints[buf[pos + 1]])
+                pos += 2
+            elif c == 0x41:
+                append(True)
+                pos += 1
+            elif c == 0x42:
+                append(False)
+                pos += 1
+            else:
+                value, pos = table[c](buf, pos + 1, depth)
+                append(value)
+    except IndexError:
+        raise _truncated(pos, what) from None
     if pos != end:
         raise DecodeError(f"{what} elements do not fill its declared size", pos)
     return items
@@ -845,39 +1025,49 @@ def _d_list0(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
 
 
 def _d_list8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
     count, start, end = _compound_header(buf, pos, False, "list8")
-    return _decode_items(buf, start, end, count, depth, "list8"), end
+    return _decode_items(buf, start, end, count, depth - 1, "list8"), end
 
 
 def _d_list32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
     count, start, end = _compound_header(buf, pos, True, "list32")
-    return _decode_items(buf, start, end, count, depth, "list32"), end
+    return _decode_items(buf, start, end, count, depth - 1, "list32"), end
 
 
-def _make_map(items: list[Any], pos: int) -> Any:
-    if len(items) & 1:
-        raise DecodeError("map has an odd number of elements", pos)
+def _make_map(items: list[Any]) -> Any:
     keys = items[0::2]
     values = items[1::2]
     try:
-        d = dict(zip(keys, values))
+        d = dict(zip(keys, values, strict=True))
     except TypeError:  # an unhashable key: keep the pairs as they came
-        return Map(zip(keys, values))
+        return Map(zip(keys, values, strict=True))
     if len(d) != len(keys):
         # Keys distinct in AMQP but equal in Python (Symbol('a') and 'a', 1 and
         # UInt(1)): keep every pair rather than drop one.
-        return Map(zip(keys, values))
+        return Map(zip(keys, values, strict=True))
     return d
 
 
 def _d_map8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
     count, start, end = _compound_header(buf, pos, False, "map8")
-    return _make_map(_decode_items(buf, start, end, count, depth, "map8"), pos), end
+    if count & 1:  # 1.6.23: keys and values alternate
+        raise DecodeError(f"map8 has an odd number of elements ({count})", pos)
+    return _make_map(_decode_items(buf, start, end, count, depth - 1, "map8")), end
 
 
 def _d_map32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
     count, start, end = _compound_header(buf, pos, True, "map32")
-    return _make_map(_decode_items(buf, start, end, count, depth, "map32"), pos), end
+    if count & 1:
+        raise DecodeError(f"map32 has an odd number of elements ({count})", pos)
+    return _make_map(_decode_items(buf, start, end, count, depth - 1, "map32")), end
 
 
 _ELEMENT_TYPES: dict[int, ElementType] = {
@@ -893,6 +1083,26 @@ _ELEMENT_TYPES: dict[int, ElementType] = {
 }
 
 _ZERO_WIDTH = frozenset((0x40, 0x41, 0x42, 0x43, 0x44, 0x45))
+
+# Zero-width elements (null, true, uint0, list0 ...) take no bytes, so an array
+# of them may claim any count. Capping each array by the input size is not
+# enough (n arrays of n nulls is quadratic), so all the arrays decoded from one
+# buffer share a budget of one such element per input byte. decode_one resets
+# it; it is per thread, and keyed by the buffer for callers of the internals.
+_zero_width = threading.local()
+
+
+def _spend_zero_width(buf: bytes, count: int, pos: int) -> None:
+    state = _zero_width
+    key = id(buf)
+    if getattr(state, "key", None) != key:
+        state.key = key
+        state.left = len(buf)
+    left: int = state.left - count
+    if left < 0:
+        raise DecodeError(f"array declares {count} zero-width elements, more than the"
+                          " input can carry", pos)
+    state.left = left
 
 
 def _decode_array(buf: bytes, pos: int, depth: int, wide: bool) -> tuple[Any, int]:
@@ -917,7 +1127,7 @@ def _decode_array(buf: bytes, pos: int, depth: int, wide: bool) -> tuple[Any, in
     if end > n:
         raise DecodeError(f"{what} declares {size} bytes but only {n - pos} remain", pos)
     if depth <= 0:
-        raise DecodeError("values nested too deeply", pos)
+        raise _too_deep(pos - 1)
     if p >= end:
         raise DecodeError(f"{what} has no element constructor", p)
     descriptor = None
@@ -932,15 +1142,13 @@ def _decode_array(buf: bytes, pos: int, depth: int, wide: bool) -> tuple[Any, in
     element_type = _ELEMENT_TYPES.get(ctor)
     if element_type is None:
         raise DecodeError(f"invalid array element constructor 0x{ctor:02x}", p - 1)
-    # Bound the allocation by the bytes present: zero-width elements (null,
-    # true, uint0 ...) cost nothing on the wire, so cap them by the input size.
+    # Bound the allocation by the bytes present before building anything.
     if ctor in _ZERO_WIDTH:
-        if count > n:
-            raise DecodeError(f"{what} declares {count} zero-width elements", pos)
+        _spend_zero_width(buf, count, pos)
     elif count > end - p:
         raise DecodeError(f"{what} declares {count} elements in {end - p} bytes", pos)
     decoder = _DECODERS[ctor]
-    items = []
+    items: list[Any] = []
     append = items.append
     d = depth - 1
     for _ in range(count):
@@ -979,7 +1187,7 @@ def register_described(code: int, name: str, factory: DescribedFactory) -> None:
 
 def _d_described(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
     if depth <= 0:
-        raise DecodeError("values nested too deeply", pos)
+        raise _too_deep(pos - 1)
     n = len(buf)
     if pos + 1 < n and buf[pos] == 0x53:  # smallulong: the common case
         descriptor: Any = _SMALL_ULONGS[buf[pos + 1]]
@@ -1072,9 +1280,10 @@ def decode_one(
 ) -> tuple[Any, int]:
     """Decode the value starting at ``pos``; return it and the offset after it."""
     buf = _as_bytes(data)
+    _zero_width.key = None
     try:
         return _decode_at(buf, pos, max_depth, len(buf))
-    except RecursionError:  # pragma: no cover - max_depth set above the stack
+    except RecursionError:  # only when max_depth is set above the stack
         raise DecodeError("values nested too deeply for the Python stack", pos) from None
 
 
