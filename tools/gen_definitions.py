@@ -132,7 +132,7 @@ class Gen:
         if f.type == "*":
             provs = self.providers(f.requires) if f.requires else []
             if provs:
-                ann = " | ".join(provs + ["Described"])
+                ann = " | ".join([*provs, "Described"])
                 group = "_" + const(f.requires or "") + "_TYPES"
                 return ann, "_e_any(x)", f"x if type(x) in {group} else _c_none(x, {tail})"
             return "Any", "_e_any(x)", ("x if x is not None else _c_none(x, " + tail + ")"
@@ -144,7 +144,7 @@ class Gen:
         if td is not None and td.choices and td.source != "symbol":
             enum = camel(b)
             src = self.base(td.source or "")
-            enc = {"boolean": "_e_bool(x)", "ubyte": "_e_ubyte(x)", "uint": "_e_uint(x)"}[src]
+            enc = {"boolean": "(b'\\x41' if x else b'\\x42')", "ubyte": "_e_ubyte(x)", "uint": "_e_uint(x)"}[src]
             return enum, enc, f"x if type(x) is {enum} else _c_enum({enum}, x, {tail})"
         if td is not None and td.choices:  # a symbol with named values
             b = "symbol"
@@ -218,6 +218,8 @@ class Gen:
         infos = [self.field_info(td.name, f) for f in fields]
         anns = []
         for f, (ann, _, _) in zip(fields, infos):
+            if f.multiple:
+                ann = f"list[{ann}]"
             has_value = f.mandatory or self.default_expr(f) is not None
             anns.append(ann if has_value or ann == "Any" else ann + " | None")
         w = self.w
@@ -225,6 +227,7 @@ class Gen:
         w(f'    """AMQP ``{td.name}`` ({td.symbol}, 0x{td.code:08x})."""')
         w()
         w(f"    __slots__ = ({''.join(repr(n) + ', ' for n in names)})")
+        w("    _FIELDS: ClassVar[tuple[str, ...]] = __slots__")
         w(f"    DESCRIPTOR: ClassVar[int] = 0x{td.code:x}")
         w(f"    SYMBOL: ClassVar[str] = {td.symbol!r}")
         defaults = [self.default_expr(f) for f in fields]
@@ -259,15 +262,16 @@ class Gen:
         if not fields:
             w(f"    return {prefix} + b'\\x45'")
         else:
+            w("    x: Any")
             w("    try:")
             w(f"        return _composite({prefix}, [")
-            for f, n, (ann, enc, _), d in zip(fields, names, infos, defaults):
+            for f, n, (_, enc, _), d in zip(fields, names, infos, defaults):
                 if f.multiple:
                     enc = f"_e_multiple(x, {enc[:-3]})"
                 cond = f"(x := v.{n}) is None"
                 if d is not None:
                     cond += f" or x {'is' if d in ('True', 'False') else '=='} {d}"
-                w(f"            None if {cond} else {enc},")
+                w(f"            _NULL if {cond} else {enc},")
             w("        ])")
             w("    except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:")
             w(f'        raise _locate(exc, v, "{td.name}") from None')
@@ -279,6 +283,7 @@ class Gen:
         w(f'        raise _not_list(items, "{td.name}")')
         w(f"    v = _new({cls})")
         if fields:
+            w("    x: Any")
             k = len(fields)
             w(f"    if len(items) < {k}:")
             w(f"        items = items + _NONES[:{k} - len(items)]")
@@ -294,7 +299,7 @@ class Gen:
         w("    return v")
         w()
         w()
-        w(f"register_encoder({cls}, {fn})  # type: ignore[arg-type]")
+        w(f"register_encoder({cls}, {fn})")
         w(f"register_described(0x{td.code:x}, {td.symbol!r}, {dn})")
         w()
         w()
@@ -349,7 +354,7 @@ class Gen:
             "    _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,",
             ")",
             "from ._composite import (",
-            "    _NONES, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,",
+            "    _NONES, _NULL, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,",
             "    _c_timestamp, _Composite, _composite, _e_annotations, _e_multiple,",
             "    _e_symbol_map, _locate, _multiple, _new, _not_list,",
             ")",
@@ -363,7 +368,8 @@ class Gen:
         for td in self.types.values():
             if "error-condition" in td.provides:
                 error_choices += td.choices
-        groups = {"delivery-state": [], "outcome": [], "source": [], "target": []}
+        groups: dict[str, list[str]] = {"delivery-state": [], "outcome": [], "source": [],
+                                         "target": []}
         for g in groups:
             groups[g] = self.providers(g)
         self.all_list([camel(t.name) for t in enums] + [camel(t.name) for t in others]

@@ -25,14 +25,22 @@ def _new(cls: type[_T]) -> _T:
     return cls.__new__(cls)
 
 
-def _composite(prefix: bytes, fields: list[bytes | None]) -> bytes:
-    """Encode the fields (None = null) as a described list without trailing nulls."""
+# The encoding of null. Generated encoders put this very object in place of a
+# null field, so trailing nulls are found by identity.
+_NULL = b"\x40"
+
+
+def _composite(prefix: bytes, fields: list[bytes]) -> bytes:
+    """Encode the fields as a described list without its trailing nulls (1.4)."""
     n = len(fields)
-    while n and fields[n - 1] is None:
+    while n and fields[n - 1] is _NULL:
         n -= 1
     if n == 0:
         return prefix + b"\x45"
-    body = b"".join([b"\x40" if f is None else f for f in fields[:n]])
+    body = b"".join(fields[:n] if n < len(fields) else fields)
+    size = len(body) + 1
+    if size < 256 and n < 256:
+        return prefix + bytes((0xC0, size, n)) + body
     return prefix + _wrap_list(body, n)
 
 
@@ -40,23 +48,24 @@ class _Composite:
     """Base of the generated composite types: field-wise equality and a short repr."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
     _FIELD_ENCODERS: ClassVar[tuple[Callable[[Any], bytes], ...]] = ()
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self._FIELDS)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
+        return self._values() == other._values()
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         parts = [
             f"{name}={value!r}"
-            for name, value, default in zip(self.__slots__, self._values(), self._DEFAULTS)
+            for name, value, default in zip(self._FIELDS, self._values(), self._DEFAULTS)
             if value is not None and value != default
         ]
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -64,7 +73,7 @@ class _Composite:
 
 def _locate(exc: Exception, obj: _Composite, owner: str) -> EncodeError:
     """Turn an encoding failure into an error naming the field (error path only)."""
-    for name, encoder in zip(obj.__slots__, obj._FIELD_ENCODERS):
+    for name, encoder in zip(obj._FIELDS, obj._FIELD_ENCODERS):
         value = getattr(obj, name)
         if value is None:
             continue
@@ -218,10 +227,10 @@ def _c_enum(cls: type[_E], value: Any, where: str, default: Any = None,
 
 
 def _multiple(value: Any, where: str, mandatory: bool = False,
-              check: Callable[[Any], Any] | None = None) -> list[Any] | None:
+              check: Callable[[Any], Any] | None = None) -> Any:
     """A multiple="true" field (1.4) decodes to a list, whether one value or an array came."""
     if value is None:
-        return _missing(where, None, mandatory)  # type: ignore[no-any-return]
+        return _missing(where, None, mandatory)
     if type(value) is Array:
         if value.descriptor is not None:
             raise _bad(value, where)

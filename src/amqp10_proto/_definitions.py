@@ -18,7 +18,7 @@ from ._codec import (
     _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,
 )
 from ._composite import (
-    _NONES, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
+    _NONES, _NULL, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
     _c_timestamp, _Composite, _composite, _e_annotations, _e_multiple,
     _e_symbol_map, _locate, _multiple, _new, _not_list,
 )
@@ -164,6 +164,7 @@ class Error(_Composite):
     """AMQP ``error`` (amqp:error:list, 0x0000001d)."""
 
     __slots__ = ('condition', 'description', 'info', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x1d
     SYMBOL: ClassVar[str] = 'amqp:error:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, )
@@ -185,11 +186,12 @@ class Error(_Composite):
 
 
 def _enc_error(v: Error) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x1d', [
-            None if (x := v.condition) is None else _e_symbol(x),
-            None if (x := v.description) is None else _e_string(x),
-            None if (x := v.info) is None else _e_symbol_map(x),
+            _NULL if (x := v.condition) is None else _e_symbol(x),
+            _NULL if (x := v.description) is None else _e_string(x),
+            _NULL if (x := v.info) is None else _e_symbol_map(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "error") from None
@@ -199,6 +201,7 @@ def _dec_error(items: Any) -> Error:
     if type(items) is not list:
         raise _not_list(items, "error")
     v = _new(Error)
+    x: Any
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.condition = x if type(x := items[0]) is Symbol else _c_symbol(x, "error.condition", mandatory=True)
@@ -207,7 +210,7 @@ def _dec_error(items: Any) -> Error:
     return v
 
 
-register_encoder(Error, _enc_error)  # type: ignore[arg-type]
+register_encoder(Error, _enc_error)
 register_described(0x1d, 'amqp:error:list', _dec_error)
 
 
@@ -215,6 +218,7 @@ class Header(_Composite):
     """AMQP ``header`` (amqp:header:list, 0x00000070)."""
 
     __slots__ = ('durable', 'priority', 'ttl', 'first_acquirer', 'delivery_count', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x70
     SYMBOL: ClassVar[str] = 'amqp:header:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (False, UByte(4), None, False, UInt(0), )
@@ -242,13 +246,14 @@ class Header(_Composite):
 
 
 def _enc_header(v: Header) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x70', [
-            None if (x := v.durable) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.priority) is None or x == UByte(4) else _e_ubyte(x),
-            None if (x := v.ttl) is None else _e_uint(x),
-            None if (x := v.first_acquirer) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.delivery_count) is None or x == UInt(0) else _e_uint(x),
+            _NULL if (x := v.durable) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.priority) is None or x == UByte(4) else _e_ubyte(x),
+            _NULL if (x := v.ttl) is None else _e_uint(x),
+            _NULL if (x := v.first_acquirer) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.delivery_count) is None or x == UInt(0) else _e_uint(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "header") from None
@@ -258,6 +263,7 @@ def _dec_header(items: Any) -> Header:
     if type(items) is not list:
         raise _not_list(items, "header")
     v = _new(Header)
+    x: Any
     if len(items) < 5:
         items = items + _NONES[:5 - len(items)]
     v.durable = x if type(x := items[0]) is bool else _c_bool(x, "header.durable", False)
@@ -268,7 +274,7 @@ def _dec_header(items: Any) -> Header:
     return v
 
 
-register_encoder(Header, _enc_header)  # type: ignore[arg-type]
+register_encoder(Header, _enc_header)
 register_described(0x70, 'amqp:header:list', _dec_header)
 
 
@@ -276,6 +282,7 @@ class Properties(_Composite):
     """AMQP ``properties`` (amqp:properties:list, 0x00000073)."""
 
     __slots__ = ('message_id', 'user_id', 'to', 'subject', 'reply_to', 'correlation_id', 'content_type', 'content_encoding', 'absolute_expiry_time', 'creation_time', 'group_id', 'group_sequence', 'reply_to_group_id', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x73
     SYMBOL: ClassVar[str] = 'amqp:properties:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, None, None, None, None, None, None, None, None, None, None, )
@@ -327,21 +334,22 @@ class Properties(_Composite):
 
 
 def _enc_properties(v: Properties) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x73', [
-            None if (x := v.message_id) is None else _e_any(x),
-            None if (x := v.user_id) is None else _e_binary(x),
-            None if (x := v.to) is None else _e_any(x),
-            None if (x := v.subject) is None else _e_string(x),
-            None if (x := v.reply_to) is None else _e_any(x),
-            None if (x := v.correlation_id) is None else _e_any(x),
-            None if (x := v.content_type) is None else _e_symbol(x),
-            None if (x := v.content_encoding) is None else _e_symbol(x),
-            None if (x := v.absolute_expiry_time) is None else _e_timestamp(x),
-            None if (x := v.creation_time) is None else _e_timestamp(x),
-            None if (x := v.group_id) is None else _e_string(x),
-            None if (x := v.group_sequence) is None else _e_uint(x),
-            None if (x := v.reply_to_group_id) is None else _e_string(x),
+            _NULL if (x := v.message_id) is None else _e_any(x),
+            _NULL if (x := v.user_id) is None else _e_binary(x),
+            _NULL if (x := v.to) is None else _e_any(x),
+            _NULL if (x := v.subject) is None else _e_string(x),
+            _NULL if (x := v.reply_to) is None else _e_any(x),
+            _NULL if (x := v.correlation_id) is None else _e_any(x),
+            _NULL if (x := v.content_type) is None else _e_symbol(x),
+            _NULL if (x := v.content_encoding) is None else _e_symbol(x),
+            _NULL if (x := v.absolute_expiry_time) is None else _e_timestamp(x),
+            _NULL if (x := v.creation_time) is None else _e_timestamp(x),
+            _NULL if (x := v.group_id) is None else _e_string(x),
+            _NULL if (x := v.group_sequence) is None else _e_uint(x),
+            _NULL if (x := v.reply_to_group_id) is None else _e_string(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "properties") from None
@@ -351,6 +359,7 @@ def _dec_properties(items: Any) -> Properties:
     if type(items) is not list:
         raise _not_list(items, "properties")
     v = _new(Properties)
+    x: Any
     if len(items) < 13:
         items = items + _NONES[:13 - len(items)]
     v.message_id = items[0]
@@ -369,7 +378,7 @@ def _dec_properties(items: Any) -> Properties:
     return v
 
 
-register_encoder(Properties, _enc_properties)  # type: ignore[arg-type]
+register_encoder(Properties, _enc_properties)
 register_described(0x73, 'amqp:properties:list', _dec_properties)
 
 
@@ -377,6 +386,7 @@ class Received(_Composite):
     """AMQP ``received`` (amqp:received:list, 0x00000023)."""
 
     __slots__ = ('section_number', 'section_offset', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x23
     SYMBOL: ClassVar[str] = 'amqp:received:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, )
@@ -395,10 +405,11 @@ class Received(_Composite):
 
 
 def _enc_received(v: Received) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x23', [
-            None if (x := v.section_number) is None else _e_uint(x),
-            None if (x := v.section_offset) is None else _e_ulong(x),
+            _NULL if (x := v.section_number) is None else _e_uint(x),
+            _NULL if (x := v.section_offset) is None else _e_ulong(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "received") from None
@@ -408,6 +419,7 @@ def _dec_received(items: Any) -> Received:
     if type(items) is not list:
         raise _not_list(items, "received")
     v = _new(Received)
+    x: Any
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.section_number = x if type(x := items[0]) is UInt else _c_int(UInt, x, "received.section-number", mandatory=True)
@@ -415,7 +427,7 @@ def _dec_received(items: Any) -> Received:
     return v
 
 
-register_encoder(Received, _enc_received)  # type: ignore[arg-type]
+register_encoder(Received, _enc_received)
 register_described(0x23, 'amqp:received:list', _dec_received)
 
 
@@ -423,6 +435,7 @@ class Accepted(_Composite):
     """AMQP ``accepted`` (amqp:accepted:list, 0x00000024)."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x24
     SYMBOL: ClassVar[str] = 'amqp:accepted:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
@@ -439,7 +452,7 @@ def _dec_accepted(items: Any) -> Accepted:
     return v
 
 
-register_encoder(Accepted, _enc_accepted)  # type: ignore[arg-type]
+register_encoder(Accepted, _enc_accepted)
 register_described(0x24, 'amqp:accepted:list', _dec_accepted)
 
 
@@ -447,6 +460,7 @@ class Rejected(_Composite):
     """AMQP ``rejected`` (amqp:rejected:list, 0x00000025)."""
 
     __slots__ = ('error', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x25
     SYMBOL: ClassVar[str] = 'amqp:rejected:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -462,9 +476,10 @@ class Rejected(_Composite):
 
 
 def _enc_rejected(v: Rejected) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x25', [
-            None if (x := v.error) is None else _e_any(x),
+            _NULL if (x := v.error) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "rejected") from None
@@ -474,13 +489,14 @@ def _dec_rejected(items: Any) -> Rejected:
     if type(items) is not list:
         raise _not_list(items, "rejected")
     v = _new(Rejected)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.error = x if type(x := items[0]) is Error else _c_none(x, "rejected.error")
     return v
 
 
-register_encoder(Rejected, _enc_rejected)  # type: ignore[arg-type]
+register_encoder(Rejected, _enc_rejected)
 register_described(0x25, 'amqp:rejected:list', _dec_rejected)
 
 
@@ -488,6 +504,7 @@ class Released(_Composite):
     """AMQP ``released`` (amqp:released:list, 0x00000026)."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x26
     SYMBOL: ClassVar[str] = 'amqp:released:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
@@ -504,7 +521,7 @@ def _dec_released(items: Any) -> Released:
     return v
 
 
-register_encoder(Released, _enc_released)  # type: ignore[arg-type]
+register_encoder(Released, _enc_released)
 register_described(0x26, 'amqp:released:list', _dec_released)
 
 
@@ -512,6 +529,7 @@ class Modified(_Composite):
     """AMQP ``modified`` (amqp:modified:list, 0x00000027)."""
 
     __slots__ = ('delivery_failed', 'undeliverable_here', 'message_annotations', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x27
     SYMBOL: ClassVar[str] = 'amqp:modified:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, )
@@ -533,11 +551,12 @@ class Modified(_Composite):
 
 
 def _enc_modified(v: Modified) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x27', [
-            None if (x := v.delivery_failed) is None else (b'\x41' if x else b'\x42'),
-            None if (x := v.undeliverable_here) is None else (b'\x41' if x else b'\x42'),
-            None if (x := v.message_annotations) is None else _e_symbol_map(x),
+            _NULL if (x := v.delivery_failed) is None else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.undeliverable_here) is None else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.message_annotations) is None else _e_symbol_map(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "modified") from None
@@ -547,6 +566,7 @@ def _dec_modified(items: Any) -> Modified:
     if type(items) is not list:
         raise _not_list(items, "modified")
     v = _new(Modified)
+    x: Any
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.delivery_failed = x if type(x := items[0]) is bool else _c_bool(x, "modified.delivery-failed")
@@ -555,7 +575,7 @@ def _dec_modified(items: Any) -> Modified:
     return v
 
 
-register_encoder(Modified, _enc_modified)  # type: ignore[arg-type]
+register_encoder(Modified, _enc_modified)
 register_described(0x27, 'amqp:modified:list', _dec_modified)
 
 
@@ -563,6 +583,7 @@ class Source(_Composite):
     """AMQP ``source`` (amqp:source:list, 0x00000028)."""
 
     __slots__ = ('address', 'durable', 'expiry_policy', 'timeout', 'dynamic', 'dynamic_node_properties', 'distribution_mode', 'filter', 'default_outcome', 'outcomes', 'capabilities', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x28
     SYMBOL: ClassVar[str] = 'amqp:source:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, TerminusDurability.NONE, Symbol('session-end'), UInt(0), False, None, None, None, None, None, None, )
@@ -576,8 +597,8 @@ class Source(_Composite):
     distribution_mode: str | None
     filter: dict[Any, Any] | None
     default_outcome: Accepted | Rejected | Released | Modified | Declared | Described | None
-    outcomes: str | None
-    capabilities: str | None
+    outcomes: list[str] | None
+    capabilities: list[str] | None
 
     def __init__(
         self,
@@ -591,8 +612,8 @@ class Source(_Composite):
         distribution_mode: str | None = None,
         filter: dict[Any, Any] | None = None,
         default_outcome: Accepted | Rejected | Released | Modified | Declared | Described | None = None,
-        outcomes: str | None = None,
-        capabilities: str | None = None,
+        outcomes: list[str] | None = None,
+        capabilities: list[str] | None = None,
     ) -> None:
         self.address = address
         self.durable = durable
@@ -608,19 +629,20 @@ class Source(_Composite):
 
 
 def _enc_source(v: Source) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x28', [
-            None if (x := v.address) is None else _e_any(x),
-            None if (x := v.durable) is None or x == TerminusDurability.NONE else _e_uint(x),
-            None if (x := v.expiry_policy) is None or x == Symbol('session-end') else _e_symbol(x),
-            None if (x := v.timeout) is None or x == UInt(0) else _e_uint(x),
-            None if (x := v.dynamic) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.dynamic_node_properties) is None else _e_symbol_map(x),
-            None if (x := v.distribution_mode) is None else _e_symbol(x),
-            None if (x := v.filter) is None else _e_symbol_map(x),
-            None if (x := v.default_outcome) is None else _e_any(x),
-            None if (x := v.outcomes) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.address) is None else _e_any(x),
+            _NULL if (x := v.durable) is None or x == TerminusDurability.NONE else _e_uint(x),
+            _NULL if (x := v.expiry_policy) is None or x == Symbol('session-end') else _e_symbol(x),
+            _NULL if (x := v.timeout) is None or x == UInt(0) else _e_uint(x),
+            _NULL if (x := v.dynamic) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.dynamic_node_properties) is None else _e_symbol_map(x),
+            _NULL if (x := v.distribution_mode) is None else _e_symbol(x),
+            _NULL if (x := v.filter) is None else _e_symbol_map(x),
+            _NULL if (x := v.default_outcome) is None else _e_any(x),
+            _NULL if (x := v.outcomes) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.capabilities) is None else _e_multiple(x, _e_symbol),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "source") from None
@@ -630,6 +652,7 @@ def _dec_source(items: Any) -> Source:
     if type(items) is not list:
         raise _not_list(items, "source")
     v = _new(Source)
+    x: Any
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
     v.address = items[0]
@@ -646,7 +669,7 @@ def _dec_source(items: Any) -> Source:
     return v
 
 
-register_encoder(Source, _enc_source)  # type: ignore[arg-type]
+register_encoder(Source, _enc_source)
 register_described(0x28, 'amqp:source:list', _dec_source)
 
 
@@ -654,6 +677,7 @@ class Target(_Composite):
     """AMQP ``target`` (amqp:target:list, 0x00000029)."""
 
     __slots__ = ('address', 'durable', 'expiry_policy', 'timeout', 'dynamic', 'dynamic_node_properties', 'capabilities', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x29
     SYMBOL: ClassVar[str] = 'amqp:target:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, TerminusDurability.NONE, Symbol('session-end'), UInt(0), False, None, None, )
@@ -664,7 +688,7 @@ class Target(_Composite):
     timeout: int
     dynamic: bool
     dynamic_node_properties: dict[Any, Any] | None
-    capabilities: str | None
+    capabilities: list[str] | None
 
     def __init__(
         self,
@@ -675,7 +699,7 @@ class Target(_Composite):
         timeout: int = UInt(0),
         dynamic: bool = False,
         dynamic_node_properties: dict[Any, Any] | None = None,
-        capabilities: str | None = None,
+        capabilities: list[str] | None = None,
     ) -> None:
         self.address = address
         self.durable = durable
@@ -687,15 +711,16 @@ class Target(_Composite):
 
 
 def _enc_target(v: Target) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x29', [
-            None if (x := v.address) is None else _e_any(x),
-            None if (x := v.durable) is None or x == TerminusDurability.NONE else _e_uint(x),
-            None if (x := v.expiry_policy) is None or x == Symbol('session-end') else _e_symbol(x),
-            None if (x := v.timeout) is None or x == UInt(0) else _e_uint(x),
-            None if (x := v.dynamic) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.dynamic_node_properties) is None else _e_symbol_map(x),
-            None if (x := v.capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.address) is None else _e_any(x),
+            _NULL if (x := v.durable) is None or x == TerminusDurability.NONE else _e_uint(x),
+            _NULL if (x := v.expiry_policy) is None or x == Symbol('session-end') else _e_symbol(x),
+            _NULL if (x := v.timeout) is None or x == UInt(0) else _e_uint(x),
+            _NULL if (x := v.dynamic) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.dynamic_node_properties) is None else _e_symbol_map(x),
+            _NULL if (x := v.capabilities) is None else _e_multiple(x, _e_symbol),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "target") from None
@@ -705,6 +730,7 @@ def _dec_target(items: Any) -> Target:
     if type(items) is not list:
         raise _not_list(items, "target")
     v = _new(Target)
+    x: Any
     if len(items) < 7:
         items = items + _NONES[:7 - len(items)]
     v.address = items[0]
@@ -717,7 +743,7 @@ def _dec_target(items: Any) -> Target:
     return v
 
 
-register_encoder(Target, _enc_target)  # type: ignore[arg-type]
+register_encoder(Target, _enc_target)
 register_described(0x29, 'amqp:target:list', _dec_target)
 
 
@@ -725,6 +751,7 @@ class DeleteOnClose(_Composite):
     """AMQP ``delete-on-close`` (amqp:delete-on-close:list, 0x0000002b)."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x2b
     SYMBOL: ClassVar[str] = 'amqp:delete-on-close:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
@@ -741,7 +768,7 @@ def _dec_delete_on_close(items: Any) -> DeleteOnClose:
     return v
 
 
-register_encoder(DeleteOnClose, _enc_delete_on_close)  # type: ignore[arg-type]
+register_encoder(DeleteOnClose, _enc_delete_on_close)
 register_described(0x2b, 'amqp:delete-on-close:list', _dec_delete_on_close)
 
 
@@ -749,6 +776,7 @@ class DeleteOnNoLinks(_Composite):
     """AMQP ``delete-on-no-links`` (amqp:delete-on-no-links:list, 0x0000002c)."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x2c
     SYMBOL: ClassVar[str] = 'amqp:delete-on-no-links:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
@@ -765,7 +793,7 @@ def _dec_delete_on_no_links(items: Any) -> DeleteOnNoLinks:
     return v
 
 
-register_encoder(DeleteOnNoLinks, _enc_delete_on_no_links)  # type: ignore[arg-type]
+register_encoder(DeleteOnNoLinks, _enc_delete_on_no_links)
 register_described(0x2c, 'amqp:delete-on-no-links:list', _dec_delete_on_no_links)
 
 
@@ -773,6 +801,7 @@ class DeleteOnNoMessages(_Composite):
     """AMQP ``delete-on-no-messages`` (amqp:delete-on-no-messages:list, 0x0000002d)."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x2d
     SYMBOL: ClassVar[str] = 'amqp:delete-on-no-messages:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
@@ -789,7 +818,7 @@ def _dec_delete_on_no_messages(items: Any) -> DeleteOnNoMessages:
     return v
 
 
-register_encoder(DeleteOnNoMessages, _enc_delete_on_no_messages)  # type: ignore[arg-type]
+register_encoder(DeleteOnNoMessages, _enc_delete_on_no_messages)
 register_described(0x2d, 'amqp:delete-on-no-messages:list', _dec_delete_on_no_messages)
 
 
@@ -797,6 +826,7 @@ class DeleteOnNoLinksOrMessages(_Composite):
     """AMQP ``delete-on-no-links-or-messages`` (amqp:delete-on-no-links-or-messages:list, 0x0000002e)."""
 
     __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x2e
     SYMBOL: ClassVar[str] = 'amqp:delete-on-no-links-or-messages:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = ()
@@ -813,7 +843,7 @@ def _dec_delete_on_no_links_or_messages(items: Any) -> DeleteOnNoLinksOrMessages
     return v
 
 
-register_encoder(DeleteOnNoLinksOrMessages, _enc_delete_on_no_links_or_messages)  # type: ignore[arg-type]
+register_encoder(DeleteOnNoLinksOrMessages, _enc_delete_on_no_links_or_messages)
 register_described(0x2e, 'amqp:delete-on-no-links-or-messages:list', _dec_delete_on_no_links_or_messages)
 
 
@@ -821,24 +851,26 @@ class Coordinator(_Composite):
     """AMQP ``coordinator`` (amqp:coordinator:list, 0x00000030)."""
 
     __slots__ = ('capabilities', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x30
     SYMBOL: ClassVar[str] = 'amqp:coordinator:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
 
-    capabilities: str | None
+    capabilities: list[str] | None
 
     def __init__(
         self,
         *,
-        capabilities: str | None = None,
+        capabilities: list[str] | None = None,
     ) -> None:
         self.capabilities = capabilities
 
 
 def _enc_coordinator(v: Coordinator) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x30', [
-            None if (x := v.capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.capabilities) is None else _e_multiple(x, _e_symbol),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "coordinator") from None
@@ -848,13 +880,14 @@ def _dec_coordinator(items: Any) -> Coordinator:
     if type(items) is not list:
         raise _not_list(items, "coordinator")
     v = _new(Coordinator)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.capabilities = _multiple(items[0], "coordinator.capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "coordinator.capabilities"))
     return v
 
 
-register_encoder(Coordinator, _enc_coordinator)  # type: ignore[arg-type]
+register_encoder(Coordinator, _enc_coordinator)
 register_described(0x30, 'amqp:coordinator:list', _dec_coordinator)
 
 
@@ -862,6 +895,7 @@ class Declare(_Composite):
     """AMQP ``declare`` (amqp:declare:list, 0x00000031)."""
 
     __slots__ = ('global_id', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x31
     SYMBOL: ClassVar[str] = 'amqp:declare:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -877,9 +911,10 @@ class Declare(_Composite):
 
 
 def _enc_declare(v: Declare) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x31', [
-            None if (x := v.global_id) is None else _e_any(x),
+            _NULL if (x := v.global_id) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "declare") from None
@@ -889,13 +924,14 @@ def _dec_declare(items: Any) -> Declare:
     if type(items) is not list:
         raise _not_list(items, "declare")
     v = _new(Declare)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.global_id = items[0]
     return v
 
 
-register_encoder(Declare, _enc_declare)  # type: ignore[arg-type]
+register_encoder(Declare, _enc_declare)
 register_described(0x31, 'amqp:declare:list', _dec_declare)
 
 
@@ -903,6 +939,7 @@ class Discharge(_Composite):
     """AMQP ``discharge`` (amqp:discharge:list, 0x00000032)."""
 
     __slots__ = ('txn_id', 'fail', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x32
     SYMBOL: ClassVar[str] = 'amqp:discharge:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, )
@@ -921,10 +958,11 @@ class Discharge(_Composite):
 
 
 def _enc_discharge(v: Discharge) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x32', [
-            None if (x := v.txn_id) is None else _e_any(x),
-            None if (x := v.fail) is None else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.txn_id) is None else _e_any(x),
+            _NULL if (x := v.fail) is None else (b'\x41' if x else b'\x42'),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "discharge") from None
@@ -934,6 +972,7 @@ def _dec_discharge(items: Any) -> Discharge:
     if type(items) is not list:
         raise _not_list(items, "discharge")
     v = _new(Discharge)
+    x: Any
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.txn_id = x if (x := items[0]) is not None else _c_none(x, "discharge.txn-id", mandatory=True)
@@ -941,7 +980,7 @@ def _dec_discharge(items: Any) -> Discharge:
     return v
 
 
-register_encoder(Discharge, _enc_discharge)  # type: ignore[arg-type]
+register_encoder(Discharge, _enc_discharge)
 register_described(0x32, 'amqp:discharge:list', _dec_discharge)
 
 
@@ -949,6 +988,7 @@ class Declared(_Composite):
     """AMQP ``declared`` (amqp:declared:list, 0x00000033)."""
 
     __slots__ = ('txn_id', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x33
     SYMBOL: ClassVar[str] = 'amqp:declared:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -964,9 +1004,10 @@ class Declared(_Composite):
 
 
 def _enc_declared(v: Declared) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x33', [
-            None if (x := v.txn_id) is None else _e_any(x),
+            _NULL if (x := v.txn_id) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "declared") from None
@@ -976,13 +1017,14 @@ def _dec_declared(items: Any) -> Declared:
     if type(items) is not list:
         raise _not_list(items, "declared")
     v = _new(Declared)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.txn_id = x if (x := items[0]) is not None else _c_none(x, "declared.txn-id", mandatory=True)
     return v
 
 
-register_encoder(Declared, _enc_declared)  # type: ignore[arg-type]
+register_encoder(Declared, _enc_declared)
 register_described(0x33, 'amqp:declared:list', _dec_declared)
 
 
@@ -990,6 +1032,7 @@ class TransactionalState(_Composite):
     """AMQP ``transactional-state`` (amqp:transactional-state:list, 0x00000034)."""
 
     __slots__ = ('txn_id', 'outcome', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x34
     SYMBOL: ClassVar[str] = 'amqp:transactional-state:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, )
@@ -1008,10 +1051,11 @@ class TransactionalState(_Composite):
 
 
 def _enc_transactional_state(v: TransactionalState) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x34', [
-            None if (x := v.txn_id) is None else _e_any(x),
-            None if (x := v.outcome) is None else _e_any(x),
+            _NULL if (x := v.txn_id) is None else _e_any(x),
+            _NULL if (x := v.outcome) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "transactional-state") from None
@@ -1021,6 +1065,7 @@ def _dec_transactional_state(items: Any) -> TransactionalState:
     if type(items) is not list:
         raise _not_list(items, "transactional-state")
     v = _new(TransactionalState)
+    x: Any
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.txn_id = x if (x := items[0]) is not None else _c_none(x, "transactional-state.txn-id", mandatory=True)
@@ -1028,7 +1073,7 @@ def _dec_transactional_state(items: Any) -> TransactionalState:
     return v
 
 
-register_encoder(TransactionalState, _enc_transactional_state)  # type: ignore[arg-type]
+register_encoder(TransactionalState, _enc_transactional_state)
 register_described(0x34, 'amqp:transactional-state:list', _dec_transactional_state)
 
 

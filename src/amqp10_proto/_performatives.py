@@ -18,7 +18,7 @@ from ._codec import (
     _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,
 )
 from ._composite import (
-    _NONES, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
+    _NONES, _NULL, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
     _c_timestamp, _Composite, _composite, _e_annotations, _e_multiple,
     _e_symbol_map, _locate, _multiple, _new, _not_list,
 )
@@ -78,6 +78,7 @@ class Open(_Composite):
     """AMQP ``open`` (amqp:open:list, 0x00000010)."""
 
     __slots__ = ('container_id', 'hostname', 'max_frame_size', 'channel_max', 'idle_time_out', 'outgoing_locales', 'incoming_locales', 'offered_capabilities', 'desired_capabilities', 'properties', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x10
     SYMBOL: ClassVar[str] = 'amqp:open:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, UInt(4294967295), UShort(65535), None, None, None, None, None, None, )
@@ -87,10 +88,10 @@ class Open(_Composite):
     max_frame_size: int
     channel_max: int
     idle_time_out: int | None
-    outgoing_locales: str | None
-    incoming_locales: str | None
-    offered_capabilities: str | None
-    desired_capabilities: str | None
+    outgoing_locales: list[str] | None
+    incoming_locales: list[str] | None
+    offered_capabilities: list[str] | None
+    desired_capabilities: list[str] | None
     properties: dict[Any, Any] | None
 
     def __init__(
@@ -101,10 +102,10 @@ class Open(_Composite):
         max_frame_size: int = UInt(4294967295),
         channel_max: int = UShort(65535),
         idle_time_out: int | None = None,
-        outgoing_locales: str | None = None,
-        incoming_locales: str | None = None,
-        offered_capabilities: str | None = None,
-        desired_capabilities: str | None = None,
+        outgoing_locales: list[str] | None = None,
+        incoming_locales: list[str] | None = None,
+        offered_capabilities: list[str] | None = None,
+        desired_capabilities: list[str] | None = None,
         properties: dict[Any, Any] | None = None,
     ) -> None:
         self.container_id = container_id
@@ -120,18 +121,19 @@ class Open(_Composite):
 
 
 def _enc_open(v: Open) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x10', [
-            None if (x := v.container_id) is None else _e_string(x),
-            None if (x := v.hostname) is None else _e_string(x),
-            None if (x := v.max_frame_size) is None or x == UInt(4294967295) else _e_uint(x),
-            None if (x := v.channel_max) is None or x == UShort(65535) else _e_ushort(x),
-            None if (x := v.idle_time_out) is None else _e_uint(x),
-            None if (x := v.outgoing_locales) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.incoming_locales) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.offered_capabilities) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.desired_capabilities) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.properties) is None else _e_symbol_map(x),
+            _NULL if (x := v.container_id) is None else _e_string(x),
+            _NULL if (x := v.hostname) is None else _e_string(x),
+            _NULL if (x := v.max_frame_size) is None or x == UInt(4294967295) else _e_uint(x),
+            _NULL if (x := v.channel_max) is None or x == UShort(65535) else _e_ushort(x),
+            _NULL if (x := v.idle_time_out) is None else _e_uint(x),
+            _NULL if (x := v.outgoing_locales) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.incoming_locales) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.offered_capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.desired_capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.properties) is None else _e_symbol_map(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "open") from None
@@ -141,6 +143,7 @@ def _dec_open(items: Any) -> Open:
     if type(items) is not list:
         raise _not_list(items, "open")
     v = _new(Open)
+    x: Any
     if len(items) < 10:
         items = items + _NONES[:10 - len(items)]
     v.container_id = x if type(x := items[0]) is str else _c_str(x, "open.container-id", mandatory=True)
@@ -156,7 +159,7 @@ def _dec_open(items: Any) -> Open:
     return v
 
 
-register_encoder(Open, _enc_open)  # type: ignore[arg-type]
+register_encoder(Open, _enc_open)
 register_described(0x10, 'amqp:open:list', _dec_open)
 
 
@@ -164,6 +167,7 @@ class Begin(_Composite):
     """AMQP ``begin`` (amqp:begin:list, 0x00000011)."""
 
     __slots__ = ('remote_channel', 'next_outgoing_id', 'incoming_window', 'outgoing_window', 'handle_max', 'offered_capabilities', 'desired_capabilities', 'properties', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x11
     SYMBOL: ClassVar[str] = 'amqp:begin:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, None, UInt(4294967295), None, None, None, )
@@ -173,8 +177,8 @@ class Begin(_Composite):
     incoming_window: int
     outgoing_window: int
     handle_max: int
-    offered_capabilities: str | None
-    desired_capabilities: str | None
+    offered_capabilities: list[str] | None
+    desired_capabilities: list[str] | None
     properties: dict[Any, Any] | None
 
     def __init__(
@@ -185,8 +189,8 @@ class Begin(_Composite):
         incoming_window: int,
         outgoing_window: int,
         handle_max: int = UInt(4294967295),
-        offered_capabilities: str | None = None,
-        desired_capabilities: str | None = None,
+        offered_capabilities: list[str] | None = None,
+        desired_capabilities: list[str] | None = None,
         properties: dict[Any, Any] | None = None,
     ) -> None:
         self.remote_channel = remote_channel
@@ -200,16 +204,17 @@ class Begin(_Composite):
 
 
 def _enc_begin(v: Begin) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x11', [
-            None if (x := v.remote_channel) is None else _e_ushort(x),
-            None if (x := v.next_outgoing_id) is None else _e_uint(x),
-            None if (x := v.incoming_window) is None else _e_uint(x),
-            None if (x := v.outgoing_window) is None else _e_uint(x),
-            None if (x := v.handle_max) is None or x == UInt(4294967295) else _e_uint(x),
-            None if (x := v.offered_capabilities) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.desired_capabilities) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.properties) is None else _e_symbol_map(x),
+            _NULL if (x := v.remote_channel) is None else _e_ushort(x),
+            _NULL if (x := v.next_outgoing_id) is None else _e_uint(x),
+            _NULL if (x := v.incoming_window) is None else _e_uint(x),
+            _NULL if (x := v.outgoing_window) is None else _e_uint(x),
+            _NULL if (x := v.handle_max) is None or x == UInt(4294967295) else _e_uint(x),
+            _NULL if (x := v.offered_capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.desired_capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.properties) is None else _e_symbol_map(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "begin") from None
@@ -219,6 +224,7 @@ def _dec_begin(items: Any) -> Begin:
     if type(items) is not list:
         raise _not_list(items, "begin")
     v = _new(Begin)
+    x: Any
     if len(items) < 8:
         items = items + _NONES[:8 - len(items)]
     v.remote_channel = x if type(x := items[0]) is UShort else _c_int(UShort, x, "begin.remote-channel")
@@ -232,7 +238,7 @@ def _dec_begin(items: Any) -> Begin:
     return v
 
 
-register_encoder(Begin, _enc_begin)  # type: ignore[arg-type]
+register_encoder(Begin, _enc_begin)
 register_described(0x11, 'amqp:begin:list', _dec_begin)
 
 
@@ -240,6 +246,7 @@ class Attach(_Composite):
     """AMQP ``attach`` (amqp:attach:list, 0x00000012)."""
 
     __slots__ = ('name', 'handle', 'role', 'snd_settle_mode', 'rcv_settle_mode', 'source', 'target', 'unsettled', 'incomplete_unsettled', 'initial_delivery_count', 'max_message_size', 'offered_capabilities', 'desired_capabilities', 'properties', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x12
     SYMBOL: ClassVar[str] = 'amqp:attach:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, SenderSettleMode.MIXED, ReceiverSettleMode.FIRST, None, None, None, False, None, None, None, None, None, )
@@ -255,8 +262,8 @@ class Attach(_Composite):
     incomplete_unsettled: bool
     initial_delivery_count: int | None
     max_message_size: int | None
-    offered_capabilities: str | None
-    desired_capabilities: str | None
+    offered_capabilities: list[str] | None
+    desired_capabilities: list[str] | None
     properties: dict[Any, Any] | None
 
     def __init__(
@@ -273,8 +280,8 @@ class Attach(_Composite):
         incomplete_unsettled: bool = False,
         initial_delivery_count: int | None = None,
         max_message_size: int | None = None,
-        offered_capabilities: str | None = None,
-        desired_capabilities: str | None = None,
+        offered_capabilities: list[str] | None = None,
+        desired_capabilities: list[str] | None = None,
         properties: dict[Any, Any] | None = None,
     ) -> None:
         self.name = name
@@ -294,22 +301,23 @@ class Attach(_Composite):
 
 
 def _enc_attach(v: Attach) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x12', [
-            None if (x := v.name) is None else _e_string(x),
-            None if (x := v.handle) is None else _e_uint(x),
-            None if (x := v.role) is None else _e_bool(x),
-            None if (x := v.snd_settle_mode) is None or x == SenderSettleMode.MIXED else _e_ubyte(x),
-            None if (x := v.rcv_settle_mode) is None or x == ReceiverSettleMode.FIRST else _e_ubyte(x),
-            None if (x := v.source) is None else _e_any(x),
-            None if (x := v.target) is None else _e_any(x),
-            None if (x := v.unsettled) is None else _e_any(x),
-            None if (x := v.incomplete_unsettled) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.initial_delivery_count) is None else _e_uint(x),
-            None if (x := v.max_message_size) is None else _e_ulong(x),
-            None if (x := v.offered_capabilities) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.desired_capabilities) is None else _e_multiple(x, _e_symbol),
-            None if (x := v.properties) is None else _e_symbol_map(x),
+            _NULL if (x := v.name) is None else _e_string(x),
+            _NULL if (x := v.handle) is None else _e_uint(x),
+            _NULL if (x := v.role) is None else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.snd_settle_mode) is None or x == SenderSettleMode.MIXED else _e_ubyte(x),
+            _NULL if (x := v.rcv_settle_mode) is None or x == ReceiverSettleMode.FIRST else _e_ubyte(x),
+            _NULL if (x := v.source) is None else _e_any(x),
+            _NULL if (x := v.target) is None else _e_any(x),
+            _NULL if (x := v.unsettled) is None else _e_any(x),
+            _NULL if (x := v.incomplete_unsettled) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.initial_delivery_count) is None else _e_uint(x),
+            _NULL if (x := v.max_message_size) is None else _e_ulong(x),
+            _NULL if (x := v.offered_capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.desired_capabilities) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.properties) is None else _e_symbol_map(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "attach") from None
@@ -319,6 +327,7 @@ def _dec_attach(items: Any) -> Attach:
     if type(items) is not list:
         raise _not_list(items, "attach")
     v = _new(Attach)
+    x: Any
     if len(items) < 14:
         items = items + _NONES[:14 - len(items)]
     v.name = x if type(x := items[0]) is str else _c_str(x, "attach.name", mandatory=True)
@@ -338,7 +347,7 @@ def _dec_attach(items: Any) -> Attach:
     return v
 
 
-register_encoder(Attach, _enc_attach)  # type: ignore[arg-type]
+register_encoder(Attach, _enc_attach)
 register_described(0x12, 'amqp:attach:list', _dec_attach)
 
 
@@ -346,6 +355,7 @@ class Flow(_Composite):
     """AMQP ``flow`` (amqp:flow:list, 0x00000013)."""
 
     __slots__ = ('next_incoming_id', 'incoming_window', 'next_outgoing_id', 'outgoing_window', 'handle', 'delivery_count', 'link_credit', 'available', 'drain', 'echo', 'properties', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x13
     SYMBOL: ClassVar[str] = 'amqp:flow:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, None, None, None, None, None, False, False, None, )
@@ -391,19 +401,20 @@ class Flow(_Composite):
 
 
 def _enc_flow(v: Flow) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x13', [
-            None if (x := v.next_incoming_id) is None else _e_uint(x),
-            None if (x := v.incoming_window) is None else _e_uint(x),
-            None if (x := v.next_outgoing_id) is None else _e_uint(x),
-            None if (x := v.outgoing_window) is None else _e_uint(x),
-            None if (x := v.handle) is None else _e_uint(x),
-            None if (x := v.delivery_count) is None else _e_uint(x),
-            None if (x := v.link_credit) is None else _e_uint(x),
-            None if (x := v.available) is None else _e_uint(x),
-            None if (x := v.drain) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.echo) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.properties) is None else _e_symbol_map(x),
+            _NULL if (x := v.next_incoming_id) is None else _e_uint(x),
+            _NULL if (x := v.incoming_window) is None else _e_uint(x),
+            _NULL if (x := v.next_outgoing_id) is None else _e_uint(x),
+            _NULL if (x := v.outgoing_window) is None else _e_uint(x),
+            _NULL if (x := v.handle) is None else _e_uint(x),
+            _NULL if (x := v.delivery_count) is None else _e_uint(x),
+            _NULL if (x := v.link_credit) is None else _e_uint(x),
+            _NULL if (x := v.available) is None else _e_uint(x),
+            _NULL if (x := v.drain) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.echo) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.properties) is None else _e_symbol_map(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "flow") from None
@@ -413,6 +424,7 @@ def _dec_flow(items: Any) -> Flow:
     if type(items) is not list:
         raise _not_list(items, "flow")
     v = _new(Flow)
+    x: Any
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
     v.next_incoming_id = x if type(x := items[0]) is UInt else _c_int(UInt, x, "flow.next-incoming-id")
@@ -429,7 +441,7 @@ def _dec_flow(items: Any) -> Flow:
     return v
 
 
-register_encoder(Flow, _enc_flow)  # type: ignore[arg-type]
+register_encoder(Flow, _enc_flow)
 register_described(0x13, 'amqp:flow:list', _dec_flow)
 
 
@@ -437,6 +449,7 @@ class Transfer(_Composite):
     """AMQP ``transfer`` (amqp:transfer:list, 0x00000014)."""
 
     __slots__ = ('handle', 'delivery_id', 'delivery_tag', 'message_format', 'settled', 'more', 'rcv_settle_mode', 'state', 'resume', 'aborted', 'batchable', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x14
     SYMBOL: ClassVar[str] = 'amqp:transfer:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, None, None, False, None, None, False, False, False, )
@@ -482,19 +495,20 @@ class Transfer(_Composite):
 
 
 def _enc_transfer(v: Transfer) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x14', [
-            None if (x := v.handle) is None else _e_uint(x),
-            None if (x := v.delivery_id) is None else _e_uint(x),
-            None if (x := v.delivery_tag) is None else _e_binary(x),
-            None if (x := v.message_format) is None else _e_uint(x),
-            None if (x := v.settled) is None else (b'\x41' if x else b'\x42'),
-            None if (x := v.more) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.rcv_settle_mode) is None else _e_ubyte(x),
-            None if (x := v.state) is None else _e_any(x),
-            None if (x := v.resume) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.aborted) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.batchable) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.handle) is None else _e_uint(x),
+            _NULL if (x := v.delivery_id) is None else _e_uint(x),
+            _NULL if (x := v.delivery_tag) is None else _e_binary(x),
+            _NULL if (x := v.message_format) is None else _e_uint(x),
+            _NULL if (x := v.settled) is None else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.more) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.rcv_settle_mode) is None else _e_ubyte(x),
+            _NULL if (x := v.state) is None else _e_any(x),
+            _NULL if (x := v.resume) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.aborted) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.batchable) is None or x is False else (b'\x41' if x else b'\x42'),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "transfer") from None
@@ -504,6 +518,7 @@ def _dec_transfer(items: Any) -> Transfer:
     if type(items) is not list:
         raise _not_list(items, "transfer")
     v = _new(Transfer)
+    x: Any
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
     v.handle = x if type(x := items[0]) is UInt else _c_int(UInt, x, "transfer.handle", mandatory=True)
@@ -520,7 +535,7 @@ def _dec_transfer(items: Any) -> Transfer:
     return v
 
 
-register_encoder(Transfer, _enc_transfer)  # type: ignore[arg-type]
+register_encoder(Transfer, _enc_transfer)
 register_described(0x14, 'amqp:transfer:list', _dec_transfer)
 
 
@@ -528,6 +543,7 @@ class Disposition(_Composite):
     """AMQP ``disposition`` (amqp:disposition:list, 0x00000015)."""
 
     __slots__ = ('role', 'first', 'last', 'settled', 'state', 'batchable', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x15
     SYMBOL: ClassVar[str] = 'amqp:disposition:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, False, None, False, )
@@ -558,14 +574,15 @@ class Disposition(_Composite):
 
 
 def _enc_disposition(v: Disposition) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x15', [
-            None if (x := v.role) is None else _e_bool(x),
-            None if (x := v.first) is None else _e_uint(x),
-            None if (x := v.last) is None else _e_uint(x),
-            None if (x := v.settled) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.state) is None else _e_any(x),
-            None if (x := v.batchable) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.role) is None else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.first) is None else _e_uint(x),
+            _NULL if (x := v.last) is None else _e_uint(x),
+            _NULL if (x := v.settled) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.state) is None else _e_any(x),
+            _NULL if (x := v.batchable) is None or x is False else (b'\x41' if x else b'\x42'),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "disposition") from None
@@ -575,6 +592,7 @@ def _dec_disposition(items: Any) -> Disposition:
     if type(items) is not list:
         raise _not_list(items, "disposition")
     v = _new(Disposition)
+    x: Any
     if len(items) < 6:
         items = items + _NONES[:6 - len(items)]
     v.role = x if type(x := items[0]) is Role else _c_enum(Role, x, "disposition.role", mandatory=True)
@@ -586,7 +604,7 @@ def _dec_disposition(items: Any) -> Disposition:
     return v
 
 
-register_encoder(Disposition, _enc_disposition)  # type: ignore[arg-type]
+register_encoder(Disposition, _enc_disposition)
 register_described(0x15, 'amqp:disposition:list', _dec_disposition)
 
 
@@ -594,6 +612,7 @@ class Detach(_Composite):
     """AMQP ``detach`` (amqp:detach:list, 0x00000016)."""
 
     __slots__ = ('handle', 'closed', 'error', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x16
     SYMBOL: ClassVar[str] = 'amqp:detach:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, False, None, )
@@ -615,11 +634,12 @@ class Detach(_Composite):
 
 
 def _enc_detach(v: Detach) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x16', [
-            None if (x := v.handle) is None else _e_uint(x),
-            None if (x := v.closed) is None or x is False else (b'\x41' if x else b'\x42'),
-            None if (x := v.error) is None else _e_any(x),
+            _NULL if (x := v.handle) is None else _e_uint(x),
+            _NULL if (x := v.closed) is None or x is False else (b'\x41' if x else b'\x42'),
+            _NULL if (x := v.error) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "detach") from None
@@ -629,6 +649,7 @@ def _dec_detach(items: Any) -> Detach:
     if type(items) is not list:
         raise _not_list(items, "detach")
     v = _new(Detach)
+    x: Any
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.handle = x if type(x := items[0]) is UInt else _c_int(UInt, x, "detach.handle", mandatory=True)
@@ -637,7 +658,7 @@ def _dec_detach(items: Any) -> Detach:
     return v
 
 
-register_encoder(Detach, _enc_detach)  # type: ignore[arg-type]
+register_encoder(Detach, _enc_detach)
 register_described(0x16, 'amqp:detach:list', _dec_detach)
 
 
@@ -645,6 +666,7 @@ class End(_Composite):
     """AMQP ``end`` (amqp:end:list, 0x00000017)."""
 
     __slots__ = ('error', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x17
     SYMBOL: ClassVar[str] = 'amqp:end:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -660,9 +682,10 @@ class End(_Composite):
 
 
 def _enc_end(v: End) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x17', [
-            None if (x := v.error) is None else _e_any(x),
+            _NULL if (x := v.error) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "end") from None
@@ -672,13 +695,14 @@ def _dec_end(items: Any) -> End:
     if type(items) is not list:
         raise _not_list(items, "end")
     v = _new(End)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.error = x if type(x := items[0]) is Error else _c_none(x, "end.error")
     return v
 
 
-register_encoder(End, _enc_end)  # type: ignore[arg-type]
+register_encoder(End, _enc_end)
 register_described(0x17, 'amqp:end:list', _dec_end)
 
 
@@ -686,6 +710,7 @@ class Close(_Composite):
     """AMQP ``close`` (amqp:close:list, 0x00000018)."""
 
     __slots__ = ('error', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x18
     SYMBOL: ClassVar[str] = 'amqp:close:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -701,9 +726,10 @@ class Close(_Composite):
 
 
 def _enc_close(v: Close) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x18', [
-            None if (x := v.error) is None else _e_any(x),
+            _NULL if (x := v.error) is None else _e_any(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "close") from None
@@ -713,13 +739,14 @@ def _dec_close(items: Any) -> Close:
     if type(items) is not list:
         raise _not_list(items, "close")
     v = _new(Close)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.error = x if type(x := items[0]) is Error else _c_none(x, "close.error")
     return v
 
 
-register_encoder(Close, _enc_close)  # type: ignore[arg-type]
+register_encoder(Close, _enc_close)
 register_described(0x18, 'amqp:close:list', _dec_close)
 
 
@@ -727,24 +754,26 @@ class SaslMechanisms(_Composite):
     """AMQP ``sasl-mechanisms`` (amqp:sasl-mechanisms:list, 0x00000040)."""
 
     __slots__ = ('sasl_server_mechanisms', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x40
     SYMBOL: ClassVar[str] = 'amqp:sasl-mechanisms:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
 
-    sasl_server_mechanisms: str
+    sasl_server_mechanisms: list[str]
 
     def __init__(
         self,
         *,
-        sasl_server_mechanisms: str,
+        sasl_server_mechanisms: list[str],
     ) -> None:
         self.sasl_server_mechanisms = sasl_server_mechanisms
 
 
 def _enc_sasl_mechanisms(v: SaslMechanisms) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x40', [
-            None if (x := v.sasl_server_mechanisms) is None else _e_multiple(x, _e_symbol),
+            _NULL if (x := v.sasl_server_mechanisms) is None else _e_multiple(x, _e_symbol),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "sasl-mechanisms") from None
@@ -754,13 +783,14 @@ def _dec_sasl_mechanisms(items: Any) -> SaslMechanisms:
     if type(items) is not list:
         raise _not_list(items, "sasl-mechanisms")
     v = _new(SaslMechanisms)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.sasl_server_mechanisms = _multiple(items[0], "sasl-mechanisms.sasl-server-mechanisms", mandatory=True, check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "sasl-mechanisms.sasl-server-mechanisms"))
     return v
 
 
-register_encoder(SaslMechanisms, _enc_sasl_mechanisms)  # type: ignore[arg-type]
+register_encoder(SaslMechanisms, _enc_sasl_mechanisms)
 register_described(0x40, 'amqp:sasl-mechanisms:list', _dec_sasl_mechanisms)
 
 
@@ -768,6 +798,7 @@ class SaslInit(_Composite):
     """AMQP ``sasl-init`` (amqp:sasl-init:list, 0x00000041)."""
 
     __slots__ = ('mechanism', 'initial_response', 'hostname', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x41
     SYMBOL: ClassVar[str] = 'amqp:sasl-init:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, )
@@ -789,11 +820,12 @@ class SaslInit(_Composite):
 
 
 def _enc_sasl_init(v: SaslInit) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x41', [
-            None if (x := v.mechanism) is None else _e_symbol(x),
-            None if (x := v.initial_response) is None else _e_binary(x),
-            None if (x := v.hostname) is None else _e_string(x),
+            _NULL if (x := v.mechanism) is None else _e_symbol(x),
+            _NULL if (x := v.initial_response) is None else _e_binary(x),
+            _NULL if (x := v.hostname) is None else _e_string(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "sasl-init") from None
@@ -803,6 +835,7 @@ def _dec_sasl_init(items: Any) -> SaslInit:
     if type(items) is not list:
         raise _not_list(items, "sasl-init")
     v = _new(SaslInit)
+    x: Any
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.mechanism = x if type(x := items[0]) is Symbol else _c_symbol(x, "sasl-init.mechanism", mandatory=True)
@@ -811,7 +844,7 @@ def _dec_sasl_init(items: Any) -> SaslInit:
     return v
 
 
-register_encoder(SaslInit, _enc_sasl_init)  # type: ignore[arg-type]
+register_encoder(SaslInit, _enc_sasl_init)
 register_described(0x41, 'amqp:sasl-init:list', _dec_sasl_init)
 
 
@@ -819,6 +852,7 @@ class SaslChallenge(_Composite):
     """AMQP ``sasl-challenge`` (amqp:sasl-challenge:list, 0x00000042)."""
 
     __slots__ = ('challenge', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x42
     SYMBOL: ClassVar[str] = 'amqp:sasl-challenge:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -834,9 +868,10 @@ class SaslChallenge(_Composite):
 
 
 def _enc_sasl_challenge(v: SaslChallenge) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x42', [
-            None if (x := v.challenge) is None else _e_binary(x),
+            _NULL if (x := v.challenge) is None else _e_binary(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "sasl-challenge") from None
@@ -846,13 +881,14 @@ def _dec_sasl_challenge(items: Any) -> SaslChallenge:
     if type(items) is not list:
         raise _not_list(items, "sasl-challenge")
     v = _new(SaslChallenge)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.challenge = x if type(x := items[0]) is bytes else _c_bytes(x, "sasl-challenge.challenge", mandatory=True)
     return v
 
 
-register_encoder(SaslChallenge, _enc_sasl_challenge)  # type: ignore[arg-type]
+register_encoder(SaslChallenge, _enc_sasl_challenge)
 register_described(0x42, 'amqp:sasl-challenge:list', _dec_sasl_challenge)
 
 
@@ -860,6 +896,7 @@ class SaslResponse(_Composite):
     """AMQP ``sasl-response`` (amqp:sasl-response:list, 0x00000043)."""
 
     __slots__ = ('response', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x43
     SYMBOL: ClassVar[str] = 'amqp:sasl-response:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
@@ -875,9 +912,10 @@ class SaslResponse(_Composite):
 
 
 def _enc_sasl_response(v: SaslResponse) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x43', [
-            None if (x := v.response) is None else _e_binary(x),
+            _NULL if (x := v.response) is None else _e_binary(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "sasl-response") from None
@@ -887,13 +925,14 @@ def _dec_sasl_response(items: Any) -> SaslResponse:
     if type(items) is not list:
         raise _not_list(items, "sasl-response")
     v = _new(SaslResponse)
+    x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
     v.response = x if type(x := items[0]) is bytes else _c_bytes(x, "sasl-response.response", mandatory=True)
     return v
 
 
-register_encoder(SaslResponse, _enc_sasl_response)  # type: ignore[arg-type]
+register_encoder(SaslResponse, _enc_sasl_response)
 register_described(0x43, 'amqp:sasl-response:list', _dec_sasl_response)
 
 
@@ -901,6 +940,7 @@ class SaslOutcome(_Composite):
     """AMQP ``sasl-outcome`` (amqp:sasl-outcome:list, 0x00000044)."""
 
     __slots__ = ('code', 'additional_data', )
+    _FIELDS: ClassVar[tuple[str, ...]] = __slots__
     DESCRIPTOR: ClassVar[int] = 0x44
     SYMBOL: ClassVar[str] = 'amqp:sasl-outcome:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, )
@@ -919,10 +959,11 @@ class SaslOutcome(_Composite):
 
 
 def _enc_sasl_outcome(v: SaslOutcome) -> bytes:
+    x: Any
     try:
         return _composite(b'\x00\x53\x44', [
-            None if (x := v.code) is None else _e_ubyte(x),
-            None if (x := v.additional_data) is None else _e_binary(x),
+            _NULL if (x := v.code) is None else _e_ubyte(x),
+            _NULL if (x := v.additional_data) is None else _e_binary(x),
         ])
     except (AMQPError, TypeError, ValueError, AttributeError, struct.error) as exc:
         raise _locate(exc, v, "sasl-outcome") from None
@@ -932,6 +973,7 @@ def _dec_sasl_outcome(items: Any) -> SaslOutcome:
     if type(items) is not list:
         raise _not_list(items, "sasl-outcome")
     v = _new(SaslOutcome)
+    x: Any
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.code = x if type(x := items[0]) is SaslCode else _c_enum(SaslCode, x, "sasl-outcome.code", mandatory=True)
@@ -939,16 +981,16 @@ def _dec_sasl_outcome(items: Any) -> SaslOutcome:
     return v
 
 
-register_encoder(SaslOutcome, _enc_sasl_outcome)  # type: ignore[arg-type]
+register_encoder(SaslOutcome, _enc_sasl_outcome)
 register_described(0x44, 'amqp:sasl-outcome:list', _dec_sasl_outcome)
 
 
 Open._FIELD_ENCODERS = (_e_string, _e_string, _e_uint, _e_ushort, _e_uint, lambda x: _e_multiple(x, _e_symbol), lambda x: _e_multiple(x, _e_symbol), lambda x: _e_multiple(x, _e_symbol), lambda x: _e_multiple(x, _e_symbol), _e_symbol_map, )
 Begin._FIELD_ENCODERS = (_e_ushort, _e_uint, _e_uint, _e_uint, _e_uint, lambda x: _e_multiple(x, _e_symbol), lambda x: _e_multiple(x, _e_symbol), _e_symbol_map, )
-Attach._FIELD_ENCODERS = (_e_string, _e_uint, _e_bool, _e_ubyte, _e_ubyte, _e_any, _e_any, _e_any, lambda x: (b'\x41' if x else b'\x42'), _e_uint, _e_ulong, lambda x: _e_multiple(x, _e_symbol), lambda x: _e_multiple(x, _e_symbol), _e_symbol_map, )
+Attach._FIELD_ENCODERS = (_e_string, _e_uint, lambda x: (b'\x41' if x else b'\x42'), _e_ubyte, _e_ubyte, _e_any, _e_any, _e_any, lambda x: (b'\x41' if x else b'\x42'), _e_uint, _e_ulong, lambda x: _e_multiple(x, _e_symbol), lambda x: _e_multiple(x, _e_symbol), _e_symbol_map, )
 Flow._FIELD_ENCODERS = (_e_uint, _e_uint, _e_uint, _e_uint, _e_uint, _e_uint, _e_uint, _e_uint, lambda x: (b'\x41' if x else b'\x42'), lambda x: (b'\x41' if x else b'\x42'), _e_symbol_map, )
 Transfer._FIELD_ENCODERS = (_e_uint, _e_uint, _e_binary, _e_uint, lambda x: (b'\x41' if x else b'\x42'), lambda x: (b'\x41' if x else b'\x42'), _e_ubyte, _e_any, lambda x: (b'\x41' if x else b'\x42'), lambda x: (b'\x41' if x else b'\x42'), lambda x: (b'\x41' if x else b'\x42'), )
-Disposition._FIELD_ENCODERS = (_e_bool, _e_uint, _e_uint, lambda x: (b'\x41' if x else b'\x42'), _e_any, lambda x: (b'\x41' if x else b'\x42'), )
+Disposition._FIELD_ENCODERS = (lambda x: (b'\x41' if x else b'\x42'), _e_uint, _e_uint, lambda x: (b'\x41' if x else b'\x42'), _e_any, lambda x: (b'\x41' if x else b'\x42'), )
 Detach._FIELD_ENCODERS = (_e_uint, lambda x: (b'\x41' if x else b'\x42'), _e_any, )
 End._FIELD_ENCODERS = (_e_any, )
 Close._FIELD_ENCODERS = (_e_any, )

@@ -154,7 +154,7 @@ class _Decimal:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.raw == self.raw  # type: ignore[attr-defined]
+        return isinstance(other, _Decimal) and type(other) is type(self) and other.raw == self.raw
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.raw))

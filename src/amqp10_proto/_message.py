@@ -1,0 +1,580 @@
+"""The AMQP 1.0 message (messaging.xml, section 3.2) and its body sections.
+
+A message is a sequence of described sections in a fixed order: header,
+delivery-annotations, message-annotations, properties, application-properties,
+the body (one or more data sections, one or more amqp-sequence sections, or a
+single amqp-value section) and footer.
+
+Decoding is built for the common case. Data bodies are sliced out with one copy;
+every other section is only measured (its sizes checked against the input) and
+kept as its original bytes until first read, so a section nobody reads costs a
+slice, and re-encoding an unread section writes its original bytes back.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Literal
+
+from ._codec import (
+    _LEN8,
+    _as_bytes,
+    _e_any,
+    _e_list,
+    _e_string,
+    decode_one,
+    encode_map_with,
+    register_described,
+    register_encoder,
+    simple_encoders,
+    skip_value,
+)
+from ._composite import _e_annotations
+from ._definitions import (
+    Header,
+    Properties,
+    _dec_header,
+    _dec_properties,
+    _enc_header,
+    _enc_properties,
+)
+from ._errors import DecodeError, EncodeError, EncodeTypeError
+from ._types import Described, Map, Symbol, ULong
+
+__all__ = [
+    "AmqpSequence",
+    "AmqpValue",
+    "ApplicationProperties",
+    "BodyType",
+    "Data",
+    "DeliveryAnnotations",
+    "Footer",
+    "Message",
+    "MessageAnnotations",
+]
+
+BodyType = Literal["data", "value", "sequence"]
+
+_pack_I = struct.Struct(">I").pack
+
+# Section descriptor codes (3.2.1 - 3.2.10).
+_HEADER, _DELIVERY_ANN, _MESSAGE_ANN, _PROPERTIES, _APP_PROPS = 0x70, 0x71, 0x72, 0x73, 0x74
+_DATA, _SEQUENCE, _VALUE, _FOOTER = 0x75, 0x76, 0x77, 0x78
+_SECTION_NAMES = {
+    "amqp:header:list": _HEADER,
+    "amqp:delivery-annotations:map": _DELIVERY_ANN,
+    "amqp:message-annotations:map": _MESSAGE_ANN,
+    "amqp:properties:list": _PROPERTIES,
+    "amqp:application-properties:map": _APP_PROPS,
+    "amqp:data:binary": _DATA,
+    "amqp:amqp-sequence:list": _SEQUENCE,
+    "amqp:amqp-value:*": _VALUE,
+    "amqp:footer:map": _FOOTER,
+}
+# Where each section may stand (3.2: "the bare message ... is annotated").
+_ORDER = {_HEADER: 0, _DELIVERY_ANN: 1, _MESSAGE_ANN: 2, _PROPERTIES: 3, _APP_PROPS: 4,
+          _DATA: 5, _SEQUENCE: 5, _VALUE: 5, _FOOTER: 6}
+
+
+class Data(bytes):
+    """A data section (3.2.6): opaque binary application data."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Data({bytes(self)!r})"
+
+
+class AmqpSequence(list[Any]):
+    """An amqp-sequence section (3.2.7): a list of AMQP values."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"AmqpSequence({list(self)!r})"
+
+
+class AmqpValue:
+    """An amqp-value section (3.2.8): one AMQP value as the whole body."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not AmqpValue:
+            return NotImplemented
+        return bool(self.value == other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"AmqpValue({self.value!r})"
+
+
+class DeliveryAnnotations(dict[Any, Any]):
+    """A delivery-annotations section (3.2.2) as a stand-alone value."""
+
+    __slots__ = ()
+
+
+class MessageAnnotations(dict[Any, Any]):
+    """A message-annotations section (3.2.3) as a stand-alone value."""
+
+    __slots__ = ()
+
+
+class ApplicationProperties(dict[Any, Any]):
+    """An application-properties section (3.2.5) as a stand-alone value."""
+
+    __slots__ = ()
+
+
+class Footer(dict[Any, Any]):
+    """A footer section (3.2.9) as a stand-alone value."""
+
+    __slots__ = ()
+
+
+# -- encoding of sections -------------------------------------------------------
+
+def _e_app_key(key: Any) -> bytes:
+    # 3.2.5: application-properties keys are strings.
+    if not isinstance(key, str):
+        raise EncodeTypeError(f"application property key {key!r} must be a string")
+    return _e_string(key)
+
+
+def _map_pairs(value: Any) -> Any:
+    if isinstance(value, Map):
+        return value.pairs
+    if isinstance(value, dict):
+        return value.items()
+    raise EncodeTypeError(f"{value!r:.60} is not a map")
+
+
+# 3.2.5: values are restricted to simple types (no map, list or array).
+_SIMPLE_ENCODERS: dict[type, Any] = {}
+
+
+def _enc_app_props(value: Any) -> bytes:
+    if not _SIMPLE_ENCODERS:
+        _SIMPLE_ENCODERS.update(simple_encoders())
+    return b"\x00\x53\x74" + encode_map_with(_map_pairs(value), _e_app_key, _SIMPLE_ENCODERS)
+
+
+def _data_header(n: int) -> bytes:
+    if n < 256:
+        return b"\x00\x53\x75\xa0" + _LEN8[n]
+    return b"\x00\x53\x75\xb0" + _pack_I(n)
+
+
+register_encoder(Data, lambda v: _data_header(len(v)) + v)
+register_encoder(AmqpSequence, lambda v: b"\x00\x53\x76" + _e_list(v))
+register_encoder(AmqpValue, lambda v: b"\x00\x53\x77" + _e_any(v.value))
+register_encoder(DeliveryAnnotations, lambda v: b"\x00\x53\x71" + _e_annotations(v))
+register_encoder(MessageAnnotations, lambda v: b"\x00\x53\x72" + _e_annotations(v))
+register_encoder(ApplicationProperties, _enc_app_props)
+register_encoder(Footer, lambda v: b"\x00\x53\x78" + _e_annotations(v))
+
+
+def _section_factory(code: int, wrap: Any, accepts: tuple[type, ...]) -> Any:
+    def factory(value: Any) -> Any:
+        if type(value) in accepts:
+            return wrap(value)
+        return Described(ULong(code), value)
+
+    return factory
+
+
+register_described(0x71, "amqp:delivery-annotations:map",
+                   _section_factory(0x71, DeliveryAnnotations, (dict,)))
+register_described(0x72, "amqp:message-annotations:map",
+                   _section_factory(0x72, MessageAnnotations, (dict,)))
+register_described(0x74, "amqp:application-properties:map",
+                   _section_factory(0x74, ApplicationProperties, (dict,)))
+register_described(0x75, "amqp:data:binary", _section_factory(0x75, Data, (bytes,)))
+register_described(0x76, "amqp:amqp-sequence:list",
+                   _section_factory(0x76, AmqpSequence, (list,)))
+register_described(0x77, "amqp:amqp-value:*", AmqpValue)
+register_described(0x78, "amqp:footer:map", _section_factory(0x78, Footer, (dict,)))
+
+
+# -- lazily decoded sections ----------------------------------------------------
+
+class _Lazy:
+    """A section kept as its encoded bytes until first read."""
+
+    __slots__ = ("raw", "start")
+
+    def __init__(self, raw: bytes, start: int) -> None:
+        self.raw = raw  # the whole described section
+        self.start = start  # where its value begins inside raw
+
+    def value(self) -> Any:
+        value, _ = decode_one(self.raw, self.start)
+        return value
+
+
+def _load_map(lazy: _Lazy, what: str) -> Any:
+    value = lazy.value()
+    if type(value) is not dict and type(value) is not Map:
+        raise DecodeError(f"{what} section must be a map, not {type(value).__name__}")
+    return value
+
+
+def _load_sequence(lazy: _Lazy) -> Any:
+    value = lazy.value()
+    if type(value) is not list:
+        raise DecodeError(f"amqp-sequence section must be a list, not {type(value).__name__}")
+    return value
+
+
+class Message:
+    """An AMQP message: every section of 3.2, each optional but the body.
+
+    ``Message(b"...")`` is a single data section; ``Message([Data(a), Data(b)])``
+    several; ``Message(AmqpSequence([...]))`` an amqp-sequence; any other body
+    (``str``, ``dict``, ``None`` ...) or ``AmqpValue(v)`` is an amqp-value.
+    ``body`` gives back the payload: ``bytes`` for one data section, the value
+    of an amqp-value, the list of one amqp-sequence, and a list of those for
+    several sections; ``body_type`` says which kind it is.
+    """
+
+    __slots__ = ("_ap", "_body", "_body_type", "_da", "_footer", "_header", "_ma", "_properties")
+
+    _header: Header | _Lazy | None
+    _da: Any
+    _ma: Any
+    _properties: Properties | _Lazy | None
+    _ap: Any
+    _body: Any  # list of payloads (data, sequence) or the value (or a _Lazy)
+    _body_type: BodyType
+    _footer: Any
+
+    def __init__(
+        self,
+        body: Any = None,
+        *,
+        header: Header | None = None,
+        delivery_annotations: dict[Any, Any] | None = None,
+        message_annotations: dict[Any, Any] | None = None,
+        properties: Properties | None = None,
+        application_properties: dict[str, Any] | None = None,
+        footer: dict[Any, Any] | None = None,
+    ) -> None:
+        self._header = header
+        self._da = delivery_annotations
+        self._ma = message_annotations
+        self._properties = properties
+        self._ap = application_properties
+        self._footer = footer
+        self.body = body
+
+    # -- sections -------------------------------------------------------------
+    @property
+    def header(self) -> Header | None:
+        """The header section (3.2.1): durable, priority, ttl, first-acquirer, delivery-count."""
+        h = self._header
+        if type(h) is _Lazy:
+            h = self._header = _dec_header(h.value())
+        return h  # type: ignore[return-value]
+
+    @header.setter
+    def header(self, value: Header | None) -> None:
+        self._header = value
+
+    @property
+    def delivery_annotations(self) -> dict[Any, Any] | None:
+        """Delivery annotations (3.2.2): keys are Symbol or ULong."""
+        v = self._da
+        if type(v) is _Lazy:
+            v = self._da = _load_map(v, "delivery-annotations")
+        return v  # type: ignore[no-any-return]
+
+    @delivery_annotations.setter
+    def delivery_annotations(self, value: dict[Any, Any] | None) -> None:
+        self._da = value
+
+    @property
+    def message_annotations(self) -> dict[Any, Any] | None:
+        """Message annotations (3.2.3): keys are Symbol or ULong (``x-opt-...`` by convention)."""
+        v = self._ma
+        if type(v) is _Lazy:
+            v = self._ma = _load_map(v, "message-annotations")
+        return v  # type: ignore[no-any-return]
+
+    @message_annotations.setter
+    def message_annotations(self, value: dict[Any, Any] | None) -> None:
+        self._ma = value
+
+    @property
+    def properties(self) -> Properties | None:
+        """The properties section (3.2.4): message-id, to, subject, correlation-id ..."""
+        p = self._properties
+        if type(p) is _Lazy:
+            p = self._properties = _dec_properties(p.value())
+        return p  # type: ignore[return-value]
+
+    @properties.setter
+    def properties(self, value: Properties | None) -> None:
+        self._properties = value
+
+    @property
+    def application_properties(self) -> dict[str, Any] | None:
+        """Application properties (3.2.5): string keys, simple-typed values."""
+        v = self._ap
+        if type(v) is _Lazy:
+            v = self._ap = _load_map(v, "application-properties")
+        return v  # type: ignore[no-any-return]
+
+    @application_properties.setter
+    def application_properties(self, value: dict[str, Any] | None) -> None:
+        self._ap = value
+
+    @property
+    def footer(self) -> dict[Any, Any] | None:
+        """The footer (3.2.9): annotations after the body, e.g. hashes or signatures."""
+        v = self._footer
+        if type(v) is _Lazy:
+            v = self._footer = _load_map(v, "footer")
+        return v  # type: ignore[no-any-return]
+
+    @footer.setter
+    def footer(self, value: dict[Any, Any] | None) -> None:
+        self._footer = value
+
+    # -- body -----------------------------------------------------------------
+    @property
+    def body_type(self) -> BodyType:
+        """``"data"``, ``"value"`` or ``"sequence"``: which kind of body sections."""
+        return self._body_type
+
+    @property
+    def body(self) -> Any:
+        """The payload (see the class docstring for its shape per body type)."""
+        b = self._body
+        kind = self._body_type
+        if kind == "value":
+            if type(b) is _Lazy:
+                b = self._body = b.value()
+            return b
+        if kind == "sequence":
+            b = self._body = [s.value() if type(s) is _Lazy else s for s in b]
+            for s in b:
+                if type(s) is not list:
+                    raise DecodeError("amqp-sequence section must be a list")
+        return b[0] if len(b) == 1 else b
+
+    @body.setter
+    def body(self, body: Any) -> None:
+        t = type(body)
+        if t is bytes or t is Data:
+            self._body, self._body_type = [body], "data"
+        elif t is bytearray or t is memoryview:
+            self._body, self._body_type = [bytes(body)], "data"
+        elif t is AmqpValue:
+            self._body, self._body_type = body.value, "value"
+        elif t is AmqpSequence:
+            self._body, self._body_type = [list(body)], "sequence"
+        elif t is list and body and all(type(s) is Data for s in body):
+            self._body, self._body_type = list(body), "data"
+        elif t is list and body and all(type(s) is AmqpSequence for s in body):
+            self._body, self._body_type = [list(s) for s in body], "sequence"
+        else:
+            self._body, self._body_type = body, "value"
+
+    @property
+    def sections(self) -> list[Data | AmqpValue | AmqpSequence]:
+        """The body as its sections, exactly as they are (or would be) on the wire."""
+        body = self.body
+        if self._body_type == "value":
+            return [AmqpValue(body)]
+        payloads = self._body
+        if self._body_type == "data":
+            return [Data(b) for b in payloads]
+        return [AmqpSequence(s) for s in payloads]
+
+    # -- encoding -------------------------------------------------------------
+    def encode(self) -> bytes:
+        """The message as bytes: the payload of one or more transfer frames."""
+        return b"".join(self.encode_parts())
+
+    def encode_parts(self) -> list[bytes]:
+        """The encoded message as a list of byte strings to be joined.
+
+        Large data bodies stand alone in the list, so whoever joins the parts
+        (into a frame, say) copies the body once.
+        """
+        parts = []
+        v: Any = self._header
+        if v is not None:
+            parts.append(v.raw if type(v) is _Lazy else _enc_header(v))
+        v = self._da
+        if v is not None:
+            parts.append(v.raw if type(v) is _Lazy else _section(b"\x00\x53\x71", v, "delivery-annotations", _e_annotations))
+        v = self._ma
+        if v is not None:
+            parts.append(v.raw if type(v) is _Lazy else _section(b"\x00\x53\x72", v, "message-annotations", _e_annotations))
+        v = self._properties
+        if v is not None:
+            parts.append(v.raw if type(v) is _Lazy else _enc_properties(v))
+        v = self._ap
+        if v is not None:
+            parts.append(v.raw if type(v) is _Lazy else _section(b"", v, "application-properties", _enc_app_props))
+        kind = self._body_type
+        body = self._body
+        if kind == "data":
+            for b in body:
+                if not isinstance(b, bytes):
+                    raise EncodeTypeError(f"data section {b!r:.60} must be bytes", "body")
+                parts.append(_data_header(len(b)))
+                parts.append(b)
+        elif kind == "value":
+            if type(body) is _Lazy:
+                parts.append(body.raw)
+            else:
+                try:
+                    parts.append(b"\x00\x53\x77" + _e_any(body))
+                except EncodeError as exc:
+                    raise _in_section(exc, "body") from None
+        else:
+            for s in body:
+                if type(s) is _Lazy:
+                    parts.append(s.raw)
+                    continue
+                try:
+                    parts.append(b"\x00\x53\x76" + _e_list(s))
+                except EncodeError as exc:
+                    raise _in_section(exc, "body") from None
+        v = self._footer
+        if v is not None:
+            parts.append(v.raw if type(v) is _Lazy else _section(b"\x00\x53\x78", v, "footer", _e_annotations))
+        return parts
+
+    # -- decoding -------------------------------------------------------------
+    @classmethod
+    def decode(cls, data: bytes | bytearray | memoryview, *, lazy: bool = True) -> Message:
+        """Decode a whole message (the joined payload of its transfers).
+
+        With ``lazy`` (the default) sections other than data bodies are
+        checked for framing only and decoded when first read, so a malformed
+        value inside, say, the footer raises :class:`DecodeError` on that read.
+        ``lazy=False`` decodes and checks everything now.
+        """
+        buf = _as_bytes(data)
+        n = len(buf)
+        msg = cls.__new__(cls)
+        msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
+        body: list[Any] = []
+        kind: str | None = None
+        stage = -1
+        pos = 0
+        while pos < n:
+            if buf[pos] != 0x00:
+                raise DecodeError("a message section must be a described value", pos)
+            if pos + 3 <= n and buf[pos + 1] == 0x53:
+                code = buf[pos + 2]
+                vpos = pos + 3
+            else:
+                descriptor, vpos = decode_one(buf, pos + 1)
+                if type(descriptor) is Symbol:
+                    code = _SECTION_NAMES.get(descriptor, -1)
+                elif type(descriptor) is ULong:
+                    code = descriptor
+                else:
+                    raise DecodeError("section descriptor must be a ulong or a symbol", pos + 1)
+            order = _ORDER.get(code)
+            if order is None:
+                raise DecodeError(f"unknown message section 0x{code:x}", pos)
+            if order < stage or (order == stage and order != 5):
+                raise DecodeError("message sections out of order or repeated (3.2)", pos)
+            stage = order
+            end = skip_value(buf, vpos)
+            if code == _DATA:
+                if kind not in (None, "data"):
+                    raise DecodeError("a body mixes data with other sections", pos)
+                kind = "data"
+                ctor = buf[vpos]
+                if ctor == 0xA0:
+                    body.append(buf[vpos + 2:end])
+                elif ctor == 0xB0:
+                    body.append(buf[vpos + 5:end])
+                else:
+                    raise DecodeError("a data section must hold binary", vpos)
+            else:
+                section = _Lazy(buf[pos:end], vpos - pos)
+                if code == _SEQUENCE:
+                    if kind not in (None, "sequence"):
+                        raise DecodeError("a body mixes amqp-sequence with other sections", pos)
+                    kind = "sequence"
+                    body.append(section)
+                elif code == _VALUE:
+                    if kind is not None:
+                        raise DecodeError("a body has more than one amqp-value section", pos)
+                    kind = "value"
+                    msg._body = section
+                elif code == _HEADER:
+                    msg._header = section
+                elif code == _PROPERTIES:
+                    msg._properties = section
+                elif code == _MESSAGE_ANN:
+                    msg._ma = section
+                elif code == _APP_PROPS:
+                    msg._ap = section
+                elif code == _DELIVERY_ANN:
+                    msg._da = section
+                else:
+                    msg._footer = section
+            pos = end
+        if kind is None:
+            raise DecodeError("a message must have a body (3.2: data, amqp-sequence or amqp-value)", n)
+        msg._body_type = kind  # type: ignore[assignment]
+        if kind != "value":
+            msg._body = body
+        if not lazy:
+            msg._load_all()
+        return msg
+
+    def _load_all(self) -> None:
+        """Decode every lazily kept section now (raises DecodeError if one is bad)."""
+        _ = (self.header, self.delivery_annotations, self.message_annotations, self.properties,
+             self.application_properties, self.body, self.footer)
+
+    # -- comparison and display -------------------------------------------------
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.header, self.delivery_annotations, self.message_annotations,
+                self.properties, self.application_properties, self.body_type, self.body,
+                self.footer)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = [repr(self.body) if self._body_type == "data" else
+                 f"{'AmqpValue' if self._body_type == 'value' else 'AmqpSequence'}({self.body!r})"]
+        for name in ("header", "delivery_annotations", "message_annotations", "properties",
+                     "application_properties", "footer"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        return f"Message({', '.join(parts)})"
+
+
+def _in_section(exc: EncodeError, where: str) -> EncodeError:
+    text = str(exc).split(" at ", 1)[0] if exc.path else str(exc)
+    return type(exc)(text, where + exc.path)
+
+
+def _section(prefix: bytes, value: Any, where: str, encoder: Any) -> bytes:
+    try:
+        return prefix + encoder(value)  # type: ignore[no-any-return]
+    except EncodeError as exc:
+        raise _in_section(exc, where) from None
+    except (TypeError, AttributeError):
+        raise EncodeTypeError(f"{value!r:.60} is not a map", where) from None
