@@ -107,6 +107,8 @@ _ELEMENT_OF: dict[Callable[[Any], bytes], Any] = {_e_symbol: "symbol", _e_ulong:
 
 
 def _e_symbol_key(key: Any) -> bytes:
+    if type(key) is str or type(key) is Symbol:
+        return cached_key(_SYMBOL_KEYS, key, _e_symbol)
     if not isinstance(key, str):
         raise EncodeTypeError(f"key {key!r} must be a symbol (str)")
     return _e_symbol(key)
@@ -118,8 +120,26 @@ def _e_symbol_map(value: Any) -> bytes:
     return encode_map_with(pairs, _e_symbol_key)
 
 
+# Map keys repeat from message to message: keep the encodings of short string
+# keys (bounded; once full, new keys are encoded each time).
+_KEY_CACHE_MAX = 2048
+_SYMBOL_KEYS: dict[str, bytes] = {}
+
+
+def cached_key(cache: dict[str, bytes], key: str, encoder: Callable[[str], bytes]) -> bytes:
+    """The encoding of a str key, from ``cache`` when it was seen before."""
+    enc = cache.get(key)
+    if enc is None:
+        enc = encoder(key)
+        if len(cache) < _KEY_CACHE_MAX and len(key) <= 64:
+            cache[key] = enc
+    return enc
+
+
 def _e_annotation_key(key: Any) -> bytes:
     # 3.2.10: annotation keys are symbols or ulongs.
+    if type(key) is str or type(key) is Symbol:
+        return cached_key(_SYMBOL_KEYS, key, _e_symbol)
     if isinstance(key, str):
         return _e_symbol(key)
     if isinstance(key, int) and not isinstance(key, bool):

@@ -29,7 +29,7 @@ from ._codec import (
     simple_encoders,
     skip_value,
 )
-from ._composite import _e_annotations
+from ._composite import _e_annotations, cached_key
 from ._definitions import (
     Header,
     Properties,
@@ -139,8 +139,13 @@ class Footer(dict[Any, Any]):
 
 # -- encoding of sections -------------------------------------------------------
 
+_STRING_KEYS: dict[str, bytes] = {}
+
+
 def _e_app_key(key: Any) -> bytes:
     # 3.2.5: application-properties keys are strings.
+    if type(key) is str:
+        return cached_key(_STRING_KEYS, key, _e_string)
     if not isinstance(key, str):
         raise EncodeTypeError(f"application property key {key!r} must be a string")
     return _e_string(key)
