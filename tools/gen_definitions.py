@@ -145,7 +145,8 @@ class Gen:
             enum = camel(b)
             src = self.base(td.source or "")
             enc = {"boolean": "(b'\\x41' if x else b'\\x42')", "ubyte": "_e_ubyte(x)", "uint": "_e_uint(x)"}[src]
-            return enum, enc, f"x if type(x) is {enum} else _c_enum({enum}, x, {tail})"
+            conv = "_c_bool_enum" if src == "boolean" else "_c_enum"
+            return enum, enc, f"x if type(x) is {enum} else {conv}({enum}, x, {tail})"
         if td is not None and td.choices:  # a symbol with named values
             b = "symbol"
         if b in SYMBOL_KEYED or b in ANNOTATION_KEYED or b == "map":
@@ -354,7 +355,7 @@ class Gen:
             "    _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,",
             ")",
             "from ._composite import (",
-            "    _NONES, _NULL, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,",
+            "    _NONES, _NULL, _c_bool, _c_bool_enum, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,",
             "    _c_timestamp, _Composite, _composite, _e_annotations, _e_multiple,",
             "    _e_symbol_map, _locate, _multiple, _new, _not_list,",
             ")",

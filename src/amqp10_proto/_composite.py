@@ -246,6 +246,14 @@ def _c_enum(cls: type[_E], value: Any, where: str, default: Any = None,
     raise _bad(value, where)
 
 
+def _c_bool_enum(cls: type[_E], value: Any, where: str, default: Any = None,
+                 mandatory: bool = False) -> Any:
+    """An enum restricted from boolean (role): only true and false are valid."""
+    if type(value) is bool:
+        return _c_enum(cls, value, where)
+    return _c_none(value, where, default, mandatory)
+
+
 def _multiple(value: Any, where: str, mandatory: bool = False,
               check: Callable[[Any], Any] | None = None) -> Any:
     """A multiple="true" field (1.4) decodes to a list, whether one value or an array came."""

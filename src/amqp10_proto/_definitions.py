@@ -18,7 +18,7 @@ from ._codec import (
     _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,
 )
 from ._composite import (
-    _NONES, _NULL, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
+    _NONES, _NULL, _c_bool, _c_bool_enum, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
     _c_timestamp, _Composite, _composite, _e_annotations, _e_multiple,
     _e_symbol_map, _locate, _multiple, _new, _not_list,
 )

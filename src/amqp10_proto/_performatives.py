@@ -18,7 +18,7 @@ from ._codec import (
     _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,
 )
 from ._composite import (
-    _NONES, _NULL, _c_bool, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
+    _NONES, _NULL, _c_bool, _c_bool_enum, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,
     _c_timestamp, _Composite, _composite, _e_annotations, _e_multiple,
     _e_symbol_map, _locate, _multiple, _new, _not_list,
 )
@@ -332,7 +332,7 @@ def _dec_attach(items: Any) -> Attach:
         items = items + _NONES[:14 - len(items)]
     v.name = x if type(x := items[0]) is str else _c_str(x, "attach.name", mandatory=True)
     v.handle = x if type(x := items[1]) is UInt else _c_int(UInt, x, "attach.handle", mandatory=True)
-    v.role = x if type(x := items[2]) is Role else _c_enum(Role, x, "attach.role", mandatory=True)
+    v.role = x if type(x := items[2]) is Role else _c_bool_enum(Role, x, "attach.role", mandatory=True)
     v.snd_settle_mode = x if type(x := items[3]) is SenderSettleMode else _c_enum(SenderSettleMode, x, "attach.snd-settle-mode", SenderSettleMode.MIXED)
     v.rcv_settle_mode = x if type(x := items[4]) is ReceiverSettleMode else _c_enum(ReceiverSettleMode, x, "attach.rcv-settle-mode", ReceiverSettleMode.FIRST)
     v.source = x if type(x := items[5]) in _SOURCE_TYPES else _c_none(x, "attach.source")
@@ -595,7 +595,7 @@ def _dec_disposition(items: Any) -> Disposition:
     x: Any
     if len(items) < 6:
         items = items + _NONES[:6 - len(items)]
-    v.role = x if type(x := items[0]) is Role else _c_enum(Role, x, "disposition.role", mandatory=True)
+    v.role = x if type(x := items[0]) is Role else _c_bool_enum(Role, x, "disposition.role", mandatory=True)
     v.first = x if type(x := items[1]) is UInt else _c_int(UInt, x, "disposition.first", mandatory=True)
     v.last = x if type(x := items[2]) is UInt else _c_int(UInt, x, "disposition.last")
     v.settled = x if type(x := items[3]) is bool else _c_bool(x, "disposition.settled", False)

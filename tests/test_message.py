@@ -1,0 +1,315 @@
+"""Message: every section, every body kind, lazy decoding, and proton agreeing with us."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tracemalloc
+import uuid
+from typing import Any
+
+import proton
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import amqp10_proto as amqp
+from amqp10_proto import (
+    AmqpSequence,
+    AmqpValue,
+    Data,
+    Header,
+    Message,
+    Properties,
+    Symbol,
+    UInt,
+    ULong,
+)
+from amqp10_proto.codec import decode, encode
+from amqp10_proto.errors import DecodeError, EncodeError, EncodeTypeError
+
+from .strategies import amqp_scalars, amqp_values, assert_same
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 11, 26, 12, 30, 0, 250000, tzinfo=UTC)
+
+
+def full_message(body: Any = b"payload") -> Message:
+    return Message(
+        body,
+        header=Header(durable=True, priority=7, ttl=60000, first_acquirer=True, delivery_count=3),
+        delivery_annotations={"x-opt-trace": "t1", ULong(12): b"\x00"},
+        message_annotations={"x-opt-partition-key": "pk-7", Symbol("x-opt-n"): UInt(5)},
+        properties=Properties(
+            message_id="msg-000001", user_id=b"alice", to="orders", subject="created",
+            reply_to="replies", correlation_id=uuid.UUID(int=42), content_type="application/json",
+            content_encoding="utf-8", absolute_expiry_time=T0 + dt.timedelta(hours=1),
+            creation_time=T0, group_id="g1", group_sequence=9, reply_to_group_id="rg"),
+        application_properties={"tenant": "acme", "attempt": 3, "urgent": True, "score": 0.5,
+                                "when": T0, "id": uuid.UUID(int=1), "n": amqp.Short(-2)},
+        footer={"x-opt-hash": b"\x01\x02"},
+    )
+
+
+BODIES: list[Any] = [
+    b"payload",
+    b"",
+    [Data(b"part1"), Data(b"part2"), Data(b"")],
+    "text body",
+    None,
+    {"k": [1, 2, {"n": None}]},
+    AmqpValue(b"binary as a value"),
+    AmqpSequence([1, "two", [3]]),
+    [AmqpSequence([1]), AmqpSequence([]), AmqpSequence(["x"])],
+]
+
+
+@pytest.mark.parametrize("body", BODIES, ids=repr)
+def test_round_trip_every_body_kind_with_every_section(body: Any) -> None:
+    msg = full_message(body)
+    data = msg.encode()
+    back = Message.decode(data)
+    assert back == msg
+    assert back.body_type == msg.body_type
+    if msg.body_type == "data":  # data sections decode as bytes (Data is a bytes subclass)
+        assert back.body == msg.body
+    else:
+        assert_same(back.body, msg.body)
+    assert back.encode() == data
+    eager = Message.decode(data, lazy=False)
+    assert eager == msg
+
+
+def test_body_shapes() -> None:
+    assert Message(b"x").body == b"x" and Message(b"x").body_type == "data"
+    assert Message(bytearray(b"x")).body == b"x"
+    assert Message([Data(b"a"), Data(b"b")]).body == [b"a", b"b"]
+    assert Message("s").body_type == "value"
+    assert Message(AmqpValue(b"x")).body_type == "value"
+    assert Message(AmqpValue(b"x")).body == b"x"
+    assert Message(AmqpSequence([1, 2])).body == [1, 2]
+    assert Message(AmqpSequence([1, 2])).body_type == "sequence"
+    assert Message([1, 2]).body_type == "value"  # a plain list is an amqp-value
+    assert Message().body is None and Message().body_type == "value"
+    assert Message([Data(b"a"), Data(b"b")]).sections == [Data(b"a"), Data(b"b")]
+    assert Message(5).sections == [AmqpValue(5)]
+
+
+def test_section_encodings_are_exact() -> None:
+    assert Message(b"hi").encode() == bytes.fromhex("005375a0026869")
+    assert Message("hi").encode() == bytes.fromhex("005377a1026869")
+    assert Message(AmqpSequence([])).encode() == bytes.fromhex("00537645")
+    assert Message(b"", header=Header(durable=True)).encode() == bytes.fromhex(
+        "005370c0020141" "005375a000")
+    big = b"z" * 256
+    assert Message(big).encode() == bytes.fromhex("005375b000000100") + big
+
+
+# -- proton agrees --------------------------------------------------------------
+
+def test_proton_decodes_what_we_encode() -> None:
+    msg = full_message(b"payload")
+    pm = proton.Message()
+    pm.decode(msg.encode())
+    assert pm.durable is True and pm.priority == 7 and pm.ttl == 60.0
+    assert pm.first_acquirer is True and pm.delivery_count == 3
+    assert pm.id == "msg-000001" and pm.user_id == b"alice" and pm.address == "orders"
+    assert pm.subject == "created" and pm.reply_to == "replies"
+    assert pm.correlation_id == uuid.UUID(int=42)
+    assert pm.content_type == "application/json" and pm.content_encoding == "utf-8"
+    assert pm.expiry_time == (T0 + dt.timedelta(hours=1)).timestamp()
+    assert pm.creation_time == T0.timestamp()
+    assert pm.group_id == "g1" and pm.group_sequence == 9 and pm.reply_to_group_id == "rg"
+    assert pm.properties["tenant"] == "acme" and pm.properties["attempt"] == 3
+    assert pm.properties["urgent"] is True and pm.properties["score"] == 0.5
+    assert isinstance(pm.properties["n"], proton.short) and pm.properties["n"] == -2
+    assert pm.annotations[proton.symbol("x-opt-partition-key")] == "pk-7"
+    assert isinstance(pm.annotations[proton.symbol("x-opt-n")], proton.uint)
+    assert pm.instructions[proton.symbol("x-opt-trace")] == "t1"
+    assert bytes(pm.body) == b"payload"
+
+
+@pytest.mark.parametrize("body", ["text", None, {"a": 1}, [1, "x"], AmqpValue(b"bin")], ids=repr)
+def test_proton_reads_our_value_bodies(body: Any) -> None:
+    pm = proton.Message()
+    pm.decode(Message(body).encode())
+    expected = body.value if isinstance(body, AmqpValue) else body
+    got = pm.body
+    assert (bytes(got) if isinstance(got, memoryview) else got) == expected
+
+
+def test_we_decode_what_proton_encodes() -> None:
+    pm = proton.Message(
+        body="hello", id=proton.ulong(7), correlation_id=b"corr", address="q", subject="s",
+        durable=True, priority=2, ttl=1.5, content_type="text/plain",
+        properties={"a": proton.int32(1), "b": proton.symbol("sym"), "c": proton.timestamp(1000)},
+        annotations={proton.symbol("x-opt-a"): proton.ubyte(3)},
+        instructions={proton.symbol("x-opt-i"): proton.char("c")},
+    )
+    pm.creation_time = 1700000000.5
+    msg = Message.decode(pm.encode())
+    assert msg.body == "hello" and msg.body_type == "value"
+    assert msg.properties is not None and msg.header is not None
+    assert msg.properties.message_id == 7 and type(msg.properties.message_id) is ULong
+    assert msg.properties.correlation_id == b"corr"
+    assert msg.properties.to == "q" and msg.properties.subject == "s"
+    assert msg.properties.content_type == "text/plain"
+    assert msg.properties.creation_time == dt.datetime.fromtimestamp(1700000000.5, UTC)
+    assert msg.header.durable is True and msg.header.priority == 2 and msg.header.ttl == 1500
+    ap = msg.application_properties
+    assert ap is not None
+    assert type(ap["a"]) is amqp.Int and type(ap["b"]) is Symbol
+    assert ap["c"] == dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert msg.message_annotations == {Symbol("x-opt-a"): amqp.UByte(3)}
+    assert msg.delivery_annotations == {Symbol("x-opt-i"): amqp.Char("c")}
+
+
+def test_we_decode_proton_data_and_sequence_bodies() -> None:
+    pm = proton.Message(body=b"raw bytes")
+    assert Message.decode(pm.encode()).body == b"raw bytes"
+    pm = proton.Message(body=[1, 2, 3])
+    pm.inferred = True  # a list body with inferred=True is an amqp-sequence in proton
+    m = Message.decode(pm.encode())
+    assert m.body_type == "sequence" and m.body == [1, 2, 3]
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=amqp_values(max_leaves=12), props=st.dictionaries(
+    st.text(max_size=20), amqp_scalars(), max_size=6))
+def test_round_trip_any_value_body_and_properties(value: Any, props: dict[str, Any]) -> None:
+    msg = Message(AmqpValue(value), application_properties=props)
+    back = Message.decode(msg.encode())
+    assert_same(back.body, value)
+    assert_same(back.application_properties, props)
+
+
+# -- lazy decoding ----------------------------------------------------------------
+
+def test_unread_sections_are_written_back_byte_for_byte() -> None:
+    # A footer encoded in a non-minimal way (map32) stays as it came if never read.
+    footer = bytes.fromhex("005378d10000000a00000002a30161a10162")
+    data = Message(b"x").encode() + footer
+    msg = Message.decode(data)
+    assert msg.encode() == data
+    assert msg.footer == {Symbol("a"): "b"}
+    assert msg.encode() == Message(b"x").encode() + bytes.fromhex("005378c10702a30161a10162")
+
+
+def test_bad_content_in_a_lazy_section_raises_on_read() -> None:
+    bad_props = bytes.fromhex("005374c10602a101ffa100")  # key is invalid UTF-8
+    data = bad_props + Message(b"x").encode()
+    msg = Message.decode(data)  # framing is fine
+    assert msg.body == b"x"
+    with pytest.raises(DecodeError, match="UTF-8"):
+        _ = msg.application_properties
+    with pytest.raises(DecodeError, match="UTF-8"):
+        Message.decode(data, lazy=False)
+
+
+@pytest.mark.parametrize(
+    ("hexdata", "match"),
+    [
+        ("", "must have a body"),
+        ("00537045", "must have a body"),
+        ("005375a00178" "00537045", "out of order"),
+        ("00537045" "00537045" "005375a000", "out of order or repeated"),
+        ("005377a000" "005377a000", "more than one amqp-value"),
+        ("005375a000" "00537645", "mixes"),
+        ("005375a10178", "must hold binary"),
+        ("005379a000", "unknown message section"),
+        ("a000", "described"),
+        ("005375a005", "ends inside"),
+        ("005370c00501", "ends inside"),
+        ("0053", "ends inside|truncated"),
+    ],
+)
+def test_malformed_messages_raise_decode_error(hexdata: str, match: str) -> None:
+    with pytest.raises(DecodeError, match=match):
+        Message.decode(bytes.fromhex(hexdata))
+
+
+def test_every_truncation_of_a_message_is_a_decode_error() -> None:
+    msg = full_message()
+    parts = msg.encode_parts()
+    data = b"".join(parts)
+    # Cutting right after the body (before the optional footer) leaves a valid message.
+    valid_cut = len(data) - len(parts[-1])
+    for n in range(len(data)):
+        if n == valid_cut:
+            assert Message.decode(data[:n], lazy=False).footer is None
+            continue
+        with pytest.raises(DecodeError):
+            Message.decode(data[:n], lazy=False)
+
+
+def test_symbolic_section_descriptors_decode() -> None:
+    data = (b"\x00" + encode(Symbol("amqp:header:list")) + b"\xc0\x02\x01\x41"
+            + b"\x00" + encode(Symbol("amqp:data:binary")) + b"\xa0\x01z")
+    msg = Message.decode(data)
+    assert msg.header == Header(durable=True) and msg.body == b"z"
+
+
+# -- sections as stand-alone values ---------------------------------------------
+
+def test_sections_decode_as_their_types() -> None:
+    assert type(decode(encode(Data(b"d")))) is Data
+    assert decode(encode(AmqpValue(1))) == AmqpValue(1)
+    assert type(decode(encode(AmqpSequence([1])))) is AmqpSequence
+    for cls in (amqp.DeliveryAnnotations, amqp.MessageAnnotations, amqp.Footer):
+        v = decode(encode(cls({"k": 1})))
+        assert type(v) is cls and v == {Symbol("k"): 1}
+    ap = decode(encode(amqp.ApplicationProperties({"k": 1})))
+    assert type(ap) is amqp.ApplicationProperties and type(next(iter(ap))) is str
+
+
+# -- encoding errors ----------------------------------------------------------------
+
+def test_application_property_values_must_be_simple() -> None:
+    with pytest.raises(EncodeError, match=r"application-properties\['k'\]"):
+        Message(b"", application_properties={"k": [1]}).encode()
+    with pytest.raises(EncodeError, match=r"application-properties"):
+        Message(b"", application_properties={1: "v"}).encode()  # type: ignore[dict-item]
+
+
+def test_annotation_keys_must_be_symbols_or_ulongs() -> None:
+    with pytest.raises(EncodeTypeError, match="annotation key"):
+        Message(b"", message_annotations={b"k": 1}).encode()
+    ok = Message(b"", message_annotations={"s": 1, 7: 2}).encode()
+    assert Message.decode(ok).message_annotations == {Symbol("s"): 1, ULong(7): 2}
+
+
+def test_encode_errors_name_the_section() -> None:
+    with pytest.raises(EncodeError, match=r"at properties\.group-sequence"):
+        Message(b"", properties=Properties(group_sequence=-1)).encode()
+    with pytest.raises(EncodeError, match=r"at body"):
+        Message(AmqpValue(UInt(-1))).encode()
+    with pytest.raises(EncodeTypeError, match=r"message-annotations"):
+        Message(b"", message_annotations=5).encode()  # type: ignore[arg-type]
+
+
+# -- one copy of a large body ------------------------------------------------------
+
+def peak_of(fn: Any) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        result = fn()
+        del result
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_body_is_copied_once_each_way() -> None:
+    size = 4 << 20
+    msg = Message(b"\x07" * size, properties=Properties(message_id="big"))
+    data = msg.encode()
+    assert peak_of(msg.encode) < size * 1.1
+    assert peak_of(lambda: Message.decode(data).body) < size * 1.1
+    parts = msg.encode_parts()
+    assert parts[-1] is msg.body  # the body itself, not a copy, until joined
+
+
+def test_repr_is_readable() -> None:
+    r = repr(Message(b"hi", properties=Properties(subject="s")))
+    assert r == "Message(b'hi', properties=Properties(subject='s'))"
+    assert repr(Message("x")) == "Message(AmqpValue('x'))"
