@@ -1,0 +1,171 @@
+"""Events: what the protocol core tells the application happened.
+
+Each event is a frozen, slotted, keyword-only dataclass named for what
+happened. They carry the endpoint objects (``Session``, ``Sender``,
+``Receiver``, ``Delivery``) the application already holds, and the peer's
+error where there was one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._definitions import Error
+    from ._delivery import Delivery
+    from ._link import Link, Receiver, Sender
+    from ._message import Message
+    from ._performatives import Open
+    from ._session import Session
+
+__all__ = [
+    "Authenticated",
+    "ConnectionClosed",
+    "ConnectionOpened",
+    "CreditGranted",
+    "DeliveryUpdated",
+    "DrainCompleted",
+    "Event",
+    "LinkAttached",
+    "LinkDetached",
+    "MessageReceived",
+    "RemoteAttach",
+    "RemoteBegin",
+    "SessionBegun",
+    "SessionEnded",
+    "TransferAborted",
+]
+
+class Event:
+    """Base class of every event."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Authenticated(Event):
+    """SASL succeeded: ``mechanism`` was used; ``identity`` is the server's view of who."""
+
+    mechanism: str
+    identity: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionOpened(Event):
+    """Both open frames were exchanged; ``remote`` is the peer's open (2.7.1)."""
+
+    remote: Open
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionClosed(Event):
+    """The connection ended. ``error`` is the peer's (or ours, if ``local``), if any.
+
+    Every session and link ended before this event, each with its own event,
+    so no unsettled delivery is left unreported.
+    """
+
+    error: Error | None
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteBegin(Event):
+    """The peer began a session (2.5.2); answer with ``session.begin()`` or ``session.end()``."""
+
+    session: Session
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionBegun(Event):
+    """Both begin frames were exchanged for ``session``."""
+
+    session: Session
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionEnded(Event):
+    """``session`` ended: by the peer's end (``error`` is theirs), ours, or the connection's."""
+
+    session: Session
+    error: Error | None
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteAttach(Event):
+    """The peer attached a link we did not (2.6.3); answer with ``link.attach()`` or ``link.refuse()``."""
+
+    link: Link
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkAttached(Event):
+    """Both attach frames were exchanged; ``link.remote_source`` etc. hold what the peer agreed.
+
+    A peer that refuses an attach answers with a null terminus and then detaches
+    (2.6.3); that shows as :class:`LinkDetached` right after this event.
+    """
+
+    link: Link
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkDetached(Event):
+    """``link`` detached (``closed`` if it was closed for good, 2.6.6).
+
+    ``unsettled`` lists the deliveries that were not settled by both sides:
+    they are reported here and forgotten by the core.
+    """
+
+    link: Link
+    error: Error | None
+    closed: bool
+    local: bool = False
+    unsettled: tuple[Delivery, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditGranted(Event):
+    """A sender got credit: ``credit`` is what it may send now; ``drain`` asks to use it or lose it.
+
+    With ``drain`` set, send what is available and then call ``sender.drained()``.
+    """
+
+    link: Sender
+    credit: int
+    drain: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DrainCompleted(Event):
+    """A receiver's drain finished (2.6.7): the sender used or gave back all the credit."""
+
+    link: Receiver
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceived(Event):
+    """A whole message arrived on ``link`` as ``delivery`` (settle it unless it came settled)."""
+
+    link: Receiver
+    delivery: Delivery
+    message: Message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferAborted(Event):
+    """The sender aborted a delivery part way (2.6.14): its partial payload was discarded."""
+
+    link: Receiver
+    delivery: Delivery
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryUpdated(Event):
+    """The peer set the state of ``delivery`` or settled it (a disposition, 2.7.6)."""
+
+    delivery: Delivery
+    state: Any
+    settled: bool

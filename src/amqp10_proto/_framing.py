@@ -1,0 +1,161 @@
+"""Protocol headers and frames (transport 2.2 and 2.3), both directions.
+
+A frame is an 8-byte header (size, data offset, type, channel), an optional
+extended header, and a body: one performative and, for transfers, payload.
+:class:`FrameReader` cuts frames out of arbitrary chunks of bytes with linear
+copying: chunks are only joined once a whole frame (whose size the header
+declares) is present.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+from ._codec import decode_one, encode
+from ._errors import DecodeError, RemoteProtocolError
+
+__all__ = [
+    "AMQP_HEADER",
+    "FRAME_AMQP",
+    "FRAME_SASL",
+    "MIN_MAX_FRAME_SIZE",
+    "SASL_HEADER",
+    "TLS_HEADER",
+    "FrameReader",
+    "encode_frame",
+    "frame_header",
+]
+
+#: 2.2: the protocol headers: "AMQP", protocol id, major, minor, revision.
+AMQP_HEADER = b"AMQP\x00\x01\x00\x00"
+TLS_HEADER = b"AMQP\x02\x01\x00\x00"
+SASL_HEADER = b"AMQP\x03\x01\x00\x00"
+HEADERS = {AMQP_HEADER: "AMQP", TLS_HEADER: "TLS", SASL_HEADER: "SASL"}
+
+FRAME_AMQP = 0x00
+FRAME_SASL = 0x01
+#: 2.7.1: no peer may set a max-frame-size below 512 bytes.
+MIN_MAX_FRAME_SIZE = 512
+
+_S_HDR = struct.Struct(">IBBH")
+_pack_hdr = _S_HDR.pack
+_unpack_hdr = _S_HDR.unpack_from
+EMPTY_FRAME = _pack_hdr(8, 2, FRAME_AMQP, 0)
+
+
+def frame_header(size: int, frame_type: int, channel: int) -> bytes:
+    """The 8-byte header of a frame of ``size`` bytes (header included), no extension."""
+    return _pack_hdr(size, 2, frame_type, channel)
+
+
+def encode_frame(frame_type: int, channel: int, performative: Any, payload: bytes = b"") -> bytes:
+    """A whole frame: header, the encoded performative and any payload."""
+    body = encode(performative)
+    return _pack_hdr(8 + len(body) + len(payload), 2, frame_type, channel) + body + payload
+
+
+def describe_header(data: bytes) -> str:
+    """A readable name for 8 bytes that should have been a protocol header."""
+    name = HEADERS.get(data)
+    if name is not None:
+        return f"the {name} protocol header"
+    if data[:4] == b"AMQP":
+        return f"an AMQP header for another version ({data[4:].hex(' ')})"
+    if data[:4] in (b"HTTP", b"GET ", b"POST", b"PUT "):
+        return "HTTP"
+    if data[:1] == b"\x16":
+        return "a TLS handshake (is the peer expecting amqps?)"
+    return f"bytes {data.hex(' ')}"
+
+
+class FrameReader:
+    """Splits incoming bytes into protocol headers and frames.
+
+    ``feed(data)`` queues bytes; ``frames()`` yields, in order, ``("header", bytes)``
+    for an 8-byte protocol header (when one is expected) and
+    ``(type, channel, performative, payload)`` tuples for frames, with
+    ``performative`` None for an empty (heartbeat) frame.
+    """
+
+    __slots__ = ("_chunks", "_expect_header", "_have", "_need", "bytes_received", "max_frame_size")
+
+    def __init__(self, max_frame_size: int) -> None:
+        self.max_frame_size = max_frame_size
+        self._chunks: list[bytes] = []
+        self._have = 0  # bytes queued in _chunks
+        self._need = 8  # bytes needed before parsing can progress
+        self._expect_header = True
+        self.bytes_received = 0
+
+    def expect_header(self) -> None:
+        """The next 8 bytes are a protocol header (after SASL, before AMQP)."""
+        self._expect_header = True
+        self._need = 8
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet consumed as whole frames."""
+        return self._have
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self._chunks.append(data)
+            self._have += len(data)
+            self.bytes_received += len(data)
+
+    def frames(self) -> Iterator[tuple[Any, ...]]:
+        """Yield every complete header and frame queued so far."""
+        while self._have >= self._need:
+            chunks = self._chunks
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            chunks.clear()
+            n = len(data)
+            pos = 0
+            self._need = 8
+            try:
+                while n - pos >= 8:
+                    if self._expect_header:
+                        self._expect_header = False
+                        pos += 8
+                        yield ("header", data[pos - 8:pos])
+                        continue
+                    size, doff, ftype, channel = _unpack_hdr(data, pos)
+                    self._check_size(size, doff)
+                    if size > n - pos:
+                        self._need = size
+                        break
+                    end = pos + size
+                    body = pos + doff * 4
+                    if body == end:
+                        pos = end
+                        yield (ftype, channel, None, b"")  # 2.3.2: an empty frame
+                        continue
+                    try:
+                        perf, after = decode_one(data, body)
+                    except DecodeError as exc:
+                        raise RemoteProtocolError(
+                            f"undecodable frame body: {exc}", condition="amqp:decode-error"
+                        ) from None
+                    if after > end:
+                        raise RemoteProtocolError(
+                            "a performative runs past the end of its frame",
+                            condition="amqp:connection:framing-error")
+                    pos = end
+                    yield (ftype, channel, perf, data[after:end] if after < end else b"")
+            finally:
+                if pos < n:
+                    chunks.append(data[pos:] if pos else data)
+                self._have = n - pos
+
+    def _check_size(self, size: int, doff: int) -> None:
+        # 2.3.1: doff is at least 2 (the 8-byte header), within the frame.
+        if doff < 2 or doff * 4 > size:
+            raise RemoteProtocolError(
+                f"malformed frame header: size {size}, data offset {doff}",
+                condition="amqp:connection:framing-error")
+        if size > self.max_frame_size:
+            raise RemoteProtocolError(
+                f"frame of {size} bytes exceeds the max-frame-size {self.max_frame_size}",
+                condition="amqp:connection:framing-error")

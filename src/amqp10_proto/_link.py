@@ -1,0 +1,543 @@
+"""Links (2.6): attach and detach, flow control by credit, deliveries and settlement.
+
+A :class:`Sender` sends messages as transfers while it has link-credit; a
+:class:`Receiver` grants credit and settles what arrives. The link holds its
+half of 2.6.7's flow state (delivery-count, link-credit, drain) and its
+unsettled deliveries; frames go out through its session.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from ._definitions import (
+    Accepted,
+    Error,
+    Modified,
+    ReceiverSettleMode,
+    Rejected,
+    Released,
+    Role,
+    SenderSettleMode,
+    Source,
+    Target,
+)
+from ._delivery import Delivery
+from ._errors import DecodeError, LocalProtocolError, RemoteProtocolError
+from ._events import (
+    CreditGranted,
+    DeliveryUpdated,
+    DrainCompleted,
+    LinkAttached,
+    LinkDetached,
+    MessageReceived,
+    TransferAborted,
+)
+from ._message import Message
+from ._performatives import Attach, Detach, Flow, Transfer
+from ._state import LINK_TABLE, Input, LinkState, transition
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = ["Link", "Receiver", "Sender"]
+
+_UINT = 1 << 32
+_TERMINAL = (Accepted, Rejected, Released, Modified)
+_pack_Q = struct.Struct(">Q").pack
+
+
+def serial_diff(a: int, b: int) -> int:
+    """a - b in RFC 1982 serial arithmetic on 32 bits (2.6.7: delivery-count)."""
+    d = (a - b) % _UINT
+    return d - _UINT if d >= 1 << 31 else d
+
+
+class Link:
+    """What senders and receivers share: identity, termini, state and settle modes."""
+
+    role: Role
+
+    def __init__(self, session: Session, name: str, handle: int, *, source: Source | None,
+                 target: Target | None, snd_settle_mode: SenderSettleMode,
+                 rcv_settle_mode: ReceiverSettleMode, max_message_size: int | None,
+                 properties: dict[str, Any] | None, offered_capabilities: list[str] | None,
+                 desired_capabilities: list[str] | None) -> None:
+        self.session = session
+        self.name = name
+        self.handle = handle
+        self.remote_handle: int | None = None
+        self.state = LinkState.DETACHED
+        self.source: Any = source
+        self.target: Any = target
+        self.snd_settle_mode = snd_settle_mode
+        self.rcv_settle_mode = rcv_settle_mode
+        self.max_message_size = max_message_size
+        self.properties = properties
+        self.offered_capabilities = offered_capabilities
+        self.desired_capabilities = desired_capabilities
+        #: The peer's attach (2.7.3): what it agreed to. None until it arrives.
+        self.remote_attach: Attach | None = None
+        self.remote_error: Error | None = None
+        self.delivery_count = 0
+        self.credit = 0
+        #: Deliveries not yet settled by both sides, by delivery-id.
+        self.unsettled: dict[int, Delivery] = {}
+
+    # -- what the peer agreed to -----------------------------------------------
+    @property
+    def remote_source(self) -> Any:
+        return None if self.remote_attach is None else self.remote_attach.source
+
+    @property
+    def remote_target(self) -> Any:
+        return None if self.remote_attach is None else self.remote_attach.target
+
+    @property
+    def remote_max_message_size(self) -> int | None:
+        a = self.remote_attach
+        return None if a is None or not a.max_message_size else a.max_message_size
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        return None if self.remote_attach is None else self.remote_attach.properties
+
+    @property
+    def attached(self) -> bool:
+        return self.state is LinkState.ATTACHED
+
+    def _move(self, event: Input) -> LinkState:
+        self.state = transition(LINK_TABLE, "link", self.state, event)
+        return self.state
+
+    # -- attach ------------------------------------------------------------------
+    def _attach_frame(self) -> Attach:
+        return Attach(
+            name=self.name, handle=self.handle, role=self.role,
+            snd_settle_mode=self.snd_settle_mode, rcv_settle_mode=self.rcv_settle_mode,
+            source=self.source, target=self.target,
+            initial_delivery_count=self.delivery_count if self.role is Role.SENDER else None,
+            max_message_size=self.max_message_size,
+            offered_capabilities=self.offered_capabilities,
+            desired_capabilities=self.desired_capabilities, properties=self.properties,
+        )
+
+    def _send_attach(self) -> None:
+        self._move(Input.SEND_ATTACH)
+        self.session._send(self._attach_frame())
+        if self.state is LinkState.ATTACHED:
+            self._on_attached()
+
+    def attach(self, *, source: Any = ..., target: Any = ..., max_message_size: int | None = None,
+               properties: dict[str, Any] | None = None) -> None:
+        """Answer a peer's attach (a :class:`RemoteAttach` event) with ours.
+
+        By default the termini echo the peer's; pass others to change what is
+        agreed (for example a dynamic node's address).
+        """
+        if self.state is not LinkState.ATTACH_RCVD:
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not awaiting an answer")
+        remote = self.remote_attach
+        assert remote is not None
+        self.source = remote.source if source is ... else source
+        self.target = remote.target if target is ... else target
+        if max_message_size is not None:
+            self.max_message_size = max_message_size
+        if properties is not None:
+            self.properties = properties
+        self._send_attach()
+
+    def refuse(self, error: Error | None = None) -> None:
+        """Refuse a peer's attach (2.6.3): attach with a null terminus, then detach."""
+        if self.state is not LinkState.ATTACH_RCVD:
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not awaiting an answer")
+        if self.role is Role.SENDER:
+            self.source = None
+        else:
+            self.target = None
+        self._send_attach()
+        self.detach(error=error or Error(condition="amqp:not-found"))
+
+    def _on_remote_attach(self, attach: Attach) -> None:
+        self._move(Input.RECV_ATTACH)
+        self.remote_attach = attach
+        self.remote_handle = attach.handle
+        if self.role is Role.RECEIVER:
+            # 2.6.7: the sender's initial-delivery-count starts the count.
+            self.delivery_count = attach.initial_delivery_count or 0
+        if self.state is LinkState.ATTACHED:
+            self._on_attached()
+
+    def _on_attached(self) -> None:
+        self.session._emit(LinkAttached(link=self))
+        self._after_attach()
+
+    def _after_attach(self) -> None:
+        """Hook: a receiver sends the credit it was opened with."""
+
+    # -- detach ------------------------------------------------------------------
+    def detach(self, error: Error | None = None, *, closed: bool = True) -> None:
+        """Detach the link (closing it unless ``closed=False``), with an optional error."""
+        if self.state in (LinkState.DETACH_SENT, LinkState.CLOSED):
+            return
+        new = self._move(Input.SEND_DETACH)
+        self.session._flush_dispositions()
+        self.session._send(Detach(handle=self.handle, closed=closed, error=error))
+        if new is LinkState.CLOSED:
+            self._finish(self.remote_error, closed, local=False)
+
+    def _on_remote_detach(self, detach: Detach) -> None:
+        self.remote_error = detach.error
+        self._move(Input.RECV_DETACH)
+        if self.state is LinkState.DETACH_RCVD:
+            # Answer at once (2.6.6): the application learns of it from the event.
+            self._move(Input.SEND_DETACH)
+            self.session._flush_dispositions()
+            self.session._send(Detach(handle=self.handle, closed=detach.closed))
+            self._finish(detach.error, detach.closed, local=False)
+        else:
+            self._finish(detach.error or None, detach.closed, local=True)
+
+    def _finish(self, error: Error | None, closed: bool, local: bool) -> None:
+        """The link is gone: report what was unsettled and release the handle."""
+        self.state = LinkState.CLOSED
+        unsettled = tuple(self.unsettled.values())
+        self.unsettled.clear()
+        self.credit = 0
+        self.session._link_gone(self, unsettled)
+        self.session._emit(LinkDetached(link=self, error=error, closed=closed, local=local,
+                                        unsettled=unsettled))
+
+    def _abandon(self, error: Error | None, local: bool) -> None:
+        """The session or connection ended under the link."""
+        if self.state is not LinkState.CLOSED:
+            self._finish(error, True, local)
+
+    # -- flow ----------------------------------------------------------------------
+    def _flow_frame(self, *, drain: bool = False, echo: bool = False) -> Flow:
+        return self.session._flow_frame(
+            handle=self.handle, delivery_count=self.delivery_count, link_credit=self.credit,
+            drain=drain, echo=echo, available=self._available())
+
+    def _available(self) -> int | None:
+        return None
+
+    def _on_flow(self, flow: Flow) -> None:
+        raise NotImplementedError
+
+    def _on_transfer(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
+        raise RemoteProtocolError(f"transfer on sending link {self.name!r}",
+                                  condition="amqp:illegal-state")
+
+    def _on_disposition(self, delivery: Delivery, state: Any, settled: bool) -> None:
+        """The peer changed a delivery of ours (2.7.6)."""
+        if state is not None:
+            delivery.remote_state = state
+        if settled:
+            delivery.remote_settled = True
+        self.session._emit(DeliveryUpdated(delivery=delivery, state=delivery.remote_state,
+                                           settled=delivery.remote_settled))
+        self._after_disposition(delivery)
+
+    def _after_disposition(self, delivery: Delivery) -> None:
+        if delivery.done:
+            self.unsettled.pop(delivery.id, None)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(name={self.name!r}, handle={self.handle}, "
+                f"state={self.state.value}, credit={self.credit})")
+
+
+class Sender(Link):
+    """The sending end of a link: ``send()`` while it has credit."""
+
+    role = Role.SENDER
+
+    def __init__(self, *args: Any, auto_settle: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Settle a delivery as soon as the peer gives it a terminal outcome.
+        self.auto_settle = auto_settle
+        self.drain_requested = False
+        self._next_tag = 0
+        self._initial_count = 0
+
+    @property
+    def sendable(self) -> bool:
+        """True when ``send()`` would not be refused for want of credit or window."""
+        return self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send
+
+    @property
+    def receiver_settle_mode(self) -> ReceiverSettleMode:
+        """The receiver's settle mode as it attached (2.8.3); FIRST until it has."""
+        a = self.remote_attach
+        return ReceiverSettleMode.FIRST if a is None else a.rcv_settle_mode
+
+    def send(self, message: Message | bytes, *, settled: bool | None = None,
+             tag: bytes | None = None, message_format: int = 0) -> Delivery:
+        """Send one message (or its encoded bytes) as a new delivery.
+
+        ``settled`` applies in mixed mode; the link's snd-settle-mode decides
+        otherwise. Raises :class:`LocalProtocolError` when there is no credit,
+        the session window is closed, or the message exceeds the peer's
+        max-message-size; nothing is sent then.
+        """
+        if self.state is not LinkState.ATTACHED:
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
+        if self.credit <= 0:
+            raise LocalProtocolError(f"link {self.name!r} has no credit (2.6.7)")
+        if not self.session._can_send:
+            raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
+                                     "wait for the peer's flow")
+        parts = message.encode_parts() if isinstance(message, Message) else [bytes(message)]
+        size = sum(len(p) for p in parts)
+        limit = self.remote_max_message_size
+        if limit is not None and size > limit:
+            raise LocalProtocolError(
+                f"message of {size} bytes exceeds the peer's max-message-size {limit} "
+                "(amqp:link:message-size-exceeded)")
+        mode = self.snd_settle_mode
+        if mode is SenderSettleMode.SETTLED:
+            pre_settled = True
+        elif mode is SenderSettleMode.UNSETTLED:
+            pre_settled = False
+        else:
+            pre_settled = bool(settled)
+        if tag is None:
+            n = self._next_tag
+            self._next_tag = n + 1
+            tag = _pack_Q(n).lstrip(b"\x00") or b"\x00"
+        elif len(tag) > 32:
+            raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
+        delivery = self.session._new_outgoing(self, tag, message_format, pre_settled)
+        if not pre_settled:
+            self.unsettled[delivery.id] = delivery
+        # 2.6.7: each delivery uses one credit and advances delivery-count.
+        self.delivery_count = (self.delivery_count + 1) % _UINT
+        self.credit -= 1
+        self.session._send_delivery(self, delivery, parts, size, pre_settled)
+        return delivery
+
+    def settle(self, delivery: Delivery, state: Any = None) -> None:
+        """Settle a delivery we sent (e.g. after the receiver's outcome in rcv-settle-mode second)."""
+        if delivery.link is not self:
+            raise LocalProtocolError("that delivery is not on this link")
+        if delivery.settled:
+            return
+        delivery.settled = True
+        if state is not None:
+            delivery.state = state
+        self.unsettled.pop(delivery.id, None)
+        if self.state is LinkState.ATTACHED:
+            self.session._queue_disposition(Role.SENDER, delivery.id, True, state)
+
+    def drained(self) -> None:
+        """After a drain request, give back the credit not used (2.6.7: advance delivery-count)."""
+        if not self.drain_requested:
+            return
+        self.drain_requested = False
+        if self.credit > 0:
+            self.delivery_count = (self.delivery_count + self.credit) % _UINT
+            self.credit = 0
+        if self.state is LinkState.ATTACHED:
+            self.session._send(self._flow_frame(drain=True))
+
+    def _on_flow(self, flow: Flow) -> None:
+        # 2.6.7: link-credit(snd) = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd).
+        rcv_count = flow.delivery_count
+        if rcv_count is None:
+            # The receiver had not seen our attach: count from our initial value.
+            rcv_count = self._initial_count
+        credit = flow.link_credit or 0
+        self.credit = max(0, serial_diff((rcv_count + credit) % _UINT, self.delivery_count))
+        self.drain_requested = flow.drain
+        self.session._emit(CreditGranted(link=self, credit=self.credit, drain=flow.drain))
+        if flow.echo:
+            self.session._send(self._flow_frame())
+
+    def _send_attach(self) -> None:
+        self._initial_count = self.delivery_count
+        super()._send_attach()
+
+    def _on_window_open(self) -> None:
+        """The session window reopened while we hold credit: sending is possible again."""
+        self.session._emit(CreditGranted(link=self, credit=self.credit, drain=self.drain_requested))
+
+    def _after_disposition(self, delivery: Delivery) -> None:
+        if (self.auto_settle and not delivery.settled and delivery.remote_state is not None
+                and isinstance(delivery.remote_state, _TERMINAL)):
+            # A terminal outcome: we are done with it. If the receiver settled
+            # too (mode first) no frame is needed; otherwise (mode second) say so.
+            delivery.settled = True
+            if not delivery.remote_settled:
+                self.session._queue_disposition(Role.SENDER, delivery.id, True, None)
+        if delivery.done or (delivery.settled and delivery.remote_settled):
+            self.unsettled.pop(delivery.id, None)
+
+
+class Receiver(Link):
+    """The receiving end of a link: grant credit, get messages, settle them."""
+
+    role = Role.RECEIVER
+
+    def __init__(self, *args: Any, credit: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.credit = credit
+        self.draining = False
+        self._current: Delivery | None = None  # a delivery whose transfers are still arriving
+
+    def _after_attach(self) -> None:
+        if self.credit > 0 and self.state is LinkState.ATTACHED:
+            self.session._send(self._flow_frame())
+
+    @property
+    def sender_settle_mode(self) -> SenderSettleMode:
+        a = self.remote_attach
+        return SenderSettleMode.MIXED if a is None else a.snd_settle_mode
+
+    def add_credit(self, n: int) -> None:
+        """Let the sender send ``n`` more messages."""
+        if n < 0:
+            raise LocalProtocolError("credit to add must not be negative")
+        self.set_credit(self.credit + n)
+
+    def set_credit(self, credit: int) -> None:
+        """Set the link-credit (2.6.7); a flow goes out if the link is attached."""
+        if not 0 <= credit < _UINT:
+            raise LocalProtocolError(f"credit {credit} is not a uint")
+        if self.state in (LinkState.DETACH_SENT, LinkState.CLOSED, LinkState.DETACH_RCVD):
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}")
+        self.credit = credit
+        if self.state is LinkState.ATTACHED:
+            self.session._send(self._flow_frame(drain=self.draining))
+
+    def drain(self) -> None:
+        """Ask the sender to use all the credit now or give it back (2.6.7)."""
+        if self.state is not LinkState.ATTACHED:
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
+        if self.credit == 0:
+            self.session._emit(DrainCompleted(link=self))
+            return
+        self.draining = True
+        self.session._send(self._flow_frame(drain=True))
+
+    def _on_flow(self, flow: Flow) -> None:
+        # 2.6.7: the sender's delivery-count is authoritative; our credit is
+        # what is left of the limit we set.
+        if flow.delivery_count is not None:
+            limit = (self.delivery_count + self.credit) % _UINT
+            self.delivery_count = flow.delivery_count
+            self.credit = max(0, serial_diff(limit, self.delivery_count))
+        if self.draining and self.credit == 0:
+            self.draining = False
+            self.session._emit(DrainCompleted(link=self))
+        if flow.echo:
+            self.session._send(self._flow_frame(drain=self.draining))
+
+    def _on_transfer(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
+        current = self._current
+        if current is None:
+            # 2.6.7: a new delivery needs credit.
+            if self.credit <= 0:
+                raise _LinkError("amqp:link:transfer-limit-exceeded",
+                                 f"transfer without credit on link {self.name!r}")
+            self.credit -= 1
+            self.delivery_count = (self.delivery_count + 1) % _UINT
+            tag = transfer.delivery_tag
+            if tag is None:
+                raise _LinkError("amqp:invalid-field", "the first transfer has no delivery-tag")
+            current = Delivery(self, delivery_id, tag, transfer.message_format or 0,
+                               settled=bool(transfer.settled))
+            current.remote_settled = bool(transfer.settled)
+            if transfer.state is not None:
+                current.remote_state = transfer.state
+            self._current = current
+        elif transfer.settled:
+            current.remote_settled = True
+            current.settled = True
+        if transfer.aborted:
+            # 2.6.14: an aborted delivery is discarded, settled on both sides.
+            self._current = None
+            current.aborted = True
+            current.settled = current.remote_settled = True
+            current._chunks = []
+            self.session._emit(TransferAborted(link=self, delivery=current))
+            return
+        if payload:
+            current._chunks.append(payload)
+            current._size += len(payload)
+            limit = self.max_message_size
+            if limit and current._size > limit:
+                raise _LinkError("amqp:link:message-size-exceeded",
+                                 f"message larger than max-message-size {limit}")
+        if transfer.more:
+            return
+        self._current = None
+        chunks = current._chunks
+        current._chunks = []
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            message = Message.decode(data)
+        except DecodeError as exc:
+            raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
+        if not current.remote_settled:
+            self.unsettled[current.id] = current
+        self.session._emit(MessageReceived(link=self, delivery=current, message=message))
+
+    def settle(self, delivery: Delivery, state: Any = None) -> None:
+        """Give ``delivery`` an outcome and settle it (2.6.12).
+
+        In rcv-settle-mode second the outcome goes out unsettled and the core
+        settles once the sender has (2.8.3); otherwise it is settled at once.
+        """
+        if delivery.link is not self:
+            raise LocalProtocolError("that delivery is not on this link")
+        if delivery.settled:
+            return
+        if state is not None:
+            delivery.state = state
+        second = self.rcv_settle_mode is ReceiverSettleMode.SECOND and not delivery.remote_settled
+        if second:
+            if self.state is LinkState.ATTACHED:
+                self.session._queue_disposition(Role.RECEIVER, delivery.id, False, delivery.state)
+            return
+        delivery.settled = True
+        self.unsettled.pop(delivery.id, None)
+        if not delivery.remote_settled and self.state is LinkState.ATTACHED:
+            self.session._queue_disposition(Role.RECEIVER, delivery.id, True, delivery.state)
+
+    def accept(self, delivery: Delivery) -> None:
+        self.settle(delivery, Accepted())
+
+    def reject(self, delivery: Delivery, error: Error | None = None) -> None:
+        self.settle(delivery, Rejected(error=error))
+
+    def release(self, delivery: Delivery) -> None:
+        self.settle(delivery, Released())
+
+    def modify(self, delivery: Delivery, *, delivery_failed: bool = True,
+               undeliverable_here: bool = False,
+               message_annotations: dict[Any, Any] | None = None) -> None:
+        self.settle(delivery, Modified(delivery_failed=delivery_failed,
+                                       undeliverable_here=undeliverable_here,
+                                       message_annotations=message_annotations))
+
+    def _after_disposition(self, delivery: Delivery) -> None:
+        if delivery.remote_settled and delivery.state is not None and not delivery.settled:
+            # Mode second: the sender settled after our outcome; now we settle.
+            delivery.settled = True
+        if delivery.done:
+            self.unsettled.pop(delivery.id, None)
+
+    def _abandon(self, error: Error | None, local: bool) -> None:
+        self._current = None
+        super()._abandon(error, local)
+
+
+class _LinkError(Exception):
+    """A peer's fault that ends one link, not the session (2.6.6: detach with an error)."""
+
+    def __init__(self, condition: str, description: str) -> None:
+        super().__init__(description)
+        self.condition = condition
+        self.description = description

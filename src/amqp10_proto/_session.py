@@ -1,0 +1,470 @@
+"""Sessions (2.5): begin and end, the transfer windows, delivery ids, link handles.
+
+A session numbers the transfers it sends (next-outgoing-id) and receives
+(next-incoming-id), keeps the peer within the incoming window it advertised
+and itself within the peer's (2.5.6), allocates delivery-ids and link handles,
+and turns the dispositions its links queue into ranged frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._codec import encode
+from ._definitions import (
+    Error,
+    ReceiverSettleMode,
+    Role,
+    SenderSettleMode,
+    Source,
+    Target,
+)
+from ._delivery import Delivery
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._events import Event, RemoteAttach, SessionBegun, SessionEnded
+from ._link import Link, Receiver, Sender, _LinkError
+from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
+from ._state import SESSION_TABLE, Input, SessionState, transition
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+
+__all__ = ["Session"]
+
+_UINT = 1 << 32
+#: Transfers per session we let the peer send before it must wait for our flow.
+DEFAULT_INCOMING_WINDOW = 5000
+#: We never hold back our own transfers by an outgoing window of our own.
+DEFAULT_OUTGOING_WINDOW = (1 << 31) - 1
+
+
+class Session:
+    """A session on a connection: the place links live and transfers are numbered."""
+
+    def __init__(self, conn: Connection, channel: int, *, incoming_window: int,
+                 outgoing_window: int, handle_max: int, properties: dict[str, Any] | None,
+                 offered_capabilities: list[str] | None = None,
+                 desired_capabilities: list[str] | None = None) -> None:
+        self.connection = conn
+        self.channel = channel
+        self.remote_channel: int | None = None
+        self.state = SessionState.UNMAPPED
+        self.incoming_window = incoming_window
+        self.outgoing_window = outgoing_window
+        self.handle_max = handle_max
+        self.properties = properties
+        self.offered_capabilities = offered_capabilities
+        self.desired_capabilities = desired_capabilities
+        #: The peer's begin (2.7.2), once it arrived.
+        self.remote_begin: Begin | None = None
+        self.remote_error: Error | None = None
+        # 2.5.6 session flow state.
+        self.next_outgoing_id = 0
+        self.next_incoming_id: int | None = None
+        self._incoming_left = incoming_window
+        self._outgoing_left = outgoing_window
+        self.remote_incoming_window = 0
+        self.remote_outgoing_window = 0
+        self._next_delivery_id = 0
+        self._next_incoming_delivery: int | None = None
+        self._links: dict[int, Link] = {}  # by our handle
+        self._remote_links: dict[int, Link] = {}  # by the peer's handle
+        self._blocked: list[tuple[Link, Delivery, Transfer, memoryview | bytes]] = []
+        self._dispositions: list[tuple[Role, int, bool, Any]] = []
+
+    # -- public ------------------------------------------------------------------
+    @property
+    def links(self) -> list[Link]:
+        return list(self._links.values())
+
+    @property
+    def mapped(self) -> bool:
+        return self.state is SessionState.MAPPED
+
+    def attach_sender(self, target: str | Target | None, *, name: str | None = None,
+                      source: str | Source | None = None,
+                      snd_settle_mode: SenderSettleMode = SenderSettleMode.MIXED,
+                      rcv_settle_mode: ReceiverSettleMode = ReceiverSettleMode.FIRST,
+                      max_message_size: int | None = None,
+                      properties: dict[str, Any] | None = None,
+                      offered_capabilities: list[str] | None = None,
+                      desired_capabilities: list[str] | None = None,
+                      auto_settle: bool = True) -> Sender:
+        """Attach a sending link to ``target`` (an address, a Target, or None for anonymous relay)."""
+        tgt = Target(address=target) if isinstance(target, str) or target is None else target
+        src = Source(address=source) if isinstance(source, str) or source is None else source
+        link = Sender(self, self._link_name(name, "sender"), self._new_handle(), source=src,
+                      target=tgt, snd_settle_mode=snd_settle_mode,
+                      rcv_settle_mode=rcv_settle_mode, max_message_size=max_message_size,
+                      properties=properties, offered_capabilities=offered_capabilities,
+                      desired_capabilities=desired_capabilities, auto_settle=auto_settle)
+        self._add_link(link)
+        return link
+
+    def attach_receiver(self, source: str | Source | None, *, credit: int = 0,
+                        name: str | None = None, target: str | Target | None = None,
+                        dynamic: bool = False,
+                        snd_settle_mode: SenderSettleMode = SenderSettleMode.MIXED,
+                        rcv_settle_mode: ReceiverSettleMode = ReceiverSettleMode.FIRST,
+                        max_message_size: int | None = None,
+                        properties: dict[str, Any] | None = None,
+                        offered_capabilities: list[str] | None = None,
+                        desired_capabilities: list[str] | None = None) -> Receiver:
+        """Attach a receiving link from ``source`` with ``credit`` granted once attached.
+
+        ``dynamic=True`` asks the peer to create a node and name it (3.5.3).
+        """
+        if isinstance(source, Source):
+            src = source
+        else:
+            src = Source(address=source, dynamic=dynamic)
+        tgt = Target(address=target) if isinstance(target, str) or target is None else target
+        if not 0 <= credit < _UINT:
+            raise LocalProtocolError(f"credit {credit} is not a uint")
+        link = Receiver(self, self._link_name(name, "receiver"), self._new_handle(), source=src,
+                        target=tgt, snd_settle_mode=snd_settle_mode,
+                        rcv_settle_mode=rcv_settle_mode, max_message_size=max_message_size,
+                        properties=properties, offered_capabilities=offered_capabilities,
+                        desired_capabilities=desired_capabilities, credit=credit)
+        self._add_link(link)
+        return link
+
+    def begin(self) -> None:
+        """Answer a peer's begin (a :class:`RemoteBegin` event) with ours."""
+        if self.state is not SessionState.BEGIN_RCVD:
+            raise LocalProtocolError(f"session is {self.state.value}, not awaiting an answer")
+        self._send_begin()
+
+    def end(self, error: Error | None = None) -> None:
+        """End the session (its links detach with it), with an optional error."""
+        if self.state in (SessionState.END_SENT, SessionState.ENDED):
+            return
+        if self.state is SessionState.BEGIN_RCVD:
+            self._send_begin()
+        new = self._move(Input.SEND_END)
+        self._flush_dispositions()
+        self.connection._send_frame(self.channel, End(error=error))
+        if new is SessionState.ENDED:
+            self._finish(self.remote_error, local=False)
+
+    # -- internals used by links ----------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        self.connection._events.append(event)
+
+    def _send(self, performative: Any) -> None:
+        if type(performative) is not Flow and type(performative) is not Transfer:
+            self._flush_dispositions()
+        self.connection._send_frame(self.channel, performative)
+
+    def _move(self, event: Input) -> SessionState:
+        self.state = transition(SESSION_TABLE, "session", self.state, event)
+        return self.state
+
+    def _link_name(self, name: str | None, kind: str) -> str:
+        if name is not None:
+            return name
+        return f"{self.connection.container_id}-{kind}-{self.channel}-{len(self._links)}-{id(self):x}"
+
+    def _new_handle(self) -> int:
+        limit = self.handle_max
+        if self.remote_begin is not None:
+            limit = min(limit, self.remote_begin.handle_max)
+        for handle in range(len(self._links) + 1):
+            if handle not in self._links:
+                if handle > limit:
+                    break
+                return handle
+        raise LocalProtocolError(f"no free link handle (handle-max {limit}, 2.7.2)")
+
+    def _add_link(self, link: Link) -> None:
+        if self.state not in (SessionState.BEGIN_SENT, SessionState.MAPPED):
+            raise LocalProtocolError(f"session is {self.state.value}; links attach to a live session")
+        for other in self._links.values():
+            if other.name == link.name and other.role is link.role:
+                raise LocalProtocolError(f"a {link.role.name.lower()} link named {link.name!r} "
+                                         "is already attached on this session")
+        self._links[link.handle] = link
+        link._send_attach()
+
+    def _link_gone(self, link: Link, unsettled: Iterable[Delivery]) -> None:
+        self._links.pop(link.handle, None)
+        if link.remote_handle is not None and self._remote_links.get(link.remote_handle) is link:
+            del self._remote_links[link.remote_handle]
+        self._blocked = [b for b in self._blocked if b[0] is not link]
+
+    @property
+    def _can_send(self) -> bool:
+        return (self.state is SessionState.MAPPED and self.remote_incoming_window > 0
+                and not self._blocked)
+
+    def _flow_frame(self, **link_fields: Any) -> Flow:
+        self._outgoing_left = self.outgoing_window
+        return Flow(next_incoming_id=self.next_incoming_id, incoming_window=self._incoming_left,
+                    next_outgoing_id=self.next_outgoing_id, outgoing_window=self.outgoing_window,
+                    **link_fields)
+
+    def _new_outgoing(self, link: Link, tag: bytes, message_format: int, settled: bool) -> Delivery:
+        did = self._next_delivery_id
+        self._next_delivery_id = (did + 1) % _UINT
+        return Delivery(link, did, tag, message_format, settled=settled)
+
+    def _send_delivery(self, link: Link, delivery: Delivery, parts: list[bytes], size: int,
+                       settled: bool) -> None:
+        """Queue the transfers of one delivery, split to the peer's max-frame-size (2.7.5)."""
+        conn = self.connection
+        first = Transfer(handle=link.handle, delivery_id=delivery.id, delivery_tag=delivery.tag,
+                         message_format=delivery.message_format, settled=settled)
+        perf = encode(first)
+        room = conn.remote_max_frame_size - 8 - len(perf)
+        if size <= room:
+            self._transfer_frame(perf, parts, size)
+            return
+        # Several frames: one copy of the payload, then views of it.
+        payload = memoryview(parts[0] if len(parts) == 1 else b"".join(parts))
+        first.more = True
+        frames: list[tuple[Transfer, memoryview]] = []
+        pos = 0
+        transfer = first
+        while True:
+            perf_len = len(encode(transfer))
+            room = conn.remote_max_frame_size - 8 - perf_len
+            if room <= 0:
+                raise LocalProtocolError("the peer's max-frame-size is too small for a transfer")
+            chunk = payload[pos:pos + room]
+            pos += len(chunk)
+            transfer.more = pos < size
+            frames.append((transfer, chunk))
+            if pos >= size:
+                break
+            transfer = Transfer(handle=link.handle, more=True)
+        for i, (transfer, chunk) in enumerate(frames):
+            if self.remote_incoming_window > 0 and not self._blocked:
+                self._transfer_frame(encode(transfer), [chunk], len(chunk))  # type: ignore[list-item]
+            else:
+                # The window closed part way: keep the rest of this one delivery
+                # (bounded by its size) until the peer's flow reopens it.
+                self._blocked.extend((link, delivery, t, c) for t, c in frames[i:])
+                break
+
+    def _transfer_frame(self, perf: bytes, parts: list[bytes], size: int) -> None:
+        # 2.5.6: each transfer frame takes one transfer-id and one unit of window.
+        self.next_outgoing_id = (self.next_outgoing_id + 1) % _UINT
+        self.remote_incoming_window -= 1
+        self._outgoing_left -= 1
+        self.connection._send_raw(self.channel, perf, parts, size)
+        if self._outgoing_left < self.outgoing_window // 2:
+            self.connection._send_frame(self.channel, self._flow_frame())
+
+    def _unblock(self) -> None:
+        while self._blocked and self.remote_incoming_window > 0:
+            _, _, transfer, chunk = self._blocked.pop(0)
+            self._transfer_frame(encode(transfer), [chunk], len(chunk))  # type: ignore[list-item]
+
+    def _queue_disposition(self, role: Role, delivery_id: int, settled: bool, state: Any) -> None:
+        self._dispositions.append((role, delivery_id, settled, state))
+
+    def _flush_dispositions(self) -> None:
+        """Coalesce the queued dispositions into ranges (first..last) and send them."""
+        pending = self._dispositions
+        if not pending:
+            return
+        self._dispositions = []
+        pending.sort(key=lambda d: (d[0], d[1]))
+        conn = self.connection
+        role, first, settled, state = pending[0]
+        last = first
+        for r, did, s, st in pending[1:]:
+            if r is role and did == last + 1 and s == settled and st == state:
+                last = did
+                continue
+            conn._send_frame(self.channel, Disposition(role=role, first=first,
+                                                       last=None if last == first else last,
+                                                       settled=settled, state=state))
+            role, first, settled, state = r, did, s, st
+            last = did
+        conn._send_frame(self.channel, Disposition(role=role, first=first,
+                                                   last=None if last == first else last,
+                                                   settled=settled, state=state))
+
+    # -- frames from the peer ----------------------------------------------------------
+    def _send_begin(self) -> None:
+        self._move(Input.SEND_BEGIN)
+        self.connection._send_frame(self.channel, Begin(
+            remote_channel=self.remote_channel, next_outgoing_id=self.next_outgoing_id,
+            incoming_window=self.incoming_window, outgoing_window=self.outgoing_window,
+            handle_max=self.handle_max, offered_capabilities=self.offered_capabilities,
+            desired_capabilities=self.desired_capabilities, properties=self.properties))
+        if self.state is SessionState.MAPPED:
+            self._emit(SessionBegun(session=self))
+
+    def _on_begin(self, begin: Begin, remote_channel: int) -> None:
+        self._move(Input.RECV_BEGIN)
+        if self.state is SessionState.END_SENT:
+            return
+        self.remote_begin = begin
+        self.remote_channel = remote_channel
+        # 2.5.6: the peer numbers its transfers from its next-outgoing-id.
+        self.next_incoming_id = begin.next_outgoing_id
+        self.remote_incoming_window = begin.incoming_window
+        self.remote_outgoing_window = begin.outgoing_window
+        if self.state is SessionState.MAPPED:
+            self._emit(SessionBegun(session=self))
+
+    def _on_end(self, end: End) -> None:
+        self.remote_error = end.error
+        self._move(Input.RECV_END)
+        if self.state is SessionState.END_RCVD:
+            self._move(Input.SEND_END)
+            self._flush_dispositions()
+            self.connection._send_frame(self.channel, End())
+            self._finish(end.error, local=False)
+        else:
+            self._finish(end.error, local=True)
+
+    def _finish(self, error: Error | None, local: bool) -> None:
+        self.state = SessionState.ENDED
+        for link in list(self._links.values()):
+            link._abandon(error, local)
+        self._blocked.clear()
+        self._dispositions.clear()
+        self.connection._session_gone(self)
+        self._emit(SessionEnded(session=self, error=error, local=local))
+
+    def _abandon(self, error: Error | None, local: bool) -> None:
+        if self.state is not SessionState.ENDED:
+            self._finish(error, local)
+
+    def _check_live(self, what: str) -> bool:
+        """False when frames are to be ignored: we sent end and wait for the peer's (2.5.5)."""
+        if self.state is SessionState.MAPPED:
+            return True
+        if self.state is SessionState.END_SENT:
+            return False
+        raise RemoteProtocolError(f"{what} on a session in state {self.state.value}",
+                                  condition="amqp:illegal-state")
+
+    def _on_attach(self, attach: Attach) -> None:
+        if not self._check_live("attach"):
+            return
+        handle = attach.handle
+        if handle > self.handle_max:
+            raise RemoteProtocolError(f"handle {handle} exceeds handle-max {self.handle_max}",
+                                      condition="amqp:connection:framing-error")
+        if handle in self._remote_links:
+            raise RemoteProtocolError(f"handle {handle} is already in use",
+                                      condition="amqp:session:handle-in-use")
+        # Our end of the link plays the other role (2.6.1).
+        role = Role.SENDER if attach.role is Role.RECEIVER else Role.RECEIVER
+        for link in self._links.values():
+            if link.name == attach.name and link.role is role and link.remote_handle is None:
+                self._remote_links[handle] = link
+                link._on_remote_attach(attach)
+                return
+        # Peer-initiated (2.6.3): the application answers with attach() or refuse().
+        common = dict(source=attach.source, target=attach.target,
+                      snd_settle_mode=attach.snd_settle_mode,
+                      rcv_settle_mode=attach.rcv_settle_mode, max_message_size=None,
+                      properties=None, offered_capabilities=None, desired_capabilities=None)
+        new: Link = (Sender(self, attach.name, self._new_handle(), **common)  # type: ignore[arg-type]
+                     if role is Role.SENDER else
+                     Receiver(self, attach.name, self._new_handle(), **common))  # type: ignore[arg-type]
+        self._links[new.handle] = new
+        self._remote_links[handle] = new
+        new._on_remote_attach(attach)
+        self._emit(RemoteAttach(link=new))
+
+    def _link_for(self, handle: int | None, what: str) -> Link:
+        link = self._remote_links.get(handle) if handle is not None else None
+        if link is None:
+            raise RemoteProtocolError(f"{what} for handle {handle}, which is not attached",
+                                      condition="amqp:session:unattached-handle")
+        return link
+
+    def _on_detach(self, detach: Detach) -> None:
+        if not self._check_live("detach"):
+            return
+        self._link_for(detach.handle, "detach")._on_remote_detach(detach)
+
+    def _on_flow(self, flow: Flow) -> None:
+        if not self._check_live("flow"):
+            return
+        # 2.5.6: remote-incoming-window = next-incoming-id(flow) + incoming-window(flow)
+        #        - next-outgoing-id(ours); a null next-incoming-id means "from our start".
+        nid = flow.next_incoming_id if flow.next_incoming_id is not None else 0
+        was_open = self._can_send
+        self.remote_incoming_window = (nid + flow.incoming_window - self.next_outgoing_id) % _UINT
+        if self.remote_incoming_window >= 1 << 31:
+            self.remote_incoming_window = 0
+        self.remote_outgoing_window = flow.outgoing_window
+        self._unblock()
+        if flow.handle is not None:
+            link = self._link_for(flow.handle, "flow")
+            if link.state.value in ("ATTACHED", "ATTACH_SENT", "ATTACH_RCVD"):
+                link._on_flow(flow)
+        elif flow.echo:
+            self.connection._send_frame(self.channel, self._flow_frame())
+        if not was_open and self._can_send:
+            for link in self._links.values():
+                if isinstance(link, Sender) and link.credit > 0 and link.attached:
+                    link._on_window_open()
+
+    def _on_transfer(self, transfer: Transfer, payload: bytes) -> None:
+        if not self._check_live("transfer"):
+            return
+        # 2.5.6: the peer must stay within the incoming window we gave it.
+        if self._incoming_left <= 0:
+            raise RemoteProtocolError("transfer beyond the session's incoming window",
+                                      condition="amqp:session:window-violation")
+        self._incoming_left -= 1
+        assert self.next_incoming_id is not None
+        self.next_incoming_id = (self.next_incoming_id + 1) % _UINT
+        link = self._link_for(transfer.handle, "transfer")
+        if not isinstance(link, Receiver):
+            raise RemoteProtocolError(f"transfer on our sending link {link.name!r}",
+                                      condition="amqp:invalid-field")
+        did = transfer.delivery_id
+        if link._current is None:
+            if did is None:
+                raise RemoteProtocolError("the first transfer of a delivery has no delivery-id",
+                                          condition="amqp:invalid-field")
+        elif did is None:
+            did = link._current.id
+        elif did != link._current.id:
+            raise RemoteProtocolError("a continuation transfer changed its delivery-id",
+                                      condition="amqp:invalid-field")
+        if link.state.value == "ATTACHED":
+            try:
+                link._on_transfer(transfer, payload, did)
+            except _LinkError as exc:
+                link.detach(Error(condition=exc.condition, description=exc.description))
+        if self._incoming_left <= self.incoming_window // 2:
+            self._incoming_left = self.incoming_window
+            self.connection._send_frame(self.channel, self._flow_frame())
+
+    def _on_disposition(self, disp: Disposition) -> None:
+        if not self._check_live("disposition"):
+            return
+        first = disp.first
+        last = disp.last if disp.last is not None else first
+        span = (last - first) % _UINT
+        # Deliveries the disposition is about: ours if the peer is the receiver.
+        role = Role.SENDER if disp.role is Role.RECEIVER else Role.RECEIVER
+        links = [lk for lk in self._links.values() if lk.role is role and lk.unsettled]
+        hits: list[Delivery] = []
+        total = sum(len(lk.unsettled) for lk in links)
+        if span + 1 <= total:
+            for i in range(span + 1):
+                did = (first + i) % _UINT
+                for lk in links:
+                    d = lk.unsettled.get(did)
+                    if d is not None:
+                        hits.append(d)
+                        break
+        else:
+            # A wide range: look through what is unsettled instead of every id.
+            for lk in links:
+                hits.extend(d for did, d in lk.unsettled.items() if (did - first) % _UINT <= span)
+            hits.sort(key=lambda d: (d.id - first) % _UINT)
+        for d in hits:
+            d.link._on_disposition(d, disp.state, disp.settled)
