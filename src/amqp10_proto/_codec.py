@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
-import threading
 import uuid
+from _thread import _local  # threading.local, without importing threading
 from collections.abc import Callable
 from typing import Any
 
@@ -971,9 +971,10 @@ def _too_deep(pos: int) -> DecodeError:
 
 def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                   what: str) -> list[Any]:
-    if depth <= 0:
-        raise DecodeError("values nested too deeply", pos)
-    depth -= 1
+    """Decode ``count`` values filling ``buf[pos:end]``, each with ``depth`` left.
+
+    The caller (list or map) has checked and spent its own level of depth.
+    """
     items: list[Any] = []
     append = items.append
     table = _DECODERS
@@ -1087,9 +1088,11 @@ _ZERO_WIDTH = frozenset((0x40, 0x41, 0x42, 0x43, 0x44, 0x45))
 # Zero-width elements (null, true, uint0, list0 ...) take no bytes, so an array
 # of them may claim any count. Capping each array by the input size is not
 # enough (n arrays of n nulls is quadratic), so all the arrays decoded from one
-# buffer share a budget of one such element per input byte. decode_one resets
-# it; it is per thread, and keyed by the buffer for callers of the internals.
-_zero_width = threading.local()
+# buffer share a budget: one such element per input byte plus a fixed slack.
+# decode_one resets it; it is per thread, and keyed by the buffer for callers
+# of the internals.
+_zero_width = _local()
+_ZERO_WIDTH_SLACK = 4096
 
 
 def _spend_zero_width(buf: bytes, count: int, pos: int) -> None:
@@ -1097,7 +1100,7 @@ def _spend_zero_width(buf: bytes, count: int, pos: int) -> None:
     key = id(buf)
     if getattr(state, "key", None) != key:
         state.key = key
-        state.left = len(buf)
+        state.left = len(buf) + _ZERO_WIDTH_SLACK
     left: int = state.left - count
     if left < 0:
         raise DecodeError(f"array declares {count} zero-width elements, more than the"
