@@ -135,6 +135,7 @@ class Connection:
         self._seen_out = 0
         self._last_in: float | None = None
         self._last_out: float | None = None
+        self._last_tick: float | None = None
 
     # -- the peer's limits ----------------------------------------------------------
     @property
@@ -229,8 +230,11 @@ class Connection:
             self._seen_in = self._reader.bytes_received
             self._last_in = now
         if self._frames_out != self._seen_out or self._last_out is None:
+            # Written some time since the last tick: assume the earliest, so a
+            # heartbeat is never late (the peer's timer is the one at stake).
             self._seen_out = self._frames_out
-            self._last_out = now
+            self._last_out = now if self._last_tick is None else self._last_tick
+        self._last_tick = now
         if self.state not in _LIVE:
             return None
         deadline: float | None = None

@@ -371,7 +371,8 @@ class Sender(Link):
             delivery.settled = True
             if not delivery.remote_settled:
                 self.session._queue_disposition(Role.SENDER, delivery.id, True, None)
-        if delivery.done or (delivery.settled and delivery.remote_settled):
+        if delivery.settled:
+            # Once we settled there is nothing more to hear about it (2.6.12).
             self.unsettled.pop(delivery.id, None)
 
 
