@@ -170,6 +170,21 @@ class Gen:
                 f"x if type(x) is datetime else _c_timestamp(x, {tail})")
         raise SystemExit(f"unhandled field type {f.type} ({b})")
 
+    def decode_expr(self, f: Field, i: int, dec: str) -> str:
+        """The decode expression for field ``i``, with null handled inline (the common case)."""
+        if dec == "x":
+            return f"items[{i}]"
+        head, _, call = dec.partition(" else ")
+        if head.startswith("x if x is not None"):  # a mandatory "*" field
+            return f"x if (x := items[{i}]) is not None else {call}"
+        test = head[len("x if "):].replace("type(x)", f"type(x := items[{i}])", 1)
+        if f.mandatory:
+            return f"x if {test} else {call}"
+        d = self.default_expr(f)
+        if d is not None:
+            return f"x if {test} else ({d} if x is None else {call})"
+        return f"x if (x := items[{i}]) is None or {head[len('x if '):]} else {call}"
+
     def default_expr(self, f: Field) -> str | None:
         if f.default is None:
             return None
@@ -296,7 +311,7 @@ class Gen:
                     w(f'    v.{n} = _multiple(items[{i}], "{td.name}.{f.name}"{mand}, '
                       f"check=lambda x0: {elem})")
                 else:
-                    w(f"    v.{n} = {dec.replace('x if type(x)', f'x if type(x := items[{i}])', 1) if dec.startswith('x if type(x)') else dec.replace('x if x is not None', f'x if (x := items[{i}]) is not None', 1) if dec.startswith('x if x is not None') else f'items[{i}]'}")
+                    w(f"    v.{n} = {self.decode_expr(f, i, dec)}")
         w("    return v")
         w()
         w()

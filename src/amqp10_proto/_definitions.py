@@ -205,8 +205,8 @@ def _dec_error(items: Any) -> Error:
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.condition = x if type(x := items[0]) is Symbol else _c_symbol(x, "error.condition", mandatory=True)
-    v.description = x if type(x := items[1]) is str else _c_str(x, "error.description")
-    v.info = x if type(x := items[2]) is dict else _c_map(x, "error.info")
+    v.description = x if (x := items[1]) is None or type(x) is str else _c_str(x, "error.description")
+    v.info = x if (x := items[2]) is None or type(x) is dict else _c_map(x, "error.info")
     return v
 
 
@@ -266,11 +266,11 @@ def _dec_header(items: Any) -> Header:
     x: Any
     if len(items) < 5:
         items = items + _NONES[:5 - len(items)]
-    v.durable = x if type(x := items[0]) is bool else _c_bool(x, "header.durable", False)
-    v.priority = x if type(x := items[1]) is UByte else _c_int(UByte, x, "header.priority", UByte(4))
-    v.ttl = x if type(x := items[2]) is UInt else _c_int(UInt, x, "header.ttl")
-    v.first_acquirer = x if type(x := items[3]) is bool else _c_bool(x, "header.first-acquirer", False)
-    v.delivery_count = x if type(x := items[4]) is UInt else _c_int(UInt, x, "header.delivery-count", UInt(0))
+    v.durable = x if type(x := items[0]) is bool else (False if x is None else _c_bool(x, "header.durable", False))
+    v.priority = x if type(x := items[1]) is UByte else (UByte(4) if x is None else _c_int(UByte, x, "header.priority", UByte(4)))
+    v.ttl = x if (x := items[2]) is None or type(x) is UInt else _c_int(UInt, x, "header.ttl")
+    v.first_acquirer = x if type(x := items[3]) is bool else (False if x is None else _c_bool(x, "header.first-acquirer", False))
+    v.delivery_count = x if type(x := items[4]) is UInt else (UInt(0) if x is None else _c_int(UInt, x, "header.delivery-count", UInt(0)))
     return v
 
 
@@ -363,18 +363,18 @@ def _dec_properties(items: Any) -> Properties:
     if len(items) < 13:
         items = items + _NONES[:13 - len(items)]
     v.message_id = items[0]
-    v.user_id = x if type(x := items[1]) is bytes else _c_bytes(x, "properties.user-id")
+    v.user_id = x if (x := items[1]) is None or type(x) is bytes else _c_bytes(x, "properties.user-id")
     v.to = items[2]
-    v.subject = x if type(x := items[3]) is str else _c_str(x, "properties.subject")
+    v.subject = x if (x := items[3]) is None or type(x) is str else _c_str(x, "properties.subject")
     v.reply_to = items[4]
     v.correlation_id = items[5]
-    v.content_type = x if type(x := items[6]) is Symbol else _c_symbol(x, "properties.content-type")
-    v.content_encoding = x if type(x := items[7]) is Symbol else _c_symbol(x, "properties.content-encoding")
-    v.absolute_expiry_time = x if type(x := items[8]) is datetime else _c_timestamp(x, "properties.absolute-expiry-time")
-    v.creation_time = x if type(x := items[9]) is datetime else _c_timestamp(x, "properties.creation-time")
-    v.group_id = x if type(x := items[10]) is str else _c_str(x, "properties.group-id")
-    v.group_sequence = x if type(x := items[11]) is UInt else _c_int(UInt, x, "properties.group-sequence")
-    v.reply_to_group_id = x if type(x := items[12]) is str else _c_str(x, "properties.reply-to-group-id")
+    v.content_type = x if (x := items[6]) is None or type(x) is Symbol else _c_symbol(x, "properties.content-type")
+    v.content_encoding = x if (x := items[7]) is None or type(x) is Symbol else _c_symbol(x, "properties.content-encoding")
+    v.absolute_expiry_time = x if (x := items[8]) is None or type(x) is datetime else _c_timestamp(x, "properties.absolute-expiry-time")
+    v.creation_time = x if (x := items[9]) is None or type(x) is datetime else _c_timestamp(x, "properties.creation-time")
+    v.group_id = x if (x := items[10]) is None or type(x) is str else _c_str(x, "properties.group-id")
+    v.group_sequence = x if (x := items[11]) is None or type(x) is UInt else _c_int(UInt, x, "properties.group-sequence")
+    v.reply_to_group_id = x if (x := items[12]) is None or type(x) is str else _c_str(x, "properties.reply-to-group-id")
     return v
 
 
@@ -492,7 +492,7 @@ def _dec_rejected(items: Any) -> Rejected:
     x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
-    v.error = x if type(x := items[0]) is Error else _c_none(x, "rejected.error")
+    v.error = x if (x := items[0]) is None or type(x) is Error else _c_none(x, "rejected.error")
     return v
 
 
@@ -569,9 +569,9 @@ def _dec_modified(items: Any) -> Modified:
     x: Any
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
-    v.delivery_failed = x if type(x := items[0]) is bool else _c_bool(x, "modified.delivery-failed")
-    v.undeliverable_here = x if type(x := items[1]) is bool else _c_bool(x, "modified.undeliverable-here")
-    v.message_annotations = x if type(x := items[2]) is dict else _c_map(x, "modified.message-annotations")
+    v.delivery_failed = x if (x := items[0]) is None or type(x) is bool else _c_bool(x, "modified.delivery-failed")
+    v.undeliverable_here = x if (x := items[1]) is None or type(x) is bool else _c_bool(x, "modified.undeliverable-here")
+    v.message_annotations = x if (x := items[2]) is None or type(x) is dict else _c_map(x, "modified.message-annotations")
     return v
 
 
@@ -656,14 +656,14 @@ def _dec_source(items: Any) -> Source:
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
     v.address = items[0]
-    v.durable = x if type(x := items[1]) is TerminusDurability else _c_enum(TerminusDurability, x, "source.durable", TerminusDurability.NONE)
-    v.expiry_policy = x if type(x := items[2]) is Symbol else _c_symbol(x, "source.expiry-policy", Symbol('session-end'))
-    v.timeout = x if type(x := items[3]) is UInt else _c_int(UInt, x, "source.timeout", UInt(0))
-    v.dynamic = x if type(x := items[4]) is bool else _c_bool(x, "source.dynamic", False)
-    v.dynamic_node_properties = x if type(x := items[5]) is dict else _c_map(x, "source.dynamic-node-properties")
-    v.distribution_mode = x if type(x := items[6]) is Symbol else _c_symbol(x, "source.distribution-mode")
-    v.filter = x if type(x := items[7]) is dict else _c_map(x, "source.filter")
-    v.default_outcome = x if type(x := items[8]) in _OUTCOME_TYPES else _c_none(x, "source.default-outcome")
+    v.durable = x if type(x := items[1]) is TerminusDurability else (TerminusDurability.NONE if x is None else _c_enum(TerminusDurability, x, "source.durable", TerminusDurability.NONE))
+    v.expiry_policy = x if type(x := items[2]) is Symbol else (Symbol('session-end') if x is None else _c_symbol(x, "source.expiry-policy", Symbol('session-end')))
+    v.timeout = x if type(x := items[3]) is UInt else (UInt(0) if x is None else _c_int(UInt, x, "source.timeout", UInt(0)))
+    v.dynamic = x if type(x := items[4]) is bool else (False if x is None else _c_bool(x, "source.dynamic", False))
+    v.dynamic_node_properties = x if (x := items[5]) is None or type(x) is dict else _c_map(x, "source.dynamic-node-properties")
+    v.distribution_mode = x if (x := items[6]) is None or type(x) is Symbol else _c_symbol(x, "source.distribution-mode")
+    v.filter = x if (x := items[7]) is None or type(x) is dict else _c_map(x, "source.filter")
+    v.default_outcome = x if (x := items[8]) is None or type(x) in _OUTCOME_TYPES else _c_none(x, "source.default-outcome")
     v.outcomes = _multiple(items[9], "source.outcomes", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "source.outcomes"))
     v.capabilities = _multiple(items[10], "source.capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "source.capabilities"))
     return v
@@ -734,11 +734,11 @@ def _dec_target(items: Any) -> Target:
     if len(items) < 7:
         items = items + _NONES[:7 - len(items)]
     v.address = items[0]
-    v.durable = x if type(x := items[1]) is TerminusDurability else _c_enum(TerminusDurability, x, "target.durable", TerminusDurability.NONE)
-    v.expiry_policy = x if type(x := items[2]) is Symbol else _c_symbol(x, "target.expiry-policy", Symbol('session-end'))
-    v.timeout = x if type(x := items[3]) is UInt else _c_int(UInt, x, "target.timeout", UInt(0))
-    v.dynamic = x if type(x := items[4]) is bool else _c_bool(x, "target.dynamic", False)
-    v.dynamic_node_properties = x if type(x := items[5]) is dict else _c_map(x, "target.dynamic-node-properties")
+    v.durable = x if type(x := items[1]) is TerminusDurability else (TerminusDurability.NONE if x is None else _c_enum(TerminusDurability, x, "target.durable", TerminusDurability.NONE))
+    v.expiry_policy = x if type(x := items[2]) is Symbol else (Symbol('session-end') if x is None else _c_symbol(x, "target.expiry-policy", Symbol('session-end')))
+    v.timeout = x if type(x := items[3]) is UInt else (UInt(0) if x is None else _c_int(UInt, x, "target.timeout", UInt(0)))
+    v.dynamic = x if type(x := items[4]) is bool else (False if x is None else _c_bool(x, "target.dynamic", False))
+    v.dynamic_node_properties = x if (x := items[5]) is None or type(x) is dict else _c_map(x, "target.dynamic-node-properties")
     v.capabilities = _multiple(items[6], "target.capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "target.capabilities"))
     return v
 
@@ -976,7 +976,7 @@ def _dec_discharge(items: Any) -> Discharge:
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.txn_id = x if (x := items[0]) is not None else _c_none(x, "discharge.txn-id", mandatory=True)
-    v.fail = x if type(x := items[1]) is bool else _c_bool(x, "discharge.fail")
+    v.fail = x if (x := items[1]) is None or type(x) is bool else _c_bool(x, "discharge.fail")
     return v
 
 
@@ -1069,7 +1069,7 @@ def _dec_transactional_state(items: Any) -> TransactionalState:
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.txn_id = x if (x := items[0]) is not None else _c_none(x, "transactional-state.txn-id", mandatory=True)
-    v.outcome = x if type(x := items[1]) in _OUTCOME_TYPES else _c_none(x, "transactional-state.outcome")
+    v.outcome = x if (x := items[1]) is None or type(x) in _OUTCOME_TYPES else _c_none(x, "transactional-state.outcome")
     return v
 
 

@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._codec import decode_one, encode
+from ._composite import _new
 from ._errors import DecodeError, RemoteProtocolError
+from ._performatives import Transfer
+from ._types import UInt
 
 __all__ = [
     "AMQP_HEADER",
@@ -133,6 +136,12 @@ class FrameReader:
                         yield (ftype, channel, None, b"")  # 2.3.2: an empty frame
                         continue
                     try:
+                        if data[body + 2] == 0x14 and data[body + 1] == 0x53 and not data[body]:
+                            got = _fast_transfer(data, body + 3, end)
+                            if got is not None:
+                                pos = end
+                                yield (ftype, channel, got[0], data[got[1]:end])
+                                continue
                         perf, after = decode_one(data, body)
                     except DecodeError as exc:
                         raise RemoteProtocolError(
@@ -159,3 +168,60 @@ class FrameReader:
             raise RemoteProtocolError(
                 f"frame of {size} bytes exceeds the max-frame-size {self.max_frame_size}",
                 condition="amqp:connection:framing-error")
+
+
+_SMALL_UINTS = [UInt(i) for i in range(256)]
+_unpack_I = struct.Struct(">I").unpack_from
+
+
+def _fast_transfer(data: bytes, pos: int, end: int) -> tuple[Transfer, int] | None:
+    """Decode the usual transfer (2.7.5) directly: a list8 of at most six simple fields.
+
+    Handles handle, delivery-id, delivery-tag, message-format, settled and more
+    in their common encodings; anything else returns None for the general decoder.
+    """
+    if data[pos] != 0xC0:
+        return None
+    count = data[pos + 2]
+    stop = pos + 2 + data[pos + 1]
+    if count > 6 or count < 1 or stop > end:
+        return None
+    p = pos + 3
+    values: list[object] = [None, None, None, None, None, False]
+    for i in range(count):
+        c = data[p]
+        if c == 0x40:
+            p += 1
+            continue
+        if i == 2:  # delivery-tag: vbin8
+            if c != 0xA0:
+                return None
+            n = data[p + 1]
+            values[2] = data[p + 2:p + 2 + n]
+            p += 2 + n
+        elif i >= 4:  # settled, more: booleans
+            if c == 0x41:
+                values[i] = True
+            elif c == 0x42:
+                values[i] = False
+            else:
+                return None
+            p += 1
+        elif c == 0x52:
+            values[i] = _SMALL_UINTS[data[p + 1]]
+            p += 2
+        elif c == 0x43:
+            values[i] = _SMALL_UINTS[0]
+            p += 1
+        elif c == 0x70:
+            values[i] = UInt(_unpack_I(data, p + 1)[0])
+            p += 5
+        else:
+            return None
+    if p != stop or values[0] is None:
+        return None
+    t = _new(Transfer)
+    t.handle, t.delivery_id, t.delivery_tag, t.message_format, t.settled, t.more = values  # type: ignore[assignment]
+    t.rcv_settle_mode = t.state = None
+    t.resume = t.aborted = t.batchable = False
+    return t, stop

@@ -45,6 +45,7 @@ __all__ = ["Link", "Receiver", "Sender"]
 
 _UINT = 1 << 32
 _TERMINAL = (Accepted, Rejected, Released, Modified)
+_ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
 _pack_Q = struct.Struct(">Q").pack
 
 
@@ -508,7 +509,7 @@ class Receiver(Link):
             self.session._queue_disposition(Role.RECEIVER, delivery.id, True, delivery.state)
 
     def accept(self, delivery: Delivery) -> None:
-        self.settle(delivery, Accepted())
+        self.settle(delivery, _ACCEPTED)
 
     def reject(self, delivery: Delivery, error: Error | None = None) -> None:
         self.settle(delivery, Rejected(error=error))

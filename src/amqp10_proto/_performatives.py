@@ -147,15 +147,15 @@ def _dec_open(items: Any) -> Open:
     if len(items) < 10:
         items = items + _NONES[:10 - len(items)]
     v.container_id = x if type(x := items[0]) is str else _c_str(x, "open.container-id", mandatory=True)
-    v.hostname = x if type(x := items[1]) is str else _c_str(x, "open.hostname")
-    v.max_frame_size = x if type(x := items[2]) is UInt else _c_int(UInt, x, "open.max-frame-size", UInt(4294967295))
-    v.channel_max = x if type(x := items[3]) is UShort else _c_int(UShort, x, "open.channel-max", UShort(65535))
-    v.idle_time_out = x if type(x := items[4]) is UInt else _c_int(UInt, x, "open.idle-time-out")
+    v.hostname = x if (x := items[1]) is None or type(x) is str else _c_str(x, "open.hostname")
+    v.max_frame_size = x if type(x := items[2]) is UInt else (UInt(4294967295) if x is None else _c_int(UInt, x, "open.max-frame-size", UInt(4294967295)))
+    v.channel_max = x if type(x := items[3]) is UShort else (UShort(65535) if x is None else _c_int(UShort, x, "open.channel-max", UShort(65535)))
+    v.idle_time_out = x if (x := items[4]) is None or type(x) is UInt else _c_int(UInt, x, "open.idle-time-out")
     v.outgoing_locales = _multiple(items[5], "open.outgoing-locales", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "open.outgoing-locales"))
     v.incoming_locales = _multiple(items[6], "open.incoming-locales", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "open.incoming-locales"))
     v.offered_capabilities = _multiple(items[7], "open.offered-capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "open.offered-capabilities"))
     v.desired_capabilities = _multiple(items[8], "open.desired-capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "open.desired-capabilities"))
-    v.properties = x if type(x := items[9]) is dict else _c_map(x, "open.properties")
+    v.properties = x if (x := items[9]) is None or type(x) is dict else _c_map(x, "open.properties")
     return v
 
 
@@ -227,14 +227,14 @@ def _dec_begin(items: Any) -> Begin:
     x: Any
     if len(items) < 8:
         items = items + _NONES[:8 - len(items)]
-    v.remote_channel = x if type(x := items[0]) is UShort else _c_int(UShort, x, "begin.remote-channel")
+    v.remote_channel = x if (x := items[0]) is None or type(x) is UShort else _c_int(UShort, x, "begin.remote-channel")
     v.next_outgoing_id = x if type(x := items[1]) is UInt else _c_int(UInt, x, "begin.next-outgoing-id", mandatory=True)
     v.incoming_window = x if type(x := items[2]) is UInt else _c_int(UInt, x, "begin.incoming-window", mandatory=True)
     v.outgoing_window = x if type(x := items[3]) is UInt else _c_int(UInt, x, "begin.outgoing-window", mandatory=True)
-    v.handle_max = x if type(x := items[4]) is UInt else _c_int(UInt, x, "begin.handle-max", UInt(4294967295))
+    v.handle_max = x if type(x := items[4]) is UInt else (UInt(4294967295) if x is None else _c_int(UInt, x, "begin.handle-max", UInt(4294967295)))
     v.offered_capabilities = _multiple(items[5], "begin.offered-capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "begin.offered-capabilities"))
     v.desired_capabilities = _multiple(items[6], "begin.desired-capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "begin.desired-capabilities"))
-    v.properties = x if type(x := items[7]) is dict else _c_map(x, "begin.properties")
+    v.properties = x if (x := items[7]) is None or type(x) is dict else _c_map(x, "begin.properties")
     return v
 
 
@@ -333,17 +333,17 @@ def _dec_attach(items: Any) -> Attach:
     v.name = x if type(x := items[0]) is str else _c_str(x, "attach.name", mandatory=True)
     v.handle = x if type(x := items[1]) is UInt else _c_int(UInt, x, "attach.handle", mandatory=True)
     v.role = x if type(x := items[2]) is Role else _c_bool_enum(Role, x, "attach.role", mandatory=True)
-    v.snd_settle_mode = x if type(x := items[3]) is SenderSettleMode else _c_enum(SenderSettleMode, x, "attach.snd-settle-mode", SenderSettleMode.MIXED)
-    v.rcv_settle_mode = x if type(x := items[4]) is ReceiverSettleMode else _c_enum(ReceiverSettleMode, x, "attach.rcv-settle-mode", ReceiverSettleMode.FIRST)
-    v.source = x if type(x := items[5]) in _SOURCE_TYPES else _c_none(x, "attach.source")
-    v.target = x if type(x := items[6]) in _TARGET_TYPES else _c_none(x, "attach.target")
-    v.unsettled = x if type(x := items[7]) is dict else _c_map(x, "attach.unsettled")
-    v.incomplete_unsettled = x if type(x := items[8]) is bool else _c_bool(x, "attach.incomplete-unsettled", False)
-    v.initial_delivery_count = x if type(x := items[9]) is UInt else _c_int(UInt, x, "attach.initial-delivery-count")
-    v.max_message_size = x if type(x := items[10]) is ULong else _c_int(ULong, x, "attach.max-message-size")
+    v.snd_settle_mode = x if type(x := items[3]) is SenderSettleMode else (SenderSettleMode.MIXED if x is None else _c_enum(SenderSettleMode, x, "attach.snd-settle-mode", SenderSettleMode.MIXED))
+    v.rcv_settle_mode = x if type(x := items[4]) is ReceiverSettleMode else (ReceiverSettleMode.FIRST if x is None else _c_enum(ReceiverSettleMode, x, "attach.rcv-settle-mode", ReceiverSettleMode.FIRST))
+    v.source = x if (x := items[5]) is None or type(x) in _SOURCE_TYPES else _c_none(x, "attach.source")
+    v.target = x if (x := items[6]) is None or type(x) in _TARGET_TYPES else _c_none(x, "attach.target")
+    v.unsettled = x if (x := items[7]) is None or type(x) is dict else _c_map(x, "attach.unsettled")
+    v.incomplete_unsettled = x if type(x := items[8]) is bool else (False if x is None else _c_bool(x, "attach.incomplete-unsettled", False))
+    v.initial_delivery_count = x if (x := items[9]) is None or type(x) is UInt else _c_int(UInt, x, "attach.initial-delivery-count")
+    v.max_message_size = x if (x := items[10]) is None or type(x) is ULong else _c_int(ULong, x, "attach.max-message-size")
     v.offered_capabilities = _multiple(items[11], "attach.offered-capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "attach.offered-capabilities"))
     v.desired_capabilities = _multiple(items[12], "attach.desired-capabilities", check=lambda x0: x0 if type(x0) is Symbol else _c_symbol(x0, "attach.desired-capabilities"))
-    v.properties = x if type(x := items[13]) is dict else _c_map(x, "attach.properties")
+    v.properties = x if (x := items[13]) is None or type(x) is dict else _c_map(x, "attach.properties")
     return v
 
 
@@ -427,17 +427,17 @@ def _dec_flow(items: Any) -> Flow:
     x: Any
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
-    v.next_incoming_id = x if type(x := items[0]) is UInt else _c_int(UInt, x, "flow.next-incoming-id")
+    v.next_incoming_id = x if (x := items[0]) is None or type(x) is UInt else _c_int(UInt, x, "flow.next-incoming-id")
     v.incoming_window = x if type(x := items[1]) is UInt else _c_int(UInt, x, "flow.incoming-window", mandatory=True)
     v.next_outgoing_id = x if type(x := items[2]) is UInt else _c_int(UInt, x, "flow.next-outgoing-id", mandatory=True)
     v.outgoing_window = x if type(x := items[3]) is UInt else _c_int(UInt, x, "flow.outgoing-window", mandatory=True)
-    v.handle = x if type(x := items[4]) is UInt else _c_int(UInt, x, "flow.handle")
-    v.delivery_count = x if type(x := items[5]) is UInt else _c_int(UInt, x, "flow.delivery-count")
-    v.link_credit = x if type(x := items[6]) is UInt else _c_int(UInt, x, "flow.link-credit")
-    v.available = x if type(x := items[7]) is UInt else _c_int(UInt, x, "flow.available")
-    v.drain = x if type(x := items[8]) is bool else _c_bool(x, "flow.drain", False)
-    v.echo = x if type(x := items[9]) is bool else _c_bool(x, "flow.echo", False)
-    v.properties = x if type(x := items[10]) is dict else _c_map(x, "flow.properties")
+    v.handle = x if (x := items[4]) is None or type(x) is UInt else _c_int(UInt, x, "flow.handle")
+    v.delivery_count = x if (x := items[5]) is None or type(x) is UInt else _c_int(UInt, x, "flow.delivery-count")
+    v.link_credit = x if (x := items[6]) is None or type(x) is UInt else _c_int(UInt, x, "flow.link-credit")
+    v.available = x if (x := items[7]) is None or type(x) is UInt else _c_int(UInt, x, "flow.available")
+    v.drain = x if type(x := items[8]) is bool else (False if x is None else _c_bool(x, "flow.drain", False))
+    v.echo = x if type(x := items[9]) is bool else (False if x is None else _c_bool(x, "flow.echo", False))
+    v.properties = x if (x := items[10]) is None or type(x) is dict else _c_map(x, "flow.properties")
     return v
 
 
@@ -522,16 +522,16 @@ def _dec_transfer(items: Any) -> Transfer:
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
     v.handle = x if type(x := items[0]) is UInt else _c_int(UInt, x, "transfer.handle", mandatory=True)
-    v.delivery_id = x if type(x := items[1]) is UInt else _c_int(UInt, x, "transfer.delivery-id")
-    v.delivery_tag = x if type(x := items[2]) is bytes else _c_bytes(x, "transfer.delivery-tag")
-    v.message_format = x if type(x := items[3]) is UInt else _c_int(UInt, x, "transfer.message-format")
-    v.settled = x if type(x := items[4]) is bool else _c_bool(x, "transfer.settled")
-    v.more = x if type(x := items[5]) is bool else _c_bool(x, "transfer.more", False)
-    v.rcv_settle_mode = x if type(x := items[6]) is ReceiverSettleMode else _c_enum(ReceiverSettleMode, x, "transfer.rcv-settle-mode")
-    v.state = x if type(x := items[7]) in _DELIVERY_STATE_TYPES else _c_none(x, "transfer.state")
-    v.resume = x if type(x := items[8]) is bool else _c_bool(x, "transfer.resume", False)
-    v.aborted = x if type(x := items[9]) is bool else _c_bool(x, "transfer.aborted", False)
-    v.batchable = x if type(x := items[10]) is bool else _c_bool(x, "transfer.batchable", False)
+    v.delivery_id = x if (x := items[1]) is None or type(x) is UInt else _c_int(UInt, x, "transfer.delivery-id")
+    v.delivery_tag = x if (x := items[2]) is None or type(x) is bytes else _c_bytes(x, "transfer.delivery-tag")
+    v.message_format = x if (x := items[3]) is None or type(x) is UInt else _c_int(UInt, x, "transfer.message-format")
+    v.settled = x if (x := items[4]) is None or type(x) is bool else _c_bool(x, "transfer.settled")
+    v.more = x if type(x := items[5]) is bool else (False if x is None else _c_bool(x, "transfer.more", False))
+    v.rcv_settle_mode = x if (x := items[6]) is None or type(x) is ReceiverSettleMode else _c_enum(ReceiverSettleMode, x, "transfer.rcv-settle-mode")
+    v.state = x if (x := items[7]) is None or type(x) in _DELIVERY_STATE_TYPES else _c_none(x, "transfer.state")
+    v.resume = x if type(x := items[8]) is bool else (False if x is None else _c_bool(x, "transfer.resume", False))
+    v.aborted = x if type(x := items[9]) is bool else (False if x is None else _c_bool(x, "transfer.aborted", False))
+    v.batchable = x if type(x := items[10]) is bool else (False if x is None else _c_bool(x, "transfer.batchable", False))
     return v
 
 
@@ -597,10 +597,10 @@ def _dec_disposition(items: Any) -> Disposition:
         items = items + _NONES[:6 - len(items)]
     v.role = x if type(x := items[0]) is Role else _c_bool_enum(Role, x, "disposition.role", mandatory=True)
     v.first = x if type(x := items[1]) is UInt else _c_int(UInt, x, "disposition.first", mandatory=True)
-    v.last = x if type(x := items[2]) is UInt else _c_int(UInt, x, "disposition.last")
-    v.settled = x if type(x := items[3]) is bool else _c_bool(x, "disposition.settled", False)
-    v.state = x if type(x := items[4]) in _DELIVERY_STATE_TYPES else _c_none(x, "disposition.state")
-    v.batchable = x if type(x := items[5]) is bool else _c_bool(x, "disposition.batchable", False)
+    v.last = x if (x := items[2]) is None or type(x) is UInt else _c_int(UInt, x, "disposition.last")
+    v.settled = x if type(x := items[3]) is bool else (False if x is None else _c_bool(x, "disposition.settled", False))
+    v.state = x if (x := items[4]) is None or type(x) in _DELIVERY_STATE_TYPES else _c_none(x, "disposition.state")
+    v.batchable = x if type(x := items[5]) is bool else (False if x is None else _c_bool(x, "disposition.batchable", False))
     return v
 
 
@@ -653,8 +653,8 @@ def _dec_detach(items: Any) -> Detach:
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.handle = x if type(x := items[0]) is UInt else _c_int(UInt, x, "detach.handle", mandatory=True)
-    v.closed = x if type(x := items[1]) is bool else _c_bool(x, "detach.closed", False)
-    v.error = x if type(x := items[2]) is Error else _c_none(x, "detach.error")
+    v.closed = x if type(x := items[1]) is bool else (False if x is None else _c_bool(x, "detach.closed", False))
+    v.error = x if (x := items[2]) is None or type(x) is Error else _c_none(x, "detach.error")
     return v
 
 
@@ -698,7 +698,7 @@ def _dec_end(items: Any) -> End:
     x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
-    v.error = x if type(x := items[0]) is Error else _c_none(x, "end.error")
+    v.error = x if (x := items[0]) is None or type(x) is Error else _c_none(x, "end.error")
     return v
 
 
@@ -742,7 +742,7 @@ def _dec_close(items: Any) -> Close:
     x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
-    v.error = x if type(x := items[0]) is Error else _c_none(x, "close.error")
+    v.error = x if (x := items[0]) is None or type(x) is Error else _c_none(x, "close.error")
     return v
 
 
@@ -839,8 +839,8 @@ def _dec_sasl_init(items: Any) -> SaslInit:
     if len(items) < 3:
         items = items + _NONES[:3 - len(items)]
     v.mechanism = x if type(x := items[0]) is Symbol else _c_symbol(x, "sasl-init.mechanism", mandatory=True)
-    v.initial_response = x if type(x := items[1]) is bytes else _c_bytes(x, "sasl-init.initial-response")
-    v.hostname = x if type(x := items[2]) is str else _c_str(x, "sasl-init.hostname")
+    v.initial_response = x if (x := items[1]) is None or type(x) is bytes else _c_bytes(x, "sasl-init.initial-response")
+    v.hostname = x if (x := items[2]) is None or type(x) is str else _c_str(x, "sasl-init.hostname")
     return v
 
 
@@ -977,7 +977,7 @@ def _dec_sasl_outcome(items: Any) -> SaslOutcome:
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
     v.code = x if type(x := items[0]) is SaslCode else _c_enum(SaslCode, x, "sasl-outcome.code", mandatory=True)
-    v.additional_data = x if type(x := items[1]) is bytes else _c_bytes(x, "sasl-outcome.additional-data")
+    v.additional_data = x if (x := items[1]) is None or type(x) is bytes else _c_bytes(x, "sasl-outcome.additional-data")
     return v
 
 
