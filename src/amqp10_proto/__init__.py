@@ -1,12 +1,23 @@
 """amqp10_proto: the sans-IO AMQP 1.0 protocol core.
 
 Bytes and calls go in, bytes and events come out; it never does I/O, reads a
-clock or starts a thread. This namespace re-exports the public API of the
-private modules; ``amqp10_proto.codec`` and ``amqp10_proto.errors`` hold the
-value codec and the exceptions.
+clock or starts a thread::
+
+    conn = Connection(container_id="me", sasl=SaslPlain("user", "pw"))
+    conn.open()
+    sock.sendall(conn.data_to_send())
+    conn.receive_data(sock.recv(65536))
+    while (event := conn.next_event()) is not None: ...
+
+This namespace re-exports the public API of the private modules;
+``amqp10_proto.codec`` and ``amqp10_proto.errors`` hold the value codec and the
+exceptions, ``amqp10_proto.performatives`` the frame bodies.
 """
 
 from . import codec, errors, performatives
+from ._connection import (
+    Connection,
+)
 from ._definitions import (
     Accepted,
     Coordinator,
@@ -37,6 +48,9 @@ from ._definitions import (
     TransactionalState,
     TxnCapability,
 )
+from ._delivery import (
+    Delivery,
+)
 from ._errors import (
     AMQPError,
     DecodeError,
@@ -45,6 +59,28 @@ from ._errors import (
     LocalProtocolError,
     ProtocolError,
     RemoteProtocolError,
+)
+from ._events import (
+    Authenticated,
+    ConnectionClosed,
+    ConnectionOpened,
+    CreditGranted,
+    DeliveryUpdated,
+    DrainCompleted,
+    Event,
+    LinkAttached,
+    LinkDetached,
+    MessageReceived,
+    RemoteAttach,
+    RemoteBegin,
+    SessionBegun,
+    SessionEnded,
+    TransferAborted,
+)
+from ._link import (
+    Link,
+    Receiver,
+    Sender,
 )
 from ._message import (
     AmqpSequence,
@@ -69,6 +105,14 @@ from ._sasl import (
     SaslServer,
     SaslState,
     SaslXOAuth2,
+)
+from ._session import (
+    Session,
+)
+from ._state import (
+    ConnectionState,
+    LinkState,
+    SessionState,
 )
 from ._types import (
     Array,
@@ -97,10 +141,16 @@ __all__ = [
     "AmqpValue",
     "ApplicationProperties",
     "Array",
+    "Authenticated",
     "BodyType",
     "Byte",
     "Char",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionOpened",
+    "ConnectionState",
     "Coordinator",
+    "CreditGranted",
     "Data",
     "Decimal128",
     "Decimal32",
@@ -112,29 +162,41 @@ __all__ = [
     "DeleteOnNoLinks",
     "DeleteOnNoLinksOrMessages",
     "DeleteOnNoMessages",
+    "Delivery",
     "DeliveryAnnotations",
+    "DeliveryUpdated",
     "Described",
     "Discharge",
     "DistributionMode",
+    "DrainCompleted",
     "EncodeError",
     "EncodeTypeError",
     "Error",
     "ErrorCondition",
+    "Event",
     "Float",
     "Footer",
     "Header",
     "Int",
+    "Link",
+    "LinkAttached",
+    "LinkDetached",
+    "LinkState",
     "LocalProtocolError",
     "Map",
     "Message",
     "MessageAnnotations",
+    "MessageReceived",
     "Modified",
     "Properties",
     "ProtocolError",
     "Received",
+    "Receiver",
     "ReceiverSettleMode",
     "Rejected",
     "Released",
+    "RemoteAttach",
+    "RemoteBegin",
     "RemoteProtocolError",
     "Role",
     "SaslAnonymous",
@@ -149,7 +211,12 @@ __all__ = [
     "SaslServer",
     "SaslState",
     "SaslXOAuth2",
+    "Sender",
     "SenderSettleMode",
+    "Session",
+    "SessionBegun",
+    "SessionEnded",
+    "SessionState",
     "Short",
     "Source",
     "Symbol",
@@ -158,6 +225,7 @@ __all__ = [
     "TerminusExpiryPolicy",
     "Timestamp",
     "TransactionalState",
+    "TransferAborted",
     "TxnCapability",
     "UByte",
     "UInt",

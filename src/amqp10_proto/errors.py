@@ -9,6 +9,7 @@ from ._errors import (
     ProtocolError,
     RemoteProtocolError,
 )
+from ._sasl import SaslError
 
 __all__ = [
     "AMQPError",
@@ -18,4 +19,5 @@ __all__ = [
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
+    "SaslError",
 ]
