@@ -468,3 +468,23 @@ def test_session_end_detaches_its_links() -> None:
     kinds = [type(e) for e in p.events("client")]
     assert kinds == [LinkDetached, SessionEnded]
     assert sender.state is LinkState.CLOSED
+
+
+def test_sender_aborts_a_delivery_the_window_held_back() -> None:
+    p, sender, receiver = linked_pair(client={"max_frame_size": 512},
+                                      server={"max_frame_size": 512})
+    sender.session.remote_incoming_window = 1  # as if the peer's window had one slot left
+    d = sender.send(Message(b"x" * 5000))
+    p.pump()
+    assert not p.events("server", MessageReceived)
+    sender.abort(d)
+    assert d.aborted and d.settled and not sender.unsettled
+    receiver.add_credit(1)  # its flow tells the sender the real window again
+    p.pump()
+    (ab,) = p.events("server", TransferAborted)
+    assert ab.delivery.id == d.id and not receiver.unsettled
+    sender.send(Message(b"next"))
+    p.pump()
+    assert [e.message.body for e in p.events("server", MessageReceived)] == [b"next"]
+    with pytest.raises(LocalProtocolError, match="sent whole"):
+        sender.abort(sender.send(Message(b"small")))

@@ -46,7 +46,7 @@ __all__ = ["Link", "Receiver", "Sender"]
 _UINT = 1 << 32
 _TERMINAL = (Accepted, Rejected, Released, Modified)
 _ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
-_pack_Q = struct.Struct(">Q").pack
+_pack_I = struct.Struct(">I").pack
 
 
 def serial_diff(a: int, b: int) -> int:
@@ -283,41 +283,59 @@ class Sender(Link):
         the session window is closed, or the message exceeds the peer's
         max-message-size; nothing is sent then.
         """
-        if self.state is not LinkState.ATTACHED:
-            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
-        if self.credit <= 0:
-            raise LocalProtocolError(f"link {self.name!r} has no credit (2.6.7)")
-        if not self.session._can_send:
-            raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
-                                     "wait for the peer's flow")
+        session = self.session
+        if self.credit <= 0 or self.state is not LinkState.ATTACHED or not session._can_send:
+            self._refuse_send()
         parts = message.encode_parts() if isinstance(message, Message) else [bytes(message)]
-        size = sum(len(p) for p in parts)
-        limit = self.remote_max_message_size
-        if limit is not None and size > limit:
+        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        a = self.remote_attach
+        limit = None if a is None else a.max_message_size
+        if limit and size > limit:
             raise LocalProtocolError(
                 f"message of {size} bytes exceeds the peer's max-message-size {limit} "
                 "(amqp:link:message-size-exceeded)")
         mode = self.snd_settle_mode
-        if mode is SenderSettleMode.SETTLED:
-            pre_settled = True
-        elif mode is SenderSettleMode.UNSETTLED:
+        if mode is SenderSettleMode.UNSETTLED:
             pre_settled = False
+        elif mode is SenderSettleMode.SETTLED:
+            pre_settled = True
         else:
             pre_settled = bool(settled)
         if tag is None:
             n = self._next_tag
             self._next_tag = n + 1
-            tag = _pack_Q(n).lstrip(b"\x00") or b"\x00"
+            tag = _pack_I(n & 0xFFFFFFFF)
         elif len(tag) > 32:
             raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
-        delivery = self.session._new_outgoing(self, tag, message_format, pre_settled)
+        delivery = session._new_outgoing(self, tag, message_format, pre_settled)
         if not pre_settled:
             self.unsettled[delivery.id] = delivery
         # 2.6.7: each delivery uses one credit and advances delivery-count.
-        self.delivery_count = (self.delivery_count + 1) % _UINT
+        self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
         self.credit -= 1
-        self.session._send_delivery(self, delivery, parts, size, pre_settled)
+        session._send_delivery(self, delivery, parts, size, pre_settled)
         return delivery
+
+    def _refuse_send(self) -> None:
+        if self.state is not LinkState.ATTACHED:
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
+        if self.credit <= 0:
+            raise LocalProtocolError(f"link {self.name!r} has no credit (2.6.7)")
+        raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
+                                 "wait for the peer's flow")
+
+    def abort(self, delivery: Delivery) -> None:
+        """Abort a delivery whose transfers are not all sent yet (2.6.14).
+
+        The rest of its frames are dropped and a transfer with aborted=true
+        tells the receiver to discard what it got; the delivery ends settled.
+        """
+        if delivery.link is not self:
+            raise LocalProtocolError("that delivery is not on this link")
+        if not self.session._abort(self, delivery):
+            raise LocalProtocolError("that delivery was sent whole; it can no longer be aborted")
+        delivery.aborted = delivery.settled = True
+        self.unsettled.pop(delivery.id, None)
 
     def settle(self, delivery: Delivery, state: Any = None) -> None:
         """Settle a delivery we sent (e.g. after the receiver's outcome in rcv-settle-mode second)."""

@@ -274,6 +274,20 @@ class Session:
         if self._outgoing_left < self.outgoing_window // 2:
             self.connection._send_frame(self.channel, self._flow_frame())
 
+    def _abort(self, link: Link, delivery: Delivery) -> bool:
+        """Drop the unsent frames of ``delivery`` and send an aborted transfer; False if none."""
+        if not any(b[1] is delivery for b in self._blocked):
+            return False
+        self._blocked = [b for b in self._blocked if b[1] is not delivery]
+        # The abort itself is a transfer frame and needs the window too; if it is
+        # shut, the abort waits in line like any other frame.
+        abort = Transfer(handle=link.handle, delivery_id=delivery.id, aborted=True, settled=True)
+        if self.remote_incoming_window > 0 and not self._blocked:
+            self._transfer_frame(encode(abort), [], 0)
+        else:
+            self._blocked.append((link, delivery, abort, b""))
+        return True
+
     def _unblock(self) -> None:
         while self._blocked and self.remote_incoming_window > 0:
             _, _, transfer, chunk = self._blocked.pop(0)
