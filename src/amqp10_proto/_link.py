@@ -456,6 +456,9 @@ class Receiver(Link):
 
     def _on_transfer(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
         current = self._current
+        if current is None and not transfer.more and not transfer.aborted:
+            self._whole(transfer, payload, delivery_id)
+            return
         if current is None:
             # 2.6.7: a new delivery needs credit.
             if self.credit <= 0:
@@ -503,6 +506,35 @@ class Receiver(Link):
         if not current.remote_settled:
             self.unsettled[current.id] = current
         self.session._emit(MessageReceived(link=self, delivery=current, message=message))
+
+    def _whole(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
+        """A delivery in a single transfer: the common case, kept short."""
+        if self.credit <= 0:
+            raise _LinkError("amqp:link:transfer-limit-exceeded",
+                             f"transfer without credit on link {self.name!r}")
+        tag = transfer.delivery_tag
+        if tag is None:
+            raise _LinkError("amqp:invalid-field", "the first transfer has no delivery-tag")
+        limit = self.max_message_size
+        if limit and len(payload) > limit:
+            raise _LinkError("amqp:link:message-size-exceeded",
+                             f"message larger than max-message-size {limit}")
+        self.credit -= 1
+        self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
+        settled = transfer.settled is True
+        delivery = Delivery(self, delivery_id, tag, transfer.message_format or 0, settled)
+        if settled:
+            delivery.remote_settled = True
+        if transfer.state is not None:
+            delivery.remote_state = transfer.state
+        try:
+            message = Message.decode(payload)
+        except DecodeError as exc:
+            raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
+        if not settled:
+            self.unsettled[delivery_id] = delivery
+        self.session.connection._events.append(
+            MessageReceived(link=self, delivery=delivery, message=message))
 
     def settle(self, delivery: Delivery, state: Any = None) -> None:
         """Give ``delivery`` an outcome and settle it (2.6.12).
