@@ -171,57 +171,78 @@ class FrameReader:
 
 
 _SMALL_UINTS = [UInt(i) for i in range(256)]
+_UINT0 = _SMALL_UINTS[0]
+_BAD = object()
 _unpack_I = struct.Struct(">I").unpack_from
 
 
 def _fast_transfer(data: bytes, pos: int, end: int) -> tuple[Transfer, int] | None:
-    """Decode the usual transfer (2.7.5) directly: a list8 of at most six simple fields.
+    """Decode the usual first transfer (2.7.5) directly, or return None.
 
-    Handles handle, delivery-id, delivery-tag, message-format, settled and more
-    in their common encodings; anything else returns None for the general decoder.
+    The usual one is a list8 of five or six fields: handle, delivery-id (uint,
+    smalluint or uint0), delivery-tag (vbin8), message-format, settled and
+    perhaps more. Anything else goes to the general decoder, which also
+    validates; this only spares the common case its generic walk.
     """
     if data[pos] != 0xC0:
         return None
     count = data[pos + 2]
     stop = pos + 2 + data[pos + 1]
-    if count > 6 or count < 1 or stop > end:
+    if count < 5 or count > 6 or stop > end:
         return None
     p = pos + 3
-    values: list[object] = [None, None, None, None, None, False]
-    for i in range(count):
+    c = data[p]
+    if c == 0x52:
+        handle = _SMALL_UINTS[data[p + 1]]
+        p += 2
+    elif c == 0x43:
+        handle = _UINT0
+        p += 1
+    else:
+        return None
+    c = data[p]
+    if c == 0x70:
+        did = UInt(_unpack_I(data, p + 1)[0])
+        p += 5
+    elif c == 0x52:
+        did = _SMALL_UINTS[data[p + 1]]
+        p += 2
+    elif c == 0x43:
+        did = _UINT0
+        p += 1
+    else:
+        return None
+    if data[p] != 0xA0:
+        return None
+    n = data[p + 1]
+    tag = data[p + 2:p + 2 + n]
+    p += 2 + n
+    c = data[p]
+    if c == 0x43:
+        fmt = _UINT0
+        p += 1
+    elif c == 0x40:
+        fmt = None
+        p += 1
+    else:
+        return None
+    c = data[p]
+    settled = True if c == 0x41 else False if c == 0x42 else None if c == 0x40 else _BAD
+    p += 1
+    more = False
+    if count == 6:
         c = data[p]
-        if c == 0x40:
-            p += 1
-            continue
-        if i == 2:  # delivery-tag: vbin8
-            if c != 0xA0:
-                return None
-            n = data[p + 1]
-            values[2] = data[p + 2:p + 2 + n]
-            p += 2 + n
-        elif i >= 4:  # settled, more: booleans
-            if c == 0x41:
-                values[i] = True
-            elif c == 0x42:
-                values[i] = False
-            else:
-                return None
-            p += 1
-        elif c == 0x52:
-            values[i] = _SMALL_UINTS[data[p + 1]]
-            p += 2
-        elif c == 0x43:
-            values[i] = _SMALL_UINTS[0]
-            p += 1
-        elif c == 0x70:
-            values[i] = UInt(_unpack_I(data, p + 1)[0])
-            p += 5
-        else:
-            return None
-    if p != stop or values[0] is None:
+        more = True if c == 0x41 else False if c in (0x42, 0x40) else _BAD
+        p += 1
+    if p != stop or settled is _BAD or more is _BAD:
         return None
     t = _new(Transfer)
-    t.handle, t.delivery_id, t.delivery_tag, t.message_format, t.settled, t.more = values  # type: ignore[assignment]
+    t.handle = handle
+    t.delivery_id = did
+    t.delivery_tag = tag
+    t.message_format = fmt
+    t.settled = settled  # type: ignore[assignment]
+    t.more = more  # type: ignore[assignment]
     t.rcv_settle_mode = t.state = None
     t.resume = t.aborted = t.batchable = False
     return t, stop

@@ -56,6 +56,7 @@ __all__ = [
 BodyType = Literal["data", "value", "sequence"]
 
 _pack_I = struct.Struct(">I").pack
+_unpack_I = struct.Struct(">I").unpack_from
 
 # Section descriptor codes (3.2.1 - 3.2.10).
 _HEADER, _DELIVERY_ANN, _MESSAGE_ANN, _PROPERTIES, _APP_PROPS = 0x70, 0x71, 0x72, 0x73, 0x74
@@ -472,6 +473,14 @@ class Message:
         n = len(buf)
         msg = cls.__new__(cls)
         msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
+        # The commonest message of all: one data section and nothing else.
+        if n > 4 and buf[2] == 0x75 and buf[1] == 0x53 and not buf[0]:
+            if buf[3] == 0xA0 and buf[4] + 5 == n:
+                msg._body, msg._body_type = [buf[5:]], "data"
+                return msg
+            if buf[3] == 0xB0 and n > 8 and _unpack_I(buf, 4)[0] + 8 == n:
+                msg._body, msg._body_type = [buf[8:]], "data"
+                return msg
         body: list[Any] = []
         kind: str | None = None
         stage = -1
