@@ -229,7 +229,7 @@ def _fast_transfer(data: bytes, pos: int, end: int) -> tuple[Transfer, int] | No
     c = data[p]
     settled = True if c == 0x41 else False if c == 0x42 else None if c == 0x40 else _BAD
     p += 1
-    more = False
+    more: object = False
     if count == 6:
         c = data[p]
         more = True if c == 0x41 else False if c in (0x42, 0x40) else _BAD
@@ -242,7 +242,7 @@ def _fast_transfer(data: bytes, pos: int, end: int) -> tuple[Transfer, int] | No
     t.delivery_tag = tag
     t.message_format = fmt
     t.settled = settled  # type: ignore[assignment]
-    t.more = more  # type: ignore[assignment]
+    t.more = more is True
     t.rcv_settle_mode = t.state = None
     t.resume = t.aborted = t.batchable = False
     return t, stop
