@@ -46,15 +46,19 @@ def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_for
     Same bytes as ``encode(Transfer(...))`` for these fields (checked by a test).
     """
     n = len(tag)
-    body = b"".join((_e_uint(handle), _e_uint(delivery_id),
-                     (b"\xa0" + bytes((n,)) + tag) if n < 256 else encode(tag),
-                     _e_uint(message_format), b"\x41" if settled else b"\x42",
-                     b"\x41" if more else b""))
+    if n > 32:
+        raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
+    body = (_e_uint(handle) + _e_uint(delivery_id) + _TAG8[n] + tag
+            + (b"\x43" if message_format == 0 else _e_uint(message_format))
+            + (b"\x41" if settled else b"\x42") + (b"\x41" if more else b""))
     size = len(body) + 1
     if size < 256:
         return b"\x00\x53\x14\xc0" + bytes((size, 6 if more else 5)) + body
     return encode(Transfer(handle=handle, delivery_id=delivery_id, delivery_tag=tag,
                            message_format=message_format, settled=settled, more=more))
+
+
+_TAG8 = [b"\xa0" + bytes((n,)) for n in range(33)]
 
 
 class Session:
