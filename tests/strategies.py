@@ -8,11 +8,14 @@ descriptors, Maps whose keys Python can hash).
 
 Use ``amqp_values(max_leaves=...)`` for any value, ``amqp_scalars()`` for
 primitives only, ``amqp_arrays()`` for arrays and ``assert_same`` to compare.
+The builders are cached: the same arguments give the same strategy object,
+which hypothesis then validates only once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import struct
 import uuid
@@ -93,6 +96,7 @@ _TIMEZONES = st.sampled_from([
 ])
 
 
+@functools.cache
 def _ints(name: str) -> st.SearchStrategy[int]:
     cls, lo, hi = INT_RANGES[name]
     # The ends of the range and of the one-byte encodings (smalluint, smallint ...).
@@ -102,6 +106,7 @@ def _ints(name: str) -> st.SearchStrategy[int]:
     return base if cls is int else base.map(cls)
 
 
+@functools.cache
 def _datetimes() -> st.SearchStrategy[dt.datetime]:
     # Millisecond precision (what a timestamp carries), aware, and a day away
     # from the ends of datetime's range so every offset stays representable.
@@ -111,6 +116,7 @@ def _datetimes() -> st.SearchStrategy[dt.datetime]:
     ).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
 
 
+@functools.cache
 def _timestamps() -> st.SearchStrategy[Any]:
     """Aware datetimes, and Timestamps only beyond datetime's range (which stay Timestamps)."""
     edges = st.sampled_from([DATETIME_MIN_MS, DATETIME_MAX_MS, 0, -1]).map(
@@ -126,15 +132,28 @@ _UNICODE = st.characters(codec="utf-8")  # every code point but the surrogates
 _ASCII = st.characters(codec="ascii")
 
 
+def _stretched(unit: Any, n: int) -> Any:
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+@functools.cache
 def _sized_text(elements: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """Short text, plus some around the 255/256 byte boundary of the 8-bit forms."""
-    return st.one_of(st.text(elements, max_size=20), st.text(elements, min_size=250, max_size=300))
+    """Short text, plus some around the 255/256 byte boundary of the 8-bit forms.
+
+    The long ones repeat a short drawn unit: drawing 300 characters one by one
+    would make every test that uses these strategies slow.
+    """
+    long = st.builds(_stretched, st.text(elements, min_size=1, max_size=8), st.integers(240, 300))
+    return st.one_of(st.text(elements, max_size=20), long)
 
 
+@functools.cache
 def _sized_binary() -> st.SearchStrategy[bytes]:
-    return st.one_of(st.binary(max_size=20), st.binary(min_size=250, max_size=300))
+    long = st.builds(_stretched, st.binary(min_size=1, max_size=8), st.integers(240, 300))
+    return st.one_of(st.binary(max_size=20), long)
 
 
+@functools.cache
 def _floats32() -> st.SearchStrategy[Float]:
     return st.floats(width=32).map(Float)
 
@@ -144,6 +163,7 @@ _DECIMALS: dict[str, tuple[type[Any], int]] = {
 }
 
 
+@functools.cache
 def scalars_of(name: str) -> st.SearchStrategy[Any]:
     """Values of one AMQP primitive type (not list, map or array) as decode returns them."""
     if name == "null":
@@ -178,6 +198,7 @@ def scalars_of(name: str) -> st.SearchStrategy[Any]:
 _SCALAR_TYPES = [t for t in ELEMENT_TYPES if t not in ("list", "map", "array")]
 
 
+@functools.cache
 def amqp_scalars() -> st.SearchStrategy[Any]:
     """Any AMQP primitive value (no list, map, array or described)."""
     return st.one_of([scalars_of(t) for t in _SCALAR_TYPES])
@@ -189,6 +210,7 @@ def _not_registered(descriptor: Any) -> bool:
     return descriptor not in _codec._DESCRIBED
 
 
+@functools.cache
 def descriptors() -> st.SearchStrategy[Any]:
     """ulong and symbol descriptors that no composite type has claimed."""
     return st.one_of(
@@ -198,6 +220,7 @@ def descriptors() -> st.SearchStrategy[Any]:
     ).filter(_not_registered)
 
 
+@functools.cache
 def amqp_keys() -> st.SearchStrategy[Any]:
     """Map keys that decode to hashable values: scalars and described scalars."""
     return st.one_of(
@@ -214,6 +237,7 @@ def _colliding_keys(kind: int, n: int, s: str) -> tuple[Any, Any]:
     ][kind]
 
 
+@functools.cache
 def _collision_pair(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[tuple[Any, Any]]]:
     """Two keys distinct in AMQP but equal in Python, so the map can't be a dict."""
     return st.builds(
@@ -224,6 +248,7 @@ def _collision_pair(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[tu
     )
 
 
+@functools.cache
 def _unhashable(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(
         st.lists(children, min_size=0, max_size=3),
@@ -232,6 +257,7 @@ def _unhashable(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     )
 
 
+@functools.cache
 def amqp_maps(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """dicts with hashable keys, and Maps that can't be dicts (unhashable or colliding keys)."""
     pair = st.tuples(amqp_keys(), children)
@@ -246,6 +272,7 @@ def amqp_maps(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(st.dictionaries(amqp_keys(), children, max_size=6), maps)
 
 
+@functools.cache
 def array_items(element_type: str, children: st.SearchStrategy[Any] | None = None,
                 min_size: int = 0, max_size: int = 8) -> st.SearchStrategy[list[Any]]:
     """A list of items for ``Array(element_type, items)``."""
@@ -254,6 +281,7 @@ def array_items(element_type: str, children: st.SearchStrategy[Any] | None = Non
         one: st.SearchStrategy[Any] = st.lists(inner, max_size=4)
     elif element_type == "map":
         one = amqp_maps(inner)
+        max_size = min(max_size, 4)  # maps are costly to draw; a few show the shape
     elif element_type == "array":
         one = _flat_arrays()
     else:
@@ -261,6 +289,7 @@ def array_items(element_type: str, children: st.SearchStrategy[Any] | None = Non
     return st.lists(one, min_size=min_size, max_size=max_size)
 
 
+@functools.cache
 def _flat_arrays() -> st.SearchStrategy[Array]:
     """Arrays of primitives, optionally described (the elements of arrays of arrays)."""
     return st.sampled_from(_SCALAR_TYPES).flatmap(
@@ -268,6 +297,7 @@ def _flat_arrays() -> st.SearchStrategy[Array]:
                             st.one_of(st.none(), descriptors())))
 
 
+@functools.cache
 def amqp_arrays(children: st.SearchStrategy[Any] | None = None,
                 max_size: int = 8) -> st.SearchStrategy[Array]:
     """Arrays of every element type, some described, including arrays of arrays."""
@@ -276,6 +306,7 @@ def amqp_arrays(children: st.SearchStrategy[Any] | None = None,
                             st.one_of(st.none(), descriptors())))
 
 
+@functools.cache
 def amqp_values(max_leaves: int = 10) -> st.SearchStrategy[Any]:
     """Any AMQP value: primitives, lists, maps, arrays and described values, nested."""
     return st.recursive(
