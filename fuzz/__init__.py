@@ -1,0 +1,1 @@
+"""Fuzz targets (atheris); importable so tests can run their properties."""
