@@ -295,3 +295,12 @@ def test_composites_compare_by_type_and_fields() -> None:
     assert amqp.Header(ttl=5) != amqp.Header(ttl=6)
     with pytest.raises(TypeError):
         hash(amqp.Header())
+
+
+def test_strings_where_symbols_belong_must_be_ascii() -> None:
+    # error.condition is a symbol; a str8 holding non-ASCII text cannot be one.
+    bad = described(0x1D, "a102c3a9")
+    with pytest.raises(DecodeError, match=r"error\.condition"):
+        decode(bad)
+    ok = decode(described(0x1D, "a1026162"))
+    assert ok.condition == "ab" and type(ok.condition) is amqp.Symbol

@@ -313,3 +313,12 @@ def test_repr_is_readable() -> None:
     r = repr(Message(b"hi", properties=Properties(subject="s")))
     assert r == "Message(b'hi', properties=Properties(subject='s'))"
     assert repr(Message("x")) == "Message(AmqpValue('x'))"
+
+
+def test_application_property_keys_must_be_strings_on_decode_too() -> None:
+    section = b"\x00\x53\x74" + encode({1: "v"})  # a key that is a long
+    msg = Message.decode(section + Message(b"x").encode())
+    with pytest.raises(DecodeError, match="not a string"):
+        _ = msg.application_properties
+    symbol_keys = b"\x00\x53\x74" + encode({Symbol("k"): "v"})
+    assert Message.decode(symbol_keys + Message(b"x").encode()).application_properties == {"k": "v"}

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from ._codec import _e_any, _e_symbol, _e_ulong, _wrap_list, encode_map_with
+from ._encoder import _e_any, _e_symbol, _e_ulong, _wrap_list, encode_map_with
 from ._errors import DecodeError, EncodeError, EncodeTypeError
 from ._types import Array, Map, Symbol, Timestamp
 
@@ -208,7 +208,8 @@ def _c_str(value: Any, where: str, default: Any = None, mandatory: bool = False)
 def _c_symbol(value: Any, where: str, default: Any = None, mandatory: bool = False) -> Any:
     if value is None:
         return _missing(where, default, mandatory)
-    if isinstance(value, str):
+    # A string where a symbol belongs is read as one, if it could be one (ASCII).
+    if isinstance(value, str) and value.isascii():
         return Symbol(value)
     raise _bad(value, where)
 

@@ -14,8 +14,8 @@ import uuid
 from collections import deque
 from typing import Any, Literal
 
-from ._codec import encode
 from ._definitions import Error, ErrorCondition
+from ._encoder import encode
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import (
     Authenticated,

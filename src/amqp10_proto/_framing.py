@@ -13,8 +13,9 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
-from ._codec import decode_one, encode
 from ._composite import _new
+from ._decoder import decode_one
+from ._encoder import encode
 from ._errors import DecodeError, RemoteProtocolError
 from ._performatives import Transfer
 from ._types import UInt

@@ -16,20 +16,8 @@ from __future__ import annotations
 import struct
 from typing import Any, Literal
 
-from ._codec import (
-    _LEN8,
-    _as_bytes,
-    _e_any,
-    _e_list,
-    _e_string,
-    decode_one,
-    encode_map_with,
-    register_described,
-    register_encoder,
-    simple_encoders,
-    skip_value,
-)
 from ._composite import _e_annotations, cached_key
+from ._decoder import _as_bytes, decode_one, register_described, skip_value
 from ._definitions import (
     Header,
     Properties,
@@ -37,6 +25,15 @@ from ._definitions import (
     _dec_properties,
     _enc_header,
     _enc_properties,
+)
+from ._encoder import (
+    _LEN8,
+    _e_any,
+    _e_list,
+    _e_string,
+    encode_map_with,
+    register_encoder,
+    simple_encoders,
 )
 from ._errors import DecodeError, EncodeError, EncodeTypeError
 from ._types import Described, Map, Symbol, ULong
@@ -332,7 +329,13 @@ class Message:
         """Application properties (3.2.5): string keys, simple-typed values."""
         v = self._ap
         if type(v) is _Lazy:
-            v = self._ap = _load_map(v, "application-properties")
+            v = _load_map(v, "application-properties")
+            keys = v.keys() if type(v) is dict else [k for k, _ in v.pairs]
+            for key in keys:
+                if not isinstance(key, str):
+                    raise DecodeError(f"application-properties key {key!r:.40} is not a string "
+                                      "(3.2.5)")
+            self._ap = v
         return v  # type: ignore[no-any-return]
 
     @application_properties.setter

@@ -13,9 +13,10 @@ import struct
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ._codec import (
+from ._decoder import register_described
+from ._encoder import (
     _e_any, _e_binary, _e_bool, _e_string, _e_symbol, _e_timestamp, _e_ubyte,
-    _e_uint, _e_ulong, _e_ushort, register_described, register_encoder,
+    _e_uint, _e_ulong, _e_ushort, register_encoder,
 )
 from ._composite import (
     _NONES, _NULL, _c_bool, _c_bool_enum, _c_bytes, _c_enum, _c_int, _c_map, _c_none, _c_str, _c_symbol,

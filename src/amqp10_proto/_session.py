@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._codec import _e_uint, encode
 from ._definitions import (
     Error,
     ReceiverSettleMode,
@@ -21,6 +20,7 @@ from ._definitions import (
     Target,
 )
 from ._delivery import Delivery
+from ._encoder import _e_uint, encode
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import Event, RemoteAttach, SessionBegun, SessionEnded
 from ._link import Link, Receiver, Sender, _LinkError

@@ -1,0 +1,705 @@
+"""Decoding of single AMQP 1.0 values (types.xml, section 1.6).
+
+The decoder dispatches on the constructor byte through a 256-entry table; every
+read is bounds-checked against the bytes present before anything is built, and
+nesting is limited, so malformed input only ever raises :class:`DecodeError`.
+Composite types plug in from above with :func:`register_described`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import struct
+import uuid
+from _thread import _local  # threading.local, without importing threading
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import DecodeError
+from ._types import (
+    Array,
+    Byte,
+    Char,
+    Decimal32,
+    Decimal64,
+    Decimal128,
+    Described,
+    ElementType,
+    Float,
+    Int,
+    Map,
+    Short,
+    Symbol,
+    Timestamp,
+    UByte,
+    UInt,
+    ULong,
+    UShort,
+)
+
+#: How deeply lists, maps, arrays and described values may nest in decoded input.
+DEFAULT_MAX_DEPTH = 64
+
+_S_H = struct.Struct(">H")
+_S_I = struct.Struct(">I")
+_S_Q = struct.Struct(">Q")
+_S_h = struct.Struct(">h")
+_S_i = struct.Struct(">i")
+_S_q = struct.Struct(">q")
+_S_f = struct.Struct(">f")
+_S_d = struct.Struct(">d")
+_S_II = struct.Struct(">II")
+_unpack_H = _S_H.unpack_from
+_unpack_I = _S_I.unpack_from
+_unpack_Q = _S_Q.unpack_from
+_unpack_h = _S_h.unpack_from
+_unpack_i = _S_i.unpack_from
+_unpack_q = _S_q.unpack_from
+_unpack_f = _S_f.unpack_from
+_unpack_d = _S_d.unpack_from
+_unpack_II = _S_II.unpack_from
+
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
+_timedelta = _dt.timedelta
+_datetime = _dt.datetime
+_UUID = uuid.UUID
+
+# One-byte length prefixes, precomputed: bytes((n,)) costs a call per value.
+# Constructor and one-byte length together, so a short value costs one concatenation.
+
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+# ---------------------------------------------------------------------------
+
+# A decoder reads the value whose constructor byte sits just before ``pos`` and
+# returns (value, position after it). ``depth`` is the nesting still allowed.
+Decoder = Callable[[bytes, int, int], tuple[Any, int]]
+
+
+def _truncated(pos: int, what: str) -> DecodeError:
+    return DecodeError(f"input ends inside {what}", pos)
+
+
+def _d_invalid(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    raise DecodeError(f"unknown constructor 0x{buf[pos - 1]:02x}", pos - 1)
+
+
+def _d_null(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    return None, pos
+
+
+def _d_true(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    return True, pos
+
+
+def _d_false(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    return False, pos
+
+
+def _d_boolean(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if pos >= len(buf):
+        raise _truncated(pos, "boolean")
+    b = buf[pos]
+    if b > 1:
+        raise DecodeError(f"boolean byte must be 0 or 1, not {b}", pos)
+    return b == 1, pos + 1
+
+
+_UBYTES = [UByte(i) for i in range(256)]
+_SMALL_UINTS = [UInt(i) for i in range(256)]
+_SMALL_ULONGS = [ULong(i) for i in range(256)]
+_BYTES = [Byte(i - 256 if i > 127 else i) for i in range(256)]
+_SMALL_INTS = [Int(i - 256 if i > 127 else i) for i in range(256)]
+_SMALL_LONGS = [i - 256 if i > 127 else i for i in range(256)]
+
+
+def _table_decoder(table: list[Any], what: str) -> Decoder:
+    def decode_small(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+        if pos >= len(buf):
+            raise _truncated(pos, what)
+        return table[buf[pos]], pos + 1
+
+    return decode_small
+
+
+def _const_decoder(value: Any) -> Decoder:
+    def decode_const(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+        return value, pos
+
+    return decode_const
+
+
+def _fixed_decoder(unpack: Callable[[bytes, int], tuple[Any, ...]], width: int,
+                   cls: Callable[[Any], Any] | None, what: str) -> Decoder:
+    if cls is None:
+        def decode_fixed_plain(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+            end = pos + width
+            if end > len(buf):
+                raise _truncated(pos, what)
+            return unpack(buf, pos)[0], end
+
+        return decode_fixed_plain
+
+    def decode_fixed(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+        end = pos + width
+        if end > len(buf):
+            raise _truncated(pos, what)
+        return cls(unpack(buf, pos)[0]), end
+
+    return decode_fixed
+
+
+def _d_decimal(cls: type[Decimal32 | Decimal64 | Decimal128], width: int) -> Decoder:
+    def decode_decimal(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+        end = pos + width
+        if end > len(buf):
+            raise _truncated(pos, cls.__name__)
+        return cls(buf[pos:end]), end
+
+    return decode_decimal
+
+
+def _d_char(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    end = pos + 4
+    if end > len(buf):
+        raise _truncated(pos, "char")
+    cp = _unpack_I(buf, pos)[0]
+    if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+        raise DecodeError(f"char 0x{cp:x} is not a Unicode scalar value", pos)
+    return Char(chr(cp)), end
+
+
+_fromtimestamp = _datetime.fromtimestamp
+# Up to 2100, ms / 1000 as a float is within 0.12 µs of the true instant, so
+# fromtimestamp's rounding to whole microseconds lands exactly on the ms.
+_FAST_MS_MAX = 4102444800000
+
+
+def ms_to_datetime(ms: int) -> Any:
+    """An aware UTC datetime for ``ms``, or a Timestamp where datetime cannot hold it."""
+    if 0 <= ms < _FAST_MS_MAX:
+        return _fromtimestamp(ms / 1000, _UTC)
+    try:
+        return _EPOCH + _timedelta(0, 0, 0, ms)
+    except OverflowError:
+        return Timestamp(ms)
+
+
+def _d_timestamp(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    end = pos + 8
+    if end > len(buf):
+        raise _truncated(pos, "timestamp")
+    return ms_to_datetime(_unpack_q(buf, pos)[0]), end
+
+
+def _d_uuid(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    end = pos + 16
+    if end > len(buf):
+        raise _truncated(pos, "uuid")
+    return _UUID(bytes=buf[pos:end]), end
+
+
+def _d_vbin8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    try:
+        start = pos + 1
+        end = start + buf[pos]
+    except IndexError:
+        raise _truncated(pos, "binary") from None
+    if end > len(buf):
+        raise _truncated(pos, "binary")
+    return buf[start:end], end
+
+
+def _d_vbin32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    start = pos + 4
+    if start > len(buf):
+        raise _truncated(pos, "binary")
+    end = start + _unpack_I(buf, pos)[0]
+    if end > len(buf):
+        raise _truncated(pos, "binary")
+    return buf[start:end], end
+
+
+def _utf8(buf: bytes, start: int, end: int) -> str:
+    try:
+        return buf[start:end].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
+
+
+def _d_str8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    try:
+        start = pos + 1
+        end = start + buf[pos]
+    except IndexError:
+        raise _truncated(pos, "string") from None
+    if end > len(buf):
+        raise _truncated(pos, "string")
+    try:
+        return buf[start:end].decode(), end
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
+
+
+def _d_str32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    start = pos + 4
+    if start > len(buf):
+        raise _truncated(pos, "string")
+    end = start + _unpack_I(buf, pos)[0]
+    if end > len(buf):
+        raise _truncated(pos, "string")
+    return _utf8(buf, start, end), end
+
+
+# Symbols repeat (annotation keys, capabilities, content types): keep the short
+# ones, up to a fixed number, so decoding them allocates nothing.
+_SYMBOLS: dict[bytes, Symbol] = {}
+_SYMBOL_CACHE_MAX = 4096
+
+
+def _symbol(buf: bytes, start: int, end: int) -> Symbol:
+    raw = buf[start:end]
+    sym = _SYMBOLS.get(raw)
+    if sym is not None:
+        return sym
+    try:
+        sym = Symbol(raw.decode("ascii"))
+    except UnicodeDecodeError as exc:
+        raise DecodeError("symbol is not ASCII", start + exc.start) from None
+    if len(raw) <= 64 and len(_SYMBOLS) < _SYMBOL_CACHE_MAX:
+        _SYMBOLS[raw] = sym
+    return sym
+
+
+def _d_sym8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    try:
+        start = pos + 1
+        end = start + buf[pos]
+    except IndexError:
+        raise _truncated(pos, "symbol") from None
+    if end > len(buf):
+        raise _truncated(pos, "symbol")
+    return _symbol(buf, start, end), end
+
+
+def _d_sym32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    start = pos + 4
+    if start > len(buf):
+        raise _truncated(pos, "symbol")
+    end = start + _unpack_I(buf, pos)[0]
+    if end > len(buf):
+        raise _truncated(pos, "symbol")
+    return _symbol(buf, start, end), end
+
+
+def _compound_header(buf: bytes, pos: int, wide: bool, what: str) -> tuple[int, int, int]:
+    """Read size and count; return (count, start of items, end); checks both fit."""
+    n = len(buf)
+    if wide:
+        if pos + 8 > n:
+            raise _truncated(pos, what)
+        size, count = _unpack_II(buf, pos)
+        start = pos + 8
+        end = pos + 4 + size
+        if size < 4:
+            raise DecodeError(f"{what} size {size} is smaller than its count field", pos)
+    else:
+        if pos + 2 > n:
+            raise _truncated(pos, what)
+        size = buf[pos]
+        count = buf[pos + 1]
+        start = pos + 2
+        end = pos + 1 + size
+        if size < 1:
+            raise DecodeError(f"{what} size {size} is smaller than its count field", pos)
+    if end > n:
+        raise DecodeError(f"{what} declares {size} bytes but only {n - pos} remain", pos)
+    # Every element takes at least one byte (its constructor).
+    if count > end - start:
+        raise DecodeError(f"{what} declares {count} elements in {end - start} bytes", pos)
+    return count, start, end
+
+
+def _too_deep(pos: int) -> DecodeError:
+    return DecodeError("values nested too deeply", pos)
+
+
+def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
+                  what: str) -> list[Any]:
+    """Decode ``count`` values filling ``buf[pos:end]``, each with ``depth`` left.
+
+    The caller (list or map) has checked and spent its own level of depth.
+    """
+    items: list[Any] = []
+    append = items.append
+    table = _DECODERS
+    small_ulongs = _SMALL_ULONGS
+    small_uints = _SMALL_UINTS
+    try:
+        for _ in range(count):
+            if pos >= end:
+                raise DecodeError(f"{what} elements overrun its declared size", pos)
+            # The most common constructors inline, to save a call each.
+            c = buf[pos]
+            if c == 0xA1:  # str8-utf8
+                start = pos + 2
+                pos = start + buf[pos + 1]
+                if pos > end:
+                    raise _truncated(start - 1, "string")
+                try:
+                    append(buf[start:pos].decode())
+                except UnicodeDecodeError as exc:
+                    raise DecodeError(f"invalid UTF-8 in string: {exc.reason}",
+                                      start + exc.start) from None
+            elif c == 0x40:
+                append(None)
+                pos += 1
+            elif c == 0x53:  # smallulong
+                append(small_ulongs[buf[pos + 1]])
+                pos += 2
+            elif c == 0x52:  # smalluint
+                append(small_uints[buf[pos + 1]])
+                pos += 2
+            elif c == 0x41:
+                append(True)
+                pos += 1
+            elif c == 0x42:
+                append(False)
+                pos += 1
+            else:
+                value, pos = table[c](buf, pos + 1, depth)
+                append(value)
+    except IndexError:
+        raise _truncated(pos, what) from None
+    if pos != end:
+        raise DecodeError(f"{what} elements do not fill its declared size", pos)
+    return items
+
+
+def _d_list0(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    return [], pos
+
+
+def _d_list8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
+    count, start, end = _compound_header(buf, pos, False, "list8")
+    return _decode_items(buf, start, end, count, depth - 1, "list8"), end
+
+
+def _d_list32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
+    count, start, end = _compound_header(buf, pos, True, "list32")
+    return _decode_items(buf, start, end, count, depth - 1, "list32"), end
+
+
+def _make_map(items: list[Any]) -> Any:
+    keys = items[0::2]
+    values = items[1::2]
+    try:
+        d = dict(zip(keys, values, strict=True))
+    except TypeError:  # an unhashable key: keep the pairs as they came
+        return Map(zip(keys, values, strict=True))
+    if len(d) != len(keys):
+        # Keys distinct in AMQP but equal in Python (Symbol('a') and 'a', 1 and
+        # UInt(1)): keep every pair rather than drop one.
+        return Map(zip(keys, values, strict=True))
+    return d
+
+
+def _d_map8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
+    count, start, end = _compound_header(buf, pos, False, "map8")
+    if count & 1:  # 1.6.23: keys and values alternate
+        raise DecodeError(f"map8 has an odd number of elements ({count})", pos)
+    return _make_map(_decode_items(buf, start, end, count, depth - 1, "map8")), end
+
+
+def _d_map32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
+    count, start, end = _compound_header(buf, pos, True, "map32")
+    if count & 1:
+        raise DecodeError(f"map32 has an odd number of elements ({count})", pos)
+    return _make_map(_decode_items(buf, start, end, count, depth - 1, "map32")), end
+
+
+_ELEMENT_TYPES: dict[int, ElementType] = {
+    0x40: "null", 0x56: "boolean", 0x41: "boolean", 0x42: "boolean",
+    0x50: "ubyte", 0x60: "ushort", 0x70: "uint", 0x52: "uint", 0x43: "uint",
+    0x80: "ulong", 0x53: "ulong", 0x44: "ulong", 0x51: "byte", 0x61: "short",
+    0x71: "int", 0x54: "int", 0x81: "long", 0x55: "long", 0x72: "float",
+    0x82: "double", 0x74: "decimal32", 0x84: "decimal64", 0x94: "decimal128",
+    0x73: "char", 0x83: "timestamp", 0x98: "uuid", 0xA0: "binary", 0xB0: "binary",
+    0xA1: "string", 0xB1: "string", 0xA3: "symbol", 0xB3: "symbol",
+    0x45: "list", 0xC0: "list", 0xD0: "list", 0xC1: "map", 0xD1: "map",
+    0xE0: "array", 0xF0: "array",
+}
+
+_ZERO_WIDTH = frozenset((0x40, 0x41, 0x42, 0x43, 0x44, 0x45))
+
+# Zero-width elements (null, true, uint0, list0 ...) take no bytes, so an array
+# of them may claim any count. Capping each array by the input size is not
+# enough (n arrays of n nulls is quadratic), so all the arrays decoded from one
+# buffer share a budget: one such element per input byte plus a fixed slack.
+# decode_one resets it; it is per thread, and keyed by the buffer for callers
+# of the internals.
+_zero_width = _local()
+_ZERO_WIDTH_SLACK = 4096
+
+
+def _spend_zero_width(buf: bytes, count: int, pos: int) -> None:
+    state = _zero_width
+    key = id(buf)
+    if getattr(state, "key", None) != key:
+        state.key = key
+        state.left = len(buf) + _ZERO_WIDTH_SLACK
+    left: int = state.left - count
+    if left < 0:
+        raise DecodeError(f"array declares {count} zero-width elements, more than the"
+                          " input can carry", pos)
+    state.left = left
+
+
+def _decode_array(buf: bytes, pos: int, depth: int, wide: bool) -> tuple[Any, int]:
+    what = "array32" if wide else "array8"
+    n = len(buf)
+    if wide:
+        if pos + 8 > n:
+            raise _truncated(pos, what)
+        size, count = _unpack_II(buf, pos)
+        p = pos + 8
+        end = pos + 4 + size
+        if size < 4:
+            raise DecodeError(f"{what} size {size} is smaller than its count field", pos)
+    else:
+        if pos + 2 > n:
+            raise _truncated(pos, what)
+        size, count = buf[pos], buf[pos + 1]
+        p = pos + 2
+        end = pos + 1 + size
+        if size < 1:
+            raise DecodeError(f"{what} size {size} is smaller than its count field", pos)
+    if end > n:
+        raise DecodeError(f"{what} declares {size} bytes but only {n - pos} remain", pos)
+    if depth <= 0:
+        raise _too_deep(pos - 1)
+    if p >= end:
+        raise DecodeError(f"{what} has no element constructor", p)
+    descriptor = None
+    if buf[p] == 0x00:  # 1.6.24: an array of described values
+        descriptor, p = _decode_at(buf, p + 1, depth - 1, end)
+        if type(descriptor) not in (ULong, Symbol):
+            raise DecodeError("array element descriptor must be a ulong or a symbol", p)
+        if p >= end:
+            raise DecodeError(f"{what} has no element constructor", p)
+    ctor = buf[p]
+    p += 1
+    element_type = _ELEMENT_TYPES.get(ctor)
+    if element_type is None:
+        raise DecodeError(f"invalid array element constructor 0x{ctor:02x}", p - 1)
+    # Bound the allocation by the bytes present before building anything.
+    if ctor in _ZERO_WIDTH:
+        _spend_zero_width(buf, count, pos)
+    elif count > end - p:
+        raise DecodeError(f"{what} declares {count} elements in {end - p} bytes", pos)
+    decoder = _DECODERS[ctor]
+    items: list[Any] = []
+    append = items.append
+    d = depth - 1
+    for _ in range(count):
+        value, p = decoder(buf, p, d)
+        append(value)
+        if p > end:
+            raise DecodeError(f"{what} elements overrun its declared size", p)
+    if p != end:
+        raise DecodeError(f"{what} elements do not fill its declared size", p)
+    return Array(element_type, items, descriptor), end
+
+
+def _d_array8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    return _decode_array(buf, pos, depth, False)
+
+
+def _d_array32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    return _decode_array(buf, pos, depth, True)
+
+
+# Described values: descriptor -> function(value) -> object. Keys are the ulong
+# code (as int) and the symbolic name, so either form of descriptor decodes.
+DescribedFactory = Callable[[Any], Any]
+_DESCRIBED: dict[Any, DescribedFactory] = {}
+
+
+def register_described(code: int, name: str, factory: DescribedFactory) -> None:
+    """Decode values described by ``code`` or ``name`` through ``factory(value)``.
+
+    ``factory`` receives the decoded underlying value and returns the Python
+    object; it may raise :class:`DecodeError` when the value does not fit.
+    """
+    _DESCRIBED[code] = factory
+    _DESCRIBED[name] = factory
+
+
+def _d_described(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth <= 0:
+        raise _too_deep(pos - 1)
+    n = len(buf)
+    if pos + 1 < n and buf[pos] == 0x53:  # smallulong: the common case
+        descriptor: Any = _SMALL_ULONGS[buf[pos + 1]]
+        pos += 2
+    else:
+        if pos >= n:
+            raise _truncated(pos, "descriptor")
+        if buf[pos] == 0x00:
+            raise DecodeError("a descriptor cannot itself be described", pos)
+        descriptor, pos = _DECODERS[buf[pos]](buf, pos + 1, depth - 1)
+        if type(descriptor) is not ULong and type(descriptor) is not Symbol:
+            raise DecodeError("descriptor must be a ulong or a symbol", pos)
+    if pos >= n:
+        raise _truncated(pos, "described value")
+    start = pos
+    value, pos = _DECODERS[buf[pos]](buf, pos + 1, depth - 1)
+    factory = _DESCRIBED.get(descriptor)
+    if factory is None:
+        return Described(descriptor, value), pos
+    try:
+        return factory(value), pos
+    except DecodeError as exc:
+        if exc.offset is None:
+            raise DecodeError(str(exc), start) from None
+        raise
+
+
+_DECODERS: list[Decoder] = [_d_invalid] * 256
+_DECODERS[0x00] = _d_described
+_DECODERS[0x40] = _d_null
+_DECODERS[0x41] = _d_true
+_DECODERS[0x42] = _d_false
+_DECODERS[0x56] = _d_boolean
+_DECODERS[0x50] = _table_decoder(_UBYTES, "ubyte")
+_DECODERS[0x60] = _fixed_decoder(_unpack_H, 2, UShort, "ushort")
+_DECODERS[0x70] = _fixed_decoder(_unpack_I, 4, UInt, "uint")
+_DECODERS[0x52] = _table_decoder(_SMALL_UINTS, "smalluint")
+_DECODERS[0x43] = _const_decoder(_SMALL_UINTS[0])
+_DECODERS[0x80] = _fixed_decoder(_unpack_Q, 8, ULong, "ulong")
+_DECODERS[0x53] = _table_decoder(_SMALL_ULONGS, "smallulong")
+_DECODERS[0x44] = _const_decoder(_SMALL_ULONGS[0])
+_DECODERS[0x51] = _table_decoder(_BYTES, "byte")
+_DECODERS[0x61] = _fixed_decoder(_unpack_h, 2, Short, "short")
+_DECODERS[0x71] = _fixed_decoder(_unpack_i, 4, Int, "int")
+_DECODERS[0x54] = _table_decoder(_SMALL_INTS, "smallint")
+_DECODERS[0x81] = _fixed_decoder(_unpack_q, 8, None, "long")
+_DECODERS[0x55] = _table_decoder(_SMALL_LONGS, "smalllong")
+_DECODERS[0x72] = _fixed_decoder(_unpack_f, 4, Float, "float")
+_DECODERS[0x82] = _fixed_decoder(_unpack_d, 8, None, "double")
+_DECODERS[0x74] = _d_decimal(Decimal32, 4)
+_DECODERS[0x84] = _d_decimal(Decimal64, 8)
+_DECODERS[0x94] = _d_decimal(Decimal128, 16)
+_DECODERS[0x73] = _d_char
+_DECODERS[0x83] = _d_timestamp
+_DECODERS[0x98] = _d_uuid
+_DECODERS[0xA0] = _d_vbin8
+_DECODERS[0xB0] = _d_vbin32
+_DECODERS[0xA1] = _d_str8
+_DECODERS[0xB1] = _d_str32
+_DECODERS[0xA3] = _d_sym8
+_DECODERS[0xB3] = _d_sym32
+_DECODERS[0x45] = _d_list0
+_DECODERS[0xC0] = _d_list8
+_DECODERS[0xD0] = _d_list32
+_DECODERS[0xC1] = _d_map8
+_DECODERS[0xD1] = _d_map32
+_DECODERS[0xE0] = _d_array8
+_DECODERS[0xF0] = _d_array32
+
+
+def _decode_at(buf: bytes, pos: int, depth: int, limit: int) -> tuple[Any, int]:
+    if pos >= limit:
+        raise _truncated(pos, "value")
+    value, end = _DECODERS[buf[pos]](buf, pos + 1, depth)
+    if end > limit:
+        raise DecodeError("value overruns its enclosing size", pos)
+    return value, end
+
+
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"expected bytes, got {type(data).__name__}")
+
+
+def decode_one(
+    data: bytes, pos: int = 0, *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[Any, int]:
+    """Decode the value starting at ``pos``; return it and the offset after it."""
+    buf = _as_bytes(data)
+    _zero_width.key = None
+    try:
+        return _decode_at(buf, pos, max_depth, len(buf))
+    except RecursionError:  # only when max_depth is set above the stack
+        raise DecodeError("values nested too deeply for the Python stack", pos) from None
+
+
+def decode(data: bytes | bytearray | memoryview, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Decode exactly one AMQP value from ``data``; trailing bytes are an error."""
+    buf = _as_bytes(data)
+    value, end = decode_one(buf, 0, max_depth=max_depth)
+    if end != len(buf):
+        raise DecodeError(f"{len(buf) - end} trailing bytes after the value", end)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Skipping (for lazy message decoding)
+# ---------------------------------------------------------------------------
+
+_FIXED_WIDTH: dict[int, int] = {
+    0x40: 0, 0x41: 0, 0x42: 0, 0x43: 0, 0x44: 0, 0x45: 0,
+    0x50: 1, 0x51: 1, 0x52: 1, 0x53: 1, 0x54: 1, 0x55: 1, 0x56: 1,
+    0x60: 2, 0x61: 2,
+    0x70: 4, 0x71: 4, 0x72: 4, 0x73: 4, 0x74: 4,
+    0x80: 8, 0x81: 8, 0x82: 8, 0x83: 8, 0x84: 8,
+    0x94: 16, 0x98: 16,
+}
+_WIDTH1 = frozenset((0xA0, 0xA1, 0xA3, 0xC0, 0xC1, 0xE0))
+_WIDTH4 = frozenset((0xB0, 0xB1, 0xB3, 0xD0, 0xD1, 0xF0))
+
+
+def skip_value(buf: bytes, pos: int, depth: int = DEFAULT_MAX_DEPTH) -> int:
+    """Return the offset just after the value at ``pos`` without decoding it.
+
+    Only sizes are read (and checked against the input); the content is left
+    for a later :func:`decode_one`.
+    """
+    n = len(buf)
+    if pos >= n:
+        raise _truncated(pos, "value")
+    ctor = buf[pos]
+    if ctor == 0x00:
+        if depth <= 0:
+            raise DecodeError("values nested too deeply", pos)
+        return skip_value(buf, skip_value(buf, pos + 1, depth - 1), depth - 1)
+    width = _FIXED_WIDTH.get(ctor)
+    if width is not None:
+        end = pos + 1 + width
+    elif ctor in _WIDTH1:
+        if pos + 2 > n:
+            raise _truncated(pos, "value")
+        end = pos + 2 + buf[pos + 1]
+    elif ctor in _WIDTH4:
+        if pos + 5 > n:
+            raise _truncated(pos, "value")
+        end = pos + 5 + _unpack_I(buf, pos + 1)[0]
+    else:
+        raise DecodeError(f"unknown constructor 0x{ctor:02x}", pos)
+    if end > n:
+        raise _truncated(pos, "value")
+    return end
