@@ -3,9 +3,9 @@
 The property (``check``): whatever the bytes, ``decode``, ``decode_one`` and
 ``skip_value`` raise nothing but ``DecodeError`` (with an offset inside the
 input), agree with one another, and a value that decodes re-encodes to a
-canonical form that decodes and re-encodes to the same bytes. The round trip
-is checked for the codec's own types; for values holding composite types
-(performatives, sections ...) only with ``AMQP10_FUZZ_COMPOSITE_ROUND_TRIP=1``.
+canonical form that decodes and re-encodes to the same bytes, composite types
+(performatives, sections ...) included; ``AMQP10_FUZZ_COMPOSITE_ROUND_TRIP=0``
+limits the round trip to the codec's own types.
 
     python fuzz/fuzz_codec.py fuzz/corpus/codec -max_total_time=600
     python fuzz/fuzz_codec.py --make-corpus fuzz/corpus/codec
@@ -53,7 +53,7 @@ __all__ = ["check", "seed_values", "seeds"]
 DEPTHS = (0, 1, 3)
 
 #: Also round-trip decoded composite types (stricter than "only DecodeError").
-COMPOSITE_ROUND_TRIP = os.environ.get("AMQP10_FUZZ_COMPOSITE_ROUND_TRIP") == "1"
+COMPOSITE_ROUND_TRIP = os.environ.get("AMQP10_FUZZ_COMPOSITE_ROUND_TRIP", "1") == "1"
 
 _CODEC_TYPES = frozenset({
     type(None), bool, int, float, str, bytes, dt.datetime, uuid.UUID, UByte, UShort, UInt, ULong,
