@@ -8,6 +8,7 @@ and turns the dispositions its links queue into ranged frames.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import Event, RemoteAttach, SessionBegun, SessionEnded
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
-from ._state import SESSION_TABLE, Input, SessionState, transition
+from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -59,6 +60,7 @@ def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_for
 
 
 _TAG8 = [b"\xa0" + bytes((n,)) for n in range(33)]
+_pack_hdr = struct.Struct(">IBBH").pack
 
 
 class Session:
@@ -238,7 +240,15 @@ class Session:
         perf = transfer_performative(link.handle, delivery.id, delivery.tag,
                                      delivery.message_format, settled, False)
         if size <= conn.remote_max_frame_size - 8 - len(perf):
-            self._transfer_frame(perf, parts, size)
+            # One frame (2.5.6: one transfer-id, one unit of the peer's window).
+            self.next_outgoing_id = (self.next_outgoing_id + 1) & 0xFFFFFFFF
+            self.remote_incoming_window -= 1
+            self._outgoing_left -= 1
+            out = conn._out
+            out.append(_pack_hdr(8 + len(perf) + size, 2, 0, self.channel) + perf)
+            out.extend(parts)
+            if self._outgoing_left < self.outgoing_window >> 1:
+                conn._send_frame(self.channel, self._flow_frame())
             return
         first = Transfer(handle=link.handle, delivery_id=delivery.id, delivery_tag=delivery.tag,
                          message_format=delivery.message_format, settled=settled)
@@ -446,35 +456,42 @@ class Session:
                     link._on_window_open()
 
     def _on_transfer(self, transfer: Transfer, payload: bytes) -> None:
-        if not self._check_live("transfer"):
+        if self.state is not SessionState.MAPPED and not self._check_live("transfer"):
             return
         # 2.5.6: the peer must stay within the incoming window we gave it.
-        if self._incoming_left <= 0:
+        left = self._incoming_left
+        if left <= 0:
             raise RemoteProtocolError("transfer beyond the session's incoming window",
                                       condition="amqp:session:window-violation")
-        self._incoming_left -= 1
-        assert self.next_incoming_id is not None
-        self.next_incoming_id = (self.next_incoming_id + 1) % _UINT
-        link = self._link_for(transfer.handle, "transfer")
-        if not isinstance(link, Receiver):
+        self._incoming_left = left - 1
+        self.next_incoming_id = (self.next_incoming_id + 1) & 0xFFFFFFFF  # type: ignore[operator]
+        link = self._remote_links.get(transfer.handle)
+        if type(link) is not Receiver:
+            link = self._link_for(transfer.handle, "transfer")
             raise RemoteProtocolError(f"transfer on our sending link {link.name!r}",
                                       condition="amqp:invalid-field")
         did = transfer.delivery_id
-        if link._current is None:
-            if did is None:
-                raise RemoteProtocolError("the first transfer of a delivery has no delivery-id",
-                                          condition="amqp:invalid-field")
-        elif did is None:
-            did = link._current.id
-        elif did != link._current.id:
-            raise RemoteProtocolError("a continuation transfer changed its delivery-id",
-                                      condition="amqp:invalid-field")
-        if link.state.value == "ATTACHED":
-            try:
-                link._on_transfer(transfer, payload, did)
-            except _LinkError as exc:
-                link.detach(Error(condition=exc.condition, description=exc.description))
-        if self._incoming_left <= self.incoming_window // 2:
+        current = link._current
+        try:
+            if (current is None and did is not None and not transfer.more
+                    and not transfer.aborted and link.state is LinkState.ATTACHED):
+                link._whole(transfer, payload, did)  # the common case
+            else:
+                if current is None:
+                    if did is None:
+                        raise RemoteProtocolError(
+                            "the first transfer of a delivery has no delivery-id",
+                            condition="amqp:invalid-field")
+                elif did is None:
+                    did = current.id
+                elif did != current.id:
+                    raise RemoteProtocolError("a continuation transfer changed its delivery-id",
+                                              condition="amqp:invalid-field")
+                if link.state is LinkState.ATTACHED:
+                    link._on_transfer(transfer, payload, did)
+        except _LinkError as exc:
+            link.detach(Error(condition=exc.condition, description=exc.description))
+        if self._incoming_left <= self.incoming_window >> 1:
             self._incoming_left = self.incoming_window
             self.connection._send_frame(self.channel, self._flow_frame())
 
