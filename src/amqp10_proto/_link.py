@@ -307,7 +307,9 @@ class Sender(Link):
             tag = _pack_I(n & 0xFFFFFFFF)
         elif len(tag) > 32:
             raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
-        delivery = session._new_outgoing(self, tag, message_format, pre_settled)
+        did = session._next_delivery_id
+        session._next_delivery_id = (did + 1) & 0xFFFFFFFF
+        delivery = Delivery(self, did, tag, message_format, pre_settled)
         if not pre_settled:
             self.unsettled[delivery.id] = delivery
         # 2.6.7: each delivery uses one credit and advances delivery-count.

@@ -273,7 +273,11 @@ class Message:
         self._properties = properties
         self._ap = application_properties
         self._footer = footer
-        self.body = body
+        if type(body) is bytes:  # the common case, without the property call
+            self._body = [body]
+            self._body_type = "data"
+        else:
+            self.body = body
 
     # -- sections -------------------------------------------------------------
     @property
@@ -472,7 +476,7 @@ class Message:
         value inside, say, the footer raises :class:`DecodeError` on that read.
         ``lazy=False`` decodes and checks everything now.
         """
-        buf = _as_bytes(data)
+        buf = data if type(data) is bytes else _as_bytes(data)
         n = len(buf)
         msg = cls.__new__(cls)
         msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None

@@ -49,7 +49,9 @@ def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_for
     n = len(tag)
     if n > 32:
         raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
-    body = (_e_uint(handle) + _e_uint(delivery_id) + _TAG8[n] + tag
+    body = ((_SMALLUINT[handle] if handle < 256 else _e_uint(handle))
+            + (_pack_uint(0x70, delivery_id) if 255 < delivery_id <= 0xFFFFFFFF else _e_uint(delivery_id))
+            + _TAG8[n] + tag
             + (b"\x43" if message_format == 0 else _e_uint(message_format))
             + (b"\x41" if settled else b"\x42") + (b"\x41" if more else b""))
     size = len(body) + 1
@@ -61,6 +63,9 @@ def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_for
 
 _TAG8 = [b"\xa0" + bytes((n,)) for n in range(33)]
 _pack_hdr = struct.Struct(">IBBH").pack
+_SMALLUINT = [b"\x43", *(b"\x52" + bytes((i,)) for i in range(1, 256))]
+_pack_uint = struct.Struct(">BI").pack
+
 
 
 class Session:
@@ -227,11 +232,6 @@ class Session:
         return Flow(next_incoming_id=self.next_incoming_id, incoming_window=self._incoming_left,
                     next_outgoing_id=self.next_outgoing_id, outgoing_window=self.outgoing_window,
                     **link_fields)
-
-    def _new_outgoing(self, link: Link, tag: bytes, message_format: int, settled: bool) -> Delivery:
-        did = self._next_delivery_id
-        self._next_delivery_id = (did + 1) % _UINT
-        return Delivery(link, did, tag, message_format, settled=settled)
 
     def _send_delivery(self, link: Link, delivery: Delivery, parts: list[bytes], size: int,
                        settled: bool) -> None:
