@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,14 @@ def test_dynamic_receiver(name: str) -> None:
         assert mr.message.body == b"to the dynamic node"
     finally:
         w.close()
+
+
+def test_the_selectors_example_runs_against_a_real_broker() -> None:
+    import runpy
+
+    peer = start("proton-broker")
+    example = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" /
+                                 "selectors_client.py"))
+    bodies = example["run"]("127.0.0.1", peer.port, f"selectors-{uuid.uuid4().hex[:6]}", 25,
+                            timeout=20.0)
+    assert bodies == [f"message {i}".encode() for i in range(25)]
