@@ -257,3 +257,18 @@ def test_sessions_can_begin_right_after_open_is_queued() -> None:
     p.pump()
     (rb,) = p.events("server", RemoteBegin)
     assert rb.session.remote_channel == session.channel
+
+
+def test_a_session_begun_during_sasl_waits_for_the_amqp_header() -> None:
+    p = CorePair(client={"sasl": SaslAnonymous()}, server={"sasl": SaslServer(anonymous=True)})
+    p.client.open()
+    session = p.client.begin_session()  # before the SASL outcome
+    sent = p.client.data_to_send()
+    assert sent == SASL_HEADER  # nothing but the SASL header yet
+    p.client._out.append(sent)  # put it back for the pump
+    p.server.open()
+    p.pump()
+    (rb,) = p.events("server", RemoteBegin)
+    assert rb.session.remote_channel == session.channel
+    wire = b"".join(p.wire["client"])
+    assert wire.index(AMQP_HEADER) < wire.index(b"\x00\x53\x11")  # header, open, then begin

@@ -124,6 +124,7 @@ class Connection:
         self._sasl_phase = sasl is not None
         self._reader = FrameReader(max_frame_size)
         self._out: list[Any] = []
+        self._deferred: list[bytes] = []  # AMQP frames queued while SASL runs
         self._events: deque[Event] = deque()
         self._sessions: dict[int, Session] = {}
         self._remote_sessions: dict[int, Session] = {}
@@ -313,7 +314,13 @@ class Connection:
         if size > self.remote_max_frame_size and self.remote_open is not None:
             raise LocalProtocolError(f"a {type(performative).__name__.lower()} frame of {size} bytes "
                                      f"exceeds the peer's max-frame-size {self.remote_max_frame_size}")
-        self._out.append(frame_header(size, FRAME_AMQP, channel) + body)
+        frame = frame_header(size, FRAME_AMQP, channel) + body
+        if self._sasl_phase:
+            # 5.3.1: AMQP frames follow the AMQP header, which follows SASL. A
+            # session begun early waits here until then.
+            self._deferred.append(frame)
+        else:
+            self._out.append(frame)
 
     def _send_raw(self, channel: int, perf: bytes, parts: list[bytes], size: int) -> None:
         """A transfer frame whose performative is already encoded; parts are not copied."""
@@ -442,6 +449,8 @@ class Connection:
         if self.role == "client":
             self._send_amqp_header()
             self._send_open()
+        self._out.extend(self._deferred)
+        self._deferred.clear()
 
     def _auth_failed(self, description: str) -> None:
         self._end(Error(condition=ErrorCondition.UNAUTHORIZED_ACCESS, description=description),
