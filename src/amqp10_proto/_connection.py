@@ -62,6 +62,8 @@ _C = ConnectionState
 _OPEN = frozenset((_C.OPENED,))
 #: States in which frames other than open may still arrive and be acted on.
 _LIVE = frozenset((_C.OPENED, _C.CLOSE_SENT, _C.OPEN_SENT, _C.OPEN_RCVD))
+#: States in which our close has gone out: nothing else may follow it (2.4.3).
+_CLOSING = frozenset((_C.CLOSE_SENT, _C.CLOSE_PIPE, _C.OC_PIPE, _C.END))
 _SASL_TYPES = (SaslMechanisms, SaslInit, SaslChallenge, SaslResponse, SaslOutcome)
 
 
@@ -309,8 +311,13 @@ class Connection:
         raise LocalProtocolError(f"no free channel (channel-max {limit}, 2.7.1)")
 
     def _send_frame(self, channel: int, performative: Any) -> None:
+        if self.state in _CLOSING and type(performative) is not Close:
+            return  # 2.4.3: after our close nothing more goes out
         body = encode(performative)
         size = 8 + len(body)
+        if size > self.remote_max_frame_size and self.remote_open is not None:
+            body = self._shrink_error(performative, size - self.remote_max_frame_size) or body
+            size = 8 + len(body)
         if size > self.remote_max_frame_size and self.remote_open is not None:
             raise LocalProtocolError(f"a {type(performative).__name__.lower()} frame of {size} bytes "
                                      f"exceeds the peer's max-frame-size {self.remote_max_frame_size}")
@@ -321,6 +328,19 @@ class Connection:
             self._deferred.append(frame)
         else:
             self._out.append(frame)
+
+    @staticmethod
+    def _shrink_error(performative: Any, excess: int) -> bytes | None:
+        """An end, detach or close whose error text is too long for the peer: cut the text."""
+        error = getattr(performative, "error", None)
+        if not isinstance(error, Error) or not error.description:
+            return None
+        text = error.description.encode()
+        keep = max(0, len(text) - excess - 8)
+        error.description = text[:keep].decode(errors="ignore") + "..."
+        if error.info is not None and len(encode(error.info)) > 64:
+            error.info = None
+        return encode(performative)
 
     def _send_raw(self, channel: int, perf: bytes, parts: list[bytes], size: int) -> None:
         """A transfer frame whose performative is already encoded; parts are not copied."""
@@ -498,7 +518,13 @@ class Connection:
             session._on_begin(begin, channel)
             return
         # Peer-initiated (2.5.2): the application answers with session.begin().
-        session = Session(self, self._free_channel(), incoming_window=DEFAULT_INCOMING_WINDOW,
+        try:
+            channel_ours = self._free_channel()
+        except LocalProtocolError:
+            raise RemoteProtocolError(
+                "the peer began a session but its channel-max leaves us no channel to answer on",
+                condition=ErrorCondition.RESOURCE_LIMIT_EXCEEDED) from None
+        session = Session(self, channel_ours, incoming_window=DEFAULT_INCOMING_WINDOW,
                           outgoing_window=DEFAULT_OUTGOING_WINDOW, handle_max=0xFFFFFFFF,
                           properties=None)
         self._sessions[session.channel] = session

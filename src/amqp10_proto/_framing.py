@@ -137,8 +137,12 @@ class FrameReader:
                         yield (ftype, channel, None, b"")  # 2.3.2: an empty frame
                         continue
                     try:
-                        if data[body + 2] == 0x14 and data[body + 1] == 0x53 and not data[body]:
-                            got = _fast_transfer(data, body + 3, end)
+                        if (body + 3 < end and data[body + 2] == 0x14 and data[body + 1] == 0x53
+                                and not data[body]):
+                            try:
+                                got = _fast_transfer(data, body + 3, end)
+                            except IndexError:  # malformed: the general decoder says why
+                                got = None
                             if got is not None:
                                 pos = end
                                 yield (ftype, channel, got[0], data[got[1]:end])

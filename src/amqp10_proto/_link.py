@@ -85,6 +85,8 @@ class Link:
         self.credit = 0
         #: Deliveries not yet settled by both sides, by delivery-id.
         self.unsettled: dict[int, Delivery] = {}
+        #: An incoming delivery whose transfers are still arriving (receivers).
+        self._current: Delivery | None = None
 
     # -- what the peer agreed to -----------------------------------------------
     @property
@@ -125,9 +127,11 @@ class Link:
         )
 
     def _send_attach(self) -> None:
-        self._move(Input.SEND_ATTACH)
+        # The state moves only once the frame is accepted (it may be too large).
+        new = transition(LINK_TABLE, "link", self.state, Input.SEND_ATTACH)
         self.session._send(self._attach_frame())
-        if self.state is LinkState.ATTACHED:
+        self.state = new
+        if new is LinkState.ATTACHED:
             self._on_attached()
 
     def attach(self, *, source: Any = ..., target: Any = ..., max_message_size: int | None = None,
@@ -182,18 +186,26 @@ class Link:
         """Detach the link (closing it unless ``closed=False``), with an optional error."""
         if self.state in (LinkState.DETACH_SENT, LinkState.CLOSED):
             return
-        new = self._move(Input.SEND_DETACH)
+        new = transition(LINK_TABLE, "link", self.state, Input.SEND_DETACH)
         self.session._flush_dispositions()
         self.session._send(Detach(handle=self.handle, closed=closed, error=error))
+        self.state = new
+        # Frames of ours still held back by the window go nowhere now.
+        self.session._drop_blocked(self)
         if new is LinkState.CLOSED:
             self._finish(self.remote_error, closed, local=False)
 
     def _on_remote_detach(self, detach: Detach) -> None:
         self.remote_error = detach.error
+        answered = self.state is not LinkState.ATTACH_RCVD
         self._move(Input.RECV_DETACH)
         if self.state is LinkState.DETACH_RCVD:
             # Answer at once (2.6.6): the application learns of it from the event.
+            if not answered:
+                # Our attach never went: send it, so the detach has a link to end.
+                self.session._send(self._attach_frame())
             self._move(Input.SEND_DETACH)
+            self.session._drop_blocked(self)
             self.session._flush_dispositions()
             self.session._send(Detach(handle=self.handle, closed=detach.closed))
             self._finish(detach.error, detach.closed, local=False)
@@ -209,6 +221,20 @@ class Link:
         self.session._link_gone(self, unsettled)
         self.session._emit(LinkDetached(link=self, error=error, closed=closed, local=local,
                                         unsettled=unsettled))
+
+    def _session_ending(self) -> None:
+        """Our session sent its end: the link is detached with it (2.5.5), sends nothing more."""
+        if self.state not in (LinkState.DETACH_SENT, LinkState.CLOSED):
+            self.state = LinkState.DETACH_SENT
+
+    def _discard(self, transfer: Transfer, delivery_id: int) -> None:
+        """A transfer for a link that is detaching: drop it, but follow a multi-frame delivery."""
+        current = self._current
+        if transfer.more and not transfer.aborted:
+            if current is None:
+                self._current = Delivery(self, delivery_id, transfer.delivery_tag or b"")
+        else:
+            self._current = None
 
     def _abandon(self, error: Error | None, local: bool) -> None:
         """The session or connection ended under the link."""
@@ -349,6 +375,8 @@ class Sender(Link):
         if state is not None:
             delivery.state = state
         self.unsettled.pop(delivery.id, None)
+        if self.session._settle_blocked(delivery):
+            return  # its last transfer, still held back, will carry settled=true
         if self.state is LinkState.ATTACHED:
             self.session._queue_disposition(Role.SENDER, delivery.id, True, state)
 
@@ -406,7 +434,7 @@ class Receiver(Link):
         super().__init__(*args, **kwargs)
         self.credit = credit
         self.draining = False
-        self._current: Delivery | None = None  # a delivery whose transfers are still arriving
+        self._in_flight_excess = 0  # deliveries allowed beyond credit after a cut
 
     def _after_attach(self) -> None:
         if self.credit > 0 and self.state is LinkState.ATTACHED:
@@ -429,6 +457,10 @@ class Receiver(Link):
             raise LocalProtocolError(f"credit {credit} is not a uint")
         if self.state in (LinkState.DETACH_SENT, LinkState.CLOSED, LinkState.DETACH_RCVD):
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}")
+        if credit < self.credit:
+            # 2.6.7: transfers sent under the old credit may still arrive; take
+            # them normally rather than detach with transfer-limit-exceeded.
+            self._in_flight_excess += self.credit - credit
         self.credit = credit
         if self.state is LinkState.ATTACHED:
             self.session._send(self._flow_frame(drain=self.draining))
@@ -463,10 +495,7 @@ class Receiver(Link):
             return
         if current is None:
             # 2.6.7: a new delivery needs credit.
-            if self.credit <= 0:
-                raise _LinkError("amqp:link:transfer-limit-exceeded",
-                                 f"transfer without credit on link {self.name!r}")
-            self.credit -= 1
+            self._use_credit()
             self.delivery_count = (self.delivery_count + 1) % _UINT
             tag = transfer.delivery_tag
             if tag is None:
@@ -509,11 +538,20 @@ class Receiver(Link):
             self.unsettled[current.id] = current
         self.session._emit(MessageReceived(link=self, delivery=current, message=message))
 
+    def _use_credit(self) -> None:
+        """Take one credit for a new delivery, or one of the in-flight excess after a cut."""
+        if self.credit > 0:
+            self.credit -= 1
+        elif self._in_flight_excess > 0:
+            self._in_flight_excess -= 1
+        else:
+            raise _LinkError("amqp:link:transfer-limit-exceeded", "transfer without credit (2.6.7)")
+
     def _whole(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
         """A delivery in a single transfer: the common case, kept short."""
         if self.credit <= 0:
-            raise _LinkError("amqp:link:transfer-limit-exceeded",
-                             f"transfer without credit on link {self.name!r}")
+            self._use_credit()
+            self.credit += 1  # undone by the common path below
         tag = transfer.delivery_tag
         if tag is None:
             raise _LinkError("amqp:invalid-field", "the first transfer has no delivery-tag")

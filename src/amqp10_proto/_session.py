@@ -101,6 +101,7 @@ class Session:
         self._remote_links: dict[int, Link] = {}  # by the peer's handle
         self._blocked: list[tuple[Link, Delivery, Transfer, memoryview | bytes]] = []
         self._dispositions: list[tuple[Role, int, bool, Any]] = []
+        self._link_seq = 0
 
     # -- public ------------------------------------------------------------------
     @property
@@ -171,9 +172,14 @@ class Session:
             return
         if self.state is SessionState.BEGIN_RCVD:
             self._send_begin()
-        new = self._move(Input.SEND_END)
+        new = transition(SESSION_TABLE, "session", self.state, Input.SEND_END)
         self._flush_dispositions()
         self.connection._send_frame(self.channel, End(error=error))
+        self.state = new
+        # 2.5.5: ending a session detaches its links; they send nothing more.
+        for link in self._links.values():
+            link._session_ending()
+        self._blocked.clear()
         if new is SessionState.ENDED:
             self._finish(self.remote_error, local=False)
 
@@ -182,6 +188,13 @@ class Session:
         self.connection._events.append(event)
 
     def _send(self, performative: Any) -> None:
+        if self.state is not SessionState.MAPPED:
+            if self.state is SessionState.BEGIN_RCVD:
+                # Answering a link on a session the application has not answered
+                # yet: our begin must go first (2.5.2).
+                self._send_begin()
+            elif self.state in (SessionState.END_SENT, SessionState.ENDED):
+                raise LocalProtocolError(f"session is {self.state.value}; it sends nothing more")
         if type(performative) is not Flow and type(performative) is not Transfer:
             self._flush_dispositions()
         self.connection._send_frame(self.channel, performative)
@@ -193,7 +206,8 @@ class Session:
     def _link_name(self, name: str | None, kind: str) -> str:
         if name is not None:
             return name
-        return f"{self.connection.container_id}-{kind}-{self.channel}-{len(self._links)}-{id(self):x}"
+        self._link_seq += 1
+        return f"{self.connection.container_id}-{kind}-{self.channel}-{self._link_seq}-{id(self):x}"
 
     def _new_handle(self) -> int:
         limit = self.handle_max
@@ -214,7 +228,11 @@ class Session:
                 raise LocalProtocolError(f"a {link.role.name.lower()} link named {link.name!r} "
                                          "is already attached on this session")
         self._links[link.handle] = link
-        link._send_attach()
+        try:
+            link._send_attach()
+        except LocalProtocolError:
+            del self._links[link.handle]  # refused: as if never asked for
+            raise
 
     def _link_gone(self, link: Link, unsettled: Iterable[Delivery]) -> None:
         self._links.pop(link.handle, None)
@@ -288,6 +306,23 @@ class Session:
         if self._outgoing_left < self.outgoing_window // 2:
             self.connection._send_frame(self.channel, self._flow_frame())
 
+    def _drop_blocked(self, link: Link) -> None:
+        """A link detaches: the frames its deliveries still had waiting go nowhere."""
+        if self._blocked:
+            self._blocked = [b for b in self._blocked if b[0] is not link]
+
+    def _settle_blocked(self, delivery: Delivery) -> bool:
+        """Mark the last held-back frame of ``delivery`` settled; False if none is held back.
+
+        A disposition would overtake the frames still waiting (2.6.12), so the
+        settlement rides on the delivery's own last transfer instead.
+        """
+        for _, d, transfer, _ in reversed(self._blocked):
+            if d is delivery:
+                transfer.settled = True
+                return True
+        return False
+
     def _abort(self, link: Link, delivery: Delivery) -> bool:
         """Drop the unsent frames of ``delivery`` and send an aborted transfer; False if none."""
         if not any(b[1] is delivery for b in self._blocked):
@@ -334,18 +369,23 @@ class Session:
                                                    settled=settled, state=state))
 
     # -- frames from the peer ----------------------------------------------------------
-    def _send_begin(self) -> None:
-        self._move(Input.SEND_BEGIN)
-        self.connection._send_frame(self.channel, Begin(
+    def _begin_frame(self) -> Begin:
+        return Begin(
             remote_channel=self.remote_channel, next_outgoing_id=self.next_outgoing_id,
             incoming_window=self.incoming_window, outgoing_window=self.outgoing_window,
             handle_max=self.handle_max, offered_capabilities=self.offered_capabilities,
-            desired_capabilities=self.desired_capabilities, properties=self.properties))
+            desired_capabilities=self.desired_capabilities, properties=self.properties)
+
+    def _send_begin(self) -> None:
+        new = transition(SESSION_TABLE, "session", self.state, Input.SEND_BEGIN)
+        self.connection._send_frame(self.channel, self._begin_frame())
+        self.state = new
         if self.state is SessionState.MAPPED:
             self._emit(SessionBegun(session=self))
 
     def _on_begin(self, begin: Begin, remote_channel: int) -> None:
         self._move(Input.RECV_BEGIN)
+        self.remote_channel = remote_channel
         if self.state is SessionState.END_SENT:
             return
         self.remote_begin = begin
@@ -359,8 +399,12 @@ class Session:
 
     def _on_end(self, end: End) -> None:
         self.remote_error = end.error
+        answered = self.state is not SessionState.BEGIN_RCVD
         self._move(Input.RECV_END)
         if self.state is SessionState.END_RCVD:
+            if not answered:
+                # Our begin was never sent: send it so the end has a session to end.
+                self.connection._send_frame(self.channel, self._begin_frame())
             self._move(Input.SEND_END)
             self._flush_dispositions()
             self.connection._send_frame(self.channel, End())
@@ -383,8 +427,8 @@ class Session:
 
     def _check_live(self, what: str) -> bool:
         """False when frames are to be ignored: we sent end and wait for the peer's (2.5.5)."""
-        if self.state is SessionState.MAPPED:
-            return True
+        if self.state is SessionState.MAPPED or self.state is SessionState.BEGIN_RCVD:
+            return True  # BEGIN_RCVD: the peer may pipeline attaches behind its begin
         if self.state is SessionState.END_SENT:
             return False
         raise RemoteProtocolError(f"{what} on a session in state {self.state.value}",
@@ -408,13 +452,19 @@ class Session:
                 link._on_remote_attach(attach)
                 return
         # Peer-initiated (2.6.3): the application answers with attach() or refuse().
+        try:
+            handle_ours = self._new_handle()
+        except LocalProtocolError:
+            raise RemoteProtocolError(
+                "the peer attached a link but its handle-max leaves us no handle to answer with",
+                condition="amqp:resource-limit-exceeded") from None
         common = dict(source=attach.source, target=attach.target,
                       snd_settle_mode=attach.snd_settle_mode,
                       rcv_settle_mode=attach.rcv_settle_mode, max_message_size=None,
                       properties=None, offered_capabilities=None, desired_capabilities=None)
-        new: Link = (Sender(self, attach.name, self._new_handle(), **common)  # type: ignore[arg-type]
+        new: Link = (Sender(self, attach.name, handle_ours, **common)  # type: ignore[arg-type]
                      if role is Role.SENDER else
-                     Receiver(self, attach.name, self._new_handle(), **common))  # type: ignore[arg-type]
+                     Receiver(self, attach.name, handle_ours, **common))  # type: ignore[arg-type]
         self._links[new.handle] = new
         self._remote_links[handle] = new
         new._on_remote_attach(attach)
@@ -489,6 +539,8 @@ class Session:
                                               condition="amqp:invalid-field")
                 if link.state is LinkState.ATTACHED:
                     link._on_transfer(transfer, payload, did)
+                else:
+                    link._discard(transfer, did)  # we are detaching: drop, but keep count
         except _LinkError as exc:
             link.detach(Error(condition=exc.condition, description=exc.description))
         if self._incoming_left <= self.incoming_window >> 1:

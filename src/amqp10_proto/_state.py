@@ -126,6 +126,8 @@ SESSION_TABLE: dict[tuple[SessionState, Input], SessionState] = {
     (_SS.BEGIN_SENT, _I.SEND_END): _SS.END_SENT,
     (_SS.MAPPED, _I.SEND_END): _SS.END_SENT,
     (_SS.MAPPED, _I.RECV_END): _SS.END_RCVD,
+    # The peer may end before we answered its begin (it sent begin, then end).
+    (_SS.BEGIN_RCVD, _I.RECV_END): _SS.END_RCVD,
     # The peer's begin may cross our end (2.5.5: end before the reply).
     (_SS.END_SENT, _I.RECV_BEGIN): _SS.END_SENT,
     (_SS.END_SENT, _I.RECV_END): _SS.ENDED,
@@ -142,6 +144,8 @@ LINK_TABLE: dict[tuple[LinkState, Input], LinkState] = {
     (_L.ATTACH_SENT, _I.RECV_DETACH): _L.DETACH_RCVD,
     (_L.ATTACHED, _I.SEND_DETACH): _L.DETACH_SENT,
     (_L.ATTACHED, _I.RECV_DETACH): _L.DETACH_RCVD,
+    # The peer may detach before we answered its attach (attach, then detach).
+    (_L.ATTACH_RCVD, _I.RECV_DETACH): _L.DETACH_RCVD,
     (_L.DETACH_SENT, _I.RECV_ATTACH): _L.DETACH_SENT,
     (_L.DETACH_SENT, _I.RECV_DETACH): _L.CLOSED,
     (_L.DETACH_RCVD, _I.SEND_DETACH): _L.CLOSED,
