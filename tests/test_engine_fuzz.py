@@ -12,8 +12,7 @@ proportional to its input; every input finishes quickly.
 
 Engine bugs the fuzzer found (9, 10, 11, 13) are fixed; the ``test_known_bug_*``
 tests below are their regression tests. ``known_bug`` stays as the hook that
-would tolerate a newly found, named bug while it is fixed (so
-fixing one makes its test fail until its tolerance here is removed).
+would tolerate a newly found, named bug until it is fixed.
 """
 
 from __future__ import annotations
