@@ -132,6 +132,7 @@ class Connection:
         self._remote_sessions: dict[int, Session] = {}
         self._open_requested = False
         self._ended = False
+        self._peer_max_frame = MIN_MAX_FRAME_SIZE  # 2.7.1: until the peer's open says more
         # Idle-timeout bookkeeping (2.4.5), in the caller's clock.
         self._frames_out = 0
         self._seen_in = 0
@@ -144,8 +145,7 @@ class Connection:
     @property
     def remote_max_frame_size(self) -> int:
         """The largest frame we may send: the peer's max-frame-size (512 until it opened)."""
-        o = self.remote_open
-        return MIN_MAX_FRAME_SIZE if o is None else max(MIN_MAX_FRAME_SIZE, o.max_frame_size)
+        return self._peer_max_frame
 
     @property
     def remote_idle_timeout(self) -> float | None:
@@ -193,8 +193,18 @@ class Connection:
             self._transport_closed()
             return
         self._reader.feed(data)
+        sessions = self._remote_sessions
         try:
             for item in self._reader.frames():
+                perf = item[2]
+                if type(perf) is Transfer and item[0] == FRAME_AMQP and not self._sasl_phase:
+                    # The hot path: a transfer on a known session goes straight there.
+                    session = sessions.get(item[1])
+                    if session is not None:
+                        session._on_transfer(perf, item[3])
+                        if self._ended:
+                            break
+                        continue
                 if item[0] == "header":
                     self._on_header(item[1])
                 else:
@@ -479,6 +489,7 @@ class Connection:
     def _on_open(self, frame: Open) -> None:
         self._move(Input.RECV_OPEN)
         self.remote_open = frame
+        self._peer_max_frame = max(MIN_MAX_FRAME_SIZE, frame.max_frame_size)
         if self.state is _C.OPEN_RCVD and self._open_requested:
             self._send_open()
         elif self.state is _C.OPENED:

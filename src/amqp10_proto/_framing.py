@@ -123,10 +123,11 @@ class FrameReader:
                     if self._expect_header:
                         self._expect_header = False
                         pos += 8
-                        yield ("header", data[pos - 8:pos])
+                        yield ("header", data[pos - 8:pos], None, b"")
                         continue
                     size, doff, ftype, channel = _unpack_hdr(data, pos)
-                    self._check_size(size, doff)
+                    if doff != 2 or size > self.max_frame_size or size < 8:
+                        self._check_size(size, doff)
                     if size > n - pos:
                         self._need = size
                         break

@@ -36,7 +36,7 @@ from ._events import (
 )
 from ._message import Message
 from ._performatives import Attach, Detach, Flow, Transfer
-from ._state import LINK_TABLE, Input, LinkState, transition
+from ._state import LINK_TABLE, Input, LinkState, SessionState, transition
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -310,7 +310,9 @@ class Sender(Link):
         max-message-size; nothing is sent then.
         """
         session = self.session
-        if self.credit <= 0 or self.state is not LinkState.ATTACHED or not session._can_send:
+        if (self.credit <= 0 or self.state is not LinkState.ATTACHED
+                or session.remote_incoming_window <= 0 or session._blocked
+                or session.state is not SessionState.MAPPED):
             self._refuse_send()
         parts = message.encode_parts() if isinstance(message, Message) else [bytes(message)]
         size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
@@ -337,7 +339,7 @@ class Sender(Link):
         session._next_delivery_id = (did + 1) & 0xFFFFFFFF
         delivery = Delivery(self, did, tag, message_format, pre_settled)
         if not pre_settled:
-            self.unsettled[delivery.id] = delivery
+            self.unsettled[did] = delivery
         # 2.6.7: each delivery uses one credit and advances delivery-count.
         self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
         self.credit -= 1
@@ -345,6 +347,8 @@ class Sender(Link):
         return delivery
 
     def _refuse_send(self) -> None:
+        if self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send:
+            return  # nothing wrong after all
         if self.state is not LinkState.ATTACHED:
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
         if self.credit <= 0:

@@ -257,7 +257,7 @@ class Session:
         conn = self.connection
         perf = transfer_performative(link.handle, delivery.id, delivery.tag,
                                      delivery.message_format, settled, False)
-        if size <= conn.remote_max_frame_size - 8 - len(perf):
+        if size <= conn._peer_max_frame - 8 - len(perf):
             # One frame (2.5.6: one transfer-id, one unit of the peer's window).
             self.next_outgoing_id = (self.next_outgoing_id + 1) & 0xFFFFFFFF
             self.remote_incoming_window -= 1
