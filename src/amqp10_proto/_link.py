@@ -27,7 +27,6 @@ from ._delivery import Delivery
 from ._errors import DecodeError, LocalProtocolError, RemoteProtocolError
 from ._events import (
     CreditGranted,
-    DeliveryUpdated,
     DrainCompleted,
     LinkAttached,
     LinkDetached,
@@ -256,16 +255,6 @@ class Link:
     def _on_transfer(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
         raise RemoteProtocolError(f"transfer on sending link {self.name!r}",
                                   condition="amqp:illegal-state")
-
-    def _on_disposition(self, delivery: Delivery, state: Any, settled: bool) -> None:
-        """The peer changed a delivery of ours (2.7.6)."""
-        if state is not None:
-            delivery.remote_state = state
-        if settled:
-            delivery.remote_settled = True
-        self.session._emit(DeliveryUpdated(delivery=delivery, state=delivery.remote_state,
-                                           settled=delivery.remote_settled))
-        self._after_disposition(delivery)
 
     def _after_disposition(self, delivery: Delivery) -> None:
         if delivery.done:

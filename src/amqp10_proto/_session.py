@@ -23,7 +23,7 @@ from ._definitions import (
 from ._delivery import Delivery
 from ._encoder import _e_uint, encode
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import Event, RemoteAttach, SessionBegun, SessionEnded
+from ._events import DeliveryUpdated, Event, RemoteAttach, SessionBegun, SessionEnded
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
 from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
@@ -571,5 +571,15 @@ class Session:
             for lk in links:
                 hits.extend(d for did, d in lk.unsettled.items() if (did - first) % _UINT <= span)
             hits.sort(key=lambda d: (d.id - first) % _UINT)
+        state = disp.state
+        settled = disp.settled
+        events = self.connection._events
         for d in hits:
-            d.link._on_disposition(d, disp.state, disp.settled)
+            # 2.7.6: the peer's state and settlement of each delivery in the range.
+            if state is not None:
+                d.remote_state = state
+            if settled:
+                d.remote_settled = True
+            events.append(DeliveryUpdated(delivery=d, state=d.remote_state,
+                                          settled=d.remote_settled))
+            d.link._after_disposition(d)
