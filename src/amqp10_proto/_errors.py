@@ -10,12 +10,20 @@ from __future__ import annotations
 
 __all__ = [
     "AMQPError",
+    "AuthenticationError",
+    "ConnectionClosed",
     "DecodeError",
+    "DeliveryFailed",
     "EncodeError",
     "EncodeTypeError",
+    "LinkDetached",
     "LocalProtocolError",
+    "MessageModified",
+    "MessageRejected",
+    "MessageReleased",
     "ProtocolError",
     "RemoteProtocolError",
+    "SessionEnded",
 ]
 
 
@@ -74,3 +82,59 @@ class EncodeError(AMQPError, ValueError):
 
 class EncodeTypeError(EncodeError, TypeError):
     """A Python value of a type that has no AMQP 1.0 encoding (or not the one asked for)."""
+
+
+# -- what the adapters raise to applications (shared by trio, asyncio and sync) ----------
+
+class _PeerError(AMQPError):
+    """An endpoint or delivery failed; ``error`` is the AMQP error (2.8.14) when there was one."""
+
+    def __init__(self, message: str, error: object = None) -> None:
+        super().__init__(message)
+        #: The peer's (or our) ``amqp10_proto.Error``: condition, description, info.
+        self.error = error
+
+    @property
+    def condition(self) -> str | None:
+        return getattr(self.error, "condition", None)
+
+    @property
+    def description(self) -> str | None:
+        return getattr(self.error, "description", None)
+
+
+class ConnectionClosed(_PeerError):
+    """The connection is closed (by us, by the peer, or because the socket went)."""
+
+
+class AuthenticationError(ConnectionClosed):
+    """SASL authentication failed (amqp:unauthorized-access); not a protocol error."""
+
+
+class SessionEnded(_PeerError):
+    """The session ended (the peer's end, ours, or its connection's)."""
+
+
+class LinkDetached(_PeerError):
+    """The link detached; with RabbitMQ 3.10 link errors arrive as the session's end."""
+
+
+class DeliveryFailed(_PeerError):
+    """The peer settled a message with an outcome other than accepted."""
+
+    def __init__(self, message: str, error: object = None, state: object = None) -> None:
+        super().__init__(message, error)
+        #: The outcome (Rejected, Released, Modified ...) the peer gave.
+        self.state = state
+
+
+class MessageRejected(DeliveryFailed):
+    """The peer rejected the message (3.4.2), usually with an error saying why."""
+
+
+class MessageReleased(DeliveryFailed):
+    """The peer released the message (3.4.4): not processed; it may be sent again."""
+
+
+class MessageModified(DeliveryFailed):
+    """The peer gave the modified outcome (3.4.5): see ``state.delivery_failed`` etc."""

@@ -2,22 +2,38 @@
 
 from ._errors import (
     AMQPError,
+    AuthenticationError,
+    ConnectionClosed,
     DecodeError,
+    DeliveryFailed,
     EncodeError,
     EncodeTypeError,
+    LinkDetached,
     LocalProtocolError,
+    MessageModified,
+    MessageRejected,
+    MessageReleased,
     ProtocolError,
     RemoteProtocolError,
+    SessionEnded,
 )
 from ._sasl import SaslError
 
 __all__ = [
     "AMQPError",
+    "AuthenticationError",
+    "ConnectionClosed",
     "DecodeError",
+    "DeliveryFailed",
     "EncodeError",
     "EncodeTypeError",
+    "LinkDetached",
     "LocalProtocolError",
+    "MessageModified",
+    "MessageRejected",
+    "MessageReleased",
     "ProtocolError",
     "RemoteProtocolError",
     "SaslError",
+    "SessionEnded",
 ]
