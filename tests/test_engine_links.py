@@ -509,3 +509,40 @@ def test_the_direct_transfer_encoding_matches_the_generic_one(
     got = _fast_transfer(fast, 3, len(fast))
     if got is not None:  # the direct decoder takes the usual shapes, and agrees
         assert got[0] == generic and got[1] == len(fast)
+
+
+def test_a_non_terminal_state_goes_out_unsettled() -> None:
+    p, sender, receiver = linked_pair()
+    d = sender.send(Message(b"big job"))
+    p.pump()
+    (mr,) = p.events("server", MessageReceived)
+    receiver.update(mr.delivery, amqp.Received(section_number=0, section_offset=3))
+    p.pump()
+    (du,) = p.events("client", DeliveryUpdated)
+    assert du.state == amqp.Received(section_number=0, section_offset=3) and not du.settled
+    assert not d.settled and d.id in sender.unsettled  # not terminal: no auto-settle
+    receiver.accept(mr.delivery)
+    p.pump()
+    assert d.done and not sender.unsettled
+
+
+def test_a_receiver_asking_for_mode_second_follows_a_peer_that_answers_first() -> None:
+    p = CorePair()
+    p.open()
+    s = p.client.begin_session()
+    p.pump()
+    p.events("server", RemoteBegin)[0].session.begin()
+    p.pump()
+    r = s.attach_receiver("q", credit=1, rcv_settle_mode=amqp.ReceiverSettleMode.SECOND)
+    p.pump()
+    (ra,) = p.events("server", RemoteAttach)
+    srv = ra.link
+    srv.rcv_settle_mode = amqp.ReceiverSettleMode.FIRST  # the broker can only do first
+    srv.attach()
+    p.pump()
+    assert r.rcv_settle_mode is amqp.ReceiverSettleMode.FIRST
+    srv.send(Message(b"m"))
+    p.pump()
+    (mr,) = p.events("client", MessageReceived)
+    r.accept(mr.delivery)
+    assert mr.delivery.settled and not r.unsettled

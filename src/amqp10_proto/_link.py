@@ -170,6 +170,11 @@ class Link:
         if self.role is Role.RECEIVER:
             # 2.6.7: the sender's initial-delivery-count starts the count.
             self.delivery_count = attach.initial_delivery_count or 0
+            if (self.rcv_settle_mode is ReceiverSettleMode.SECOND and self.state is LinkState.ATTACHED
+                    and attach.rcv_settle_mode is ReceiverSettleMode.FIRST):
+                # 2.8.3: the peer answered that it settles first; a receiver waiting for
+                # the sender's settlement would wait for ever, so we settle first too.
+                self.rcv_settle_mode = ReceiverSettleMode.FIRST
         if self.state is LinkState.ATTACHED:
             self._on_attached()
 
@@ -590,6 +595,16 @@ class Receiver(Link):
         self.unsettled.pop(delivery.id, None)
         if not delivery.remote_settled and self.state is LinkState.ATTACHED:
             self.session._queue_disposition(Role.RECEIVER, delivery.id, True, delivery.state)
+
+    def update(self, delivery: Delivery, state: Any) -> None:
+        """Tell the sender a non-terminal state without settling (e.g. Received, 3.4.1)."""
+        if delivery.link is not self:
+            raise LocalProtocolError("that delivery is not on this link")
+        if delivery.settled:
+            raise LocalProtocolError("that delivery is settled already")
+        delivery.state = state
+        if not delivery.remote_settled and self.state is LinkState.ATTACHED:
+            self.session._queue_disposition(Role.RECEIVER, delivery.id, False, state)
 
     def accept(self, delivery: Delivery) -> None:
         self.settle(delivery, _ACCEPTED)
