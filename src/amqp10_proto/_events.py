@@ -169,3 +169,31 @@ class DeliveryUpdated(Event):
     delivery: Delivery
     state: Any
     settled: bool
+
+
+# The two events raised once per message are built through their slot descriptors:
+# the same frozen objects as the dataclass constructor makes, at half the cost
+# (the generated __init__ goes through object.__setattr__ for every field).
+_new = object.__new__
+_set_mr = [getattr(MessageReceived, name).__set__ for name in ("link", "delivery", "message")]
+_set_du = [getattr(DeliveryUpdated, name).__set__ for name in ("delivery", "state", "settled")]
+
+
+def message_received(link: Receiver, delivery: Delivery, message: Message) -> MessageReceived:
+    """``MessageReceived(link=..., delivery=..., message=...)``, for the hot path."""
+    ev = _new(MessageReceived)
+    a, b, c = _set_mr
+    a(ev, link)
+    b(ev, delivery)
+    c(ev, message)
+    return ev
+
+
+def delivery_updated(delivery: Delivery, state: Any, settled: bool) -> DeliveryUpdated:
+    """``DeliveryUpdated(delivery=..., state=..., settled=...)``, for the hot path."""
+    ev = _new(DeliveryUpdated)
+    a, b, c = _set_du
+    a(ev, delivery)
+    b(ev, state)
+    c(ev, settled)
+    return ev

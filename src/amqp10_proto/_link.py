@@ -32,6 +32,7 @@ from ._events import (
     LinkDetached,
     MessageReceived,
     TransferAborted,
+    message_received,
 )
 from ._message import Message
 from ._performatives import Attach, Detach, Flow, Transfer
@@ -571,8 +572,7 @@ class Receiver(Link):
             raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
         if not settled:
             self.unsettled[delivery_id] = delivery
-        self.session.connection._events.append(
-            MessageReceived(link=self, delivery=delivery, message=message))
+        self.session.connection._events.append(message_received(self, delivery, message))
 
     def settle(self, delivery: Delivery, state: Any = None) -> None:
         """Give ``delivery`` an outcome and settle it (2.6.12).

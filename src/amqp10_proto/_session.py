@@ -23,7 +23,7 @@ from ._definitions import (
 from ._delivery import Delivery
 from ._encoder import _e_uint, encode
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import DeliveryUpdated, Event, RemoteAttach, SessionBegun, SessionEnded
+from ._events import Event, RemoteAttach, SessionBegun, SessionEnded, delivery_updated
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
 from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
@@ -580,6 +580,5 @@ class Session:
                 d.remote_state = state
             if settled:
                 d.remote_settled = True
-            events.append(DeliveryUpdated(delivery=d, state=d.remote_state,
-                                          settled=d.remote_settled))
+            events.append(delivery_updated(d, d.remote_state, d.remote_settled))
             d.link._after_disposition(d)

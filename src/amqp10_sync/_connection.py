@@ -1,0 +1,580 @@
+"""The blocking connection: one socket, one I/O thread, one lock around the core.
+
+The I/O thread waits in ``select`` on the socket and a wake-up socket pair,
+with the core's ``tick()`` deadline as the timeout, so an idle connection only
+wakes for heartbeats. Every call into the core, from the I/O thread or an
+application thread, happens under the connection's lock; whoever made the call
+then writes ``data_to_send()`` (non-blocking; what the socket cannot take yet
+is left for the I/O thread) and hands the events to the objects waiting on
+them. Threads wait on one ``threading.Condition``; the core holds all the
+protocol state.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from amqp10_proto import (
+    Connection as CoreConnection,
+)
+from amqp10_proto import (
+    ConnectionClosed as ConnectionClosedEvent,
+)
+from amqp10_proto import (
+    CreditGranted,
+    DrainCompleted,
+    Error,
+    ErrorCondition,
+    LinkDetached,
+    MessageReceived,
+    RemoteAttach,
+    RemoteBegin,
+    RemoteProtocolError,
+    SaslAnonymous,
+    SaslCredentials,
+    SaslPlain,
+    SessionEnded,
+    TransferAborted,
+)
+from amqp10_proto import errors as amqp_errors
+
+from ._session import Session
+from ._trace import FrameTracer, trace_enabled
+from ._url import is_loopback, parse_url
+
+if TYPE_CHECKING:
+    from amqp10_proto import Open
+
+__all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
+
+log = logging.getLogger("amqp10")
+
+#: Bytes the socket has not taken yet above which senders wait (backpressure).
+HIGH_WATER = 4 << 20
+_READ_SIZE = 1 << 18
+_SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same bytes
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+class _Default(enum.Enum):
+    DEFAULT = "DEFAULT"
+
+
+#: "Choose for me": SASL PLAIN when the URL has credentials, ANONYMOUS otherwise.
+DEFAULT = _Default.DEFAULT
+
+SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
+
+
+def describe_error(error: Any) -> str:
+    """``condition: description`` of an AMQP error, or '' for none."""
+    if error is None:
+        return ""
+    condition = getattr(error, "condition", None)
+    description = getattr(error, "description", None)
+    return f"{condition}: {description}" if description else str(condition)
+
+
+class Connection:
+    """An open AMQP 1.0 connection; thread-safe. Made by :func:`open_connection`."""
+
+    def __init__(self, sock: socket.socket, core: CoreConnection, *, timeout: float,
+                 label: str) -> None:
+        self._sock = sock
+        self._core = core
+        self._timeout = timeout
+        self.label = label
+        self._cond = threading.Condition(threading.RLock())
+        self._out = bytearray()
+        self._queued_total = 0  # bytes handed to us by the core, ever
+        self._sent_total = 0  # bytes the socket took, ever
+        self._dead = False  # the socket is gone (or given up on)
+        self._transport_error: str | None = None
+        self._stop = False
+        self._closed_by_user = False
+        self._objects: dict[Any, Any] = {}  # core session/link -> adapter object
+        self._is_ssl = isinstance(sock, ssl.SSLSocket)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        tracing = trace_enabled()
+        self._trace_in = FrameTracer(label, "<-") if tracing else None
+        self._trace_out = FrameTracer(label, "->") if tracing else None
+        self._thread = threading.Thread(target=self._run, name=f"amqp10-io {label}", daemon=True)
+
+    # -- what the application can read -------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once the connection is over: closed by either side, or the socket lost."""
+        return self._core.ended or self._dead
+
+    @property
+    def error(self) -> Error | None:
+        """The peer's close error (or why we closed), once the connection ended."""
+        return self._core.error
+
+    @property
+    def remote_open(self) -> Open | None:
+        """The peer's open frame: its container id, properties, limits and capabilities."""
+        return self._core.remote_open
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        o = self._core.remote_open
+        return None if o is None else o.properties
+
+    @property
+    def remote_container_id(self) -> str | None:
+        o = self._core.remote_open
+        return None if o is None else o.container_id
+
+    @property
+    def remote_offered_capabilities(self) -> Any:
+        o = self._core.remote_open
+        return None if o is None else o.offered_capabilities
+
+    @property
+    def remote_idle_timeout(self) -> float | None:
+        return self._core.remote_idle_timeout
+
+    @property
+    def remote_max_frame_size(self) -> int:
+        return self._core.remote_max_frame_size
+
+    @property
+    def io_thread(self) -> threading.Thread:
+        """The connection's I/O thread (it ends once the connection is closed)."""
+        return self._thread
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<amqp10_sync.Connection {self.label} {state}>"
+
+    # -- sessions and closing ---------------------------------------------------------------
+    def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
+                     handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,
+                     offered_capabilities: list[str] | None = None,
+                     desired_capabilities: list[str] | None = None,
+                     timeout: float | None = None) -> Session:
+        """Begin a session and wait until the peer answers (within ``timeout``)."""
+        end = self._deadline(timeout)
+        with self._cond:
+            self._check()
+            core = self._core.begin_session(
+                incoming_window=incoming_window, outgoing_window=outgoing_window,
+                handle_max=handle_max, properties=properties,
+                offered_capabilities=offered_capabilities,
+                desired_capabilities=desired_capabilities)
+            session = Session(self, core)
+            self._objects[core] = session
+            self._after()
+            ok = self._wait_until(lambda: core.mapped or session._ended or self.closed, end)
+            session._check()
+            if not ok:
+                raise TimeoutError(f"the peer did not answer the begin within {self._span(timeout)} s")
+            return session
+
+    def close(self, timeout: float | None = None) -> None:
+        """Close the connection; give up on the peer (drop the socket) after ``timeout``.
+
+        Every pending operation fails with ConnectionClosed; the I/O thread ends.
+        """
+        end = self._deadline(timeout)
+        with self._cond:
+            self._closed_by_user = True
+            if not self.closed:
+                self._core.close()
+                self._after()
+            if not self._wait_until(lambda: self.closed, end):
+                log.warning("%s: the peer did not answer our close within %s s; dropping the "
+                            "socket", self.label, self._span(timeout))
+                self._lost("the peer did not answer our close in time")
+            self._stop = True
+        self._wake()
+        if threading.current_thread() is not self._thread and self._thread.is_alive():
+            self._thread.join(max(0.5, end - time.monotonic()))
+            if self._thread.is_alive():
+                log.warning("%s: the I/O thread did not end", self.label)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.close()
+        except Exception:
+            if exc[0] is None:
+                raise
+            log.debug("%s: error closing after an exception", self.label, exc_info=True)
+
+    # -- for sessions and links: waiting and checking ----------------------------------------
+    def _span(self, timeout: float | None) -> float:
+        return self._timeout if timeout is None else timeout
+
+    def _deadline(self, timeout: float | None) -> float:
+        return time.monotonic() + self._span(timeout)
+
+    def _wait_until(self, pred: Callable[[], object], end: float | None) -> bool:
+        """Wait (holding the lock) until ``pred()``; False if ``end`` passed first."""
+        cond = self._cond
+        while not pred():
+            if end is None:
+                cond.wait()
+                continue
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return False
+            cond.wait(remaining)
+        return True
+
+    def _closed_error(self) -> amqp_errors.ConnectionClosed:
+        error = self._core.error
+        if error is not None and error.condition == ErrorCondition.UNAUTHORIZED_ACCESS \
+                and self._core.remote_open is None:
+            return amqp_errors.AuthenticationError(
+                f"authentication failed: {describe_error(error)}", error)
+        if error is not None:
+            text = f"connection closed: {describe_error(error)}"
+            if self._transport_error:
+                text += f" ({self._transport_error})"
+        elif self._closed_by_user:
+            text = "the connection was closed"
+        else:
+            text = "connection closed by the peer"
+        return amqp_errors.ConnectionClosed(text, error)
+
+    def _check(self) -> None:
+        if self.closed:
+            raise self._closed_error()
+
+    # -- the pump -------------------------------------------------------------------------
+    def _after(self) -> None:
+        """After any core call (lock held): dispatch events, write what is queued."""
+        self._process()
+        self._flush()
+        self._process()
+
+    def _process(self) -> None:
+        core = self._core
+        event = core.next_event()
+        if event is None:
+            return
+        objects = self._objects
+        while event is not None:
+            t = type(event)
+            if t is MessageReceived:
+                obj = objects.get(event.link)  # type: ignore[attr-defined]
+                if obj is not None:
+                    obj._deliver(event)
+            elif t is LinkDetached:
+                obj = objects.pop(event.link, None)  # type: ignore[attr-defined]
+                if obj is not None:
+                    obj._detached(event)
+            elif t is SessionEnded:
+                obj = objects.pop(event.session, None)  # type: ignore[attr-defined]
+                if obj is not None:
+                    obj._on_end(event)
+            elif t is CreditGranted or t is DrainCompleted or t is TransferAborted:
+                obj = objects.get(event.link)  # type: ignore[attr-defined]
+                if obj is not None:
+                    obj._on_flow_event(event)
+            elif t is ConnectionClosedEvent:
+                level = logging.INFO if event.error is None else logging.WARNING  # type: ignore[attr-defined]
+                log.log(level, "%s: connection closed %s", self.label,
+                        describe_error(event.error) or "cleanly")  # type: ignore[attr-defined]
+            elif t is RemoteBegin:
+                # A client adapter does not take sessions the peer begins.
+                event.session.end(Error(condition=ErrorCondition.NOT_ALLOWED,  # type: ignore[attr-defined]
+                                        description="this client accepts no incoming sessions"))
+            elif t is RemoteAttach:
+                event.link.refuse(Error(condition=ErrorCondition.NOT_ALLOWED,  # type: ignore[attr-defined]
+                                        description="this client accepts no incoming links"))
+            event = core.next_event()
+        self._cond.notify_all()
+
+    def _flush(self) -> None:
+        data = self._core.data_to_send()
+        if data:
+            if self._trace_out is not None:
+                self._trace_out.feed(data)
+            self._queued_total += len(data)
+            if self._dead:
+                return
+            if not self._out:
+                n = self._send(data)
+                if n < len(data) and not self._dead:
+                    self._out += memoryview(data)[n:]
+                    self._wake()
+                return
+            self._out += data
+        if self._out and not self._dead:
+            del self._out[:self._send(self._out)]
+
+    def _send(self, buf: bytes | bytearray) -> int:
+        """Write as much of ``buf`` as the socket takes now; the count written."""
+        sock = self._sock
+        total = 0
+        size = len(buf)
+        try:
+            while total < size:
+                if self._is_ssl:
+                    n = sock.send(buf[total:total + _SSL_CHUNK])
+                else:
+                    n = sock.send(buf[total:] if total else buf)
+                if n <= 0:
+                    break
+                total += n
+        except _WOULD_BLOCK:
+            pass
+        except OSError as exc:
+            self._lost(f"write failed: {exc}")
+        self._sent_total += total
+        return total
+
+    def _read(self) -> None:
+        sock = self._sock
+        core = self._core
+        while not self._dead:
+            try:
+                data = sock.recv(_READ_SIZE)
+            except _WOULD_BLOCK:
+                break
+            except OSError as exc:
+                self._lost(f"read failed: {exc}")
+                break
+            if self._trace_in is not None and data:
+                self._trace_in.feed(data)
+            try:
+                core.receive_data(data)
+            except RemoteProtocolError as exc:
+                log.warning("%s: the peer broke the protocol: %s", self.label, exc)
+            if not data or core.ended:
+                break
+            if len(data) < _READ_SIZE and not (self._is_ssl and sock.pending()):  # type: ignore[attr-defined]
+                break
+        self._after()
+
+    def _lost(self, reason: str) -> None:
+        """The socket is gone or given up on (lock held): end the core, fail every wait."""
+        if not self._dead:
+            self._dead = True
+            self._transport_error = reason
+            if not self._core.ended:
+                log.warning("%s: connection lost: %s", self.label, reason)
+                self._core.receive_data(b"")
+            self._out.clear()
+            self._process()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # already full (a wake-up is pending) or closed
+
+    def _run(self) -> None:
+        sock = self._sock
+        sel = selectors.DefaultSelector()
+        sel.register(sock, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        writing = False
+        ended_at: float | None = None
+        try:
+            while True:
+                with self._cond:
+                    if self._stop or self._dead:
+                        break
+                    now = time.monotonic()
+                    if self._core.ended:
+                        if not self._out:
+                            break  # our last frames (a close) are written
+                        ended_at = ended_at or now
+                        if now - ended_at > 2.0:
+                            break
+                    deadline = self._core.tick(now)
+                    self._after()
+                    want_write = bool(self._out)
+                if want_write != writing:
+                    sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0))
+                    writing = want_write
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if ended_at is not None:
+                    wait = 0.5 if wait is None else min(wait, 0.5)
+                ready = sel.select(wait)
+                with self._cond:
+                    for key, mask in ready:
+                        if key.fileobj is self._wake_r:
+                            try:
+                                self._wake_r.recv(4096)
+                            except OSError:
+                                pass
+                            continue
+                        if mask & selectors.EVENT_READ:
+                            self._read()
+                        if mask & selectors.EVENT_WRITE and not self._dead:
+                            self._flush()
+        except Exception:
+            log.exception("%s: the I/O thread failed", self.label)
+        finally:
+            sel.close()
+            with self._cond:
+                if not self._dead:
+                    self._lost("the connection's I/O thread stopped")
+                self._dead = True
+                for s in (sock, self._wake_r, self._wake_w):
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+                self._cond.notify_all()
+            log.debug("%s: I/O thread ended", self.label)
+
+    def _start(self, connect_timeout: float) -> None:
+        """Queue the headers and open, start the I/O thread, wait for the peer's open."""
+        end = time.monotonic() + connect_timeout
+        with self._cond:
+            self._core.open()
+            self._after()
+        self._thread.start()
+        with self._cond:
+            ok = self._wait_until(lambda: self._core.opened or self.closed, end)
+            if self._core.opened:
+                log.info("%s: connected (peer %s)", self.label, self.remote_container_id)
+                return
+        if not ok:
+            with self._cond:
+                self._lost("the open handshake timed out")
+                self._stop = True
+        error = self._closed_error()
+        self._stop = True
+        self._wake()
+        self._thread.join(2.0)
+        if not ok:
+            raise TimeoutError(f"{self.label}: the AMQP open handshake did not complete "
+                               f"within {connect_timeout} s")
+        raise error
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+def _uses_plain(sasl: Any) -> bool:
+    items = sasl if isinstance(sasl, list) else [sasl]
+    return any(isinstance(s, SaslPlain) for s in items)
+
+
+def open_connection(
+    url: str,
+    *,
+    sasl: SaslOption = DEFAULT,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    hostname: str | None = None,
+    connect_timeout: float = 10.0,
+    timeout: float = 30.0,
+    idle_timeout: float | None = 60.0,
+    container_id: str | None = None,
+    max_frame_size: int = 65536,
+    channel_max: int = 65535,
+    properties: dict[str, Any] | None = None,
+    allow_plain_without_tls: bool = False,
+) -> Connection:
+    """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``) and open.
+
+    Credentials in the URL (percent-decoded) mean SASL PLAIN; otherwise SASL
+    ANONYMOUS, unless ``sasl=`` chooses (``None``: no SASL layer). ``amqps``
+    uses TLS with verification (``ssl.create_default_context()`` unless
+    ``ssl_context``). ``timeout`` is the default of every later blocking call.
+    Raises OSError (refused, unreachable), TimeoutError, or AuthenticationError.
+    """
+    parsed = parse_url(url)
+    if sasl is DEFAULT:
+        if parsed.username is not None:
+            sasl = SaslPlain(parsed.username, parsed.password or "")
+        else:
+            sasl = SaslAnonymous()
+    if ssl_context is not None and not parsed.tls:
+        raise ValueError("ssl_context given for an amqp:// URL: use amqps:// for TLS")
+    _check_plain(sasl, parsed.tls, parsed.host, allow_plain_without_tls)
+    sock = socket.create_connection((parsed.host, parsed.port), timeout=connect_timeout)
+    try:
+        if parsed.tls:
+            context = ssl_context or ssl.create_default_context()
+            sock = context.wrap_socket(sock, server_hostname=server_hostname or parsed.host)
+    except BaseException:
+        sock.close()
+        raise
+    return _open(sock, f"{parsed.host}:{parsed.port}", sasl=sasl, hostname=hostname or parsed.host,
+                 connect_timeout=connect_timeout, timeout=timeout, idle_timeout=idle_timeout,
+                 container_id=container_id, max_frame_size=max_frame_size,
+                 channel_max=channel_max, properties=properties)
+
+
+def connect(
+    sock: socket.socket,
+    *,
+    sasl: SaslOption = DEFAULT,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    hostname: str | None = None,
+    connect_timeout: float = 10.0,
+    timeout: float = 30.0,
+    idle_timeout: float | None = 60.0,
+    container_id: str | None = None,
+    max_frame_size: int = 65536,
+    channel_max: int = 65535,
+    properties: dict[str, Any] | None = None,
+    allow_plain_without_tls: bool = False,
+) -> Connection:
+    """Open an AMQP connection over an already-connected socket (plain or ``ssl.SSLSocket``).
+
+    ``ssl_context`` wraps a plain socket in TLS first. The connection owns the
+    socket from here on and closes it. ``sasl`` defaults to ANONYMOUS.
+    """
+    if sasl is DEFAULT:
+        sasl = SaslAnonymous()
+    try:
+        peer = sock.getpeername()
+        host = str(peer[0]) if isinstance(peer, tuple) else "localhost"
+        label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+    except OSError:
+        host, label = "unknown", "socket"
+    if ssl_context is not None and not isinstance(sock, ssl.SSLSocket):
+        sock.settimeout(connect_timeout)
+        sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or hostname or host)
+    _check_plain(sasl, isinstance(sock, ssl.SSLSocket), host, allow_plain_without_tls)
+    return _open(sock, label, sasl=sasl, hostname=hostname, connect_timeout=connect_timeout,
+                 timeout=timeout, idle_timeout=idle_timeout, container_id=container_id,
+                 max_frame_size=max_frame_size, channel_max=channel_max, properties=properties)
+
+
+def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
+    if _uses_plain(sasl) and not tls and not is_loopback(host) and not allowed:
+        raise ValueError(
+            f"SASL PLAIN would send the password in clear text to {host}: use amqps://, "
+            "or pass allow_plain_without_tls=True")
+
+
+def _open(sock: socket.socket, label: str, *, sasl: Any, hostname: str | None,
+          connect_timeout: float, timeout: float, idle_timeout: float | None,
+          container_id: str | None, max_frame_size: int, channel_max: int,
+          properties: dict[str, Any] | None) -> Connection:
+    try:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
+                              max_frame_size=max_frame_size, channel_max=channel_max,
+                              idle_timeout=idle_timeout, properties=properties)
+        conn = Connection(sock, core, timeout=timeout, label=label)
+    except BaseException:
+        sock.close()
+        raise
+    conn._start(connect_timeout)
+    return conn
