@@ -125,6 +125,9 @@ class Connection:
             self._sasl_client = SaslClient(sasl, hostname=hostname)
         self._sasl_phase = sasl is not None
         self._reader = FrameReader(max_frame_size)
+        # The engine copies what it needs out of each transfer and keeps none of
+        # them, so the reader may reuse one object for the usual ones.
+        self._reader.scratch = Transfer(handle=0)
         self._out: list[Any] = []
         self._deferred: list[bytes] = []  # AMQP frames queued while SASL runs
         self._events: deque[Event] = deque()

@@ -83,7 +83,8 @@ class FrameReader:
     ``performative`` None for an empty (heartbeat) frame.
     """
 
-    __slots__ = ("_chunks", "_expect_header", "_have", "_need", "bytes_received", "max_frame_size")
+    __slots__ = ("_chunks", "_expect_header", "_have", "_need", "bytes_received", "max_frame_size",
+                 "scratch")
 
     def __init__(self, max_frame_size: int) -> None:
         self.max_frame_size = max_frame_size
@@ -92,6 +93,8 @@ class FrameReader:
         self._need = 8  # bytes needed before parsing can progress
         self._expect_header = True
         self.bytes_received = 0
+        #: A Transfer the consumer never keeps, reused for the usual transfers (or None).
+        self.scratch: Transfer | None = None
 
     def expect_header(self) -> None:
         """The next 8 bytes are a protocol header (after SASL, before AMQP)."""
@@ -141,7 +144,7 @@ class FrameReader:
                         if (body + 3 < end and data[body + 2] == 0x14 and data[body + 1] == 0x53
                                 and not data[body]):
                             try:
-                                got = _fast_transfer(data, body + 3, end)
+                                got = _fast_transfer(data, body + 3, end, self.scratch)
                             except IndexError:  # malformed: the general decoder says why
                                 got = None
                             if got is not None:
@@ -182,13 +185,15 @@ _BAD = object()
 _unpack_I = struct.Struct(">I").unpack_from
 
 
-def _fast_transfer(data: bytes, pos: int, end: int) -> tuple[Transfer, int] | None:
+def _fast_transfer(data: bytes, pos: int, end: int,
+                   scratch: Transfer | None = None) -> tuple[Transfer, int] | None:
     """Decode the usual first transfer (2.7.5) directly, or return None.
 
     The usual one is a list8 of five or six fields: handle, delivery-id (uint,
     smalluint or uint0), delivery-tag (vbin8), message-format, settled and
     perhaps more. Anything else goes to the general decoder, which also
-    validates; this only spares the common case its generic walk.
+    validates; this only spares the common case its generic walk. With ``scratch``
+    (a Transfer no one keeps) its fields are overwritten instead of a new one built.
     """
     if data[pos] != 0xC0:
         return None
@@ -242,13 +247,15 @@ def _fast_transfer(data: bytes, pos: int, end: int) -> tuple[Transfer, int] | No
         p += 1
     if p != stop or settled is _BAD or more is _BAD:
         return None
-    t = _new(Transfer)
+    t = scratch
+    if t is None:
+        t = _new(Transfer)
+        t.rcv_settle_mode = t.state = None
+        t.resume = t.aborted = t.batchable = False
     t.handle = handle
     t.delivery_id = did
     t.delivery_tag = tag
     t.message_format = fmt
     t.settled = settled  # type: ignore[assignment]
     t.more = more is True
-    t.rcv_settle_mode = t.state = None
-    t.resume = t.aborted = t.batchable = False
     return t, stop

@@ -45,7 +45,8 @@ __all__ = ["Link", "Receiver", "Sender"]
 
 _UINT = 1 << 32
 _TERMINAL = (Accepted, Rejected, Released, Modified)
-_ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
+_ACCEPTED = Accepted()
+_new_message = object.__new__  # it has no fields: one instance serves every accept
 _pack_I = struct.Struct(">I").pack
 
 
@@ -566,10 +567,19 @@ class Receiver(Link):
             delivery.remote_settled = True
         if transfer.state is not None:
             delivery.remote_state = transfer.state
-        try:
-            message = Message.decode(payload)
-        except DecodeError as exc:
-            raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
+        n = len(payload)
+        if n > 5 and payload[3] == 0xA0 and payload[4] + 5 == n and payload[:3] == b"\x00\x53\x75":
+            # One small data section, nothing else: the commonest message of all.
+            message = _new_message(Message)
+            message._header = message._da = message._ma = message._properties = None
+            message._ap = message._footer = None
+            message._body = [payload[5:]]
+            message._body_type = "data"
+        else:
+            try:
+                message = Message.decode(payload)
+            except DecodeError as exc:
+                raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
         if not settled:
             self.unsettled[delivery_id] = delivery
         self.session.connection._events.append(message_received(self, delivery, message))
