@@ -12,6 +12,7 @@ protocol state.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import selectors
@@ -51,7 +52,7 @@ from ._trace import FrameTracer, trace_enabled
 from ._url import is_loopback, parse_url
 
 if TYPE_CHECKING:
-    from amqp10_proto import Open
+    from amqp10_proto.performatives import Open
 
 __all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
 
@@ -374,10 +375,8 @@ class Connection:
             self._process()
 
     def _wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # full (a wake-up is pending) or closed
             self._wake_w.send(b"\0")
-        except OSError:
-            pass  # already full (a wake-up is pending) or closed
 
     def _run(self) -> None:
         sock = self._sock
@@ -411,10 +410,8 @@ class Connection:
                 with self._cond:
                     for key, mask in ready:
                         if key.fileobj is self._wake_r:
-                            try:
+                            with contextlib.suppress(OSError):
                                 self._wake_r.recv(4096)
-                            except OSError:
-                                pass
                             continue
                         if mask & selectors.EVENT_READ:
                             self._read()
@@ -429,10 +426,8 @@ class Connection:
                     self._lost("the connection's I/O thread stopped")
                 self._dead = True
                 for s in (sock, self._wake_r, self._wake_w):
-                    try:
+                    with contextlib.suppress(OSError):
                         s.close()
-                    except OSError:
-                        pass
                 self._cond.notify_all()
             log.debug("%s: I/O thread ended", self.label)
 
