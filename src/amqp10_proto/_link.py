@@ -48,6 +48,7 @@ _TERMINAL = (Accepted, Rejected, Released, Modified)
 _ACCEPTED = Accepted()
 _new_message = object.__new__  # it has no fields: one instance serves every accept
 _pack_I = struct.Struct(">I").pack
+_unpack_I = struct.Struct(">I").unpack_from
 
 
 def serial_diff(a: int, b: int) -> int:
@@ -568,12 +569,14 @@ class Receiver(Link):
         if transfer.state is not None:
             delivery.remote_state = transfer.state
         n = len(payload)
-        if n > 5 and payload[3] == 0xA0 and payload[4] + 5 == n and payload[:3] == b"\x00\x53\x75":
-            # One small data section, nothing else: the commonest message of all.
+        c = payload[3] if n > 8 else 0
+        if ((c == 0xB0 and _unpack_I(payload, 4)[0] + 8 == n)
+                or (c == 0xA0 and payload[4] + 5 == n)) and payload[:3] == b"\x00\x53\x75":
+            # One data section and nothing else: the commonest message of all.
             message = _new_message(Message)
             message._header = message._da = message._ma = message._properties = None
             message._ap = message._footer = None
-            message._body = [payload[5:]]
+            message._body = [payload[8:] if c == 0xB0 else payload[5:]]
             message._body_type = "data"
         else:
             try:
