@@ -34,12 +34,14 @@ from ._events import (
     TransferAborted,
     message_received,
 )
+from ._framing import _pack_hdr, transfer_performative
 from ._message import Message
 from ._performatives import Attach, Detach, Flow, Transfer
 from ._state import LINK_TABLE, Input, LinkState, SessionState, transition
 
 if TYPE_CHECKING:
     from ._session import Session
+
 
 __all__ = ["Link", "Receiver", "Sender"]
 
@@ -311,8 +313,12 @@ class Sender(Link):
                 or session.remote_incoming_window <= 0 or session._blocked
                 or session.state is not SessionState.MAPPED):
             self._refuse_send()
-        parts = message.encode_parts() if isinstance(message, Message) else [bytes(message)]
-        size = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        parts = message.encode_parts() if type(message) is Message or isinstance(
+            message, Message) else [bytes(message)]
+        if len(parts) == 2:
+            size = len(parts[0]) + len(parts[1])
+        else:
+            size = sum(map(len, parts))
         a = self.remote_attach
         limit = None if a is None else a.max_message_size
         if limit and size > limit:
@@ -340,7 +346,20 @@ class Sender(Link):
         # 2.6.7: each delivery uses one credit and advances delivery-count.
         self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
         self.credit -= 1
-        session._send_delivery(self, delivery, parts, size, pre_settled)
+        perf = transfer_performative(self.handle, did, tag, message_format, pre_settled, False)
+        conn = session.connection
+        if size <= conn._peer_max_frame - 8 - len(perf):
+            # One frame (2.5.6: one transfer-id and one unit of the peer's window).
+            session.next_outgoing_id = (session.next_outgoing_id + 1) & 0xFFFFFFFF
+            session.remote_incoming_window -= 1
+            session._outgoing_left -= 1
+            out = conn._out
+            out.append(_pack_hdr(8 + len(perf) + size, 2, 0, session.channel) + perf)
+            out.extend(parts)
+            if session._outgoing_left < session.outgoing_window >> 1:
+                conn._send_frame(session.channel, session._flow_frame())
+        else:
+            session._send_delivery(self, delivery, parts, size, pre_settled)
         return delivery
 
     def _refuse_send(self) -> None:

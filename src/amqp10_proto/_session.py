@@ -8,7 +8,6 @@ and turns the dispositions its links queue into ranged frames.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +20,10 @@ from ._definitions import (
     Target,
 )
 from ._delivery import Delivery
-from ._encoder import _e_uint, encode
+from ._encoder import encode
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import Event, RemoteAttach, SessionBegun, SessionEnded, delivery_updated
+from ._framing import _pack_hdr, transfer_performative
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
 from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
@@ -38,34 +38,6 @@ _UINT = 1 << 32
 DEFAULT_INCOMING_WINDOW = 5000
 #: We never hold back our own transfers by an outgoing window of our own.
 DEFAULT_OUTGOING_WINDOW = (1 << 31) - 1
-
-
-def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_format: int,
-                          settled: bool, more: bool) -> bytes:
-    """The first transfer of a delivery (2.7.5), encoded directly: the send hot path.
-
-    Same bytes as ``encode(Transfer(...))`` for these fields (checked by a test).
-    """
-    n = len(tag)
-    if n > 32:
-        raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
-    body = ((_SMALLUINT[handle] if handle < 256 else _e_uint(handle))
-            + (_pack_uint(0x70, delivery_id) if 255 < delivery_id <= 0xFFFFFFFF else _e_uint(delivery_id))
-            + _TAG8[n] + tag
-            + (b"\x43" if message_format == 0 else _e_uint(message_format))
-            + (b"\x41" if settled else b"\x42") + (b"\x41" if more else b""))
-    size = len(body) + 1
-    if size < 256:
-        return b"\x00\x53\x14\xc0" + bytes((size, 6 if more else 5)) + body
-    return encode(Transfer(handle=handle, delivery_id=delivery_id, delivery_tag=tag,
-                           message_format=message_format, settled=settled, more=more))
-
-
-_TAG8 = [b"\xa0" + bytes((n,)) for n in range(33)]
-_pack_hdr = struct.Struct(">IBBH").pack
-_SMALLUINT = [b"\x43", *(b"\x52" + bytes((i,)) for i in range(1, 256))]
-_pack_uint = struct.Struct(">BI").pack
-
 
 
 class Session:
