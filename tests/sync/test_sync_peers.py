@@ -27,7 +27,9 @@ from amqp10_proto.errors import (
     LinkDetached,
     SessionEnded,
 )
-from tests.interop.peers import Peer, start
+from tests.interop.peers import Peer
+
+from .conftest import start
 
 T0 = dt.datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=dt.timezone.utc)
 
