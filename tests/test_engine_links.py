@@ -499,8 +499,7 @@ def test_sender_aborts_a_delivery_the_window_held_back() -> None:
 def test_the_direct_transfer_encoding_matches_the_generic_one(
         handle: int, did: int, tag: bytes, fmt: int, settled: bool, more: bool) -> None:
     from amqp10_proto._codec import encode
-    from amqp10_proto._framing import _fast_transfer
-    from amqp10_proto._framing import transfer_performative
+    from amqp10_proto._framing import _fast_transfer, transfer_performative
 
     fast = transfer_performative(handle, did, tag, fmt, settled, more)
     generic = Transfer(handle=handle, delivery_id=did, delivery_tag=tag, message_format=fmt,
