@@ -8,6 +8,7 @@ outcome chosen by its body: b"reject", b"release", b"modify", else accepted.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -26,7 +27,8 @@ from amqp10_proto import (
 
 
 class FakePeer:
-    def __init__(self, **server_options: Any) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, **server_options: Any) -> None:
+        self.ssl_context = ssl_context
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.options = server_options
@@ -57,6 +59,13 @@ class FakePeer:
             sock, _ = self.listener.accept()
         except OSError:
             return
+        if self.ssl_context is not None:
+            sock.settimeout(5)
+            try:
+                sock = self.ssl_context.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                sock.close()
+                return
         self.sock = sock
         sock.settimeout(0.05)
         core = Connection(role="server", **self.options)
