@@ -248,3 +248,15 @@ def test_refused_link_raises_with_the_peer_error() -> None:
         # A new session works.
         with conn.open_session() as s2, s2.open_sender(address("after")) as sender:
             sender.send(Message(b"x"))
+
+
+def test_10_mib_message_both_ways(peer: Peer) -> None:
+    q = address("big")
+    big = bytes(range(256)) * 40960
+    with amqp.open_connection(url(peer), timeout=60) as conn, conn.open_session() as session:
+        with session.open_sender(q) as sender:
+            sender.send(Message(big))
+        with session.open_receiver(q, credit=2) as receiver:
+            msg = receiver.receive(timeout=60)
+            assert msg.body == big
+            msg.accept()
