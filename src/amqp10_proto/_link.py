@@ -626,7 +626,7 @@ class Receiver(Link):
         delivery.settled = True
         self.unsettled.pop(delivery.id, None)
         if not delivery.remote_settled and self.state is LinkState.ATTACHED:
-            self.session._queue_disposition(Role.RECEIVER, delivery.id, True, delivery.state)
+            self.session._dispositions.append((Role.RECEIVER, delivery.id, True, delivery.state))
 
     def update(self, delivery: Delivery, state: Any) -> None:
         """Tell the sender a non-terminal state without settling (e.g. Received, 3.4.1)."""

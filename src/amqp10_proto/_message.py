@@ -167,6 +167,9 @@ def _enc_app_props(value: Any) -> bytes:
     return b"\x00\x53\x74" + encode_map_with(_map_pairs(value), _e_app_key, _SIMPLE_ENCODERS)
 
 
+_DATA8 = [b"\x00\x53\x75\xa0" + bytes((n,)) for n in range(256)]
+
+
 def _data_header(n: int) -> bytes:
     if n < 256:
         return b"\x00\x53\x75\xa0" + _LEN8[n]
@@ -440,9 +443,10 @@ class Message:
         body = self._body
         if kind == "data":
             for b in body:
-                if not isinstance(b, bytes):
+                if type(b) is not bytes and not isinstance(b, bytes):
                     raise EncodeTypeError(f"data section {b!r:.60} must be bytes", "body")
-                parts.append(_data_header(len(b)))
+                n = len(b)
+                parts.append(_DATA8[n] if n < 256 else b"\x00\x53\x75\xb0" + _pack_I(n))
                 parts.append(b)
         elif kind == "value":
             if type(body) is _Lazy:
