@@ -272,3 +272,20 @@ def test_a_session_begun_during_sasl_waits_for_the_amqp_header() -> None:
     assert rb.session.remote_channel == session.channel
     wire = b"".join(p.wire["client"])
     assert wire.index(AMQP_HEADER) < wire.index(b"\x00\x53\x11")  # header, open, then begin
+
+
+def test_a_transport_failure_on_our_side_says_what_happened() -> None:
+    p = CorePair()
+    p.open()
+    session = p.client.begin_session()
+    p.pump()
+    p.events("client")
+    p.client.transport_failed("no answer to close within 5 s")
+    events = p.events("client")
+    assert isinstance(events[0], SessionEnded) and events[0].session is session
+    closed = events[-1]
+    assert isinstance(closed, ConnectionClosed) and closed.local
+    assert closed.error is not None and closed.error.condition == "amqp:connection:forced"
+    assert closed.error.description == "no answer to close within 5 s"
+    p.client.transport_failed("again")  # idempotent once ended
+    assert p.client.next_event() is None

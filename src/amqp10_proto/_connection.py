@@ -218,6 +218,18 @@ class Connection:
             self._fail(exc.condition, str(exc))
             raise
 
+    def transport_failed(self, description: str) -> None:
+        """The transport broke on our side (a reset, a write error, a timeout we enforce).
+
+        Like ``receive_data(b"")``, every session and link ends and the events
+        report it, but the error says what happened: ``amqp:connection:forced``
+        with ``description``, raised locally.
+        """
+        if self._ended:
+            return
+        self._end(Error(condition=ErrorCondition.CONNECTION_FORCED, description=description),
+                  local=True)
+
     def next_event(self) -> Event | None:
         """The next event, or None when there is none."""
         events = self._events

@@ -91,6 +91,8 @@ class Link:
         self.unsettled: dict[int, Delivery] = {}
         #: An incoming delivery whose transfers are still arriving (receivers).
         self._current: Delivery | None = None
+        #: Free for the application or adapter (e.g. its own link object).
+        self.context: Any = None
 
     # -- what the peer agreed to -----------------------------------------------
     @property

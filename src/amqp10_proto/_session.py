@@ -74,6 +74,8 @@ class Session:
         self._blocked: list[tuple[Link, Delivery, Transfer, memoryview | bytes]] = []
         self._dispositions: list[tuple[Role, int, bool, Any]] = []
         self._link_seq = 0
+        #: Free for the application or adapter (e.g. its own session object).
+        self.context: Any = None
 
     # -- public ------------------------------------------------------------------
     @property
