@@ -133,6 +133,7 @@ from ._types import (
     ULong,
     UShort,
 )
+from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
     "AMQPError",
@@ -188,6 +189,7 @@ __all__ = [
     "MessageAnnotations",
     "MessageReceived",
     "Modified",
+    "ParsedURL",
     "Properties",
     "ProtocolError",
     "Received",
@@ -233,6 +235,8 @@ __all__ = [
     "UShort",
     "codec",
     "errors",
+    "is_loopback",
+    "parse_url",
     "performatives",
 ]
 

@@ -44,12 +44,13 @@ from amqp10_proto import (
     SaslPlain,
     SessionEnded,
     TransferAborted,
+    is_loopback,
+    parse_url,
 )
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Session
-from ._trace import FrameTracer, trace_enabled
-from ._url import is_loopback, parse_url
 
 if TYPE_CHECKING:
     from amqp10_proto.performatives import Open

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import amqp10_sync as amqp
-from amqp10_proto import Message, Modified, Rejected, Released, SaslPlain, SaslServer
+from amqp10_proto import Message, Modified, Rejected, Released, SaslPlain, SaslServer, parse_url
 from amqp10_proto.errors import (
     AuthenticationError,
     ConnectionClosed,
@@ -20,7 +20,6 @@ from amqp10_proto.errors import (
     MessageRejected,
     MessageReleased,
 )
-from amqp10_sync._url import parse_url
 
 from .fakepeer import FakePeer
 

@@ -1,7 +1,9 @@
 """The frame trace (``AMQP10_TRACE=1``): every frame in and out, decoded, one line each.
 
-It parses a copy of the bytes the adapter moves, with the core's public value
-decoder; it holds no protocol state and is off unless the variable is set.
+It parses a copy of the bytes the adapter moves, with the core's value decoder;
+it holds no protocol state and is off unless the variable is set. The adapters
+import it; ``import amqp10_proto`` does not, since ``logging`` brings in
+``threading`` and the core itself stays free of both.
 SASL frames that carry secrets (sasl-init's initial-response, sasl-response)
 are logged without them.
 """
@@ -13,7 +15,7 @@ import os
 import struct
 import sys
 
-from amqp10_proto.codec import decode_one
+from ._decoder import decode_one
 
 __all__ = ["FrameTracer", "trace_enabled", "trace_logger"]
 
