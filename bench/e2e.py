@@ -1,0 +1,213 @@
+"""End-to-end benchmark against the Qpid Proton C broker: amqp10 adapters and python-qpid-proton.
+
+Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--port 35801] [--adapters sync]
+
+Starts the broker with ../shared/peers/start-qpid-broker (and stops it after),
+then, in one run, for python-qpid-proton used its recommended high-throughput
+way (MessagingHandler, credit-driven sending, prefetch 1000) and for each
+amqp10 adapter:
+  (a) send COUNT messages of 1 KiB at-least-once (every outcome awaited);
+  (b) receive COUNT and accept each;
+  (c) RTT sequential send-then-receive round trips (median and p99).
+Prints messages/s, client CPU seconds per 1000 messages, and ratios to proton.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import proton
+from proton.handlers import MessagingHandler
+from proton.reactor import Container
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = Path(os.environ.get("AMQP10_PEERS_DIR", ROOT.parent / "shared" / "peers"))
+BODY = b"x" * 1024
+
+
+class Measure:
+    """Wall time and this process's CPU time of a block."""
+
+    def __enter__(self) -> Measure:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+# -- python-qpid-proton, the anchor ----------------------------------------------------------
+
+class _ProtonSend(MessagingHandler):  # type: ignore[misc]
+    def __init__(self, url: str, address: str, count: int) -> None:
+        super().__init__()
+        self.url, self.address, self.count = url, address, count
+        self.sent = self.confirmed = 0
+
+    def on_start(self, event: Any) -> None:
+        conn = event.container.connect(self.url)
+        event.container.create_sender(conn, self.address)
+
+    def on_sendable(self, event: Any) -> None:
+        while event.sender.credit and self.sent < self.count:
+            event.sender.send(proton.Message(body=BODY))
+            self.sent += 1
+
+    def on_accepted(self, event: Any) -> None:
+        self.confirmed += 1
+        if self.confirmed == self.count:
+            event.connection.close()
+
+
+class _ProtonReceive(MessagingHandler):  # type: ignore[misc]
+    def __init__(self, url: str, address: str, count: int) -> None:
+        super().__init__(prefetch=1000)
+        self.url, self.address, self.count = url, address, count
+        self.received = 0
+
+    def on_start(self, event: Any) -> None:
+        conn = event.container.connect(self.url)
+        event.container.create_receiver(conn, self.address)
+
+    def on_message(self, event: Any) -> None:
+        self.received += 1
+        if self.received == self.count:
+            event.connection.close()
+
+
+class _ProtonRoundTrips(MessagingHandler):  # type: ignore[misc]
+    def __init__(self, url: str, address: str, count: int) -> None:
+        super().__init__(prefetch=10)
+        self.url, self.address, self.count = url, address, count
+        self.times: list[float] = []
+        self.t0 = 0.0
+        self.sender: Any = None
+        self.ready = 0
+
+    def on_start(self, event: Any) -> None:
+        conn = event.container.connect(self.url)
+        self.sender = event.container.create_sender(conn, self.address)
+        event.container.create_receiver(conn, self.address)
+
+    def _next(self) -> None:
+        self.t0 = time.perf_counter()
+        self.sender.send(proton.Message(body=BODY))
+
+    def on_link_opened(self, event: Any) -> None:
+        self.ready += 1
+
+    def on_sendable(self, event: Any) -> None:
+        if not self.times and self.t0 == 0.0 and self.ready >= 2:
+            self._next()
+
+    def on_message(self, event: Any) -> None:
+        self.times.append(time.perf_counter() - self.t0)
+        if len(self.times) == self.count:
+            event.connection.close()
+        else:
+            self._next()
+
+
+def proton_run(port: int, count: int, rtt: int) -> dict[str, Any]:
+    url = f"amqp://127.0.0.1:{port}"
+    address = f"bench-proton-{uuid.uuid4().hex[:6]}"
+    send = _ProtonSend(url, address, count)
+    with Measure() as m_send:
+        Container(send).run()
+    recv = _ProtonReceive(url, address, count)
+    with Measure() as m_recv:
+        Container(recv).run()
+    assert recv.received == count, recv.received
+    rt = _ProtonRoundTrips(url, f"{address}-rt", rtt)
+    Container(rt).run()
+    return {"send": m_send, "recv": m_recv, "rtt": rt.times}
+
+
+# -- amqp10 ------------------------------------------------------------------------------------
+
+def sync_run(port: int, count: int, rtt: int) -> dict[str, Any]:
+    import amqp10_sync
+    from amqp10_proto import Message
+
+    address = f"bench-sync-{uuid.uuid4().hex[:6]}"
+    url = f"amqp://127.0.0.1:{port}"
+    with amqp10_sync.open_connection(url, timeout=60) as conn:
+        session = conn.open_session()
+        sender = session.open_sender(address)
+        with Measure() as m_send:
+            # The bulk path: queue as credit allows, then await every outcome.
+            deliveries = [sender.send_nowait(Message(BODY)) for _ in range(count)]
+            for d in deliveries:
+                sender.wait_settled(d)
+        sender.close()
+        receiver = session.open_receiver(address, credit=1000)
+        with Measure() as m_recv:
+            for _ in range(count):
+                msg = receiver.receive(timeout=30)
+                receiver.accept(msg)
+        receiver.close()
+        rt_sender = session.open_sender(f"{address}-rt")
+        rt_receiver = session.open_receiver(f"{address}-rt", credit=10)
+        times = []
+        for _ in range(rtt):
+            t0 = time.perf_counter()
+            rt_sender.send(Message(BODY))
+            msg = rt_receiver.receive(timeout=30)
+            rt_receiver.accept(msg)
+            times.append(time.perf_counter() - t0)
+    return {"send": m_send, "recv": m_recv, "rtt": times}
+
+
+RUNNERS: dict[str, Callable[[int, int, int], dict[str, Any]]] = {"sync": sync_run}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--rtt", type=int, default=2000)
+    ap.add_argument("--port", type=int, default=35801)
+    ap.add_argument("--adapters", default=",".join(RUNNERS))
+    args = ap.parse_args(argv)
+    start = subprocess.run(["bash", str(PEERS / "start-qpid-broker"), str(args.port)],
+                           capture_output=True, text=True)
+    if start.returncode != 0:
+        print(start.stdout, start.stderr, file=sys.stderr)
+        return 1
+    try:
+        results = {"proton": proton_run(args.port, args.count, args.rtt)}
+        for name in args.adapters.split(","):
+            results[name] = RUNNERS[name](args.port, args.count, args.rtt)
+    finally:
+        subprocess.run(["bash", str(PEERS / "stop-qpid-broker"), str(args.port)],
+                       capture_output=True)
+    base = results["proton"]
+    n = args.count
+    print(f"python {sys.version.split()[0]}, python-qpid-proton "
+          f"{'.'.join(map(str, proton.VERSION))}; {n} messages of 1 KiB, {args.rtt} round trips")
+    print(f"{'client':<8} {'send/s':>9} {'x':>6} {'cpu/1k':>7} {'recv/s':>9} {'x':>6} "
+          f"{'cpu/1k':>7} {'rtt p50 µs':>10} {'x':>6} {'p99 µs':>8}")
+    for name, r in results.items():
+        send_rate = n / r["send"].wall
+        recv_rate = n / r["recv"].wall
+        p50 = statistics.median(r["rtt"]) * 1e6
+        p99 = sorted(r["rtt"])[int(len(r["rtt"]) * 0.99) - 1] * 1e6
+        print(f"{name:<8} {send_rate:>9,.0f} {send_rate / (n / base['send'].wall):>6.2f} "
+              f"{r['send'].cpu / n * 1000:>7.3f} {recv_rate:>9,.0f} "
+              f"{recv_rate / (n / base['recv'].wall):>6.2f} {r['recv'].cpu / n * 1000:>7.3f} "
+              f"{p50:>10.0f} {p50 / (statistics.median(base['rtt']) * 1e6):>6.2f} {p99:>8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
