@@ -1,7 +1,41 @@
-"""amqp10_trio: the AMQP 1.0 client and server API on trio.
+"""amqp10_trio: the AMQP 1.0 client API on trio.
 
-A thin adapter over the sans-IO core in ``amqp10_proto``; it holds no protocol
-state. The connection API lands with the adapters issue.
+A thin adapter over the sans-IO core in ``amqp10_proto``: it holds no protocol
+state. The connection is an async context manager that owns a nursery: entering
+it connects and starts the connection's background tasks (a reader, a writer
+and a ticker that sleeps until the core's next heartbeat deadline); leaving it
+closes the connection and ends them. Enter and leave it in the same task::
+
+    import amqp10_trio as amqp
+    from amqp10_proto import Message
+
+    async with amqp.open_connection("amqp://guest:guest@127.0.0.1:5672/") as conn:
+        async with conn.open_session() as session:
+            async with session.open_sender("orders") as sender:
+                await sender.send(Message(b"hello"), timeout=10)
+            async with session.open_receiver("orders", credit=100) as receiver:
+                msg = await receiver.receive(timeout=5)     # or: async for msg in receiver
+                await receiver.accept(msg)
+
+Every call that waits takes a ``timeout`` (the connection's ``timeout=`` by
+default) and also respects enclosing cancel scopes; cancelling never corrupts
+the connection (a cancelled send either did not go out, or is tracked to its
+settlement). Errors are those of ``amqp10_proto.errors`` (ConnectionClosed,
+SessionEnded, LinkDetached, MessageRejected ...) and the standard TimeoutError.
+Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 
-__all__: list[str] = []
+from ._connection import DEFAULT, Connection, connect, open_connection
+from ._link import ReceivedMessage, Receiver, Sender
+from ._session import Session
+
+__all__ = [
+    "DEFAULT",
+    "Connection",
+    "ReceivedMessage",
+    "Receiver",
+    "Sender",
+    "Session",
+    "connect",
+    "open_connection",
+]

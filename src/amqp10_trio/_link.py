@@ -1,0 +1,562 @@
+"""Trio senders and receivers, and the message a receiver hands out.
+
+The core link holds credit, delivery counts and settlement; these classes only
+wait (on the connection's broadcast event) until an event makes the call
+possible or finished, and keep the application's queue of received messages.
+
+Cancellation: every core call is made with no checkpoint between the check that
+allows it and the call, and its output is queued for the writer task at once.
+A send cancelled while it waits for credit sent nothing; one cancelled after
+the message went out leaves the delivery tracked by the core to its settlement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from amqp10_proto import (
+    Accepted,
+    DrainCompleted,
+    Error,
+    LinkDetached,
+    LinkState,
+    LocalProtocolError,
+    Message,
+    MessageReceived,
+    Modified,
+    Rejected,
+    Released,
+)
+from amqp10_proto import Delivery as CoreDelivery
+from amqp10_proto import Receiver as CoreReceiver
+from amqp10_proto import Sender as CoreSender
+from amqp10_proto import errors as amqp_errors
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+    from ._session import Session
+
+__all__ = ["ReceivedMessage", "Receiver", "Sender"]
+
+log = logging.getLogger("amqp10")
+_TERMINAL = (Accepted, Rejected, Released, Modified)
+_HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
+
+
+def _describe(error: Any) -> str:
+    condition = getattr(error, "condition", None)
+    description = getattr(error, "description", None)
+    return f"{condition}: {description}" if description else str(condition)
+
+
+class _Link:
+    """What senders and receivers share: attach, detach, state and errors."""
+
+    _core: CoreSender | CoreReceiver
+
+    def __init__(self, session: Session, core: Any, **_: Any) -> None:
+        self._session = session
+        self._conn: Connection = session._conn
+        self._core = core
+        self._detached_flag = False
+        self._closed_locally = False
+        #: The error the link detached with (the peer's, or its session's), if any.
+        self.error: Error | None = None
+
+    # -- what the application can read ----------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._core.name
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @property
+    def detached(self) -> bool:
+        """True once the link is gone: detached by either side, or its session or connection."""
+        return self._detached_flag
+
+    @property
+    def remote_source(self) -> Any:
+        return self._core.remote_source
+
+    @property
+    def remote_target(self) -> Any:
+        return self._core.remote_target
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        return self._core.remote_properties
+
+    @property
+    def remote_max_message_size(self) -> int | None:
+        return self._core.remote_max_message_size
+
+    @property
+    def remote_offered_capabilities(self) -> Any:
+        a = self._core.remote_attach
+        return None if a is None else a.offered_capabilities
+
+    def __repr__(self) -> str:
+        state = "detached" if self._detached_flag else "attached"
+        return f"<amqp10_trio.{type(self).__name__} {self.name!r} {state}>"
+
+    async def wait_detached(self) -> None:
+        """Return once the link is gone (detached by the peer, its session or connection over)."""
+        await self._conn._wait_until(self._over, None)
+
+    def _over(self) -> bool:
+        return self._detached_flag or self._core.state is not LinkState.ATTACHED \
+            or self._conn.closed
+
+    # -- attach / detach ------------------------------------------------------------------
+    async def _wait_attached(self, end: float, needs_remote: bool) -> None:
+        conn = self._conn
+        core = self._core
+
+        def refused_pending() -> bool:
+            # 2.6.3: a refusing peer attaches with a null terminus, then detaches.
+            if not needs_remote:
+                return False
+            remote = core.remote_target if isinstance(core, CoreSender) else core.remote_source
+            return remote is None
+
+        def done() -> bool:
+            if self._detached_flag or self._session._ended or conn.closed:
+                return True
+            return core.state is LinkState.ATTACHED and not refused_pending()
+
+        try:
+            ok = await conn._wait_until(done, end)
+        except BaseException:
+            self._detach_nowait()  # cancelled: do not leave a half-attached link behind
+            raise
+        self._check()
+        if not ok:
+            if core.state is LinkState.ATTACHED:
+                raise amqp_errors.LinkDetached(
+                    f"link {self.name!r}: the peer attached with a null terminus and did not "
+                    "detach in time (refused)")
+            self._detach_nowait()
+            raise TimeoutError(f"link {self.name!r}: the peer did not answer the attach in time")
+
+    def _detach_nowait(self, error: Error | None = None) -> bool:
+        """Queue the detach; False if there is nothing to detach."""
+        conn = self._conn
+        if self._detached_flag or self._session._ended or conn.closed or self._closed_locally:
+            return False
+        self._closed_locally = True
+        try:
+            self._core.detach(error)
+        except LocalProtocolError:
+            return False  # the session is ending: the link goes with it
+        conn._after()
+        return True
+
+    async def close(self, timeout: float | None = None, error: Error | None = None) -> None:
+        """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
+
+        Returns at once if the link, its session or its connection is already over.
+        """
+        conn = self._conn
+        end = conn._deadline(timeout)
+        if not self._detach_nowait(error):
+            return
+        if not await conn._wait_until(
+                lambda: self._detached_flag or self._session._ended or conn.closed, end):
+            raise TimeoutError(f"link {self.name!r}: the peer did not answer the detach "
+                               f"within {conn._span(timeout)} s")
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            # Leaving on an exception (maybe a cancellation): detach without waiting.
+            self._detach_nowait()
+            return
+        await self.close()
+
+    # -- events and checks ----------------------------------------------------------------------
+    def _detached(self, event: LinkDetached) -> None:
+        self._detached_flag = True
+        self.error = event.error
+        if event.error is not None and not event.local and not self._conn.closed:
+            log.warning("%s: link %r detached by the peer: %s", self._conn.label, self.name,
+                        _describe(event.error))
+
+    def _on_flow_event(self, event: Any) -> None:
+        """Credit, drain and abort events for this link."""
+
+    def _check(self) -> None:
+        """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
+        self._session._check()
+        if self._detached_flag:
+            if self.error is not None:
+                raise amqp_errors.LinkDetached(
+                    f"link {self.name!r} detached: {_describe(self.error)}", self.error)
+            raise amqp_errors.LinkDetached(
+                f"link {self.name!r} was closed" if self._closed_locally
+                else f"link {self.name!r} was detached by the peer")
+
+
+def _outcome_error(delivery: CoreDelivery) -> amqp_errors.DeliveryFailed | None:
+    state = delivery.remote_state
+    if state is None or isinstance(state, Accepted):
+        return None
+    if isinstance(state, Rejected):
+        return amqp_errors.MessageRejected(
+            f"the peer rejected the message: {_describe(state.error) if state.error else 'no reason given'}",
+            state.error, state)
+    if isinstance(state, Released):
+        return amqp_errors.MessageReleased("the peer released the message", None, state)
+    if isinstance(state, Modified):
+        return amqp_errors.MessageModified(
+            f"the peer modified the message (delivery_failed={state.delivery_failed}, "
+            f"undeliverable_here={state.undeliverable_here})", None, state)
+    return None
+
+
+class Sender(_Link):
+    """A sending link; ``send`` is safe from many tasks at once, and concurrent sends are pipelined."""
+
+    _core: CoreSender
+
+    def __init__(self, session: Session, core: CoreSender, **extra: Any) -> None:
+        super().__init__(session, core, **extra)
+        self._waiting = 0
+
+    @property
+    def credit(self) -> int:
+        return self._core.credit
+
+    async def send(self, message: Message | bytes, *, timeout: float | None = None,
+                   settled: bool | None = None) -> Any:
+        """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
+
+        Returns the outcome (``Accepted()``), or None for a pre-settled send (which
+        returns once written). Raises MessageRejected / MessageReleased /
+        MessageModified with the peer's error, TimeoutError, or LinkDetached /
+        SessionEnded / ConnectionClosed. Cancelled (or timed out) while waiting for
+        credit, nothing was sent; after the message went out, it stays tracked by
+        the core to its settlement and is never sent twice.
+        """
+        end = self._conn._deadline(timeout)
+        delivery = await self._send(message, timeout, end, settled)
+        return await self.wait_settled(delivery, timeout=timeout, _end=end)
+
+    async def send_nowait(self, message: Message | bytes, *, timeout: float | None = None,
+                          settled: bool | None = None) -> CoreDelivery:
+        """Send without waiting for the outcome (waits only for credit); the bulk path.
+
+        Returns the delivery; pass it to :meth:`wait_settled` later.
+        """
+        return await self._send(message, timeout, self._conn._deadline(timeout), settled)
+
+    async def _send(self, message: Message | bytes, timeout: float | None, end: float,
+                    settled: bool | None) -> CoreDelivery:
+        conn = self._conn
+        core = self._core
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if not (core.sendable and conn._unwritten < _HIGH_WATER):
+            self._waiting += 1
+            try:
+                ok = await conn._wait_until(
+                    lambda: (core.sendable and conn._unwritten < _HIGH_WATER)
+                    or core.state is not LinkState.ATTACHED or conn.closed, end)
+            finally:
+                self._waiting -= 1
+            if core.state is not LinkState.ATTACHED or conn.closed:
+                self._check()
+                raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
+            if not ok:
+                raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                                   f"{conn._span(timeout)} s")
+        # No checkpoint from the check above to here: the send happens whole or not at all.
+        delivery = core.send(message, settled=settled)
+        presettled = delivery.settled
+        if core.drain_requested and (self._waiting == 0 or core.credit == 0):
+            core.drained()
+        conn._after()
+        # Written once the stream took this many bytes; pre-settled or not.
+        delivery.context = (conn._queued_total, presettled)
+        return delivery
+
+    async def wait_settled(self, delivery: CoreDelivery, *, timeout: float | None = None,
+                           _end: float | None = None) -> Any:
+        """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
+        conn = self._conn
+        core = self._core
+        end = _end if _end is not None else conn._deadline(timeout)
+        mark, presettled = delivery.context
+        if presettled:
+            ok = await conn._wait_until(lambda: conn._sent_total >= mark or conn.closed, end)
+            if conn._sent_total < mark:
+                conn._check()
+                if not ok:
+                    raise TimeoutError("the message was not written within the timeout")
+            return None
+
+        def finished() -> bool:
+            return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
+                    or core.state is LinkState.CLOSED or conn.closed)
+
+        ok = await conn._wait_until(finished, end)
+        if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
+            failure = _outcome_error(delivery)
+            if failure is not None:
+                raise failure
+            return delivery.remote_state or Accepted()
+        self._check()
+        if not ok:
+            raise TimeoutError(f"link {self.name!r}: the peer did not settle the message "
+                               f"within {conn._span(timeout)} s")
+        raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
+
+    def _on_flow_event(self, event: Any) -> None:
+        core = self._core
+        if getattr(event, "drain", False) and self._waiting == 0 and core.drain_requested:
+            core.drained()  # nothing queued here: give the credit back (2.6.7)
+
+
+class ReceivedMessage:
+    """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
+
+    The message's sections are readable here directly (``body``, ``properties``,
+    ``application_properties`` ...); ``message`` is the whole ``Message``.
+    """
+
+    __slots__ = ("delivery", "message", "receiver")
+
+    def __init__(self, message: Message, delivery: CoreDelivery, receiver: Receiver) -> None:
+        self.message = message
+        self.delivery = delivery
+        self.receiver = receiver
+
+    @property
+    def body(self) -> Any:
+        return self.message.body
+
+    @property
+    def header(self) -> Any:
+        return self.message.header
+
+    @property
+    def properties(self) -> Any:
+        return self.message.properties
+
+    @property
+    def application_properties(self) -> dict[str, Any] | None:
+        return self.message.application_properties
+
+    @property
+    def message_annotations(self) -> dict[Any, Any] | None:
+        return self.message.message_annotations
+
+    @property
+    def delivery_annotations(self) -> dict[Any, Any] | None:
+        return self.message.delivery_annotations
+
+    @property
+    def footer(self) -> dict[Any, Any] | None:
+        return self.message.footer
+
+    @property
+    def settled(self) -> bool:
+        """True once settled (pre-settled by the sender, or by our accept/reject ...)."""
+        return self.delivery.settled
+
+    async def accept(self) -> None:
+        await self.receiver.accept(self)
+
+    async def reject(self, error: Error | None = None) -> None:
+        await self.receiver.reject(self, error)
+
+    async def release(self) -> None:
+        await self.receiver.release(self)
+
+    async def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
+                     message_annotations: dict[Any, Any] | None = None) -> None:
+        await self.receiver.modify(self, delivery_failed=delivery_failed,
+                                   undeliverable_here=undeliverable_here,
+                                   message_annotations=message_annotations)
+
+    def __repr__(self) -> str:
+        return f"ReceivedMessage({self.message!r}, delivery_id={self.delivery.id})"
+
+
+class Receiver(_Link):
+    """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume."""
+
+    _core: CoreReceiver
+
+    def __init__(self, session: Session, core: CoreReceiver, *, credit: int = 100,
+                 **extra: Any) -> None:
+        super().__init__(session, core, **extra)
+        self._window = credit
+        self._buffer: deque[ReceivedMessage] = deque()
+        self._drains = 0
+
+    @property
+    def address(self) -> Any:
+        """The source address the peer attached (a dynamic node's assigned name)."""
+        src = self._core.remote_source
+        return getattr(src, "address", None)
+
+    @property
+    def credit(self) -> int:
+        return self._core.credit
+
+    @property
+    def buffered(self) -> int:
+        """Messages received and not yet handed out."""
+        return len(self._buffer)
+
+    # -- receiving ----------------------------------------------------------------------
+    async def receive(self, timeout: float | None = None) -> ReceivedMessage:
+        """The next message; raises TimeoutError if none arrives within ``timeout``.
+
+        Cancelled while waiting, no message is taken.
+        """
+        conn = self._conn
+        end = conn._deadline(timeout)
+        buffer = self._buffer
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if not buffer:
+            ok = await conn._wait_until(lambda: buffer or self._over(), end)
+            if not buffer:
+                self._check()
+                if not ok:
+                    raise TimeoutError(f"no message on {self.name!r} within "
+                                       f"{conn._span(timeout)} s")
+        msg = buffer.popleft()
+        self._refill(flush=True)
+        return msg
+
+    async def receive_batch(self, n: int, timeout: float | None = None) -> list[ReceivedMessage]:
+        """Up to ``n`` messages: return once ``n`` are here or ``timeout`` passed (maybe [])."""
+        conn = self._conn
+        end = conn._deadline(timeout)
+        want = min(n, self._window) if self._window > 0 else n
+        buffer = self._buffer
+        await trio.lowlevel.checkpoint_if_cancelled()
+        await conn._wait_until(lambda: len(buffer) >= want or self._over(), end)
+        if not buffer:
+            if self._over():
+                self._check()
+            return []
+        got = [buffer.popleft() for _ in range(min(n, len(buffer)))]
+        self._refill(flush=True)
+        return got
+
+    def __aiter__(self) -> Receiver:
+        """``async for msg in receiver``: messages as they arrive, until we close the link.
+
+        Waits without a timeout; raises LinkDetached / SessionEnded /
+        ConnectionClosed if the peer ends it.
+        """
+        return self
+
+    async def __anext__(self) -> ReceivedMessage:
+        conn = self._conn
+        buffer = self._buffer
+        await conn._wait_until(lambda: buffer or self._over(), None)
+        if not buffer:
+            if self._closed_locally or self._session._ended_locally or conn._closed_by_user:
+                raise StopAsyncIteration
+            self._check()
+            raise StopAsyncIteration
+        msg = buffer.popleft()
+        self._refill(flush=True)
+        return msg
+
+    # -- credit ---------------------------------------------------------------------------
+    def _refill(self, flush: bool = False) -> None:
+        """Top the credit back up to the window once half of it is used."""
+        core = self._core
+        window = self._window
+        if window <= 0 or core.state is not LinkState.ATTACHED:
+            return
+        held = len(self._buffer)
+        if core.credit + held <= window // 2:
+            core.set_credit(window - held)
+            if flush:
+                self._conn._after()
+
+    def add_credit(self, n: int) -> None:
+        """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more.
+
+        Does not wait (not async): it only queues a flow frame.
+        """
+        self._check()
+        self._core.add_credit(n)
+        self._conn._after()
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Ask the peer to use all outstanding credit now or give it back; wait until done."""
+        conn = self._conn
+        end = conn._deadline(timeout)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._check()
+        before = self._drains
+        self._core.drain()
+        conn._after()
+        ok = await conn._wait_until(lambda: self._drains != before or self._over(), end)
+        if self._drains == before:
+            self._check()
+            if not ok:
+                raise TimeoutError(f"drain on {self.name!r} did not complete in time "
+                                   "(RabbitMQ 3.10 never completes a drain)")
+
+    # -- settling -------------------------------------------------------------------------
+    async def accept(self, msg: ReceivedMessage) -> None:
+        await self._settle(msg, "accept")
+
+    async def reject(self, msg: ReceivedMessage, error: Error | None = None) -> None:
+        await self._settle(msg, "reject", error)
+
+    async def release(self, msg: ReceivedMessage) -> None:
+        await self._settle(msg, "release")
+
+    async def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
+                     undeliverable_here: bool = False,
+                     message_annotations: dict[Any, Any] | None = None) -> None:
+        """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if msg.delivery.settled:
+            return
+        self._check()
+        self._core.modify(msg.delivery, delivery_failed=delivery_failed,
+                          undeliverable_here=undeliverable_here,
+                          message_annotations=message_annotations)
+        self._conn._after()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def _settle(self, msg: ReceivedMessage, how: str, *args: Any) -> None:
+        # Cancellation is checked first: a cancelled settle said nothing to the peer.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if msg.delivery.settled:
+            return  # pre-settled by the sender (or already settled): nothing to say
+        if msg.delivery.link is not self._core:
+            raise ValueError("that message came from another receiver")
+        self._check()
+        getattr(self._core, how)(msg.delivery, *args)
+        self._conn._after()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    # -- events -------------------------------------------------------------------------
+    def _deliver(self, event: MessageReceived) -> None:
+        self._buffer.append(ReceivedMessage(event.message, event.delivery, self))
+
+    def _on_flow_event(self, event: Any) -> None:
+        if type(event) is DrainCompleted:
+            self._drains += 1
+        else:  # an aborted transfer used a credit
+            self._refill()
