@@ -274,3 +274,44 @@ def test_connect_takes_a_connected_socket(fake: FakePeer) -> None:
 
     run(main())
     assert fake.received == [b"over my socket"]
+
+
+def test_session_and_link_close_with_a_hung_peer_raise_within_their_timeout(
+        fake: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(fake.url, sasl=None) as conn:
+            session = await conn.open_session()
+            sender = await session.open_sender("q")
+            await sender.send(Message(b"ok"))
+            fake.silent = True
+            await asyncio.sleep(0.1)  # the fake peer notices between two reads
+            t0 = time.monotonic()
+            with pytest.raises(TimeoutError):
+                await sender.close(timeout=0.3)
+            with pytest.raises(TimeoutError):
+                await session.close(timeout=0.3)
+            assert time.monotonic() - t0 < 1.5
+            t0 = time.monotonic()
+            await conn.close(timeout=0.3)
+            assert time.monotonic() - t0 < 1.5
+        assert await no_other_tasks()
+
+    run(main())
+
+
+def test_async_for_ends_when_the_receiver_is_closed(fake: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(fake.url, sasl=None) as conn, \
+                conn.open_session() as s:
+            receiver = await s.open_receiver("q", credit=5)
+
+            async def consume() -> list[object]:
+                return [msg async for msg in receiver]
+
+            task = asyncio.create_task(consume())
+            await asyncio.sleep(0.1)
+            await receiver.close(timeout=2)
+            assert await asyncio.wait_for(task, 2) == []
+            assert receiver.detached
+
+    run(main())
