@@ -337,3 +337,26 @@ def test_10_mib_message_both_ways(peer: Peer) -> None:
                 await msg.accept()
 
     run(main())
+
+
+@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker"])
+def test_manual_credit_and_drain(name: str) -> None:
+    peer = start(name)
+    q = address("drain")
+
+    async def main() -> None:
+        async with amqp.open_connection(url(peer)) as conn, conn.open_session() as session:
+            async with session.open_sender(q) as sender:
+                for i in range(3):
+                    await sender.send(Message(f"d{i}".encode()))
+            receiver = await session.open_receiver(q, credit=0)
+            with pytest.raises(TimeoutError):
+                await receiver.receive(timeout=0.2)  # no credit, nothing comes
+            await receiver.add_credit(10)
+            got = [await receiver.receive(timeout=10) for _ in range(3)]
+            assert [m.body for m in got] == [b"d0", b"d1", b"d2"]
+            await receiver.drain(timeout=10)
+            assert receiver.credit == 0
+            await receiver.close()
+
+    run(main())
