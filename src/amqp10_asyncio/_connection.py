@@ -186,10 +186,15 @@ class Connection:
         session = Session(self, core)
         core.context = session
         self._after()
-        ok = await self._wait_until(lambda: core.mapped or session._ended or self.closed, end)
-        session._check()
-        if not ok:
-            raise TimeoutError(f"the peer did not answer the begin within {self._span(timeout)} s")
+        try:
+            ok = await self._wait_until(lambda: core.mapped or session._ended or self.closed, end)
+            session._check()
+            if not ok:
+                raise TimeoutError(
+                    f"the peer did not answer the begin within {self._span(timeout)} s")
+        except BaseException:  # cancelled or timed out: do not leave a half-begun session
+            session._give_up()
+            raise
         return session
 
     async def close(self, timeout: float | None = None) -> None:

@@ -224,6 +224,17 @@ class Session:
             log.warning("%s: session %d ended by the peer: %s", self._conn.label,
                         self._core.channel, event.error)
 
+    def _give_up(self) -> None:
+        """End a session whose opening was cancelled or timed out (without waiting)."""
+        if self._ended or self._conn.closed:
+            return
+        self._ended_locally = True
+        try:
+            self._core.end()
+        except LocalProtocolError:
+            return
+        self._conn._after()
+
     def _check(self) -> None:
         """Raise ConnectionClosed or SessionEnded if this session can no longer be used."""
         self._conn._check()

@@ -315,3 +315,4 @@ def test_async_for_ends_when_the_receiver_is_closed(fake: FakePeer) -> None:
             assert receiver.detached
 
     run(main())
+

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -358,5 +359,37 @@ def test_manual_credit_and_drain(name: str) -> None:
             await receiver.drain(timeout=10)
             assert receiver.credit == 0
             await receiver.close()
+
+    run(main())
+
+
+# Not the proton broker: a session ended before it answered the begin is answered with a
+# fresh begin (no remote-channel) and an end; our refusal of that begin then makes proton
+# close the connection ("begin reply to unknown channel").
+@pytest.mark.parametrize("name", ["rhea-broker", "qpid-broker"])
+def test_cancelled_opens_leave_the_connection_usable(name: str) -> None:
+    peer = start(name)
+    q = address("cancel-open")
+
+    async def main() -> None:
+        async with amqp.open_connection(url(peer)) as conn:
+            session = await conn.open_session()
+            for _ in range(5):
+                for opening in (conn.open_session(), session.open_sender(q),
+                                session.open_receiver(q)):
+                    task: asyncio.Task[Any] = asyncio.create_task(opening.__aenter__())
+                    await asyncio.sleep(0)  # the begin or attach went out, no answer yet
+                    task.cancel()
+                    try:
+                        opened = await task
+                    except asyncio.CancelledError:
+                        continue
+                    await opened.close()
+            async with session.open_sender(q) as sender:
+                await sender.send(Message(b"after the cancels"))
+            async with session.open_receiver(q) as receiver:
+                assert (await receiver.receive(timeout=10)).body == b"after the cancels"
+            assert not conn.closed
+        assert await no_other_tasks()
 
     run(main())
