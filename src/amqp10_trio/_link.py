@@ -115,6 +115,11 @@ class _Link:
         return self._detached_flag or self._core.state is not LinkState.ATTACHED \
             or self._conn.closed
 
+    def _ending_error(self) -> amqp_errors.LinkDetached:
+        """The link is no longer attached but its detach is not complete yet."""
+        return amqp_errors.LinkDetached(f"link {self.name!r} is detaching "
+                                        f"(state {self._core.state.name})")
+
     # -- attach / detach ------------------------------------------------------------------
     async def _wait_attached(self, end: float, needs_remote: bool) -> None:
         conn = self._conn
@@ -403,6 +408,11 @@ class Receiver(_Link):
         self._window = credit
         self._buffer: deque[ReceivedMessage] = deque()
         self._drains = 0
+        # RabbitMQ 3.10 takes a flow's link-credit as counted from its own current
+        # delivery-count, not ours (2.6.7): a top-up that crosses transfers in flight
+        # lets it overrun the credit. With it, top up only once the credit is used up.
+        props = self._conn.remote_properties or {}
+        self._refill_only_when_empty = props.get("product") == "RabbitMQ"
 
     @property
     def address(self) -> Any:
@@ -436,6 +446,7 @@ class Receiver(_Link):
                 if not ok:
                     raise TimeoutError(f"no message on {self.name!r} within "
                                        f"{conn._span(timeout)} s")
+                raise self._ending_error()
         msg = buffer.popleft()
         self._refill(flush=True)
         return msg
@@ -451,6 +462,7 @@ class Receiver(_Link):
         if not buffer:
             if self._over():
                 self._check()
+                raise self._ending_error()
             return []
         got = [buffer.popleft() for _ in range(min(n, len(buffer)))]
         self._refill(flush=True)
@@ -472,7 +484,7 @@ class Receiver(_Link):
             if self._closed_locally or self._session._ended_locally or conn._closed_by_user:
                 raise StopAsyncIteration
             self._check()
-            raise StopAsyncIteration
+            raise self._ending_error()
         msg = buffer.popleft()
         self._refill(flush=True)
         return msg
@@ -485,6 +497,8 @@ class Receiver(_Link):
         if window <= 0 or core.state is not LinkState.ATTACHED:
             return
         held = len(self._buffer)
+        if self._refill_only_when_empty and core.credit:
+            return
         if core.credit + held <= window // 2:
             core.set_credit(window - held)
             if flush:
