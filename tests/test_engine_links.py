@@ -545,3 +545,25 @@ def test_a_receiver_asking_for_mode_second_follows_a_peer_that_answers_first() -
     (mr,) = p.events("client", MessageReceived)
     r.accept(mr.delivery)
     assert mr.delivery.settled and not r.unsettled
+
+
+def test_a_sender_that_counts_a_top_up_from_its_own_position_is_tolerated() -> None:
+    # RabbitMQ 3.10: a credit top-up that crosses transfers in flight is counted from
+    # the sender's delivery-count, so it overruns by the transfers that were in flight.
+    p, sender, receiver = linked_pair(credit=4)
+    for i in range(4):
+        sender.send(Message(bytes([i])))  # in flight: the receiver has not seen them
+    receiver.set_credit(4)  # a top-up while they fly
+    sender.credit = 4  # what such a sender believes it has now
+    for i in range(4, 8):
+        sender.send(Message(bytes([i])))
+    p.pump()
+    assert [e.message.body[0] for e in p.events("server", MessageReceived)] == list(range(8))
+    assert not p.events("client", LinkDetached) and receiver.credit == 0
+    sender.credit = 1  # one more is too many: that one is refused
+    sender.send(Message(b"x"))
+    p.pump()
+    (det,) = p.events("client", LinkDetached)
+    assert det.error is not None and det.error.condition == "amqp:link:transfer-limit-exceeded"
+    assert receiver.local_error is not None
+    assert receiver.local_error.condition == "amqp:link:transfer-limit-exceeded"

@@ -85,6 +85,8 @@ class Link:
         #: The peer's attach (2.7.3): what it agreed to. None until it arrives.
         self.remote_attach: Attach | None = None
         self.remote_error: Error | None = None
+        #: The error of a detach we sent (ours, e.g. transfer-limit-exceeded), if any.
+        self.local_error: Error | None = None
         self.delivery_count = 0
         self.credit = 0
         #: Deliveries not yet settled by both sides, by delivery-id.
@@ -201,6 +203,7 @@ class Link:
         self.session._flush_dispositions()
         self.session._send(Detach(handle=self.handle, closed=closed, error=error))
         self.state = new
+        self.local_error = error
         # Frames of ours still held back by the window go nowhere now.
         self.session._drop_blocked(self)
         if new is LinkState.CLOSED:
@@ -483,6 +486,11 @@ class Receiver(Link):
             # 2.6.7: transfers sent under the old credit may still arrive; take
             # them normally rather than detach with transfer-limit-exceeded.
             self._in_flight_excess += self.credit - credit
+        elif self.credit > 0:
+            # Some senders (RabbitMQ 3.10) count a top-up from their own
+            # delivery-count, not ours, and so overrun it by the transfers in
+            # flight, at most the credit still outstanding: take those too.
+            self._in_flight_excess = max(self._in_flight_excess, self.credit)
         self.credit = credit
         if self.state is LinkState.ATTACHED:
             self.session._send(self._flow_frame(drain=self.draining))

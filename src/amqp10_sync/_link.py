@@ -177,6 +177,13 @@ class _Link:
     def _check(self) -> None:
         """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
         self._session._check()
+        core_error = self._core.local_error
+        if not self._detached_flag and self._core.state is not LinkState.ATTACHED and (
+                core_error is not None):
+            # The core detached the link itself (a peer's fault on this link); the
+            # peer's answering detach has not come yet.
+            raise amqp_errors.LinkDetached(
+                f"link {self.name!r} detached: {_describe(core_error)}", core_error)
         if self._detached_flag:
             if self.error is not None:
                 raise amqp_errors.LinkDetached(
@@ -411,6 +418,10 @@ class Receiver(_Link):
                     if not ok:
                         raise TimeoutError(f"no message on {self.name!r} within "
                                            f"{conn._span(timeout)} s")
+            if not buffer:  # woken by the link ending, not by a message
+                self._check()
+                raise TimeoutError(f"no message on {self.name!r} within "
+                                   f"{conn._span(timeout)} s")
             msg = buffer.popleft()
             self._refill(flush=True)
             return msg

@@ -42,13 +42,14 @@ PEERS = {
                         plain=("guest", "guest"), dynamic=True, drain=True, modified=True),
 }
 
-_started: set[str] = set()
+_started: set[str] = set()  # peers this test session started (and will stop)
+_checked: set[str] = set()  # peers known to be up
 
 
 def start(name: str) -> Peer:
     """Start (or find running) the named peer; raise with its output if it cannot start."""
     peer = PEERS[name]
-    if name not in _started:
+    if name not in _checked:
         script = PEERS_DIR / f"start-{name}"
         if not script.exists():
             raise RuntimeError(f"no peer script {script}: is ../shared/peers beside the repo?")
@@ -57,7 +58,9 @@ def start(name: str) -> Peer:
         if proc.returncode != 0:
             raise RuntimeError(f"{name} did not start (exit {proc.returncode}):\n"
                                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        _started.add(name)
+        if "already running" not in proc.stderr:
+            _started.add(name)  # ours to stop; one found running belongs to someone else
+        _checked.add(name)
     return peer
 
 
@@ -66,3 +69,4 @@ def stop_all() -> None:
         subprocess.run(["bash", str(PEERS_DIR / f"stop-{name}"), str(PEERS[name].port)],
                        capture_output=True, timeout=120)
     _started.clear()
+    _checked.clear()
