@@ -9,12 +9,15 @@ Composite types plug in from above with :func:`register_described`.
 from __future__ import annotations
 
 import datetime as _dt
-import struct
 import uuid
 from _thread import _local  # threading.local, without importing threading
 from collections.abc import Callable
 from typing import Any
 
+from . import _wire
+
+_UTC = _wire.UTC
+_EPOCH = _wire.EPOCH
 from ._errors import DecodeError
 from ._types import (
     Array,
@@ -40,27 +43,16 @@ from ._types import (
 #: How deeply lists, maps, arrays and described values may nest in decoded input.
 DEFAULT_MAX_DEPTH = 64
 
-_S_H = struct.Struct(">H")
-_S_I = struct.Struct(">I")
-_S_Q = struct.Struct(">Q")
-_S_h = struct.Struct(">h")
-_S_i = struct.Struct(">i")
-_S_q = struct.Struct(">q")
-_S_f = struct.Struct(">f")
-_S_d = struct.Struct(">d")
-_S_II = struct.Struct(">II")
-_unpack_H = _S_H.unpack_from
-_unpack_I = _S_I.unpack_from
-_unpack_Q = _S_Q.unpack_from
-_unpack_h = _S_h.unpack_from
-_unpack_i = _S_i.unpack_from
-_unpack_q = _S_q.unpack_from
-_unpack_f = _S_f.unpack_from
-_unpack_d = _S_d.unpack_from
-_unpack_II = _S_II.unpack_from
+_unpack_H = _wire.S_H.unpack_from
+_unpack_I = _wire.S_I.unpack_from
+_unpack_Q = _wire.S_Q.unpack_from
+_unpack_h = _wire.S_h.unpack_from
+_unpack_i = _wire.S_i.unpack_from
+_unpack_q = _wire.S_q.unpack_from
+_unpack_f = _wire.S_f.unpack_from
+_unpack_d = _wire.S_d.unpack_from
+_unpack_II = _wire.S_II.unpack_from
 
-_UTC = _dt.timezone.utc
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _timedelta = _dt.timedelta
 _datetime = _dt.datetime
 _UUID = uuid.UUID

@@ -14,6 +14,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import _wire
+
+_UTC = _wire.UTC
+_EPOCH = _wire.EPOCH
 from ._errors import EncodeError, EncodeTypeError
 from ._types import (
     Array,
@@ -35,31 +39,17 @@ from ._types import (
     UShort,
 )
 
-#: How deeply lists, maps, arrays and described values may nest in decoded input.
-DEFAULT_MAX_DEPTH = 64
+_pack_H = _wire.S_H.pack
+_pack_I = _wire.S_I.pack
+_pack_Q = _wire.S_Q.pack
+_pack_h = _wire.S_h.pack
+_pack_i = _wire.S_i.pack
+_pack_q = _wire.S_q.pack
+_pack_f = _wire.S_f.pack
+_pack_d = _wire.S_d.pack
+_pack_II = _wire.S_II.pack
+_unpack_II = _wire.S_II.unpack_from
 
-_S_H = struct.Struct(">H")
-_S_I = struct.Struct(">I")
-_S_Q = struct.Struct(">Q")
-_S_h = struct.Struct(">h")
-_S_i = struct.Struct(">i")
-_S_q = struct.Struct(">q")
-_S_f = struct.Struct(">f")
-_S_d = struct.Struct(">d")
-_S_II = struct.Struct(">II")
-_pack_H = _S_H.pack
-_pack_I = _S_I.pack
-_pack_Q = _S_Q.pack
-_pack_h = _S_h.pack
-_pack_i = _S_i.pack
-_pack_q = _S_q.pack
-_pack_f = _S_f.pack
-_pack_d = _S_d.pack
-_pack_II = _S_II.pack
-_unpack_II = _S_II.unpack_from
-
-_UTC = _dt.timezone.utc
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _datetime = _dt.datetime
 _UUID = uuid.UUID
 
