@@ -15,9 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _wire
-
-_UTC = _wire.UTC
-_EPOCH = _wire.EPOCH
 from ._errors import DecodeError
 from ._types import (
     Array,
@@ -43,6 +40,8 @@ from ._types import (
 #: How deeply lists, maps, arrays and described values may nest in decoded input.
 DEFAULT_MAX_DEPTH = 64
 
+_UTC = _wire.UTC
+_EPOCH = _wire.EPOCH
 _unpack_H = _wire.S_H.unpack_from
 _unpack_I = _wire.S_I.unpack_from
 _unpack_Q = _wire.S_Q.unpack_from

@@ -15,9 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _wire
-
-_UTC = _wire.UTC
-_EPOCH = _wire.EPOCH
 from ._errors import EncodeError, EncodeTypeError
 from ._types import (
     Array,
@@ -39,6 +36,8 @@ from ._types import (
     UShort,
 )
 
+_UTC = _wire.UTC
+_EPOCH = _wire.EPOCH
 _pack_H = _wire.S_H.pack
 _pack_I = _wire.S_I.pack
 _pack_Q = _wire.S_Q.pack
