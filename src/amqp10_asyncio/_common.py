@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Coroutine, Generator
 from typing import Any, Generic, Protocol, TypeVar
 
+from amqp10_proto.client import describe_error
+
 __all__ = ["Opening", "describe_error"]
 
 
@@ -38,11 +40,3 @@ class Opening(Generic[T]):
         if self._obj is not None:
             await self._obj.__aexit__(*exc)
 
-
-def describe_error(error: Any) -> str:
-    """``condition: description`` of an AMQP error, or '' for none."""
-    if error is None:
-        return ""
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)

@@ -28,8 +28,7 @@ from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-
-from ._common import describe_error
+from amqp10_proto.client import ReceivedSections, describe_error, outcome_error
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -189,21 +188,6 @@ class _Link:
                 else f"link {self.name!r} was detached by the peer")
 
 
-def _outcome_error(delivery: CoreDelivery) -> amqp_errors.DeliveryFailed | None:
-    state = delivery.remote_state
-    if state is None or isinstance(state, Accepted):
-        return None
-    if isinstance(state, Rejected):
-        reason = describe_error(state.error) if state.error else "no reason given"
-        return amqp_errors.MessageRejected(
-            f"the peer rejected the message: {reason}", state.error, state)
-    if isinstance(state, Released):
-        return amqp_errors.MessageReleased("the peer released the message", None, state)
-    if isinstance(state, Modified):
-        return amqp_errors.MessageModified(
-            f"the peer modified the message (delivery_failed={state.delivery_failed}, "
-            f"undeliverable_here={state.undeliverable_here})", None, state)
-    return None
 
 
 class Sender(_Link):
@@ -289,7 +273,7 @@ class Sender(_Link):
 
         ok = await conn._wait_until(finished, end)
         if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
-            failure = _outcome_error(delivery)
+            failure = outcome_error(delivery)
             if failure is not None:
                 raise failure
             return delivery.remote_state or Accepted()
@@ -305,52 +289,14 @@ class Sender(_Link):
             core.drained()  # nothing queued here: give the credit back (2.6.7)
 
 
-class ReceivedMessage:
+class ReceivedMessage(ReceivedSections):
     """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
 
     The message's sections are readable here directly (``body``, ``properties``,
     ``application_properties`` ...); ``message`` is the whole ``Message``.
     """
 
-    __slots__ = ("delivery", "message", "receiver")
-
-    def __init__(self, message: Message, delivery: CoreDelivery, receiver: Receiver) -> None:
-        self.message = message
-        self.delivery = delivery
-        self.receiver = receiver
-
-    @property
-    def body(self) -> Any:
-        return self.message.body
-
-    @property
-    def header(self) -> Any:
-        return self.message.header
-
-    @property
-    def properties(self) -> Any:
-        return self.message.properties
-
-    @property
-    def application_properties(self) -> dict[str, Any] | None:
-        return self.message.application_properties
-
-    @property
-    def message_annotations(self) -> dict[Any, Any] | None:
-        return self.message.message_annotations
-
-    @property
-    def delivery_annotations(self) -> dict[Any, Any] | None:
-        return self.message.delivery_annotations
-
-    @property
-    def footer(self) -> dict[Any, Any] | None:
-        return self.message.footer
-
-    @property
-    def settled(self) -> bool:
-        """True once settled (pre-settled by the sender, or by our accept/reject ...)."""
-        return self.delivery.settled
+    __slots__ = ()
 
     async def accept(self) -> None:
         await self.receiver.accept(self)
@@ -366,9 +312,6 @@ class ReceivedMessage:
         await self.receiver.modify(self, delivery_failed=delivery_failed,
                                    undeliverable_here=undeliverable_here,
                                    message_annotations=message_annotations)
-
-    def __repr__(self) -> str:
-        return f"ReceivedMessage({self.message!r}, delivery_id={self.delivery.id})"
 
 
 class Receiver(_Link):

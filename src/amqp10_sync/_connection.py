@@ -48,6 +48,7 @@ from amqp10_proto import (
     parse_url,
 )
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto.client import describe_error
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Session
@@ -75,14 +76,6 @@ DEFAULT = _Default.DEFAULT
 
 SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
-
-def describe_error(error: Any) -> str:
-    """``condition: description`` of an AMQP error, or '' for none."""
-    if error is None:
-        return ""
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)
 
 
 class Connection:

@@ -18,6 +18,7 @@ from amqp10_proto import (
 )
 from amqp10_proto import Session as CoreSession
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto.client import describe_error
 
 from ._link import Receiver, Sender, _Link
 
@@ -229,12 +230,8 @@ class Session:
         if self._ended:
             if self.error is not None:
                 raise amqp_errors.SessionEnded(
-                    f"session ended: {_describe(self.error)}", self.error)
+                    f"session ended: {describe_error(self.error)}", self.error)
             raise amqp_errors.SessionEnded(
                 "the session was ended" if self._ended_locally else "the peer ended the session")
 
 
-def _describe(error: Any) -> str:
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)

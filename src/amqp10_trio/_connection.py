@@ -53,6 +53,7 @@ from amqp10_proto import (
     parse_url,
 )
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto.client import describe_error
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Session, _AsyncOpen
@@ -80,14 +81,6 @@ DEFAULT = _Default.DEFAULT
 
 SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
-
-def describe_error(error: Any) -> str:
-    """``condition: description`` of an AMQP error, or '' for none."""
-    if error is None:
-        return ""
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)
 
 
 class Connection:

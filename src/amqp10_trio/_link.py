@@ -36,6 +36,7 @@ from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto.client import ReceivedSections, describe_error, outcome_error
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -48,10 +49,6 @@ _TERMINAL = (Accepted, Rejected, Released, Modified)
 _HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
 
 
-def _describe(error: Any) -> str:
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)
 
 
 class _Link:
@@ -195,7 +192,7 @@ class _Link:
         self.error = event.error
         if event.error is not None and not event.local and not self._conn.closed:
             log.warning("%s: link %r detached by the peer: %s", self._conn.label, self.name,
-                        _describe(event.error))
+                        describe_error(event.error))
 
     def _on_flow_event(self, event: Any) -> None:
         """Credit, drain and abort events for this link."""
@@ -206,27 +203,12 @@ class _Link:
         if self._detached_flag:
             if self.error is not None:
                 raise amqp_errors.LinkDetached(
-                    f"link {self.name!r} detached: {_describe(self.error)}", self.error)
+                    f"link {self.name!r} detached: {describe_error(self.error)}", self.error)
             raise amqp_errors.LinkDetached(
                 f"link {self.name!r} was closed" if self._closed_locally
                 else f"link {self.name!r} was detached by the peer")
 
 
-def _outcome_error(delivery: CoreDelivery) -> amqp_errors.DeliveryFailed | None:
-    state = delivery.remote_state
-    if state is None or isinstance(state, Accepted):
-        return None
-    if isinstance(state, Rejected):
-        return amqp_errors.MessageRejected(
-            f"the peer rejected the message: {_describe(state.error) if state.error else 'no reason given'}",
-            state.error, state)
-    if isinstance(state, Released):
-        return amqp_errors.MessageReleased("the peer released the message", None, state)
-    if isinstance(state, Modified):
-        return amqp_errors.MessageModified(
-            f"the peer modified the message (delivery_failed={state.delivery_failed}, "
-            f"undeliverable_here={state.undeliverable_here})", None, state)
-    return None
 
 
 class Sender(_Link):
@@ -315,7 +297,7 @@ class Sender(_Link):
 
         ok = await conn._wait_until(finished, end)
         if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
-            failure = _outcome_error(delivery)
+            failure = outcome_error(delivery)
             if failure is not None:
                 raise failure
             return delivery.remote_state or Accepted()
@@ -331,52 +313,14 @@ class Sender(_Link):
             core.drained()  # nothing queued here: give the credit back (2.6.7)
 
 
-class ReceivedMessage:
+class ReceivedMessage(ReceivedSections):
     """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
 
     The message's sections are readable here directly (``body``, ``properties``,
     ``application_properties`` ...); ``message`` is the whole ``Message``.
     """
 
-    __slots__ = ("delivery", "message", "receiver")
-
-    def __init__(self, message: Message, delivery: CoreDelivery, receiver: Receiver) -> None:
-        self.message = message
-        self.delivery = delivery
-        self.receiver = receiver
-
-    @property
-    def body(self) -> Any:
-        return self.message.body
-
-    @property
-    def header(self) -> Any:
-        return self.message.header
-
-    @property
-    def properties(self) -> Any:
-        return self.message.properties
-
-    @property
-    def application_properties(self) -> dict[str, Any] | None:
-        return self.message.application_properties
-
-    @property
-    def message_annotations(self) -> dict[Any, Any] | None:
-        return self.message.message_annotations
-
-    @property
-    def delivery_annotations(self) -> dict[Any, Any] | None:
-        return self.message.delivery_annotations
-
-    @property
-    def footer(self) -> dict[Any, Any] | None:
-        return self.message.footer
-
-    @property
-    def settled(self) -> bool:
-        """True once settled (pre-settled by the sender, or by our accept/reject ...)."""
-        return self.delivery.settled
+    __slots__ = ()
 
     async def accept(self) -> None:
         await self.receiver.accept(self)
@@ -392,9 +336,6 @@ class ReceivedMessage:
         await self.receiver.modify(self, delivery_failed=delivery_failed,
                                    undeliverable_here=undeliverable_here,
                                    message_annotations=message_annotations)
-
-    def __repr__(self) -> str:
-        return f"ReceivedMessage({self.message!r}, delivery_id={self.delivery.id})"
 
 
 class Receiver(_Link):
