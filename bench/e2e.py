@@ -169,7 +169,57 @@ def sync_run(port: int, count: int, rtt: int) -> dict[str, Any]:
     return {"send": m_send, "recv": m_recv, "rtt": times}
 
 
-RUNNERS: dict[str, Callable[[int, int, int], dict[str, Any]]] = {"sync": sync_run}
+async def _async_body(amqp: Any, port: int, count: int, rtt: int, name: str) -> dict[str, Any]:
+    """The same three measurements through an async adapter (asyncio or trio)."""
+    from amqp10_proto import Message
+
+    address = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    async with amqp.open_connection(f"amqp://127.0.0.1:{port}", timeout=60) as conn:
+        session = await conn.open_session()
+        sender = await session.open_sender(address)
+        with Measure() as m_send:
+            deliveries = [await sender.send_nowait(Message(BODY)) for _ in range(count)]
+            for d in deliveries:
+                await sender.wait_settled(d)
+        await sender.close()
+        receiver = await session.open_receiver(address, credit=1000)
+        with Measure() as m_recv:
+            for _ in range(count):
+                msg = await receiver.receive(timeout=30)
+                await receiver.accept(msg)
+        await receiver.close()
+        rt_sender = await session.open_sender(f"{address}-rt")
+        rt_receiver = await session.open_receiver(f"{address}-rt", credit=10)
+        times = []
+        for _ in range(rtt):
+            t0 = time.perf_counter()
+            await rt_sender.send(Message(BODY))
+            msg = await rt_receiver.receive(timeout=30)
+            await rt_receiver.accept(msg)
+            times.append(time.perf_counter() - t0)
+    return {"send": m_send, "recv": m_recv, "rtt": times}
+
+
+def asyncio_run(port: int, count: int, rtt: int) -> dict[str, Any]:
+    import asyncio
+
+    import amqp10_asyncio
+
+    result: dict[str, Any] = asyncio.run(_async_body(amqp10_asyncio, port, count, rtt, "asyncio"))
+    return result
+
+
+def trio_run(port: int, count: int, rtt: int) -> dict[str, Any]:
+    import trio
+
+    import amqp10_trio
+
+    result: dict[str, Any] = trio.run(_async_body, amqp10_trio, port, count, rtt, "trio")
+    return result
+
+
+RUNNERS: dict[str, Callable[[int, int, int], dict[str, Any]]] = {
+    "sync": sync_run, "asyncio": asyncio_run, "trio": trio_run}
 
 
 def main(argv: list[str]) -> int:
