@@ -44,13 +44,14 @@ from amqp10_proto import (
     parse_url,
 )
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto.client import ConnectionInfo
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening, describe_error
 from ._session import Session
 
 if TYPE_CHECKING:
-    from amqp10_proto.performatives import Open
+    pass
 
 __all__ = ["DEFAULT", "Connection", "connect", "open_connection"]
 
@@ -95,11 +96,13 @@ class _Protocol(asyncio.Protocol):
         self._conn._notify()
 
 
-class Connection:
+class Connection(ConnectionInfo):
     """An open AMQP 1.0 connection on the running event loop. Made by :func:`open_connection`.
 
     Use it (and its sessions and links) from tasks of the loop it was opened on.
     """
+
+    _core: CoreConnection
 
     def __init__(self, core: CoreConnection, *, timeout: float, label: str) -> None:
         self._core = core
@@ -125,39 +128,6 @@ class Connection:
     def closed(self) -> bool:
         """True once the connection is over: closed by either side, or the transport lost."""
         return self._core.ended or self._dead
-
-    @property
-    def error(self) -> Error | None:
-        """The peer's close error (or why we closed), once the connection ended."""
-        return self._core.error
-
-    @property
-    def remote_open(self) -> Open | None:
-        """The peer's open frame: its container id, properties, limits and capabilities."""
-        return self._core.remote_open
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        o = self._core.remote_open
-        return None if o is None else o.properties
-
-    @property
-    def remote_container_id(self) -> str | None:
-        o = self._core.remote_open
-        return None if o is None else o.container_id
-
-    @property
-    def remote_offered_capabilities(self) -> Any:
-        o = self._core.remote_open
-        return None if o is None else o.offered_capabilities
-
-    @property
-    def remote_idle_timeout(self) -> float | None:
-        return self._core.remote_idle_timeout
-
-    @property
-    def remote_max_frame_size(self) -> int:
-        return self._core.remote_max_frame_size
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

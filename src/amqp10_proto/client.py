@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._definitions import Accepted, Modified, Rejected, Released
+from ._definitions import Accepted, Error, Modified, Rejected, Released
 from ._delivery import Delivery
 from ._errors import DeliveryFailed, MessageModified, MessageRejected, MessageReleased
 from ._message import Message
+from ._performatives import Attach, Open
 
-__all__ = ["ReceivedSections", "describe_error", "outcome_error"]
+__all__ = ["ConnectionInfo", "LinkInfo", "ReceivedSections", "describe_error", "outcome_error"]
 
 
 def describe_error(error: Any) -> str:
@@ -92,3 +93,80 @@ class ReceivedSections:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, delivery_id={self.delivery.id})"
+
+
+class ConnectionInfo:
+    """What the peer's open said, read from an adapter connection's core (``_core``)."""
+
+    _core: Any
+
+    @property
+    def error(self) -> Error | None:
+        """The peer's close error (or why we closed), once the connection ended."""
+        value: Error | None = self._core.error
+        return value
+
+    @property
+    def remote_open(self) -> Open | None:
+        """The peer's open frame: its container id, properties, limits and capabilities."""
+        value: Open | None = self._core.remote_open
+        return value
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        o = self.remote_open
+        return None if o is None else o.properties
+
+    @property
+    def remote_container_id(self) -> str | None:
+        o = self.remote_open
+        return None if o is None else o.container_id
+
+    @property
+    def remote_offered_capabilities(self) -> list[str] | None:
+        o = self.remote_open
+        return None if o is None else o.offered_capabilities
+
+    @property
+    def remote_idle_timeout(self) -> float | None:
+        value: float | None = self._core.remote_idle_timeout
+        return value
+
+    @property
+    def remote_max_frame_size(self) -> int:
+        value: int = self._core.remote_max_frame_size
+        return value
+
+
+class LinkInfo:
+    """What the peer's attach said, read from an adapter link's core (``_core``)."""
+
+    _core: Any
+
+    @property
+    def name(self) -> str:
+        value: str = self._core.name
+        return value
+
+    @property
+    def remote_source(self) -> Any:
+        return self._core.remote_source
+
+    @property
+    def remote_target(self) -> Any:
+        return self._core.remote_target
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        value: dict[Any, Any] | None = self._core.remote_properties
+        return value
+
+    @property
+    def remote_max_message_size(self) -> int | None:
+        value: int | None = self._core.remote_max_message_size
+        return value
+
+    @property
+    def remote_offered_capabilities(self) -> list[str] | None:
+        a: Attach | None = self._core.remote_attach
+        return None if a is None else a.offered_capabilities

@@ -53,13 +53,13 @@ from amqp10_proto import (
     parse_url,
 )
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import describe_error
+from amqp10_proto.client import ConnectionInfo, describe_error
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Session, _AsyncOpen
 
 if TYPE_CHECKING:
-    from amqp10_proto.performatives import Open
+    pass
 
 __all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
 
@@ -83,7 +83,7 @@ SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
 
 
-class Connection:
+class Connection(ConnectionInfo):
     """An AMQP 1.0 connection on trio; made by :func:`open_connection` or :func:`connect`.
 
     Use it as an async context manager: ``async with open_connection(url) as conn``.
@@ -95,6 +95,8 @@ class Connection:
     (waiting at most ``timeout`` for the peer, shielded from cancellation for that
     long) and ends the tasks. Every method is safe to call from many tasks at once.
     """
+
+    _core: CoreConnection
 
     def __init__(self, core: CoreConnection, *, stream: trio.abc.Stream | None = None,
                  connect_to: Callable[[], Any] | None = None, connect_timeout: float,
@@ -130,39 +132,6 @@ class Connection:
     def closed(self) -> bool:
         """True once the connection is over: closed by either side, or the stream lost."""
         return self._core.ended or self._dead
-
-    @property
-    def error(self) -> Error | None:
-        """The peer's close error (or why we closed), once the connection ended."""
-        return self._core.error
-
-    @property
-    def remote_open(self) -> Open | None:
-        """The peer's open frame: its container id, properties, limits and capabilities."""
-        return self._core.remote_open
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        o = self._core.remote_open
-        return None if o is None else o.properties
-
-    @property
-    def remote_container_id(self) -> str | None:
-        o = self._core.remote_open
-        return None if o is None else o.container_id
-
-    @property
-    def remote_offered_capabilities(self) -> Any:
-        o = self._core.remote_open
-        return None if o is None else o.offered_capabilities
-
-    @property
-    def remote_idle_timeout(self) -> float | None:
-        return self._core.remote_idle_timeout
-
-    @property
-    def remote_max_frame_size(self) -> int:
-        return self._core.remote_max_frame_size
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open" if self._entered else "not entered"

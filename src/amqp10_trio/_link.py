@@ -36,7 +36,7 @@ from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import ReceivedSections, describe_error, outcome_error
+from amqp10_proto.client import LinkInfo, ReceivedSections, describe_error, outcome_error
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -51,7 +51,7 @@ _HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
 
 
 
-class _Link:
+class _Link(LinkInfo):
     """What senders and receivers share: attach, detach, state and errors."""
 
     _core: CoreSender | CoreReceiver
@@ -66,9 +66,6 @@ class _Link:
         self.error: Error | None = None
 
     # -- what the application can read ----------------------------------------------------
-    @property
-    def name(self) -> str:
-        return self._core.name
 
     @property
     def session(self) -> Session:
@@ -78,27 +75,6 @@ class _Link:
     def detached(self) -> bool:
         """True once the link is gone: detached by either side, or its session or connection."""
         return self._detached_flag
-
-    @property
-    def remote_source(self) -> Any:
-        return self._core.remote_source
-
-    @property
-    def remote_target(self) -> Any:
-        return self._core.remote_target
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        return self._core.remote_properties
-
-    @property
-    def remote_max_message_size(self) -> int | None:
-        return self._core.remote_max_message_size
-
-    @property
-    def remote_offered_capabilities(self) -> Any:
-        a = self._core.remote_attach
-        return None if a is None else a.offered_capabilities
 
     def __repr__(self) -> str:
         state = "detached" if self._detached_flag else "attached"
