@@ -367,12 +367,6 @@ class Connection:
             error.info = None
         return encode(performative)
 
-    def _send_raw(self, channel: int, perf: bytes, parts: list[bytes], size: int) -> None:
-        """A transfer frame whose performative is already encoded; parts are not copied."""
-        out = self._out
-        out.append(frame_header(8 + len(perf) + size, FRAME_AMQP, channel) + perf)
-        out.extend(parts)
-
     def _send_sasl(self, frame: Any) -> None:
         body = encode(frame)
         self._out.append(frame_header(8 + len(body), FRAME_SASL, 0) + body)

@@ -34,7 +34,7 @@ from ._events import (
     TransferAborted,
     message_received,
 )
-from ._framing import _pack_hdr, transfer_performative
+from ._framing import transfer_performative
 from ._message import Message
 from ._performatives import Attach, Detach, Flow, Transfer
 from ._state import LINK_TABLE, Input, LinkState, SessionState, transition
@@ -354,17 +354,9 @@ class Sender(Link):
         perf = transfer_performative(self.handle, did, tag, message_format, pre_settled, False)
         conn = session.connection
         if size <= conn._peer_max_frame - 8 - len(perf):
-            # One frame (2.5.6: one transfer-id and one unit of the peer's window).
-            session.next_outgoing_id = (session.next_outgoing_id + 1) & 0xFFFFFFFF
-            session.remote_incoming_window -= 1
-            session._outgoing_left -= 1
-            out = conn._out
-            out.append(_pack_hdr(8 + len(perf) + size, 2, 0, session.channel) + perf)
-            out.extend(parts)
-            if session._outgoing_left < session.outgoing_window >> 1:
-                conn._send_frame(session.channel, session._flow_frame())
+            session._transfer_frame(perf, parts, size)
         else:
-            session._send_delivery(self, delivery, parts, size, pre_settled)
+            session._send_split(self, delivery, parts, size, pre_settled)
         return delivery
 
     def _refuse_send(self) -> None:

@@ -23,7 +23,7 @@ from ._delivery import Delivery
 from ._encoder import encode
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import Event, RemoteAttach, SessionBegun, SessionEnded, delivery_updated
-from ._framing import _pack_hdr, transfer_performative
+from ._framing import _pack_hdr
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
 from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
@@ -225,23 +225,11 @@ class Session:
                     next_outgoing_id=self.next_outgoing_id, outgoing_window=self.outgoing_window,
                     **link_fields)
 
-    def _send_delivery(self, link: Link, delivery: Delivery, parts: list[bytes], size: int,
-                       settled: bool) -> None:
-        """Queue the transfers of one delivery, split to the peer's max-frame-size (2.7.5)."""
+    def _send_split(self, link: Link, delivery: Delivery, parts: list[bytes], size: int,
+                    settled: bool) -> None:
+        """Queue the transfers of a delivery too large for one frame (2.7.5: split to the
+        peer's max-frame-size); what the window does not allow yet waits in ``_blocked``."""
         conn = self.connection
-        perf = transfer_performative(link.handle, delivery.id, delivery.tag,
-                                     delivery.message_format, settled, False)
-        if size <= conn._peer_max_frame - 8 - len(perf):
-            # One frame (2.5.6: one transfer-id, one unit of the peer's window).
-            self.next_outgoing_id = (self.next_outgoing_id + 1) & 0xFFFFFFFF
-            self.remote_incoming_window -= 1
-            self._outgoing_left -= 1
-            out = conn._out
-            out.append(_pack_hdr(8 + len(perf) + size, 2, 0, self.channel) + perf)
-            out.extend(parts)
-            if self._outgoing_left < self.outgoing_window >> 1:
-                conn._send_frame(self.channel, self._flow_frame())
-            return
         first = Transfer(handle=link.handle, delivery_id=delivery.id, delivery_tag=delivery.tag,
                          message_format=delivery.message_format, settled=settled)
         # Several frames: one copy of the payload, then views of it.
@@ -273,11 +261,13 @@ class Session:
 
     def _transfer_frame(self, perf: bytes, parts: list[bytes], size: int) -> None:
         # 2.5.6: each transfer frame takes one transfer-id and one unit of window.
-        self.next_outgoing_id = (self.next_outgoing_id + 1) % _UINT
+        self.next_outgoing_id = (self.next_outgoing_id + 1) & 0xFFFFFFFF
         self.remote_incoming_window -= 1
         self._outgoing_left -= 1
-        self.connection._send_raw(self.channel, perf, parts, size)
-        if self._outgoing_left < self.outgoing_window // 2:
+        out = self.connection._out
+        out.append(_pack_hdr(8 + len(perf) + size, 2, 0, self.channel) + perf)
+        out.extend(parts)  # the payload is not copied until data_to_send() joins it
+        if self._outgoing_left < self.outgoing_window >> 1:
             self.connection._send_frame(self.channel, self._flow_frame())
 
     def _drop_blocked(self, link: Link) -> None:
