@@ -874,7 +874,9 @@ def test_known_bug_12_local_error_changes_state() -> None:
             rcv.session.attach_sender("q", name="big", properties={"k": "x" * 600}))
     assert rcv.state is _L.ATTACHED and len(rcv.session.links) == 1
     # An error text too long for the peer is cut to fit rather than refused.
-    rcv.detach(Error(condition="amqp:internal-error", description="x" * 600))
+    long_error = Error(condition="amqp:internal-error", description="x" * 600)
+    rcv.detach(long_error)
+    assert long_error.description == "x" * 600  # the caller's object is left alone
     assert rcv.state.value == "DETACH_SENT"
     p.pump()
     (ev,) = p.events("client", LinkDetached)

@@ -362,9 +362,10 @@ class Connection:
             return None
         text = error.description.encode()
         keep = max(0, len(text) - excess - 8)
-        error.description = text[:keep].decode(errors="ignore") + "..."
-        if error.info is not None and len(encode(error.info)) > 64:
-            error.info = None
+        info = error.info if error.info is None or len(encode(error.info)) <= 64 else None
+        # A new Error on our own frame: the caller's object stays as they made it.
+        performative.error = Error(condition=error.condition, info=info,
+                                   description=text[:keep].decode(errors="ignore") + "...")
         return encode(performative)
 
     def _send_sasl(self, frame: Any) -> None:
