@@ -35,7 +35,7 @@ from ._events import (
     message_received,
 )
 from ._framing import transfer_performative
-from ._message import Message
+from ._message import Message, data_only_message
 from ._performatives import Attach, Detach, Flow, Transfer
 from ._state import LINK_TABLE, Input, LinkState, SessionState, transition
 
@@ -589,17 +589,8 @@ class Receiver(Link):
             delivery.remote_settled = True
         if transfer.state is not None:
             delivery.remote_state = transfer.state
-        n = len(payload)
-        c = payload[3] if n > 8 else 0
-        if ((c == 0xB0 and _unpack_I(payload, 4)[0] + 8 == n)
-                or (c == 0xA0 and payload[4] + 5 == n)) and payload[:3] == b"\x00\x53\x75":
-            # One data section and nothing else: the commonest message of all.
-            message = _new_message(Message)
-            message._header = message._da = message._ma = message._properties = None
-            message._ap = message._footer = None
-            message._body = [payload[8:] if c == 0xB0 else payload[5:]]
-            message._body_type = "data"
-        else:
+        message = data_only_message(payload)
+        if message is None:
             try:
                 message = Message.decode(payload)
             except DecodeError as exc:

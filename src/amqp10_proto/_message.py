@@ -481,17 +481,12 @@ class Message:
         ``lazy=False`` decodes and checks everything now.
         """
         buf = data if type(data) is bytes else _as_bytes(data)
+        only = data_only_message(buf)
+        if only is not None:
+            return only
         n = len(buf)
         msg = cls.__new__(cls)
         msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
-        # The commonest message of all: one data section and nothing else.
-        if n > 4 and buf[2] == 0x75 and buf[1] == 0x53 and not buf[0]:
-            if buf[3] == 0xA0 and buf[4] + 5 == n:
-                msg._body, msg._body_type = [buf[5:]], "data"
-                return msg
-            if buf[3] == 0xB0 and n > 8 and _unpack_I(buf, 4)[0] + 8 == n:
-                msg._body, msg._body_type = [buf[8:]], "data"
-                return msg
         body: list[Any] = []
         kind: str | None = None
         stage = -1
@@ -589,6 +584,32 @@ class Message:
             if value is not None:
                 parts.append(f"{name}={value!r}")
         return f"Message({', '.join(parts)})"
+
+
+def data_only_message(buf: bytes) -> Message | None:
+    """The commonest message of all, one data section and nothing else, or None.
+
+    Recognised by its first bytes and built directly (one copy of the body);
+    anything else is for :meth:`Message.decode`.
+    """
+    n = len(buf)
+    if n < 5 or buf[2] != 0x75 or buf[1] != 0x53 or buf[0]:
+        return None
+    c = buf[3]
+    if c == 0xA0 and buf[4] + 5 == n:
+        body = buf[5:]
+    elif c == 0xB0 and n > 8 and _unpack_I(buf, 4)[0] + 8 == n:
+        body = buf[8:]
+    else:
+        return None
+    msg = _new_message(Message)
+    msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
+    msg._body = [body]
+    msg._body_type = "data"
+    return msg
+
+
+_new_message = object.__new__
 
 
 def _in_section(exc: EncodeError, where: str) -> EncodeError:
