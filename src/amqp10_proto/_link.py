@@ -47,10 +47,8 @@ __all__ = ["Link", "Receiver", "Sender"]
 
 _UINT = 1 << 32
 _TERMINAL = (Accepted, Rejected, Released, Modified)
-_ACCEPTED = Accepted()
-_new_message = object.__new__  # it has no fields: one instance serves every accept
+_ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
 _pack_I = struct.Struct(">I").pack
-_unpack_I = struct.Struct(">I").unpack_from
 
 
 def serial_diff(a: int, b: int) -> int:
