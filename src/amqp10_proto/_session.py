@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Session"]
 
 _UINT = 1 << 32
+#: Link states in which a flow from the peer still means something (2.6.7).
+_FLOWING = frozenset((LinkState.ATTACHED, LinkState.ATTACH_SENT, LinkState.ATTACH_RCVD))
 #: Transfers per session we let the peer send before it must wait for our flow.
 DEFAULT_INCOMING_WINDOW = 5000
 #: We never hold back our own transfers by an outgoing window of our own.
@@ -460,7 +462,7 @@ class Session:
         self._unblock()
         if flow.handle is not None:
             link = self._link_for(flow.handle, "flow")
-            if link.state.value in ("ATTACHED", "ATTACH_SENT", "ATTACH_RCVD"):
+            if link.state in _FLOWING:
                 link._on_flow(flow)
         elif flow.echo:
             self.connection._send_frame(self.channel, self._flow_frame())
