@@ -28,7 +28,13 @@ from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import LinkInfo, ReceivedSections, describe_error, outcome_error
+from amqp10_proto.client import (
+    LinkInfo,
+    ReceivedSections,
+    describe_error,
+    outcome_error,
+    settle_timeout_text,
+)
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -274,20 +280,21 @@ class ReceivedMessage(ReceivedSections):
 
     __slots__ = ()
 
-    async def accept(self) -> None:
-        await self.receiver.accept(self)
+    async def accept(self, *, timeout: float | None = None) -> None:
+        await self.receiver.accept(self, timeout=timeout)
 
-    async def reject(self, error: Error | None = None) -> None:
-        await self.receiver.reject(self, error)
+    async def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
+        await self.receiver.reject(self, error, timeout=timeout)
 
-    async def release(self) -> None:
-        await self.receiver.release(self)
+    async def release(self, *, timeout: float | None = None) -> None:
+        await self.receiver.release(self, timeout=timeout)
 
     async def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None) -> None:
+                     message_annotations: dict[Any, Any] | None = None,
+                     timeout: float | None = None) -> None:
         await self.receiver.modify(self, delivery_failed=delivery_failed,
                                    undeliverable_here=undeliverable_here,
-                                   message_annotations=message_annotations)
+                                   message_annotations=message_annotations, timeout=timeout)
 
 
 class Receiver(_Link):
@@ -411,35 +418,48 @@ class Receiver(_Link):
                                    "(RabbitMQ 3.10 never completes a drain)")
 
     # -- settling -------------------------------------------------------------------------
-    async def accept(self, msg: ReceivedMessage) -> None:
-        self._settle(msg, "accept")
+    # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
+    # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
+    async def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+        await self._settle(msg, timeout, "accept")
 
-    async def reject(self, msg: ReceivedMessage, error: Error | None = None) -> None:
-        self._settle(msg, "reject", error)
+    async def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
+                     timeout: float | None = None) -> None:
+        await self._settle(msg, timeout, "reject", error)
 
-    async def release(self, msg: ReceivedMessage) -> None:
-        self._settle(msg, "release")
+    async def release(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+        await self._settle(msg, timeout, "release")
 
     async def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
                      undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None) -> None:
+                     message_annotations: dict[Any, Any] | None = None,
+                     timeout: float | None = None) -> None:
         """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
-        if msg.delivery.settled:
-            return
-        self._check()
-        self._core.modify(msg.delivery, delivery_failed=delivery_failed,
-                          undeliverable_here=undeliverable_here,
-                          message_annotations=message_annotations)
-        self._conn._after()
+        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
+                           undeliverable_here=undeliverable_here,
+                           message_annotations=message_annotations)
 
-    def _settle(self, msg: ReceivedMessage, how: str, *args: Any) -> None:
-        if msg.delivery.settled:
+    async def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
+                      **kwargs: Any) -> None:
+        delivery = msg.delivery
+        if delivery.settled:
             return  # pre-settled by the sender (or already settled): nothing to say
-        if msg.delivery.link is not self._core:
+        if delivery.link is not self._core:
             raise ValueError("that message came from another receiver")
         self._check()
-        getattr(self._core, how)(msg.delivery, *args)
-        self._conn._after()
+        conn = self._conn
+        getattr(self._core, how)(delivery, *args, **kwargs)
+        conn._after()
+        if delivery.settled:
+            return
+        ok = await conn._wait_until(lambda: delivery.settled or self._over(),
+                                    conn._deadline(timeout))
+        if delivery.settled:
+            return
+        self._check()
+        if not ok:
+            raise TimeoutError(settle_timeout_text(self.name, conn._span(timeout)))
+        raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
 
     # -- events ---------------------------------------------------------------------------------
     def _deliver(self, event: MessageReceived) -> None:

@@ -15,7 +15,14 @@ from ._errors import DeliveryFailed, MessageModified, MessageRejected, MessageRe
 from ._message import Message
 from ._performatives import Attach, Open
 
-__all__ = ["ConnectionInfo", "LinkInfo", "ReceivedSections", "describe_error", "outcome_error"]
+__all__ = [
+    "ConnectionInfo",
+    "LinkInfo",
+    "ReceivedSections",
+    "describe_error",
+    "outcome_error",
+    "settle_timeout_text",
+]
 
 
 def describe_error(error: Any) -> str:
@@ -42,6 +49,12 @@ def outcome_error(delivery: Delivery) -> DeliveryFailed | None:
             f"the peer modified the message (delivery_failed={state.delivery_failed}, "
             f"undeliverable_here={state.undeliverable_here})", None, state)
     return None
+
+
+def settle_timeout_text(link_name: str, span: float) -> str:
+    """The TimeoutError text when the sender never settles after our outcome (2.8.3)."""
+    return (f"link {link_name!r}: the peer did not settle the delivery within {span} s "
+            "after our outcome (rcv-settle-mode second)")
 
 
 class ReceivedSections:

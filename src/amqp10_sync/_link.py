@@ -29,7 +29,13 @@ from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import LinkInfo, ReceivedSections, describe_error, outcome_error
+from amqp10_proto.client import (
+    LinkInfo,
+    ReceivedSections,
+    describe_error,
+    outcome_error,
+    settle_timeout_text,
+)
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -278,20 +284,21 @@ class ReceivedMessage(ReceivedSections):
 
     __slots__ = ()
 
-    def accept(self) -> None:
-        self.receiver.accept(self)
+    def accept(self, *, timeout: float | None = None) -> None:
+        self.receiver.accept(self, timeout=timeout)
 
-    def reject(self, error: Error | None = None) -> None:
-        self.receiver.reject(self, error)
+    def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
+        self.receiver.reject(self, error, timeout=timeout)
 
-    def release(self) -> None:
-        self.receiver.release(self)
+    def release(self, *, timeout: float | None = None) -> None:
+        self.receiver.release(self, timeout=timeout)
 
     def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
-               message_annotations: dict[Any, Any] | None = None) -> None:
+               message_annotations: dict[Any, Any] | None = None,
+               timeout: float | None = None) -> None:
         self.receiver.modify(self, delivery_failed=delivery_failed,
                              undeliverable_here=undeliverable_here,
-                             message_annotations=message_annotations)
+                             message_annotations=message_annotations, timeout=timeout)
 
 
 class Receiver(_Link):
@@ -426,39 +433,49 @@ class Receiver(_Link):
                                        "(RabbitMQ 3.10 never completes a drain)")
 
     # -- settling -------------------------------------------------------------------------
-    def accept(self, msg: ReceivedMessage) -> None:
-        self._settle(msg, "accept")
+    # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
+    # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
+    def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+        self._settle(msg, timeout, "accept")
 
-    def reject(self, msg: ReceivedMessage, error: Error | None = None) -> None:
-        self._settle(msg, "reject", error)
+    def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
+               timeout: float | None = None) -> None:
+        self._settle(msg, timeout, "reject", error)
 
-    def release(self, msg: ReceivedMessage) -> None:
-        self._settle(msg, "release")
+    def release(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+        self._settle(msg, timeout, "release")
 
     def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
                undeliverable_here: bool = False,
-               message_annotations: dict[Any, Any] | None = None) -> None:
+               message_annotations: dict[Any, Any] | None = None,
+               timeout: float | None = None) -> None:
         """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
-        conn = self._conn
-        with conn._cond:
-            if msg.delivery.settled:
-                return
-            self._check()
-            self._core.modify(msg.delivery, delivery_failed=delivery_failed,
-                              undeliverable_here=undeliverable_here,
-                              message_annotations=message_annotations)
-            conn._after()
+        self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
+                     undeliverable_here=undeliverable_here,
+                     message_annotations=message_annotations)
 
-    def _settle(self, msg: ReceivedMessage, how: str, *args: Any) -> None:
+    def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
+                **kwargs: Any) -> None:
         conn = self._conn
+        end = conn._deadline(timeout)
+        delivery = msg.delivery
         with conn._cond:
-            if msg.delivery.settled:
+            if delivery.settled:
                 return  # pre-settled by the sender (or already settled): nothing to say
-            if msg.delivery.link is not self._core:
+            if delivery.link is not self._core:
                 raise ValueError("that message came from another receiver")
             self._check()
-            getattr(self._core, how)(msg.delivery, *args)
+            getattr(self._core, how)(delivery, *args, **kwargs)
             conn._after()
+            if delivery.settled:
+                return
+            ok = conn._wait_until(lambda: delivery.settled or self._over(), end)
+            if delivery.settled:
+                return
+            self._check()
+            if not ok:
+                raise TimeoutError(settle_timeout_text(self.name, conn._span(timeout)))
+            raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
 
     # -- events (lock held) -----------------------------------------------------------------
     def _deliver(self, event: MessageReceived) -> None:
