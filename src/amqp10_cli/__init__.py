@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._broker import Broker, RunningBroker, start_broker
+
+__all__ = ["Broker", "RunningBroker", "start_broker"]

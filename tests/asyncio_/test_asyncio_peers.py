@@ -213,7 +213,7 @@ def test_reject_release_modify(peer: Peer) -> None:
     run(main())
 
 
-@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker"])
+@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker", "amqp10-broker"])
 def test_sasl_plain_success_and_failure(name: str) -> None:
     peer = start(name)
     assert peer.plain is not None
@@ -230,7 +230,7 @@ def test_sasl_plain_success_and_failure(name: str) -> None:
     run(main())
 
 
-@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker"])
+@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker", "amqp10-broker"])
 def test_dynamic_receiver(name: str) -> None:
     peer = start(name)
 
@@ -340,7 +340,7 @@ def test_10_mib_message_both_ways(peer: Peer) -> None:
     run(main())
 
 
-@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker"])
+@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker", "amqp10-broker"])
 def test_manual_credit_and_drain(name: str) -> None:
     peer = start(name)
     q = address("drain")
@@ -367,7 +367,7 @@ def test_manual_credit_and_drain(name: str) -> None:
 # answered its begin is answered with a fresh begin (no remote-channel) and an end; our
 # refusal of that begin then makes them close the connection ("begin reply to unknown
 # channel").
-@pytest.mark.parametrize("name", ["rhea-broker"])
+@pytest.mark.parametrize("name", ["rhea-broker", "amqp10-broker"])
 def test_cancelled_opens_leave_the_connection_usable(name: str) -> None:
     peer = start(name)
     q = address("cancel-open")

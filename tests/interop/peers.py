@@ -1,14 +1,20 @@
 """Start and stop the real AMQP 1.0 peers of ../shared/peers for the interop tests.
 
 Each peer is started once per test session on its own loopback port, by the
-scripts in ``shared/peers`` (which install what they need on first use). A peer
-that cannot start fails its tests loudly: interop tests are never skipped.
+scripts in ``shared/peers`` (which install what they need on first use), or, for
+``amqp10-broker`` (this repository's embedded broker), as a child process of this
+interpreter. A peer that cannot start fails its tests loudly: interop tests are
+never skipped.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,15 +46,80 @@ PEERS = {
                           rcv_settle_second=False),
     "rhea-broker": Peer("rhea-broker", 35804, sasl=("ANONYMOUS", "PLAIN"),
                         plain=("guest", "guest"), dynamic=True, drain=True, modified=True),
+    "amqp10-broker": Peer("amqp10-broker", 35805, sasl=("ANONYMOUS", "PLAIN"),
+                          plain=("guest", "guest"), dynamic=True, drain=True, modified=True,
+                          rcv_settle_second=True),
+}
+
+#: Peers run from this repository, as a command (with the port appended) to run.
+IN_REPO = {
+    "amqp10-broker": [sys.executable, "-c", "from amqp10_cli._broker import _serve_main; "
+                      "_serve_main()", "--user", "guest:guest", "--allow-anonymous", "--port"],
 }
 
 _started: set[str] = set()  # peers this test session started (and will stop)
 _checked: set[str] = set()  # peers known to be up
+_procs: dict[str, subprocess.Popen[bytes]] = {}  # in-repo peers this session runs
+
+
+def answers_amqp(port: int, timeout: float = 2.0) -> bool:
+    """Whether 127.0.0.1:PORT answers the AMQP 1.0 SASL protocol header with an AMQP header."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(b"AMQP\x03\x01\x00\x00")
+            reply = b""
+            while len(reply) < 8:
+                chunk = s.recv(8 - len(reply))
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError:
+        return False
+    return reply[:4] == b"AMQP" and reply[5:8] == b"\x01\x00\x00"
+
+
+def _start_in_repo(name: str, timeout: float = 30.0) -> None:
+    """Run an in-repo peer as a child process and wait until its port answers AMQP.
+
+    One already answering on the port (another test session's) is used as it is.
+    """
+    peer = PEERS[name]
+    if answers_amqp(peer.port):
+        return
+    fd, log_path = tempfile.mkstemp(prefix=f"{name}-{peer.port}-", suffix=".log")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"),
+                                                      env.get("PYTHONPATH")]))
+    with os.fdopen(fd, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([*IN_REPO[name], str(peer.port)], stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while not answers_amqp(peer.port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+            elif answers_amqp(peer.port):
+                return  # lost a race to another session's start: use theirs
+            output = Path(log_path).read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name} did not start on port {peer.port} (exit "
+                               f"{proc.returncode}):\n{output}")
+        time.sleep(0.05)
+    _procs[name] = proc
+    _started.add(name)
 
 
 def start(name: str) -> Peer:
     """Start (or find running) the named peer; raise with its output if it cannot start."""
     peer = PEERS[name]
+    if name in IN_REPO:
+        if name not in _checked or (name in _procs and _procs[name].poll() is not None):
+            _procs.pop(name, None)
+            _start_in_repo(name)
+            _checked.add(name)
+        return peer
     if name not in _checked:
         script = PEERS_DIR / f"start-{name}"
         if not script.exists():
@@ -66,6 +137,15 @@ def start(name: str) -> Peer:
 
 def stop_all() -> None:
     for name in sorted(_started):
+        proc = _procs.pop(name, None)
+        if proc is not None:
+            proc.terminate()  # SIGTERM: the broker closes its connections and exits
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            continue
         subprocess.run(["bash", str(PEERS_DIR / f"stop-{name}"), str(PEERS[name].port)],
                        capture_output=True, timeout=120)
     _started.clear()

@@ -102,7 +102,7 @@ def test_send_and_receive_through_the_peer(peer: Peer) -> None:
     assert closed and closed[-1].error is None
 
 
-@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker"])
+@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker", "amqp10-broker"])
 def test_sasl_plain_success_and_failure(name: str) -> None:
     peer = start(name)
     assert peer.plain is not None
@@ -115,7 +115,7 @@ def test_sasl_plain_success_and_failure(name: str) -> None:
     bad.sock.close()
 
 
-@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker"])
+@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker", "amqp10-broker"])
 def test_dynamic_receiver(name: str) -> None:
     peer = start(name)
     w = connect(peer)

@@ -199,7 +199,7 @@ def test_rabbitmq_refused_sender_raises_session_ended() -> None:
         assert session.ended and session.error is not None
 
 
-@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker"])
+@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker", "amqp10-broker"])
 def test_sasl_plain_success_and_failure(name: str) -> None:
     peer = start(name)
     assert peer.plain is not None
@@ -212,7 +212,7 @@ def test_sasl_plain_success_and_failure(name: str) -> None:
     assert no_io_threads()
 
 
-@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker"])
+@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker", "amqp10-broker"])
 def test_dynamic_receiver(name: str) -> None:
     peer = start(name)
     with amqp.open_connection(url(peer)) as conn, conn.open_session() as session:

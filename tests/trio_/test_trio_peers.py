@@ -213,7 +213,7 @@ def test_reject_release_modify(peer: Peer) -> None:
     trio.run(main)
 
 
-@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker"])
+@pytest.mark.parametrize("name", ["rabbitmq", "rhea-broker", "amqp10-broker"])
 def test_sasl_plain_success_and_failure(name: str) -> None:
     peer = start(name)
     assert peer.plain is not None
@@ -230,7 +230,7 @@ def test_sasl_plain_success_and_failure(name: str) -> None:
     trio.run(main)
 
 
-@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker"])
+@pytest.mark.parametrize("name", ["proton-broker", "rhea-broker", "amqp10-broker"])
 def test_dynamic_receiver(name: str) -> None:
     peer = start(name)
 

@@ -1,0 +1,315 @@
+"""The embedded in-memory AMQP 1.0 broker: for a first run and for tests, not for production.
+
+:class:`Broker` serves AMQP 1.0 on asyncio with the protocol core's accepting role.
+What it does:
+
+- A queue per address, created on first use (a sender's target or a receiver's
+  source). Messages live in memory only: terminus durability is answered ``none``.
+- Round robin to the receivers with credit on a queue; credit, delivery-count,
+  drain and echo as 2.6.7 says. Receivers attached with snd-settle-mode
+  ``settled`` get pre-settled deliveries (at most once); others get unsettled ones.
+- Outcomes (3.4): ``accepted`` removes the message, ``rejected`` drops it (there is
+  no dead-letter queue), ``released`` puts it back at its original place in the
+  queue, ``modified`` too, counting a failed attempt in the header's delivery-count
+  when ``delivery-failed``, merging its message-annotations, and never giving it to
+  the same link again when ``undeliverable-here`` (it waits for another consumer).
+  Settled with no outcome means the source's default-outcome, else accepted. What
+  a receiver held unsettled when its link, session or connection ended goes back in
+  order. rcv-settle-mode ``second`` is honoured both ways (the core settles after
+  the peer, 2.6.12).
+- Incoming messages are settled ``accepted`` once queued (pre-settled ones are
+  taken as they are). A sender with no target address is the anonymous relay
+  (``ANONYMOUS-RELAY`` is offered): each message goes to the queue its
+  ``properties.to`` names, created on first use like any other; one without a ``to``,
+  or to a dynamic node that is gone, is rejected with ``amqp:not-found``.
+- Dynamic nodes (3.5.3): a link attached with ``dynamic=true`` gets a fresh queue
+  whose address is returned in the attached terminus, deleted (with its messages)
+  when that link detaches; other links on it are detached with
+  ``amqp:resource-deleted``.
+- SASL ANONYMOUS (and clients with no SASL layer) and PLAIN against ``users``;
+  when users are given ANONYMOUS is off unless ``allow_anonymous=True``. TLS with an
+  ``ssl.SSLContext``. Messages larger than max-frame-size are split and joined
+  (2.7.5); ``max_message_size`` refuses bigger ones. Heartbeats and the idle timeout
+  by the core's ``tick``. A client that stops reading stops receiving messages once
+  the transport's write buffer is full.
+
+Not supported (refused or ignored, with a clear error where there is one):
+transactions (coordinator links are refused ``amqp:not-implemented``), filters and
+selectors (answered absent, 3.5.3), persistence, link recovery, message TTL.
+For production, use RabbitMQ, ActiveMQ Artemis, Qpid Dispatch Router or Azure
+Service Bus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hmac
+import logging
+import signal
+import ssl
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from amqp10_proto import Error, ErrorCondition, SaslServer
+from amqp10_proto import __version__ as _version
+
+from ._broker_conn import ServerConnection
+from ._queues import Router
+
+__all__ = ["Broker", "RunningBroker", "start_broker"]
+
+log = logging.getLogger("amqp10.broker")
+
+#: Seconds the clients get to answer our close when the broker stops.
+CLOSE_GRACE = 2.0
+
+
+class Broker:
+    """An in-memory AMQP 1.0 broker (see the module docstring for what it does and not).
+
+    ``users`` maps user names to passwords for SASL PLAIN; ``allow_anonymous``
+    (default: only when no users are given) admits SASL ANONYMOUS and clients that
+    skip SASL. ``ssl_context`` (a server context with its certificate) makes it
+    serve amqps. ``idle_timeout`` (seconds) is advertised in our open and enforced.
+    ``max_message_size`` (bytes) is advertised on publishing links and enforced.
+    """
+
+    def __init__(self, users: dict[str, str] | None = None,
+                 allow_anonymous: bool | None = None,
+                 ssl_context: ssl.SSLContext | None = None,
+                 idle_timeout: float | None = None, container_id: str | None = None,
+                 *, max_message_size: int | None = None,
+                 max_frame_size: int = 65536) -> None:
+        self.users = dict(users) if users else None
+        self.anonymous = (not self.users) if allow_anonymous is None else bool(allow_anonymous)
+        if not self.anonymous and not self.users:
+            raise ValueError("nobody could log in: give users, or allow anonymous access")
+        if idle_timeout is not None and idle_timeout <= 0:
+            raise ValueError(f"idle_timeout must be positive seconds or None, not {idle_timeout!r}")
+        if max_message_size is not None and max_message_size <= 0:
+            raise ValueError(f"max_message_size must be positive bytes or None, "
+                             f"not {max_message_size!r}")
+        self.ssl_context = ssl_context
+        self.idle_timeout = idle_timeout
+        self.container_id = container_id or "amqp10-broker"
+        self.max_message_size = max_message_size
+        self.max_frame_size = max_frame_size
+        self.version = _version
+        self.router = Router()
+        self.connections: set[ServerConnection] = set()
+        self._serving = False
+
+    def __repr__(self) -> str:
+        return (f"<Broker {len(self.router.queues)} queue(s), "
+                f"{len(self.connections)} connection(s)>")
+
+    @property
+    def mechanisms(self) -> list[str]:
+        """The SASL mechanisms offered."""
+        return ["PLAIN"] * bool(self.users) + ["ANONYMOUS"] * self.anonymous
+
+    def sasl_server(self) -> SaslServer:
+        """A SASL server for one connection (5.3): PLAIN against ``users``, and/or ANONYMOUS."""
+        users = self.users
+        plain = None
+        if users:
+            def plain(username: str, password: str) -> bool:
+                known = users.get(username)
+                # Compared in constant time, so timing tells nothing of the password.
+                return known is not None and hmac.compare_digest(known.encode(),
+                                                                 password.encode())
+        return SaslServer(plain=plain, anonymous=self.anonymous)
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 5672, *,
+                    ready: Callable[[str, int], None] | None = None) -> None:
+        """Listen on ``host:port`` and serve until cancelled; then close every connection.
+
+        ``ready(host, port)`` is called once listening (``port=0`` picks a free
+        port; this tells which). On cancel, every client gets a close frame
+        (``amqp:connection:forced``) and up to :data:`CLOSE_GRACE` s to answer
+        it; the port is free when this returns.
+        """
+        if self._serving:
+            raise RuntimeError("this broker is already serving")
+        self._serving = True
+        loop = asyncio.get_running_loop()
+        try:
+            server = await loop.create_server(
+                lambda: ServerConnection(self), host, port, ssl=self.ssl_context,
+                ssl_handshake_timeout=10.0 if self.ssl_context else None,
+                reuse_address=True)
+        except BaseException:
+            self._serving = False
+            raise
+        try:
+            bound = server.sockets[0].getsockname()
+            scheme = "amqps" if self.ssl_context else "amqp"
+            log.info("amqp10 broker listening on %s://%s:%d (SASL %s)", scheme, bound[0],
+                     bound[1], " ".join(self.mechanisms))
+            if ready is not None:
+                ready(str(bound[0]), int(bound[1]))
+            await loop.create_future()  # until cancelled
+        finally:
+            server.close()
+            await self._close_all()
+            await server.wait_closed()
+            self._serving = False
+
+    async def _close_all(self) -> None:
+        """Close every connection with a close frame; drop those that do not answer in time."""
+        conns = list(self.connections)
+        if not conns:
+            return
+        error = Error(condition=ErrorCondition.CONNECTION_FORCED,
+                      description="the broker is shutting down")
+        for conn in conns:
+            conn.close(error)
+        gone = [asyncio.shield(c.gone) for c in conns]
+        _, pending = await asyncio.wait(gone, timeout=CLOSE_GRACE)
+        for conn in conns:
+            if not conn.gone.done():
+                conn.abort()
+        if pending:
+            await asyncio.wait([asyncio.shield(c.gone) for c in conns], timeout=1.0)
+
+
+class RunningBroker:
+    """A broker running on its own asyncio loop in a daemon thread (see :func:`start_broker`)."""
+
+    def __init__(self, broker: Broker, host: str, port: int,
+                 loop: asyncio.AbstractEventLoop, task: asyncio.Task[None],
+                 thread: threading.Thread) -> None:
+        self.broker = broker
+        self.host = host
+        self.port = port
+        self._loop = loop
+        self._task = task
+        self._thread = thread
+
+    @property
+    def url(self) -> str:
+        """``amqp://HOST:PORT`` (``amqps://`` with TLS) to give a client."""
+        scheme = "amqps" if self.broker.ssl_context else "amqp"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection and the port, and join the thread (TimeoutError if it hangs)."""
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed in between: it is ending
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"the broker on port {self.port} did not stop within {timeout} s")
+
+    def __enter__(self) -> RunningBroker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<RunningBroker {self.url}{'' if self.running else ' stopped'}>"
+
+
+def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.0,
+                 **options: Any) -> RunningBroker:
+    """Start a :class:`Broker` (``options`` are its arguments) in a daemon thread.
+
+    Returns once it listens: ``with start_broker() as running: ... running.url``.
+    Raises what binding raised (e.g. OSError: address in use), or TimeoutError.
+    """
+    broker = Broker(**options)
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    def ready(h: str, p: int) -> None:
+        box["address"] = (h, p)
+        started.set()
+
+    async def main() -> None:
+        box["loop"] = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        box["task"] = task
+        await broker.serve(host, port, ready=ready)
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name=f"amqp10-broker-{port}", daemon=True)
+    thread.start()
+    if not started.wait(timeout):
+        raise TimeoutError(f"the broker did not start listening within {timeout} s")
+    if "error" in box:
+        thread.join(timeout)
+        raise box["error"]
+    h, p = box["address"]
+    return RunningBroker(broker, h, p, box["loop"], box["task"], thread)
+
+
+def _user(text: str) -> tuple[str, str]:
+    name, sep, password = text.partition(":")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected USER:PASSWORD, not {text!r}")
+    return name, password
+
+
+def _serve_main(argv: Sequence[str] | None = None) -> None:
+    """Run a broker in the foreground: ``--host``, ``--port``, ``--user u:p`` ... (for tests)."""
+    ap = argparse.ArgumentParser(prog="amqp10-broker", description=__doc__.splitlines()[0]
+                                 if __doc__ else None)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=5672)
+    ap.add_argument("--user", type=_user, action="append", default=[],
+                    help="USER:PASSWORD accepted by SASL PLAIN (repeatable)")
+    ap.add_argument("--allow-anonymous", action="store_true",
+                    help="keep ANONYMOUS on although users are given")
+    ap.add_argument("--idle-timeout", type=float, default=None)
+    ap.add_argument("--tls-cert", help="PEM certificate chain: serve amqps")
+    ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(message)s")
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    broker = Broker(users=dict(args.user) or None,
+                    allow_anonymous=True if args.allow_anonymous else None,
+                    ssl_context=context, idle_timeout=args.idle_timeout)
+
+    def ready(host: str, port: int) -> None:
+        print(f"amqp10 broker listening on {host}:{port}", flush=True)
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        # SIGTERM (how test harnesses stop it) closes every connection cleanly, as cancel does.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await broker.serve(args.host, args.port, ready=ready)
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    except OSError as exc:
+        sys.exit(f"amqp10 broker: {exc}")
+

@@ -1,0 +1,304 @@
+"""One accepted connection of the embedded broker: an asyncio protocol pumping a server core.
+
+Bytes from the socket go into the core (``role="server"``); its events are
+answered here (sessions begun, links attached or refused, messages queued,
+outcomes applied) and ``data_to_send()`` goes back to the transport. ``tick``
+runs from a timer at the deadline the core returns (heartbeats, idle timeout).
+When the transport's write buffer passes its high-water mark the connection's
+consumers stop taking messages until it drains (``pause_writing``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from amqp10_proto import (
+    Authenticated,
+    ConnectionClosed,
+    ConnectionOpened,
+    CreditGranted,
+    DeliveryUpdated,
+    Error,
+    ErrorCondition,
+    LinkDetached,
+    LinkState,
+    MessageReceived,
+    RemoteAttach,
+    RemoteBegin,
+    RemoteProtocolError,
+    SaslServer,
+    SessionEnded,
+    SessionState,
+    Symbol,
+)
+from amqp10_proto import Connection as CoreConnection
+from amqp10_proto.client import describe_error
+
+from ._broker_links import Incoming, Outgoing, answer_attach
+from ._queues import Router
+
+if TYPE_CHECKING:
+    from ._broker import Broker
+
+__all__ = ["HANDSHAKE_TIMEOUT", "ServerConnection"]
+
+log = logging.getLogger("amqp10.broker")
+
+#: Seconds a client has from connecting until both open frames are exchanged.
+HANDSHAKE_TIMEOUT = 30.0
+#: Offered in our open: a sender with no target address routes each message by its ``to``.
+ANONYMOUS_RELAY = Symbol("ANONYMOUS-RELAY")
+
+
+class ServerConnection(asyncio.Protocol):
+    """The broker's end of one client connection (created per accepted socket)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.router: Router = broker.router
+        self.max_message_size = broker.max_message_size
+        self.label = "?"
+        self.core: CoreConnection | None = None  # made once the protocol header says which
+        self._head = b""
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._paused = False
+        self._lost = False
+        self._wake_pending = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._handshake: asyncio.TimerHandle | None = None
+        self.links: set[Outgoing | Incoming] = set()
+        self.gone: asyncio.Future[None] = self._loop.create_future()
+
+    def __repr__(self) -> str:
+        return f"<ServerConnection {self.label}>"
+
+    # -- Host (what the links use) ----------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def wake(self) -> None:
+        """Frames were queued on our core from elsewhere: write them on the next loop turn."""
+        if not self._wake_pending and not self._lost:
+            self._wake_pending = True
+            self._loop.call_soon(self._after)
+
+    def forget_link(self, link: Outgoing | Incoming) -> None:
+        self.links.discard(link)
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.broker.connections.add(self)
+        self._handshake = self._loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_expired)
+        log.debug("%s: connected", self.label)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lost:
+            return
+        core = self.core
+        if core is None:
+            # 2.2 / 5.3.1: the header's protocol id says whether SASL comes first.
+            self._head += data
+            if len(self._head) < 5:
+                return
+            data, self._head = self._head, b""
+            core = self.core = self._make_core(sasl=data[4] != 0)
+        try:
+            core.receive_data(data)
+        except RemoteProtocolError as exc:
+            log.info("%s: the client broke the protocol: %s", self.label, exc)
+        self._tick()
+        self._after()
+
+    def eof_received(self) -> bool:
+        if self.core is not None and not self._lost:
+            self.core.receive_data(b"")
+            self._after()
+        return False  # let the transport close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        core = self.core
+        if core is not None and not core.ended:
+            core.transport_failed(f"connection lost: {exc}" if exc else "the client went away")
+        if core is not None:
+            self._process()  # links end: what they held goes back to the queues
+        for timer in (self._timer, self._handshake):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._handshake = None
+        self.broker.connections.discard(self)
+        if not self.gone.done():
+            self.gone.set_result(None)
+        log.debug("%s: disconnected", self.label)
+
+    def pause_writing(self) -> None:
+        self._paused = True  # consumers stop taking messages until the buffer drains
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        for link in list(self.links):
+            if isinstance(link, Outgoing):
+                link.queue.dispatch()
+        self._after()
+
+    # -- the pump ---------------------------------------------------------------------------------
+    def _make_core(self, *, sasl: bool) -> CoreConnection:
+        broker = self.broker
+        server: SaslServer | None = None
+        if sasl or not broker.anonymous:
+            # Without anonymous access a client must authenticate: the SASL core answers
+            # an AMQP header with ours and closes (5.3.1).
+            server = broker.sasl_server()
+        core = CoreConnection(role="server", sasl=server, container_id=broker.container_id,
+                              idle_timeout=broker.idle_timeout,
+                              max_frame_size=broker.max_frame_size,
+                              offered_capabilities=[ANONYMOUS_RELAY],
+                              properties={Symbol("product"): "amqp10 embedded broker",
+                                          Symbol("version"): broker.version})
+        core.open()
+        return core
+
+    def _after(self) -> None:
+        """After the core was called: answer its events, write its bytes, close when it ended."""
+        self._wake_pending = False
+        if self.core is None or self._lost:
+            return
+        self._process()
+        self._flush()
+
+    def _flush(self) -> None:
+        core = self.core
+        transport = self._transport
+        if core is None or transport is None:
+            return
+        data = core.data_to_send()
+        if data and not transport.is_closing():
+            transport.write(data)
+        if core.ended and not transport.is_closing():
+            transport.close()  # after our last frames (a close, or a SASL outcome)
+
+    def _process(self) -> None:
+        core = self.core
+        assert core is not None
+        while (event := core.next_event()) is not None:
+            try:
+                self._handle(event)
+            except Exception:  # a broker bug: end this connection, keep the broker
+                log.exception("%s: internal error handling %s", self.label, type(event).__name__)
+                if not core.ended:
+                    core.close(Error(condition=ErrorCondition.INTERNAL_ERROR,
+                                     description="the broker failed handling a frame"))
+
+    def _handle(self, event: Any) -> None:
+        t = type(event)
+        if t is MessageReceived:
+            obj = event.link.context
+            if isinstance(obj, Incoming):
+                obj.on_message(event.delivery, event.message)
+        elif t is DeliveryUpdated:
+            obj = event.delivery.link.context
+            if isinstance(obj, Outgoing):
+                obj.on_update(event)
+        elif t is CreditGranted:
+            obj = event.link.context
+            if isinstance(obj, Outgoing):
+                obj.on_credit()
+        elif t is RemoteAttach:
+            if event.link.state is not LinkState.ATTACH_RCVD:
+                return  # the peer detached it already (the core answered that)
+            made = answer_attach(self, event.link)
+            if made is not None:
+                self.links.add(made)
+                log.debug("%s: attached %r", self.label, made)
+            else:
+                log.info("%s: refused link %r: %s", self.label, event.link.name,
+                         describe_error(event.link.local_error))
+        elif t is LinkDetached:
+            obj = event.link.context
+            if isinstance(obj, (Outgoing, Incoming)):
+                event.link.context = None
+                obj.on_detached(event)
+        elif t is RemoteBegin:
+            if event.session.state is SessionState.BEGIN_RCVD:  # not ended already
+                event.session.begin()
+        elif t is ConnectionOpened:
+            if self._handshake is not None:
+                self._handshake.cancel()
+                self._handshake = None
+        elif t is Authenticated:
+            log.debug("%s: authenticated (%s) as %s", self.label, event.mechanism,
+                      event.identity)
+        elif t is SessionEnded:
+            if event.error is not None:
+                log.info("%s: session ended: %s", self.label, describe_error(event.error))
+        elif t is ConnectionClosed:
+            level = logging.DEBUG if event.error is None else logging.INFO
+            log.log(level, "%s: connection closed %s", self.label,
+                    describe_error(event.error) or "cleanly")
+
+    def _tick(self) -> None:
+        core = self.core
+        if core is None:
+            return
+        deadline = core.tick(self._loop.time())
+        timer = self._timer
+        if deadline is None:
+            if timer is not None:
+                timer.cancel()
+                self._timer = None
+        elif timer is None or deadline < self._timer_at:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._lost:
+            self._tick()
+            self._after()
+
+    def _handshake_expired(self) -> None:
+        self._handshake = None
+        core = self.core
+        if core is not None and core.opened:
+            return
+        log.info("%s: no AMQP open within %g s; dropping the connection", self.label,
+                 HANDSHAKE_TIMEOUT)
+        self.abort()
+
+    # -- for the broker ----------------------------------------------------------------------------
+    def close(self, error: Error | None) -> None:
+        """Close the AMQP connection (a close frame with ``error``); the client answers."""
+        core = self.core
+        if core is None:
+            self.abort()
+            return
+        if not core.ended and not self._lost:
+            core.close(error)
+            self._after()
+
+    def abort(self) -> None:
+        """Drop the transport now (no more waiting for the client)."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def wait_gone(self, timeout: float, then: Callable[[], None] | None = None) -> bool:
+        """Wait until the transport is gone; False if ``timeout`` passed first."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self.gone), timeout)
+            return True
+        except asyncio.TimeoutError:
+            if then is not None:
+                then()
+            return False

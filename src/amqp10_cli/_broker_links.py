@@ -1,0 +1,364 @@
+"""The embedded broker's links: answering attaches, and moving messages to and from queues.
+
+A peer's receiving link is, here, an :class:`Outgoing` link (our ``Sender``) that
+consumes from one queue; a peer's sending link is an :class:`Incoming` link (our
+``Receiver``) that publishes to one queue, or, with no target address, routes each
+message by its ``to`` (the anonymous relay). :func:`answer_attach` decides which,
+makes dynamic nodes, and refuses what this broker cannot do, with a clear error.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from amqp10_proto import (
+    Accepted,
+    Coordinator,
+    Delivery,
+    DeliveryUpdated,
+    Error,
+    ErrorCondition,
+    Header,
+    Link,
+    LinkDetached,
+    LinkState,
+    Message,
+    Modified,
+    Receiver,
+    Rejected,
+    Released,
+    Sender,
+    SenderSettleMode,
+    Source,
+    Symbol,
+    Target,
+    TerminusDurability,
+    UInt,
+)
+from amqp10_proto.errors import DecodeError
+
+from ._queues import Entry, Queue, Router
+
+__all__ = ["PUBLISH_CREDIT", "Host", "Incoming", "Outgoing", "answer_attach"]
+
+log = logging.getLogger("amqp10.broker")
+
+#: Credit each publishing link gets, topped up when half is used (2.6.7).
+PUBLISH_CREDIT = 500
+#: The outcomes a consumer may give (3.5.3: a source's outcomes).
+OUTCOMES: list[str] = [Symbol("amqp:accepted:list"), Symbol("amqp:rejected:list"),
+            Symbol("amqp:released:list"), Symbol("amqp:modified:list")]
+_TERMINAL = (Accepted, Rejected, Released, Modified)
+
+
+class Host(Protocol):
+    """What a link needs from the connection it lives on."""
+
+    router: Router
+    max_message_size: int | None
+
+    @property
+    def paused(self) -> bool: ...  # the transport's write buffer is full
+
+    def wake(self) -> None: ...  # frames were queued on the core: write them soon
+
+    def forget_link(self, link: Outgoing | Incoming) -> None: ...
+
+
+def _error(condition: str, description: str) -> Error:
+    return Error(condition=Symbol(condition), description=description)
+
+
+class Outgoing:
+    """A consumer: our sending link from a queue to the peer's receiver.
+
+    Honours the peer's credit, the session window and the transport's back
+    pressure; sends pre-settled when the peer attached with snd-settle-mode
+    settled (at most once), unsettled otherwise, and acts on the peer's outcome.
+    """
+
+    def __init__(self, host: Host, link: Sender, queue: Queue, *, owns_node: bool) -> None:
+        self.host = host
+        self.link = link
+        self.queue = queue
+        self.owns_node = owns_node
+        self.key = id(self)
+        self.presettled = link.snd_settle_mode is SenderSettleMode.SETTLED
+        link.context = self
+
+    def __repr__(self) -> str:
+        return f"<Outgoing {self.link.name!r} from {self.queue.address!r}>"
+
+    # -- the queue's side (Consumer) ------------------------------------------------
+    def ready(self) -> bool:
+        return self.link.sendable and not self.host.paused
+
+    def give(self, entry: Entry) -> bool:
+        link = self.link
+        limit = link.remote_max_message_size
+        if limit and entry.size > limit:
+            # The peer could never take this message: a clear error, not a queue stuck for ever.
+            link.detach(_error(ErrorCondition.LINK_MESSAGE_SIZE_EXCEEDED,
+                               f"the next message on {self.queue.address!r} is {entry.size} bytes, "
+                               f"beyond this link's max-message-size {limit}"))
+            self.host.wake()
+            return False
+        delivery = link.send(entry.message)
+        self.host.wake()
+        if delivery.settled:
+            self._consumed()  # pre-settled: at most once, it is gone
+        else:
+            delivery.context = entry
+        return True
+
+    def settle_drain(self, queue: Queue) -> None:
+        # 2.6.7: a drain is satisfied once the credit is used, or there is nothing to send;
+        # drained() advances delivery-count over what is left and echoes drain.
+        link = self.link
+        if link.drain_requested and link.attached and (
+                link.credit == 0 or not queue.has_for(self)):
+            link.drained()
+            self.host.wake()
+
+    def node_deleted(self, queue: Queue) -> None:
+        if self.link.state in (LinkState.ATTACHED, LinkState.ATTACH_SENT):
+            self.link.detach(_error(ErrorCondition.RESOURCE_DELETED,
+                                    f"node {queue.address!r} was deleted with the link that "
+                                    "created it"))
+            self.host.wake()
+
+    # -- the peer's side ------------------------------------------------------------
+    def on_credit(self) -> None:
+        self.queue.dispatch()
+
+    def on_update(self, event: DeliveryUpdated) -> None:
+        """The peer's disposition: act on the first terminal outcome (3.4)."""
+        delivery = event.delivery
+        entry = delivery.context
+        if not isinstance(entry, Entry):
+            return
+        state = event.state
+        if not isinstance(state, _TERMINAL):
+            if not event.settled:
+                return  # a non-terminal state (e.g. received): the outcome is still to come
+            state = self._default_outcome()
+        delivery.context = None
+        self._outcome(entry, state)
+
+    def _default_outcome(self) -> Any:
+        # 3.5.3: settled without an outcome: the source's default-outcome, ours accepted.
+        source = self.link.source
+        default = getattr(source, "default_outcome", None)
+        return default if isinstance(default, _TERMINAL) else Accepted()
+
+    def _outcome(self, entry: Entry, state: Any) -> None:
+        queue = self.queue
+        if isinstance(state, Accepted):
+            self._consumed()
+        elif isinstance(state, Rejected):
+            log.info("message rejected by %s on %r (dropped: no dead-letter queue): %s",
+                     self.link.name, queue.address, state.error)
+            self._consumed()
+        elif isinstance(state, Released):
+            queue.requeue([entry])  # 3.4.4: back to its place, not counted as a failure
+        else:
+            assert isinstance(state, Modified)
+            self._modify(entry, state)
+            queue.requeue([entry])
+
+    def _modify(self, entry: Entry, state: Modified) -> None:
+        message = entry.message
+        if state.delivery_failed:
+            # 3.4.5: delivery-failed counts an unsuccessful attempt in the header.
+            header = message.header or Header()
+            header.delivery_count = UInt((header.delivery_count or 0) + 1)
+            message.header = header
+            entry.changed()
+        if state.message_annotations:
+            # 3.4.5: merged into the message's annotations, replacing equal keys.
+            merged = dict(message.message_annotations or {})
+            merged.update(state.message_annotations)
+            message.message_annotations = merged
+            entry.changed()
+        if state.undeliverable_here:
+            # 3.4.5: never to this link again (another consumer gets it, or it waits).
+            if entry.excluded is None:
+                entry.excluded = set()
+            entry.excluded.add(self.key)
+
+    def _consumed(self) -> None:
+        self.host.router.forget_if_idle(self.queue)
+
+    def on_detached(self, event: LinkDetached) -> None:
+        """The link ended: what it held unsettled goes back to the queue, in order."""
+        queue = self.queue
+        queue.remove_consumer(self)
+        back: list[Entry] = []
+        for delivery in event.unsettled:
+            entry = delivery.context
+            if isinstance(entry, Entry):
+                delivery.context = None
+                back.append(entry)
+        self.host.forget_link(self)
+        if self.owns_node:
+            if back:
+                log.debug("dynamic node %r deleted with %d unsettled message(s)",
+                          queue.address, len(back))
+            self.host.router.delete(queue)
+            return
+        if back:
+            queue.requeue(back)
+        self.host.router.forget_if_idle(queue)
+
+
+class Incoming:
+    """A publisher: our receiving link from the peer's sender into a queue (or the relay).
+
+    Grants credit in windows of :data:`PUBLISH_CREDIT`, queues each message, and
+    settles it accepted once queued (or rejected when the relay has nowhere to put it).
+    """
+
+    def __init__(self, host: Host, link: Receiver, queue: Queue | None, *,
+                 owns_node: bool) -> None:
+        self.host = host
+        self.link = link
+        self.queue = queue
+        self.owns_node = owns_node
+        link.context = self
+        if queue is not None:
+            queue.publishers.add(self)
+
+    def __repr__(self) -> str:
+        where = "the anonymous relay" if self.queue is None else repr(self.queue.address)
+        return f"<Incoming {self.link.name!r} to {where}>"
+
+    def on_message(self, delivery: Delivery, message: Message) -> None:
+        queue = self.queue
+        error: Error | None = None
+        if queue is None:
+            queue, error = self._route(message)
+        elif queue.deleted:
+            queue, error = None, _error(ErrorCondition.RESOURCE_DELETED,
+                                        f"node {self.queue.address!r} was deleted")  # type: ignore[union-attr]
+        link = self.link
+        if queue is not None:
+            queue.put(message)
+            if not delivery.remote_settled:
+                link.accept(delivery)
+        else:
+            assert error is not None
+            if delivery.remote_settled:
+                log.info("pre-settled message dropped: %s", error.description)
+            else:
+                link.reject(delivery, error)
+        # 2.6.7: keep the publisher supplied with credit.
+        if link.attached and link.credit <= PUBLISH_CREDIT // 2:
+            link.set_credit(PUBLISH_CREDIT)
+        self.host.wake()
+
+    def _route(self, message: Message) -> tuple[Queue | None, Error | None]:
+        """The anonymous relay: the queue named by the message's ``to``."""
+        try:
+            props = message.properties
+        except DecodeError as exc:
+            return None, _error(ErrorCondition.DECODE_ERROR,
+                                f"the message's properties do not decode: {exc}")
+        to = None if props is None else props.to
+        if not isinstance(to, str) or not to:
+            return None, _error(ErrorCondition.NOT_FOUND,
+                                "the anonymous relay routes by the message's properties.to, "
+                                "and this message has none")
+        queue = self.host.router.resolve(to)
+        if queue is None:
+            return None, _error(ErrorCondition.NOT_FOUND,
+                                f"no node {to!r}: that dynamic node no longer exists")
+        return queue, None
+
+    def node_deleted(self, queue: Queue) -> None:
+        if self.link.state in (LinkState.ATTACHED, LinkState.ATTACH_SENT):
+            self.link.detach(_error(ErrorCondition.RESOURCE_DELETED,
+                                    f"node {queue.address!r} was deleted with the link that "
+                                    "created it"))
+            self.host.wake()
+
+    def on_detached(self, event: LinkDetached) -> None:
+        queue = self.queue
+        self.host.forget_link(self)
+        if queue is None:
+            return
+        queue.publishers.discard(self)
+        if self.owns_node:
+            self.host.router.delete(queue)
+        else:
+            self.host.router.forget_if_idle(queue)
+
+
+def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
+    """Answer a peer's attach (2.6.3): attach and make the broker's link, or refuse.
+
+    Returns None when refused (the peer gets an attach with a null terminus and a
+    detach with the reason).
+    """
+    router = host.router
+    if isinstance(link, Sender):
+        source = link.remote_source
+        if not isinstance(source, Source):
+            link.refuse(_error(ErrorCondition.INVALID_FIELD, "a receiving link needs a source"))
+            return None
+        owns = bool(source.dynamic)
+        if owns:
+            queue: Queue | None = router.create_dynamic()
+        elif not source.address or not isinstance(source.address, str):
+            link.refuse(_error(ErrorCondition.INVALID_FIELD,
+                               "a receiving link needs a source address (or dynamic=true)"))
+            return None
+        else:
+            queue = router.resolve(source.address)
+        if queue is None:
+            link.refuse(_error(ErrorCondition.NOT_FOUND, f"no node {source.address!r}: "
+                               "that dynamic node no longer exists"))
+            return None
+        # What we do, not what was asked: no filters applied (3.5.3: absent from our
+        # source), kept in memory only, and every outcome understood.
+        link.attach(source=Source(
+            address=queue.address, durable=TerminusDurability.NONE,
+            expiry_policy=source.expiry_policy, timeout=source.timeout, dynamic=owns,
+            dynamic_node_properties=source.dynamic_node_properties if owns else None,
+            default_outcome=source.default_outcome, outcomes=OUTCOMES,
+            capabilities=source.capabilities))
+        out = Outgoing(host, link, queue, owns_node=owns)
+        queue.add_consumer(out)
+        return out
+    assert isinstance(link, Receiver)
+    target = link.remote_target
+    if isinstance(target, Coordinator):
+        link.refuse(_error(ErrorCondition.NOT_IMPLEMENTED,
+                           "transactions are not supported by this broker"))
+        return None
+    owns = isinstance(target, Target) and bool(target.dynamic)
+    address = target.address if isinstance(target, Target) else None
+    if owns:
+        queue = router.create_dynamic()
+    elif address is None or address == "":
+        queue = None  # the anonymous relay: each message goes by its 'to'
+    elif not isinstance(address, str):
+        link.refuse(_error(ErrorCondition.INVALID_FIELD,
+                           f"the target address must be a string, not {address!r}"))
+        return None
+    else:
+        queue = router.resolve(address)
+        if queue is None:
+            link.refuse(_error(ErrorCondition.NOT_FOUND, f"no node {address!r}: "
+                               "that dynamic node no longer exists"))
+            return None
+    # Never a null target in our answer: that would read as a refusal (2.6.3).
+    asked = target if isinstance(target, Target) else Target()
+    reply = Target(address=None if queue is None else queue.address,
+                   durable=TerminusDurability.NONE, expiry_policy=asked.expiry_policy,
+                   timeout=asked.timeout, dynamic=owns,
+                   dynamic_node_properties=asked.dynamic_node_properties if owns else None,
+                   capabilities=asked.capabilities)
+    link.set_credit(PUBLISH_CREDIT)  # sent in a flow once our attach is out
+    link.attach(target=reply, max_message_size=host.max_message_size)
+    return Incoming(host, link, queue, owns_node=owns)
