@@ -1,0 +1,125 @@
+"""``amqp10 broker``: the embedded in-memory broker on a port, until Ctrl-C or SIGTERM.
+
+It prints one line with its URL once it listens (so a script can wait for that
+line), serves on asyncio, and stops cleanly on SIGINT (exit 130) or SIGTERM
+(exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import ssl
+import sys
+import threading
+from typing import Any
+
+from ._cli_common import CliError, ExitCode, add_subcommand, seconds
+
+__all__ = ["add_broker_parser", "broker_url", "parse_user", "run_broker"]
+
+
+def add_broker_parser(subparsers: Any) -> None:
+    p = add_subcommand(
+        subparsers, "broker", help="run the embedded in-memory broker (for trying things out and tests)",
+        description="Run the embedded AMQP 1.0 broker: in-memory queues by address, "
+                    "created on first use; SASL ANONYMOUS and PLAIN; optional TLS. It "
+                    "prints its URL once it listens and runs until Ctrl-C or SIGTERM. It "
+                    "is not a production broker: use RabbitMQ, ActiveMQ Artemis, Qpid "
+                    "Dispatch Router or Azure Service Bus for that.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=_port, default=5672,
+                   help="port to listen on (default: 5672; 0 picks a free one)")
+    p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
+                   help="a user for SASL PLAIN (repeatable); with users, ANONYMOUS is "
+                        "refused unless --allow-anonymous")
+    p.add_argument("--allow-anonymous", action="store_true",
+                   help="accept SASL ANONYMOUS even when --user is given")
+    p.add_argument("--tls-cert", metavar="FILE",
+                   help="serve amqps with this PEM certificate (chain); needs --tls-key")
+    p.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    p.add_argument("--idle-timeout", type=seconds, metavar="S",
+                   help="close connections silent for S seconds (default: none)")
+    p.add_argument("--container-id", help="the broker's container id (default: random)")
+    p.set_defaults(run=run_broker)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {text!r}")
+    return value
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    """``name:password`` (the password may hold colons); raises CliError if malformed."""
+    name, sep, password = text.partition(":")
+    if not sep or not name:
+        raise CliError(ExitCode.USAGE, f"--user {text!r}: use NAME:PASSWORD")
+    return name, password
+
+
+def broker_url(host: str, port: int, tls: bool) -> str:
+    """The URL a client uses to reach a broker listening on ``host:port``."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'amqps' if tls else 'amqp'}://{shown}:{port}"
+
+
+def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if args.tls_cert is None and args.tls_key is None:
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        raise CliError(ExitCode.USAGE, "--tls-cert and --tls-key go together")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise CliError(ExitCode.USAGE, f"cannot load --tls-cert/--tls-key: {exc}") from None
+    return context
+
+
+def run_broker(args: argparse.Namespace) -> int:
+    """Serve until a signal; the exit code says which one."""
+    from . import Broker  # the embedded broker (amqp10_cli._broker*)
+
+    users = dict(parse_user(u) for u in args.user)
+    context = _ssl_context(args)
+    broker = Broker(users=users or None, allow_anonymous=args.allow_anonymous or not users,
+                    ssl_context=context, idle_timeout=args.idle_timeout,
+                    container_id=args.container_id)
+    stopped_by: list[int] = []
+
+    def ready(host: str, port: int) -> None:
+        sys.stdout.write(f"amqp10 broker listening on {broker_url(host, port, context is not None)}"
+                         f" (Ctrl-C to stop)\n")
+        sys.stdout.flush()
+
+    async def serve() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                def stop(signum: int = signum) -> None:
+                    stopped_by.append(signum)
+                    task.cancel()
+                with contextlib.suppress(NotImplementedError):  # no signals on this loop
+                    loop.add_signal_handler(signum, stop)
+        with contextlib.suppress(asyncio.CancelledError):
+            await broker.serve(args.host, args.port, ready=ready)
+
+    try:
+        asyncio.run(serve())
+    except OSError as exc:  # the port is taken, the address is not ours ...
+        raise CliError(ExitCode.CONNECTION, f"cannot listen on {args.host}:{args.port}: "
+                                            f"{exc.strerror or exc}") from None
+    if stopped_by and stopped_by[0] == signal.SIGINT:
+        return ExitCode.INTERRUPTED
+    sys.stderr.write("amqp10 broker stopped\n")
+    return ExitCode.OK

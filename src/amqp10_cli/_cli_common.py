@@ -1,0 +1,249 @@
+"""What the ``amqp10`` subcommands share: exit codes, one-line errors, connection options.
+
+Expected failures (refused, authentication, TLS, unknown address, timeouts, a
+rejected message) become a :class:`CliError` with one line of text and a small
+exit code, so the command prints that line and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import math
+import os
+import socket
+import ssl
+import sys
+import textwrap
+from typing import Any
+
+import amqp10_sync
+from amqp10_proto import ErrorCondition, SaslAnonymous, SaslExternal, SaslPlain, parse_url
+from amqp10_proto.client import describe_error
+from amqp10_proto.errors import (
+    AuthenticationError,
+    ConnectionClosed,
+    DeliveryFailed,
+    LinkDetached,
+    SaslError,
+    SessionEnded,
+)
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "CliError",
+    "ExitCode",
+    "add_connection_options",
+    "add_subcommand",
+    "explain",
+    "open_connection",
+    "seconds",
+    "write_error",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """The command's exit status; each expected failure has its own."""
+
+    OK = 0
+    UNEXPECTED = 1  # an exception nobody expected (with its traceback)
+    USAGE = 2  # bad arguments or URL (argparse uses 2 as well)
+    CONNECTION = 3  # refused, unreachable, unknown host, closed by the peer
+    AUTHENTICATION = 4  # SASL failed (amqp:unauthorized-access)
+    TLS = 5  # certificate verification or the TLS handshake failed
+    ADDRESS = 6  # address not found (amqp:not-found) or the link refused
+    TIMEOUT = 7  # the peer did not answer, or --count messages did not come, in time
+    OUTCOME = 8  # the peer rejected, released or modified a message we sent
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141  # whoever read stdout went away (128 + SIGPIPE)
+
+
+EXIT_CODES_HELP = """\
+exit status:
+  0    success
+  1    unexpected error (printed with a traceback)
+  2    bad arguments or URL
+  3    connection failed: refused, unreachable, unknown host, closed by the peer
+  4    authentication failed
+  5    TLS failed: certificate verification or handshake
+  6    address not found, or the peer refused the link
+  7    timed out
+  8    the peer did not accept a message we sent (rejected, released, modified)
+  130  interrupted (Ctrl-C)
+  141  stdout was closed by its reader (e.g. | head); unwritten messages stay queued
+"""
+
+
+class CliError(Exception):
+    """An expected failure: one line for stderr and the exit code that goes with it."""
+
+    def __init__(self, code: ExitCode, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+def write_error(text: str) -> None:
+    """``amqp10: error: TEXT`` on stderr, one line."""
+    line = " ".join(text.split())  # peers' descriptions may hold newlines
+    try:
+        sys.stderr.write(f"amqp10: error: {line}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _peer_text(exc: Any) -> str:
+    error = getattr(exc, "error", None)
+    return describe_error(error) if error is not None else str(exc)
+
+
+def explain(exc: BaseException, *, where: str = "", address: str | None = None) -> CliError | None:
+    """The one-line error for an expected failure, or None for anything else.
+
+    ``where`` is ``host:port`` for connection errors; ``address`` the node a link
+    was opened on. RabbitMQ 3.10 reports a refused link as its session's end, so
+    SessionEnded is read like LinkDetached.
+    """
+    if isinstance(exc, CliError):
+        return exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or str(exc)
+        return CliError(ExitCode.TLS, f"TLS certificate verification failed: {reason} ({where})")
+    if isinstance(exc, ssl.SSLError):
+        return CliError(ExitCode.TLS, f"TLS handshake failed: {exc.reason or exc} ({where})")
+    if isinstance(exc, ConnectionRefusedError):
+        return CliError(ExitCode.CONNECTION, f"connection refused: {where}")
+    if isinstance(exc, socket.gaierror):
+        return CliError(ExitCode.CONNECTION, f"cannot resolve host of {where}: {exc.strerror}")
+    if isinstance(exc, TimeoutError):
+        return CliError(ExitCode.TIMEOUT, f"timed out: {exc or 'no answer from ' + where}")
+    if isinstance(exc, OSError):
+        return CliError(ExitCode.CONNECTION, f"cannot connect to {where}: {exc.strerror or exc}")
+    if isinstance(exc, AuthenticationError | SaslError):
+        return CliError(ExitCode.AUTHENTICATION, f"authentication failed ({_peer_text(exc)})")
+    if isinstance(exc, LinkDetached | SessionEnded):
+        if getattr(exc, "condition", None) == ErrorCondition.NOT_FOUND:
+            return CliError(ExitCode.ADDRESS, f"address not found: {address} ({_peer_text(exc)})")
+        if getattr(exc, "error", None) is not None:
+            return CliError(ExitCode.ADDRESS, f"link to {address!r} refused or ended by the "
+                                              f"peer ({_peer_text(exc)})")
+        return CliError(ExitCode.ADDRESS, str(exc))
+    if isinstance(exc, ConnectionClosed):
+        return CliError(ExitCode.CONNECTION, f"{exc} ({where})")
+    if isinstance(exc, DeliveryFailed):
+        return CliError(ExitCode.OUTCOME, str(exc))
+    return None
+
+
+# -- parsers --------------------------------------------------------------------------
+
+def add_subcommand(subparsers: Any, name: str, *, help: str, description: str
+                   ) -> argparse.ArgumentParser:
+    """A subcommand's parser with what every one has: -v and the exit codes in its epilog."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help, description=textwrap.fill(description, 78), epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    # SUPPRESS: a -v before the subcommand is not reset by this one's default.
+    parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="log connection events on stderr (-vv: debug; set "
+                             "AMQP10_TRACE=1 to see every frame)")
+    return parser
+
+
+# -- connection options ---------------------------------------------------------------
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """The options every client subcommand takes: SASL, credentials, TLS, connect timeout."""
+    group = parser.add_argument_group("connection")
+    group.add_argument("--sasl", choices=["anonymous", "plain", "external", "none"],
+                       help="SASL mechanism (default: PLAIN with a user, else ANONYMOUS; "
+                            "'none' skips the SASL layer)")
+    group.add_argument("--user", help="user name for SASL PLAIN (or put user:password@ in "
+                                      "the URL)")
+    group.add_argument("--password", help="password for SASL PLAIN (default: the "
+                                          "AMQP10_PASSWORD environment variable)")
+    group.add_argument("--allow-plain-without-tls", action="store_true",
+                       help="allow SASL PLAIN over amqp:// to a host that is not loopback "
+                            "(sends the password in clear text)")
+    group.add_argument("--ca", metavar="FILE",
+                       help="amqps: trust the CA certificate(s) in this PEM file")
+    group.add_argument("--no-verify", action="store_true",
+                       help="amqps: do not verify the server's certificate or host name")
+    group.add_argument("--connect-timeout", type=seconds, default=10.0, metavar="S",
+                       help="seconds to connect and open (default: 10)")
+    group.add_argument("--container-id", help="our container id (default: random)")
+
+
+def seconds(text: str, *, infinite: bool = False) -> float:
+    """A positive, finite number of seconds for argparse (``inf`` too if ``infinite``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or (value == math.inf and not infinite) or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0: {text!r}")
+    return value
+
+
+def _sasl(args: argparse.Namespace, url_user: str | None, url_password: str | None) -> Any:
+    user = args.user if args.user is not None else url_user
+    password = args.password if args.password is not None else url_password
+    if password is None and user is not None:
+        password = os.environ.get("AMQP10_PASSWORD")
+    mechanism = args.sasl or ("plain" if user is not None else "anonymous")
+    if mechanism == "plain":
+        if user is None:
+            raise CliError(ExitCode.USAGE, "--sasl plain needs --user (or user:password@ in "
+                                           "the URL)")
+        return SaslPlain(user, password or "")
+    if args.password is not None and args.user is None and url_user is None:
+        raise CliError(ExitCode.USAGE, "--password needs --user")
+    if mechanism == "external":
+        return SaslExternal()
+    if mechanism == "none":
+        return None
+    return SaslAnonymous()
+
+
+def _ssl_context(args: argparse.Namespace, tls: bool) -> ssl.SSLContext | None:
+    if not tls:
+        if args.ca or args.no_verify:
+            raise CliError(ExitCode.USAGE, "--ca and --no-verify are for amqps:// URLs")
+        return None
+    try:
+        context = ssl.create_default_context(cafile=args.ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise CliError(ExitCode.USAGE, f"cannot read CA file {args.ca}: {exc}") from None
+    if args.no_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
+        amqp10_sync.Connection, str]:
+    """Open ``args.url`` with the connection options; the connection and ``host:port``.
+
+    Raises CliError for every expected failure.
+    """
+    try:
+        parsed = parse_url(args.url)
+    except ValueError as exc:
+        raise CliError(ExitCode.USAGE, str(exc)) from None
+    where = f"{parsed.host}:{parsed.port}"
+    sasl = _sasl(args, parsed.username, parsed.password)
+    context = _ssl_context(args, parsed.tls)
+    try:
+        conn = amqp10_sync.open_connection(
+            args.url, sasl=sasl, ssl_context=context, connect_timeout=args.connect_timeout,
+            timeout=timeout, container_id=args.container_id,
+            allow_plain_without_tls=args.allow_plain_without_tls)
+    except ValueError as exc:  # the adapter refuses PLAIN in clear text to a remote host
+        raise CliError(ExitCode.USAGE, f"{exc} (option --allow-plain-without-tls)") from None
+    except Exception as exc:
+        error = explain(exc, where=where)
+        if error is None:
+            raise
+        raise error from None
+    return conn, where
