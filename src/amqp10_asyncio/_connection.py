@@ -68,6 +68,9 @@ DEFAULT = _Default.DEFAULT
 SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
 
+_BURST = 32  # transfers queued before a write goes out regardless
+
+
 class _Protocol(asyncio.Protocol):
     """The event loop's callbacks, forwarded to the connection."""
 
@@ -119,6 +122,7 @@ class Connection(ConnectionInfo):
         self._waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._unflushed = 0  # transfers queued in the core since the last write
         tracing = trace_enabled()
         self._trace_in = FrameTracer(label, "<-") if tracing else None
         self._trace_out = FrameTracer(label, "->") if tracing else None
@@ -260,10 +264,21 @@ class Connection(ConnectionInfo):
     # -- the pump -------------------------------------------------------------------------
     def _after(self) -> None:
         """After any core call: dispatch events, write what is queued, wake waiters."""
+        self._unflushed = 0
         self._process()
         self._flush()
         self._process()
         self._notify()
+
+    def _after_transfer(self) -> None:
+        """After a send: write once this loop iteration's sends are queued (one syscall for
+        a burst of transfers, not one each), or at once when the burst grows long."""
+        n = self._unflushed
+        self._unflushed = n + 1
+        if n == 0:
+            self._loop.call_soon(self._after)
+        elif n >= _BURST:
+            self._after()
 
     def _process(self) -> None:
         core = self._core

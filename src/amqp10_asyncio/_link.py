@@ -229,7 +229,9 @@ class Sender(_Link):
         delivery.context = delivery.settled  # pre-settled: done once written
         if core.drain_requested and (self._waiting == 0 or core.credit == 0):
             core.drained()
-        conn._after()
+            conn._after()
+        else:
+            conn._after_transfer()
         return delivery
 
     async def wait_settled(self, delivery: CoreDelivery, *,

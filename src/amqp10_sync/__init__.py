@@ -22,12 +22,13 @@ LinkDetached, MessageRejected ...) and the standard TimeoutError. Set
 """
 
 from ._connection import DEFAULT, Connection, connect, open_connection
-from ._link import ReceivedMessage, Receiver, Sender
+from ._link import Queued, ReceivedMessage, Receiver, Sender
 from ._session import Session
 
 __all__ = [
     "DEFAULT",
     "Connection",
+    "Queued",
     "ReceivedMessage",
     "Receiver",
     "Sender",

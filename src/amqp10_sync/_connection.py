@@ -93,6 +93,8 @@ class Connection(ConnectionInfo):
         self._out = bytearray()
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the socket took, ever
+        self._unmarked: list[Any] = []  # pre-settled deliveries not yet given a write mark
+        self._stalled: set[Any] = set()  # senders with queued messages held by the write buffer
         self._dead = False  # the socket is gone (or given up on)
         self._transport_error: str | None = None
         self._stop = False
@@ -224,7 +226,17 @@ class Connection(ConnectionInfo):
         """After any core call (lock held): dispatch events, write what is queued."""
         self._process()
         self._flush()
+        if self._stalled and len(self._out) < HIGH_WATER:
+            stalled, self._stalled = self._stalled, set()
+            for sender in stalled:
+                sender._pump()
+            self._flush()
         self._process()
+
+    def _written(self, delivery: Any) -> bool:
+        """True once the socket took every byte up to a pre-settled ``delivery``'s transfer."""
+        mark: int = delivery.context
+        return mark >= 0 and self._sent_total >= mark
 
     def _process(self) -> None:
         core = self._core
@@ -270,6 +282,10 @@ class Connection(ConnectionInfo):
             if self._trace_out is not None:
                 self._trace_out.feed(data)
             self._queued_total += len(data)
+            if self._unmarked:
+                for delivery in self._unmarked:
+                    delivery.context = self._queued_total
+                self._unmarked.clear()
             if self._dead:
                 return
             if not self._out:

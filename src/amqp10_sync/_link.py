@@ -7,6 +7,7 @@ or finished, and keep the application's queue of received messages.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from ._connection import Connection
     from ._session import Session
 
-__all__ = ["ReceivedMessage", "Receiver", "Sender"]
+__all__ = ["Queued", "ReceivedMessage", "Receiver", "Sender"]
 
 log = logging.getLogger("amqp10")
 _TERMINAL = (Accepted, Rejected, Released, Modified)
@@ -174,18 +175,49 @@ class _Link(LinkInfo):
 
 
 
+class Queued:
+    """A message :meth:`Sender.send_nowait` accepted while the link had no credit.
+
+    The connection sends it, in call order, as soon as the peer grants credit
+    (2.6.7); ``delivery`` is set then. Pass it to :meth:`Sender.wait_settled`.
+    """
+
+    __slots__ = ("delivery", "message", "settled")
+
+    def __init__(self, message: Message | bytes, settled: bool | None) -> None:
+        self.message = message
+        self.settled = settled
+        self.delivery: CoreDelivery | None = None
+
+    def __repr__(self) -> str:
+        return f"<Queued {'sent' if self.delivery is not None else 'waiting for credit'}>"
+
+
 class Sender(_Link):
-    """A sending link; ``send`` is safe from many threads, and concurrent sends are pipelined."""
+    """A sending link; ``send`` is safe from many threads, and concurrent sends are pipelined.
+
+    Messages sent while the link has no credit wait in a bounded queue, in call
+    order; whichever thread handles the peer's next flow (usually the I/O
+    thread) sends them, so a sender is never one thread hand-off per credit
+    grant behind a peer that grants credit a few messages at a time.
+    """
 
     _core: CoreSender
 
-    def __init__(self, session: Session, core: CoreSender, **extra: Any) -> None:
+    def __init__(self, session: Session, core: CoreSender, *, queue_size: int = 1000,
+                 **extra: Any) -> None:
         super().__init__(session, core, **extra)
-        self._waiting = 0
+        self._queue: deque[Queued] = deque()
+        self._queue_size = max(1, queue_size)
 
     @property
     def credit(self) -> int:
         return self._core.credit
+
+    @property
+    def queued(self) -> int:
+        """Messages accepted by :meth:`send_nowait` and waiting for credit."""
+        return len(self._queue)
 
     def send(self, message: Message | bytes, *, timeout: float | None = None,
              settled: bool | None = None) -> Any:
@@ -194,85 +226,141 @@ class Sender(_Link):
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once written). Raises MessageRejected / MessageReleased /
         MessageModified with the peer's error, TimeoutError, or LinkDetached /
-        SessionEnded / ConnectionClosed. A timeout after the message went out
-        leaves it tracked by the core: it is not sent twice.
+        SessionEnded / ConnectionClosed. A timeout while waiting for credit
+        withdraws the message; a timeout after it went out leaves it tracked by
+        the core: it is not sent twice.
         """
         end = self._conn._deadline(timeout)
-        delivery = self._send(message, timeout, end, settled)
-        return self.wait_settled(delivery, timeout=timeout, _end=end)
+        handle = self._send(message, timeout, end, settled)
+        return self.wait_settled(handle, timeout=timeout, _end=end)
 
     def send_nowait(self, message: Message | bytes, *, timeout: float | None = None,
-                    settled: bool | None = None) -> CoreDelivery:
-        """Send without waiting for the outcome (waits only for credit); the bulk path.
+                    settled: bool | None = None) -> CoreDelivery | Queued:
+        """Send without waiting for the outcome; the bulk path.
 
-        Returns the delivery; pass it to :meth:`wait_settled` later.
+        Returns the delivery, or a :class:`Queued` handle when the link has no
+        credit now (the message goes out as soon as it has); pass either to
+        :meth:`wait_settled` later. Waits (up to ``timeout``) only when
+        ``queue_size`` messages are already waiting for credit.
         """
         return self._send(message, timeout, self._conn._deadline(timeout), settled)
 
     def _send(self, message: Message | bytes, timeout: float | None, end: float,
-              settled: bool | None) -> CoreDelivery:
+              settled: bool | None) -> CoreDelivery | Queued:
         conn = self._conn
         core = self._core
+        queue = self._queue
         with conn._cond:
-            if not (core.sendable and len(conn._out) < _HIGH_WATER):
-                self._waiting += 1
-                try:
-                    ok = conn._wait_until(
-                        lambda: (core.sendable and len(conn._out) < _HIGH_WATER)
-                        or core.state is not LinkState.ATTACHED or conn.closed, end)
-                finally:
-                    self._waiting -= 1
-                if core.state is not LinkState.ATTACHED or conn.closed:
+            if not queue and core.sendable and len(conn._out) < _HIGH_WATER:
+                delivery = self._transfer(message, settled)
+                if core.drain_requested:
+                    core.drained()  # nothing else waits to be sent (2.6.7)
+                conn._after()
+                return delivery
+            self._check()
+            if core.state is not LinkState.ATTACHED:
+                raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
+            if len(queue) >= self._queue_size:
+                ok = conn._wait_until(
+                    lambda: len(queue) < self._queue_size or self._gone(), end)
+                if self._gone():
                     self._check()
                     raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
                 if not ok:
                     raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                        f"{conn._span(timeout)} s")
-            delivery = core.send(message, settled=settled)
-            presettled = delivery.settled
-            if core.drain_requested and (self._waiting == 0 or core.credit == 0):
-                core.drained()
+            handle = Queued(message, settled)
+            queue.append(handle)
+            self._pump()
             conn._after()
-            # Written once the socket took this many bytes; pre-settled or not.
-            delivery.context = (conn._queued_total, presettled)
-            return delivery
+            return handle
 
-    def wait_settled(self, delivery: CoreDelivery, *, timeout: float | None = None,
-                     _end: float | None = None) -> Any:
-        """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
-        conn = self._conn
+    def _gone(self) -> bool:
+        return self._core.state is not LinkState.ATTACHED or self._conn.closed
+
+    def _transfer(self, message: Message | bytes, settled: bool | None) -> CoreDelivery:
+        """Hand one message to the core (lock held, credit available)."""
+        delivery = self._core.send(message, settled=settled)
+        if delivery.settled:
+            # Pre-settled: done once the socket took the bytes queued up to this
+            # transfer; the connection sets that mark when it takes the bytes.
+            delivery.context = -1
+            self._conn._unmarked.append(delivery)
+        return delivery
+
+    def _pump(self) -> None:
+        """Send queued messages while there is credit and room to write (lock held)."""
+        queue = self._queue
         core = self._core
+        conn = self._conn
+        sent = False
+        while queue and core.sendable and len(conn._out) < _HIGH_WATER:
+            handle = queue.popleft()
+            handle.delivery = self._transfer(handle.message, handle.settled)
+            handle.message = b""  # the core holds the encoded frames now
+            sent = True
+        if queue and core.state is LinkState.ATTACHED and core.credit > 0:
+            conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
+        if core.drain_requested and (not queue or core.credit == 0):
+            core.drained()  # nothing (more) to send: give the credit back (2.6.7)
+        if sent:
+            conn._cond.notify_all()
+
+    def wait_settled(self, delivery: CoreDelivery | Queued, *, timeout: float | None = None,
+                     _end: float | None = None) -> Any:
+        """Wait for the outcome of a :meth:`send_nowait` handle (see :meth:`send`)."""
+        conn = self._conn
         end = _end if _end is not None else conn._deadline(timeout)
         with conn._cond:
-            mark, presettled = delivery.context
-            if presettled:
-                ok = conn._wait_until(lambda: conn._sent_total >= mark or conn.closed, end)
-                if conn._sent_total < mark:
-                    conn._check()
+            if isinstance(delivery, Queued):
+                handle = delivery
+                ok = conn._wait_until(lambda: handle.delivery is not None or self._gone(), end)
+                if handle.delivery is None:
+                    with contextlib.suppress(ValueError):
+                        self._queue.remove(handle)  # withdrawn: it is never sent
+                    self._check()
                     if not ok:
-                        raise TimeoutError("the message was not written within the timeout")
-                return None
+                        raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                                           f"{conn._span(timeout)} s")
+                    raise amqp_errors.LinkDetached(
+                        f"link {self.name!r} ended before the message was sent")
+                return self._wait_outcome(handle.delivery, timeout, end)
+            return self._wait_outcome(delivery, timeout, end)
 
-            def finished() -> bool:
-                return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
-                        or core.state is LinkState.CLOSED or conn.closed)
+    def _wait_outcome(self, delivery: CoreDelivery, timeout: float | None, end: float) -> Any:
+        conn = self._conn
+        core = self._core
+        if delivery.context is not None:  # pre-settled: done once the socket took it
+            written = conn._written
+            ok = conn._wait_until(lambda: written(delivery) or conn.closed, end)
+            if not written(delivery):
+                conn._check()
+                if not ok:
+                    raise TimeoutError("the message was not written within the timeout")
+            return None
 
-            ok = conn._wait_until(finished, end)
-            if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
-                failure = outcome_error(delivery)
-                if failure is not None:
-                    raise failure
-                return delivery.remote_state or Accepted()
-            self._check()
-            if not ok:
-                raise TimeoutError(f"link {self.name!r}: the peer did not settle the message "
-                                   f"within {conn._span(timeout)} s")
-            raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
+        def finished() -> bool:
+            return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
+                    or core.state is LinkState.CLOSED or conn.closed)
+
+        ok = conn._wait_until(finished, end)
+        if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
+            failure = outcome_error(delivery)
+            if failure is not None:
+                raise failure
+            return delivery.remote_state or Accepted()
+        self._check()
+        if not ok:
+            raise TimeoutError(f"link {self.name!r}: the peer did not settle the message "
+                               f"within {conn._span(timeout)} s")
+        raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
 
     def _on_flow_event(self, event: Any) -> None:
-        core = self._core
-        if getattr(event, "drain", False) and self._waiting == 0 and core.drain_requested:
-            core.drained()  # nothing queued here: give the credit back (2.6.7)
+        self._pump()  # credit arrived (or a drain request): send what waits for it
+
+    def _detached(self, event: LinkDetached) -> None:
+        super()._detached(event)
+        self._queue.clear()  # never sent; their wait_settled raises LinkDetached
 
 
 class ReceivedMessage(ReceivedSections):

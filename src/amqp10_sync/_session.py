@@ -89,13 +89,15 @@ class Session:
                     properties: dict[str, Any] | None = None,
                     offered_capabilities: list[str] | None = None,
                     desired_capabilities: list[str] | None = None,
+                    queue_size: int = 1000,
                     timeout: float | None = None) -> Sender:
         """Attach a sending link to ``address`` and wait for the peer's attach.
 
         ``settle_mode``: "unsettled" (``send`` waits for the outcome), "settled"
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
-        None is the anonymous relay (each message's ``to``). Raises
-        LinkDetached or SessionEnded (RabbitMQ 3.10) if the peer refuses.
+        None is the anonymous relay (each message's ``to``). ``queue_size``:
+        how many ``send_nowait`` messages may wait for credit before it blocks.
+        Raises LinkDetached or SessionEnded (RabbitMQ 3.10) if the peer refuses.
         """
         if isinstance(address, Target):
             target: Target | str | None = address
@@ -110,7 +112,8 @@ class Session:
                 offered_capabilities=offered_capabilities,
                 desired_capabilities=desired_capabilities)
 
-        sender = self._open_link(Sender, attach, timeout, needs_remote=address is not None)
+        sender = self._open_link(Sender, attach, timeout, needs_remote=address is not None,
+                                 queue_size=queue_size)
         assert isinstance(sender, Sender)
         return sender
 

@@ -27,8 +27,12 @@ from amqp10_proto import (
 
 
 class FakePeer:
-    def __init__(self, ssl_context: ssl.SSLContext | None = None, **server_options: Any) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, *, credit: int = 100,
+                 **server_options: Any) -> None:
         self.ssl_context = ssl_context
+        self.credit = credit  # granted to each sender on attach
+        self.grants = 0  # more credit to grant (from the test thread), taken by the loop
+        self.links: list[Any] = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.options = server_options
@@ -83,6 +87,10 @@ class FakePeer:
                     core.receive_data(data)
                     if not data:
                         return
+                if self.grants:
+                    grant, self.grants = self.grants, 0
+                    for link in self.links:
+                        link.add_credit(grant)
                 core.tick(time.monotonic())
                 while (ev := core.next_event()) is not None:
                     self._on(ev)
@@ -102,7 +110,9 @@ class FakePeer:
         elif isinstance(ev, RemoteAttach):
             ev.link.attach()
         elif isinstance(ev, LinkAttached) and hasattr(ev.link, "add_credit"):
-            ev.link.add_credit(100)
+            self.links.append(ev.link)
+            if self.credit:
+                ev.link.add_credit(self.credit)
         elif isinstance(ev, MessageReceived):
             body = ev.message.body
             self.received.append(body)

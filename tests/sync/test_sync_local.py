@@ -12,10 +12,20 @@ from collections.abc import Iterator
 import pytest
 
 import amqp10_sync as amqp
-from amqp10_proto import Message, Modified, Rejected, Released, SaslPlain, SaslServer, parse_url
+from amqp10_proto import (
+    Accepted,
+    Message,
+    Modified,
+    Rejected,
+    Released,
+    SaslPlain,
+    SaslServer,
+    parse_url,
+)
 from amqp10_proto.errors import (
     AuthenticationError,
     ConnectionClosed,
+    LinkDetached,
     MessageModified,
     MessageRejected,
     MessageReleased,
@@ -220,3 +230,46 @@ def test_connect_takes_a_connected_socket(fake: FakePeer) -> None:
             s.open_sender("q") as sender:
         sender.send(Message(b"over my socket"))
     assert fake.received == [b"over my socket"]
+
+
+def test_sends_without_credit_wait_in_order_in_the_queue_and_time_out_unsent() -> None:
+    fake = FakePeer(credit=0)
+    try:
+        with amqp.open_connection(fake.url, sasl=None, timeout=5) as conn:
+            sender = conn.open_session().open_sender("q", queue_size=3)
+            # No credit: send_nowait returns at once with a handle; nothing is written.
+            handles = [sender.send_nowait(Message(f"q{i}".encode())) for i in range(3)]
+            assert all(isinstance(h, amqp.Queued) and h.delivery is None for h in handles)
+            assert sender.queued == 3
+            # The queue is full: the next send_nowait waits for room, up to its timeout.
+            t0 = time.monotonic()
+            with pytest.raises(TimeoutError, match="no credit"):
+                sender.send_nowait(Message(b"too many"), timeout=0.2)
+            assert 0.15 < time.monotonic() - t0 < 2
+            # A timeout while queued withdraws the message: it is never sent.
+            with pytest.raises(TimeoutError, match="no credit"):
+                sender.wait_settled(handles[2], timeout=0.1)
+            assert sender.queued == 2
+            # Credit arrives: the I/O thread sends what waits, in call order.
+            fake.grants = 5
+            assert [sender.wait_settled(h) for h in handles[:2]] == [Accepted(), Accepted()]
+            sender.send(Message(b"after"))
+            assert sender.queued == 0
+    finally:
+        fake.close()
+    assert fake.received == [b"q0", b"q1", b"after"]
+    assert wait_no_io_threads()
+
+
+def test_queued_sends_fail_with_link_detached_when_the_link_closes() -> None:
+    fake = FakePeer(credit=0)
+    try:
+        with amqp.open_connection(fake.url, sasl=None, timeout=5) as conn:
+            sender = conn.open_session().open_sender("q")
+            handle = sender.send_nowait(Message(b"never"))
+            sender.close()
+            with pytest.raises(LinkDetached, match="was closed"):
+                sender.wait_settled(handle)
+    finally:
+        fake.close()
+    assert fake.received == []
