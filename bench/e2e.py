@@ -1,15 +1,19 @@
 """End-to-end benchmark against the Qpid Proton C broker: amqp10 adapters and python-qpid-proton.
 
-Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--port 35801] [--adapters sync]
+Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--rounds 3] [--port 35821]
+                          [--adapters sync,asyncio,trio]
 
-Starts the broker with ../shared/peers/start-qpid-broker (and stops it after),
-then, in one run, for python-qpid-proton used its recommended high-throughput
+Starts the broker with ../shared/peers/start-qpid-broker (and stops it after, if
+it started it), then, ROUNDS times, for python-qpid-proton used its recommended high-throughput
 way (MessagingHandler, credit-driven sending, prefetch 1000) and for each
 amqp10 adapter:
   (a) send COUNT messages of 1 KiB at-least-once (every outcome awaited);
   (b) receive COUNT and accept each;
   (c) RTT sequential send-then-receive round trips (median and p99).
-Prints messages/s, client CPU seconds per 1000 messages, and ratios to proton.
+Prints, per client, the median over the rounds of messages/s and of client CPU
+seconds per 1000 messages, and their ratios to proton's medians; round trips are
+pooled over the rounds (median and p99). Rounds interleave the clients, so a
+burst of load on the machine hits them alike.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -119,18 +124,37 @@ class _ProtonRoundTrips(MessagingHandler):  # type: ignore[misc]
             self._next()
 
 
+def _run_container(handler: Any, timeout: float = 300.0) -> None:
+    """Run a proton Container to its end, failing (not hanging) after ``timeout`` s."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            Container(handler).run()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"python-qpid-proton did not finish within {timeout} s")
+    if failure:
+        raise failure[0]
+
+
 def proton_run(port: int, count: int, rtt: int) -> dict[str, Any]:
     url = f"amqp://127.0.0.1:{port}"
     address = f"bench-proton-{uuid.uuid4().hex[:6]}"
     send = _ProtonSend(url, address, count)
     with Measure() as m_send:
-        Container(send).run()
+        _run_container(send)
     recv = _ProtonReceive(url, address, count)
     with Measure() as m_recv:
-        Container(recv).run()
+        _run_container(recv)
     assert recv.received == count, recv.received
     rt = _ProtonRoundTrips(url, f"{address}-rt", rtt)
-    Container(rt).run()
+    _run_container(rt)
     return {"send": m_send, "recv": m_recv, "rtt": rt.times}
 
 
@@ -226,7 +250,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--rtt", type=int, default=2000)
-    ap.add_argument("--port", type=int, default=35801)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--port", type=int, default=35821)
     ap.add_argument("--adapters", default=",".join(RUNNERS))
     args = ap.parse_args(argv)
     start = subprocess.run(["bash", str(PEERS / "start-qpid-broker"), str(args.port)],
@@ -234,28 +259,45 @@ def main(argv: list[str]) -> int:
     if start.returncode != 0:
         print(start.stdout, start.stderr, file=sys.stderr)
         return 1
+    ours = "already running" not in start.stderr
+    names = ["proton", *args.adapters.split(",")]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     try:
-        results = {"proton": proton_run(args.port, args.count, args.rtt)}
-        for name in args.adapters.split(","):
-            results[name] = RUNNERS[name](args.port, args.count, args.rtt)
+        for _ in range(args.rounds):
+            runs["proton"].append(proton_run(args.port, args.count, args.rtt))
+            for name in names[1:]:
+                runs[name].append(RUNNERS[name](args.port, args.count, args.rtt))
     finally:
-        subprocess.run(["bash", str(PEERS / "stop-qpid-broker"), str(args.port)],
-                       capture_output=True)
-    base = results["proton"]
+        if ours:
+            subprocess.run(["bash", str(PEERS / "stop-qpid-broker"), str(args.port)],
+                           capture_output=True)
     n = args.count
+    med = statistics.median
+
+    def row(name: str) -> dict[str, float]:
+        rs = runs[name]
+        times = sorted(t for r in rs for t in r["rtt"])
+        return {
+            "send": med(n / r["send"].wall for r in rs),
+            "send_cpu": med(r["send"].cpu / n * 1000 for r in rs),
+            "recv": med(n / r["recv"].wall for r in rs),
+            "recv_cpu": med(r["recv"].cpu / n * 1000 for r in rs),
+            "p50": med(times) * 1e6,
+            "p99": times[max(0, int(len(times) * 0.99) - 1)] * 1e6,
+        }
+
+    rows = {name: row(name) for name in names}
+    base = rows["proton"]
     print(f"python {sys.version.split()[0]}, python-qpid-proton "
-          f"{'.'.join(map(str, proton.VERSION))}; {n} messages of 1 KiB, {args.rtt} round trips")
+          f"{'.'.join(map(str, proton.VERSION))}; {n} messages of 1 KiB, {args.rtt} round "
+          f"trips; medians of {args.rounds} rounds")
     print(f"{'client':<8} {'send/s':>9} {'x':>6} {'cpu/1k':>7} {'recv/s':>9} {'x':>6} "
           f"{'cpu/1k':>7} {'rtt p50 µs':>10} {'x':>6} {'p99 µs':>8}")
-    for name, r in results.items():
-        send_rate = n / r["send"].wall
-        recv_rate = n / r["recv"].wall
-        p50 = statistics.median(r["rtt"]) * 1e6
-        p99 = sorted(r["rtt"])[int(len(r["rtt"]) * 0.99) - 1] * 1e6
-        print(f"{name:<8} {send_rate:>9,.0f} {send_rate / (n / base['send'].wall):>6.2f} "
-              f"{r['send'].cpu / n * 1000:>7.3f} {recv_rate:>9,.0f} "
-              f"{recv_rate / (n / base['recv'].wall):>6.2f} {r['recv'].cpu / n * 1000:>7.3f} "
-              f"{p50:>10.0f} {p50 / (statistics.median(base['rtt']) * 1e6):>6.2f} {p99:>8.0f}")
+    for name, r in rows.items():
+        print(f"{name:<8} {r['send']:>9,.0f} {r['send'] / base['send']:>6.2f} "
+              f"{r['send_cpu']:>7.3f} {r['recv']:>9,.0f} {r['recv'] / base['recv']:>6.2f} "
+              f"{r['recv_cpu']:>7.3f} {r['p50']:>10.0f} {r['p50'] / base['p50']:>6.2f} "
+              f"{r['p99']:>8.0f}")
     return 0
 
 
