@@ -239,10 +239,12 @@ def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
             args.url, sasl=sasl, ssl_context=context, connect_timeout=args.connect_timeout,
             timeout=timeout, container_id=args.container_id,
             allow_plain_without_tls=args.allow_plain_without_tls)
-    except ValueError as exc:  # the adapter refuses PLAIN in clear text to a remote host
-        raise CliError(ExitCode.USAGE, f"{exc} (option --allow-plain-without-tls)") from None
     except Exception as exc:
         error = explain(exc, where=where)
+        if error is None and isinstance(exc, ValueError):
+            # The adapter refuses PLAIN in clear text to a remote host. (Checked after
+            # explain: ssl.SSLCertVerificationError is a ValueError too.)
+            error = CliError(ExitCode.USAGE, f"{exc} (option --allow-plain-without-tls)")
         if error is None:
             raise
         raise error from None
