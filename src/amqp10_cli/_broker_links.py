@@ -101,10 +101,10 @@ class Outgoing:
             # The peer could never take this message: a clear error, not a queue stuck for ever.
             link.detach(_error(ErrorCondition.LINK_MESSAGE_SIZE_EXCEEDED,
                                f"the next message on {self.queue.address!r} is {entry.size} bytes, "
-                               f"beyond this link's max-message-size {limit}"))
+                               f"beyond this link's max-message-size {int(limit)}"))
             self.host.wake()
             return False
-        delivery = link.send(entry.message)
+        delivery = link.send(entry.message, message_format=entry.message_format)
         self.host.wake()
         if delivery.settled:
             self._consumed()  # pre-settled: at most once, it is gone
@@ -243,7 +243,7 @@ class Incoming:
                                         f"node {self.queue.address!r} was deleted")  # type: ignore[union-attr]
         link = self.link
         if queue is not None:
-            queue.put(message)
+            queue.put(message, delivery.message_format)
             if not delivery.remote_settled:
                 link.accept(delivery)
         else:

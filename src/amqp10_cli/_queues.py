@@ -27,11 +27,13 @@ DYNAMIC_PREFIX = "amqp10-dynamic-"
 class Entry:
     """One message in a queue (or out on a link), with its place in the queue's order."""
 
-    __slots__ = ("_size", "excluded", "message", "seq")
+    __slots__ = ("_size", "excluded", "message", "message_format", "seq")
 
-    def __init__(self, seq: int, message: Message) -> None:
+    def __init__(self, seq: int, message: Message, message_format: int = 0) -> None:
         self.seq = seq
         self.message = message
+        #: The transfer's message-format (2.7.5), passed on as it came.
+        self.message_format = message_format
         #: Consumers it must not go to again (3.4.5: modified, undeliverable-here).
         self.excluded: set[int] | None = None
         self._size: int | None = None
@@ -96,9 +98,9 @@ class Queue:
         """Empty, and no link uses it: forgetting it changes nothing anyone can see."""
         return not self._entries and not self.consumers and not self.publishers
 
-    def put(self, message: Message) -> None:
+    def put(self, message: Message, message_format: int = 0) -> None:
         """Queue a new message at the back and try to hand it out."""
-        entry = Entry(next(self._seq), message)
+        entry = Entry(next(self._seq), message, message_format)
         self._entries.append(entry)
         self._seqs.append(entry.seq)
         self.dispatch()
