@@ -14,6 +14,7 @@ own instance of the same broker script here and stops (or kills) only that proce
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -23,11 +24,19 @@ from pathlib import Path
 
 from .peers import PEERS_DIR
 
-__all__ = ["OWN_PORTS", "OwnPeer"]
+__all__ = ["IDLE", "OWN_PORTS", "OwnPeer", "heartbeats"]
 
 HERE = Path(__file__).resolve().parent
 OWN_PORTS = range(35811, 35820)
 NODE_DIR = Path(os.environ.get("PEERS_NODE_DIR", "/tmp/peers-node"))
+#: The idle timeout (s) of the idle tests: short, so holding three of them stays cheap.
+IDLE = 1.0
+
+
+def heartbeats(records: list[logging.LogRecord], label: str, direction: str) -> int:
+    """Empty frames the frame trace logged on connection ``label`` going ``direction`` (-> <-)."""
+    line = f"{label} {direction} [0] empty frame (heartbeat)"
+    return sum(1 for r in records if r.name == "amqp10.trace" and r.getMessage() == line)
 
 
 def _ensure_rhea() -> None:
