@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import Any
 
-from ._cli_common import CliError, ExitCode, add_subcommand, seconds
+from ._cli_common import CliError, ExitCode, add_subcommand, seconds, whole_number
 
 __all__ = ["add_broker_parser", "broker_url", "parse_user", "run_broker"]
 
@@ -31,7 +31,7 @@ def add_broker_parser(subparsers: Any) -> None:
                     "Dispatch Router or Azure Service Bus for that.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=_port, default=5672,
+    p.add_argument("--port", type=whole_number(0, 65535, "a port number"), default=5672,
                    help="port to listen on (default: 5672; 0 picks a free one)")
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                    help="a user for SASL PLAIN (repeatable); with users, ANONYMOUS is "
@@ -43,18 +43,8 @@ def add_broker_parser(subparsers: Any) -> None:
     p.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
     p.add_argument("--idle-timeout", type=seconds, metavar="S",
                    help="close connections silent for S seconds (default: none)")
-    p.add_argument("--container-id", help="the broker's container id (default: random)")
+    p.add_argument("--container-id", help="the broker's container id (default: amqp10-broker)")
     p.set_defaults(run=run_broker)
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {text!r}")
-    return value
 
 
 def parse_user(text: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import socket
 import ssl
 import sys
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 import amqp10_sync
@@ -38,6 +39,7 @@ __all__ = [
     "explain",
     "open_connection",
     "seconds",
+    "whole_number",
     "write_error",
 ]
 
@@ -173,6 +175,22 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--connect-timeout", type=seconds, default=10.0, metavar="S",
                        help="seconds to connect and open (default: 10)")
     group.add_argument("--container-id", help="our container id (default: random)")
+
+
+def whole_number(low: int, high: int | None = None, what: str = "a whole number"
+                 ) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high`` (no upper bound if None)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}: {text!r}")
+        return value
+
+    return parse
 
 
 def seconds(text: str, *, infinite: bool = False) -> float:

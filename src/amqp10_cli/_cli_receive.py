@@ -25,6 +25,7 @@ from ._cli_common import (
     explain,
     open_connection,
     seconds,
+    whole_number,
 )
 from ._cli_json import body_text, message_json
 from ._progress import Progress, format_rate
@@ -47,7 +48,7 @@ def add_receive_parser(subparsers: Any) -> None:
                     "message); with --count, fewer than N messages is a timeout (exit 7).")
     p.add_argument("url", help="amqp://[user:password@]host[:port] or amqps://...")
     p.add_argument("address", help="the node to receive from (a queue name)")
-    p.add_argument("--count", type=_positive_int, metavar="N",
+    p.add_argument("--count", type=whole_number(1), metavar="N",
                    help="stop after N messages (default: until --timeout)")
     p.add_argument("--timeout", type=lambda t: seconds(t, infinite=True), default=10.0,
                    metavar="S", help="stop when no message arrived for S seconds "
@@ -57,21 +58,11 @@ def add_receive_parser(subparsers: Any) -> None:
                         "message_annotations, properties, application_properties, "
                         "body_type, body, footer (binary as {\"$binary\": base64}, "
                         "uuid, timestamp, described values likewise tagged)")
-    p.add_argument("--credit", type=_positive_int, default=100, metavar="N",
+    p.add_argument("--credit", type=whole_number(1), default=100, metavar="N",
                    help="messages the peer may send ahead (default: 100)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     add_connection_options(p)
     p.set_defaults(run=run_receive)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def _render(msg: Any, as_json: bool) -> bytes:

@@ -26,6 +26,7 @@ from ._cli_common import (
     explain,
     open_connection,
     seconds,
+    whole_number,
 )
 from ._progress import Progress, format_rate
 
@@ -94,7 +95,7 @@ def add_send_parser(subparsers: Any) -> None:
     body.add_argument("--file", metavar="FILE",
                       help="the message body: the file's bytes as one data section "
                            "('-' reads all of stdin as one message)")
-    p.add_argument("--count", type=_count, metavar="N",
+    p.add_argument("--count", type=whole_number(0), metavar="N",
                    help="send the body N times (default 1); with stdin lines: at most N lines")
     p.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
                    help="an application property (repeatable); a string, or typed as "
@@ -113,16 +114,6 @@ def add_send_parser(subparsers: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     add_connection_options(p)
     p.set_defaults(run=run_send)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
 
 
 def _message(args: argparse.Namespace, payload: bytes, app: dict[str, Any] | None,

@@ -89,6 +89,10 @@ def test_file_is_one_binary_data_section(cli: Cli, broker: RunningBroker, q: str
     assert base64.b64decode(body["$binary"]) == payload
     got = cli("receive", broker.url, q, "--count", "1", "--timeout", "5")
     assert got.out == payload + b"\n"  # plain output: the bytes as they are
+    # --file - : all of stdin as one message, newlines and all
+    assert cli("send", broker.url, q, "--file", "-", stdin=b"a\nb\n").code == 0
+    got = cli("receive", broker.url, q, "--json", "--timeout", "0.3")
+    assert [json.loads(line)["body"] for line in got.lines] == ["a\nb\n"]
 
 
 def test_a_large_count_is_pipelined(cli: Cli, broker: RunningBroker, q: str) -> None:
