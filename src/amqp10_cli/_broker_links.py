@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from amqp10_proto import (
     Accepted,
+    AMQPError,
     Coordinator,
     Delivery,
     DeliveryUpdated,
@@ -104,7 +105,15 @@ class Outgoing:
                                f"beyond this link's max-message-size {int(limit)}"))
             self.host.wake()
             return False
-        delivery = link.send(entry.message, message_format=entry.message_format)
+        try:
+            delivery = link.send(entry.message, message_format=entry.message_format)
+        except AMQPError as exc:
+            # Never let one consumer's trouble reach the publisher's connection, which
+            # is the one dispatching: this link ends, the message stays queued.
+            log.warning("%r could not send: %s", self, exc)
+            link.detach(_error(ErrorCondition.INTERNAL_ERROR, f"could not send: {exc}"))
+            self.host.wake()
+            return False
         self.host.wake()
         if delivery.settled:
             self._consumed()  # pre-settled: at most once, it is gone
