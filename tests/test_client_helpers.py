@@ -6,8 +6,28 @@ from typing import Any
 
 import pytest
 
-from amqp10_proto import Accepted, Error, Message, Modified, Received, Rejected, Released
-from amqp10_proto.client import ReceivedSections, describe_error, outcome_error
+from amqp10_proto import (
+    Accepted,
+    Error,
+    Message,
+    Modified,
+    Received,
+    ReceiverSettleMode,
+    Rejected,
+    Released,
+    SenderSettleMode,
+    Source,
+    Symbol,
+    Target,
+    TerminusDurability,
+)
+from amqp10_proto.client import (
+    ReceivedSections,
+    describe_error,
+    outcome_error,
+    receiver_attach_args,
+    sender_attach_args,
+)
 from amqp10_proto.errors import MessageModified, MessageRejected, MessageReleased
 
 from .corepair import linked_pair
@@ -50,3 +70,44 @@ def test_received_sections_read_the_message() -> None:
     assert msg.body == b"body" and msg.application_properties == {"k": 1}
     assert msg.header is None and msg.properties is None and not msg.settled
     assert repr(msg).startswith("ReceivedSections(Message(b'body'")
+
+
+def test_sender_options_become_the_target_and_settle_mode() -> None:
+    args = sender_attach_args("q", settle_mode="settled", durable="configuration",
+                              expiry_policy="never", capabilities=["queue"], name="n")
+    target = args["target"]
+    assert isinstance(target, Target) and target.address == "q"
+    assert target.durable is TerminusDurability.CONFIGURATION
+    assert target.expiry_policy == Symbol("never") and target.capabilities == [Symbol("queue")]
+    assert args["snd_settle_mode"] is SenderSettleMode.SETTLED and args["name"] == "n"
+    mine = Target(address="given")
+    assert sender_attach_args(mine, settle_mode="mixed", durable=None, expiry_policy=None,
+                              capabilities=None)["target"] is mine
+
+
+def test_receiver_options_become_the_source_with_symbol_filter_keys() -> None:
+    args = receiver_attach_args(None, dynamic=True, filters={"apache.org:selector-filter:string": "x"},
+                                settle_mode="mixed", rcv_settle_mode="second", durable=True,
+                                expiry_policy=None, capabilities=None, credit=7)
+    source = args["source"]
+    assert isinstance(source, Source) and source.dynamic and source.address is None
+    assert source.durable is TerminusDurability.UNSETTLED_STATE
+    assert source.filter is not None
+    assert list(source.filter) == [Symbol("apache.org:selector-filter:string")]
+    assert type(next(iter(source.filter))) is Symbol
+    assert args["rcv_settle_mode"] is ReceiverSettleMode.SECOND and args["credit"] == 7
+
+
+@pytest.mark.parametrize(("option", "value", "text"), [
+    ("settle_mode", "sometimes", "settle_mode must be one of"),
+    ("rcv_settle_mode", "third", "rcv_settle_mode must be one of"),
+    ("durable", "forever", "durable must be"),
+])
+def test_bad_link_options_raise_value_error_before_anything_is_sent(
+        option: str, value: str, text: str) -> None:
+    options: dict[str, Any] = {"dynamic": False, "filters": None, "settle_mode": "mixed",
+                               "rcv_settle_mode": "first", "durable": None,
+                               "expiry_policy": None, "capabilities": None}
+    options[option] = value
+    with pytest.raises(ValueError, match=text):
+        receiver_attach_args("q", **options)

@@ -7,22 +7,105 @@ message together with its delivery.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from ._definitions import Accepted, Error, Modified, Rejected, Released
+from ._definitions import (
+    Accepted,
+    Error,
+    Modified,
+    ReceiverSettleMode,
+    Rejected,
+    Released,
+    SenderSettleMode,
+    Source,
+    Target,
+    TerminusDurability,
+)
 from ._delivery import Delivery
 from ._errors import DeliveryFailed, MessageModified, MessageRejected, MessageReleased
 from ._message import Message
 from ._performatives import Attach, Open
+from ._types import Symbol
 
 __all__ = [
     "ConnectionInfo",
     "LinkInfo",
     "ReceivedSections",
+    "SettleMode",
     "describe_error",
     "outcome_error",
+    "receiver_attach_args",
+    "sender_attach_args",
     "settle_timeout_text",
 ]
+
+SettleMode = Literal["unsettled", "settled", "mixed"]
+_SND_MODES = {"unsettled": SenderSettleMode.UNSETTLED, "settled": SenderSettleMode.SETTLED,
+              "mixed": SenderSettleMode.MIXED}
+_RCV_MODES = {"first": ReceiverSettleMode.FIRST, "second": ReceiverSettleMode.SECOND}
+_DURABILITY = {None: TerminusDurability.NONE, False: TerminusDurability.NONE,
+               True: TerminusDurability.UNSETTLED_STATE,
+               "none": TerminusDurability.NONE, "configuration": TerminusDurability.CONFIGURATION,
+               "unsettled-state": TerminusDurability.UNSETTLED_STATE}
+
+
+def _mode(table: dict[str, Any], value: str, what: str) -> Any:
+    try:
+        return table[value]
+    except KeyError:
+        raise ValueError(f"{what} must be one of {sorted(table)}, not {value!r}") from None
+
+
+def _terminus(kind: Any, address: Any, durable: bool | str | None,
+              expiry_policy: str | None, capabilities: list[str] | None) -> Any:
+    """A Source or Target from the adapters' plain options (3.5.3, 3.5.4)."""
+    try:
+        durability = _DURABILITY[durable]
+    except KeyError:
+        raise ValueError(f"durable must be a bool or one of none, configuration, "
+                         f"unsettled-state; not {durable!r}") from None
+    t = kind(address=address, durable=durability)
+    if expiry_policy is not None:
+        t.expiry_policy = Symbol(expiry_policy)
+    if capabilities is not None:
+        t.capabilities = [Symbol(c) for c in capabilities]
+    return t
+
+
+def sender_attach_args(address: str | Target | None, *, settle_mode: SettleMode,
+                       durable: bool | str | None, expiry_policy: str | None,
+                       capabilities: list[str] | None, **core_options: Any) -> dict[str, Any]:
+    """Keyword arguments for ``Session.attach_sender`` from an adapter's ``open_sender`` options.
+
+    Raises ValueError for an unknown settle mode or durability, before anything is sent.
+    """
+    target = address if isinstance(address, Target) else _terminus(
+        Target, address, durable, expiry_policy, capabilities)
+    return {"target": target, "snd_settle_mode": _mode(_SND_MODES, settle_mode, "settle_mode"),
+            **core_options}
+
+
+def receiver_attach_args(address: str | Source | None, *, dynamic: bool,
+                         filters: dict[Any, Any] | None, settle_mode: SettleMode,
+                         rcv_settle_mode: Literal["first", "second"],
+                         durable: bool | str | None, expiry_policy: str | None,
+                         capabilities: list[str] | None, **core_options: Any) -> dict[str, Any]:
+    """Keyword arguments for ``Session.attach_receiver`` from an adapter's ``open_receiver``.
+
+    String filter keys become symbols (3.5.1, filter-set). Raises ValueError for an
+    unknown settle mode or durability, before anything is sent.
+    """
+    if isinstance(address, Source):
+        source = address
+    else:
+        source = _terminus(Source, address, durable, expiry_policy, capabilities)
+        source.dynamic = dynamic
+        if filters is not None:
+            source.filter = {Symbol(k) if isinstance(k, str) else k: v
+                             for k, v in filters.items()}
+    return {"source": source, "snd_settle_mode": _mode(_SND_MODES, settle_mode, "settle_mode"),
+            "rcv_settle_mode": _mode(_RCV_MODES, rcv_settle_mode, "rcv_settle_mode"),
+            **core_options}
 
 
 def describe_error(error: Any) -> str:

@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from amqp10_proto import (
     Error,
     LocalProtocolError,
-    ReceiverSettleMode,
-    SenderSettleMode,
     SessionEnded,
     Source,
-    Symbol,
     Target,
-    TerminusDurability,
 )
 from amqp10_proto import Session as CoreSession
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import describe_error
+from amqp10_proto.client import SettleMode, describe_error, receiver_attach_args, sender_attach_args
 
 from ._link import Receiver, Sender, _Link
 
@@ -29,21 +25,8 @@ __all__ = ["Session", "SettleMode"]
 
 log = logging.getLogger("amqp10")
 
-SettleMode = Literal["unsettled", "settled", "mixed"]
-_SND_MODES = {"unsettled": SenderSettleMode.UNSETTLED, "settled": SenderSettleMode.SETTLED,
-              "mixed": SenderSettleMode.MIXED}
-_RCV_MODES = {"first": ReceiverSettleMode.FIRST, "second": ReceiverSettleMode.SECOND}
-_DURABILITY = {None: TerminusDurability.NONE, False: TerminusDurability.NONE,
-               True: TerminusDurability.UNSETTLED_STATE,
-               "none": TerminusDurability.NONE, "configuration": TerminusDurability.CONFIGURATION,
-               "unsettled-state": TerminusDurability.UNSETTLED_STATE}
 
 
-def _mode(table: dict[str, Any], value: str, what: str) -> Any:
-    try:
-        return table[value]
-    except KeyError:
-        raise ValueError(f"{what} must be one of {sorted(table)}, not {value!r}") from None
 
 
 class Session:
@@ -99,18 +82,14 @@ class Session:
         how many ``send_nowait`` messages may wait for credit before it blocks.
         Raises LinkDetached or SessionEnded (RabbitMQ 3.10) if the peer refuses.
         """
-        if isinstance(address, Target):
-            target: Target | str | None = address
-        else:
-            target = self._terminus(Target, address, durable, expiry_policy, capabilities)
-        mode = _mode(_SND_MODES, settle_mode, "settle_mode")
+        args = sender_attach_args(
+            address, settle_mode=settle_mode, durable=durable, expiry_policy=expiry_policy,
+            capabilities=capabilities, name=name, source=source,
+            max_message_size=max_message_size, properties=properties,
+            offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)
 
         def attach() -> Any:
-            return self._core.attach_sender(
-                target, name=name, source=source, snd_settle_mode=mode,
-                max_message_size=max_message_size, properties=properties,
-                offered_capabilities=offered_capabilities,
-                desired_capabilities=desired_capabilities)
+            return self._core.attach_sender(**args)
 
         sender = self._open_link(Sender, attach, timeout, needs_remote=address is not None,
                                  queue_size=queue_size)
@@ -137,42 +116,19 @@ class Session:
         means manual credit (``add_credit``, ``drain``). ``dynamic=True`` asks
         the peer to create a node; its address is ``receiver.address``.
         """
-        if isinstance(address, Source):
-            source = address
-        else:
-            source = self._terminus(Source, address, durable, expiry_policy, capabilities)
-            source.dynamic = dynamic
-            if filters is not None:
-                source.filter = {Symbol(k) if isinstance(k, str) else k: v
-                                 for k, v in filters.items()}
-        mode = _mode(_SND_MODES, settle_mode, "settle_mode")
-        rmode = _mode(_RCV_MODES, rcv_settle_mode, "rcv_settle_mode")
+        args = receiver_attach_args(
+            address, dynamic=dynamic, filters=filters, settle_mode=settle_mode,
+            rcv_settle_mode=rcv_settle_mode, durable=durable, expiry_policy=expiry_policy,
+            capabilities=capabilities, credit=credit, name=name, target=target,
+            max_message_size=max_message_size, properties=properties,
+            offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)
 
         def attach() -> Any:
-            return self._core.attach_receiver(
-                source, credit=credit, name=name, target=target, snd_settle_mode=mode,
-                rcv_settle_mode=rmode, max_message_size=max_message_size,
-                properties=properties, offered_capabilities=offered_capabilities,
-                desired_capabilities=desired_capabilities)
+            return self._core.attach_receiver(**args)
 
         receiver = self._open_link(Receiver, attach, timeout, needs_remote=True, credit=credit)
         assert isinstance(receiver, Receiver)
         return receiver
-
-    @staticmethod
-    def _terminus(kind: Any, address: Any, durable: bool | str | None,
-                  expiry_policy: str | None, capabilities: list[str] | None) -> Any:
-        try:
-            durability = _DURABILITY[durable]
-        except KeyError:
-            raise ValueError(f"durable must be a bool or one of none, configuration, "
-                             f"unsettled-state; not {durable!r}") from None
-        t = kind(address=address, durable=durability)
-        if expiry_policy is not None:
-            t.expiry_policy = Symbol(expiry_policy)
-        if capabilities is not None:
-            t.capabilities = [Symbol(c) for c in capabilities]
-        return t
 
     def _open_link(self, cls: type[_Link], attach: Any, timeout: float | None,
                    needs_remote: bool, **extra: Any) -> _Link:
