@@ -15,6 +15,8 @@ from amqp10_proto import (
     ReceiverSettleMode,
     Rejected,
     Released,
+    SaslAnonymous,
+    SaslPlain,
     SenderSettleMode,
     Source,
     Symbol,
@@ -22,11 +24,14 @@ from amqp10_proto import (
     TerminusDurability,
 )
 from amqp10_proto.client import (
+    DEFAULT,
     ReceivedSections,
+    connect_sasl,
     describe_error,
     outcome_error,
     receiver_attach_args,
     sender_attach_args,
+    url_sasl,
 )
 from amqp10_proto.errors import MessageModified, MessageRejected, MessageReleased
 
@@ -111,3 +116,35 @@ def test_bad_link_options_raise_value_error_before_anything_is_sent(
     options[option] = value
     with pytest.raises(ValueError, match=text):
         receiver_attach_args("q", **options)
+
+
+def test_url_credentials_mean_plain_and_none_mean_anonymous() -> None:
+    parsed, sasl = url_sasl("amqps://us%40er:p%3Aw@example.com/", DEFAULT, ssl_context=None,
+                            allow_plain_without_tls=False)
+    assert isinstance(sasl, SaslPlain) and (parsed.host, parsed.port) == ("example.com", 5671)
+    assert (sasl.username, sasl.password) == ("us@er", "p:w")
+    _, anonymous = url_sasl("amqp://127.0.0.1", DEFAULT, ssl_context=None,
+                            allow_plain_without_tls=False)
+    assert isinstance(anonymous, SaslAnonymous)
+    assert url_sasl("amqp://127.0.0.1", None, ssl_context=None,
+                    allow_plain_without_tls=False)[1] is None
+
+
+def test_plain_in_clear_text_to_another_host_needs_the_opt_in() -> None:
+    with pytest.raises(ValueError, match=r"clear text to example\.com"):
+        url_sasl("amqp://u:p@example.com", DEFAULT, ssl_context=None,
+                 allow_plain_without_tls=False)
+    _, sasl = url_sasl("amqp://u:p@example.com", DEFAULT, ssl_context=None,
+                       allow_plain_without_tls=True)
+    assert isinstance(sasl, SaslPlain)
+    with pytest.raises(ValueError, match="clear text"):
+        connect_sasl(SaslPlain("u", "p"), tls=False, host="10.1.2.3",
+                     allow_plain_without_tls=False)
+    assert isinstance(connect_sasl(DEFAULT, tls=False, host="10.1.2.3",
+                                   allow_plain_without_tls=False), SaslAnonymous)
+
+
+def test_an_ssl_context_with_an_amqp_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="use amqps://"):
+        url_sasl("amqp://127.0.0.1", DEFAULT, ssl_context=object(),
+                 allow_plain_without_tls=False)

@@ -12,7 +12,6 @@ core holds all the protocol state.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import socket
 import ssl
@@ -35,16 +34,11 @@ from amqp10_proto import (
     RemoteAttach,
     RemoteBegin,
     RemoteProtocolError,
-    SaslAnonymous,
-    SaslCredentials,
-    SaslPlain,
     SessionEnded,
     TransferAborted,
-    is_loopback,
-    parse_url,
 )
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import ConnectionInfo
+from amqp10_proto.client import DEFAULT, ConnectionInfo, SaslOption, connect_sasl, url_sasl
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening, describe_error
@@ -58,14 +52,6 @@ __all__ = ["DEFAULT", "Connection", "connect", "open_connection"]
 log = logging.getLogger("amqp10")
 
 
-class _Default(enum.Enum):
-    DEFAULT = "DEFAULT"
-
-
-#: "Choose for me": SASL PLAIN when the URL has credentials, ANONYMOUS otherwise.
-DEFAULT = _Default.DEFAULT
-
-SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
 
 _BURST = 32  # transfers queued before a write goes out regardless
@@ -430,18 +416,6 @@ class Connection(ConnectionInfo):
 
 # -- entry points ---------------------------------------------------------------------------
 
-def _uses_plain(sasl: Any) -> bool:
-    items = sasl if isinstance(sasl, list) else [sasl]
-    return any(isinstance(s, SaslPlain) for s in items)
-
-
-def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
-    if _uses_plain(sasl) and not tls and not is_loopback(host) and not allowed:
-        raise ValueError(
-            f"SASL PLAIN would send the password in clear text to {host}: use amqps://, "
-            "or pass allow_plain_without_tls=True")
-
-
 def open_connection(
     url: str,
     *,
@@ -467,15 +441,8 @@ def open_connection(
     ``ssl_context``). ``timeout`` is the default of every later waiting call.
     Raises OSError (refused, unreachable), TimeoutError, or AuthenticationError.
     """
-    parsed = parse_url(url)
-    if sasl is DEFAULT:
-        if parsed.username is not None:
-            sasl = SaslPlain(parsed.username, parsed.password or "")
-        else:
-            sasl = SaslAnonymous()
-    if ssl_context is not None and not parsed.tls:
-        raise ValueError("ssl_context given for an amqp:// URL: use amqps:// for TLS")
-    _check_plain(sasl, parsed.tls, parsed.host, allow_plain_without_tls)
+    parsed, sasl = url_sasl(url, sasl, ssl_context=ssl_context,
+                            allow_plain_without_tls=allow_plain_without_tls)
     context = (ssl_context or ssl.create_default_context()) if parsed.tls else None
 
     async def opening() -> Connection:
@@ -518,15 +485,14 @@ def connect(
     or the peer's address is checked). The connection owns the socket from here
     on and closes it. ``sasl`` defaults to ANONYMOUS.
     """
-    if sasl is DEFAULT:
-        sasl = SaslAnonymous()
     try:
         peer = sock.getpeername()
         host = str(peer[0]) if isinstance(peer, tuple) else "localhost"
         label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
     except OSError:
         host, label = "unknown", "socket"
-    _check_plain(sasl, ssl_context is not None, host, allow_plain_without_tls)
+    sasl = connect_sasl(sasl, tls=ssl_context is not None, host=host,
+                        allow_plain_without_tls=allow_plain_without_tls)
 
     async def opening() -> Connection:
         conn = _new(label, sasl=sasl, hostname=hostname, timeout=timeout,

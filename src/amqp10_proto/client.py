@@ -7,6 +7,7 @@ message together with its delivery.
 
 from __future__ import annotations
 
+import enum
 from typing import Any, Literal
 
 from ._definitions import (
@@ -25,19 +26,76 @@ from ._delivery import Delivery
 from ._errors import DeliveryFailed, MessageModified, MessageRejected, MessageReleased
 from ._message import Message
 from ._performatives import Attach, Open
+from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
 from ._types import Symbol
+from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
+    "DEFAULT",
     "ConnectionInfo",
     "LinkInfo",
     "ReceivedSections",
+    "SaslOption",
     "SettleMode",
+    "connect_sasl",
     "describe_error",
     "outcome_error",
     "receiver_attach_args",
     "sender_attach_args",
     "settle_timeout_text",
+    "url_sasl",
 ]
+
+
+class _Default(enum.Enum):
+    DEFAULT = "DEFAULT"
+
+
+#: "Choose for me": SASL PLAIN when the URL has credentials, ANONYMOUS otherwise.
+DEFAULT = _Default.DEFAULT
+
+#: What an adapter's ``sasl=`` takes: mechanisms to offer, None (no SASL layer), or DEFAULT.
+SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
+_Mechanisms = SaslCredentials | list[SaslCredentials] | None
+
+
+def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
+    """Refuse SASL PLAIN in clear text to a host that is not this machine (5.3.3.1)."""
+    items = sasl if isinstance(sasl, list) else [sasl]
+    if any(isinstance(s, SaslPlain) for s in items) and not tls and not is_loopback(host) \
+            and not allowed:
+        raise ValueError(
+            f"SASL PLAIN would send the password in clear text to {host}: use amqps://, "
+            "or pass allow_plain_without_tls=True")
+
+
+def url_sasl(url: str, sasl: SaslOption, *, ssl_context: Any,
+             allow_plain_without_tls: bool) -> tuple[ParsedURL, _Mechanisms]:
+    """The parsed URL and the SASL mechanisms for an adapter's ``open_connection``.
+
+    DEFAULT means PLAIN with the URL's (percent-decoded) credentials, ANONYMOUS
+    without. Raises ValueError for a bad URL, an ``ssl_context`` with amqp://, or
+    PLAIN in clear text to another host without the opt-in.
+    """
+    parsed = parse_url(url)
+    if sasl is DEFAULT:
+        if parsed.username is not None:
+            sasl = SaslPlain(parsed.username, parsed.password or "")
+        else:
+            sasl = SaslAnonymous()
+    if ssl_context is not None and not parsed.tls:
+        raise ValueError("ssl_context given for an amqp:// URL: use amqps:// for TLS")
+    _check_plain(sasl, parsed.tls, parsed.host, allow_plain_without_tls)
+    return parsed, sasl
+
+
+def connect_sasl(sasl: SaslOption, *, tls: bool, host: str,
+                 allow_plain_without_tls: bool) -> _Mechanisms:
+    """The SASL mechanisms for an adapter's ``connect`` over a given stream (DEFAULT: ANONYMOUS)."""
+    if sasl is DEFAULT:
+        sasl = SaslAnonymous()
+    _check_plain(sasl, tls, host, allow_plain_without_tls)
+    return sasl
 
 SettleMode = Literal["unsettled", "settled", "mixed"]
 _SND_MODES = {"unsettled": SenderSettleMode.UNSETTLED, "settled": SenderSettleMode.SETTLED,

@@ -13,7 +13,6 @@ protocol state.
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import selectors
 import socket
@@ -39,16 +38,18 @@ from amqp10_proto import (
     RemoteAttach,
     RemoteBegin,
     RemoteProtocolError,
-    SaslAnonymous,
-    SaslCredentials,
-    SaslPlain,
     SessionEnded,
     TransferAborted,
-    is_loopback,
-    parse_url,
 )
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import ConnectionInfo, describe_error
+from amqp10_proto.client import (
+    DEFAULT,
+    ConnectionInfo,
+    SaslOption,
+    connect_sasl,
+    describe_error,
+    url_sasl,
+)
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Session
@@ -67,14 +68,6 @@ _SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same byt
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
-class _Default(enum.Enum):
-    DEFAULT = "DEFAULT"
-
-
-#: "Choose for me": SASL PLAIN when the URL has credentials, ANONYMOUS otherwise.
-DEFAULT = _Default.DEFAULT
-
-SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
 
 
@@ -438,11 +431,6 @@ class Connection(ConnectionInfo):
 
 # -- entry points ---------------------------------------------------------------------------
 
-def _uses_plain(sasl: Any) -> bool:
-    items = sasl if isinstance(sasl, list) else [sasl]
-    return any(isinstance(s, SaslPlain) for s in items)
-
-
 def open_connection(
     url: str,
     *,
@@ -467,15 +455,8 @@ def open_connection(
     ``ssl_context``). ``timeout`` is the default of every later blocking call.
     Raises OSError (refused, unreachable), TimeoutError, or AuthenticationError.
     """
-    parsed = parse_url(url)
-    if sasl is DEFAULT:
-        if parsed.username is not None:
-            sasl = SaslPlain(parsed.username, parsed.password or "")
-        else:
-            sasl = SaslAnonymous()
-    if ssl_context is not None and not parsed.tls:
-        raise ValueError("ssl_context given for an amqp:// URL: use amqps:// for TLS")
-    _check_plain(sasl, parsed.tls, parsed.host, allow_plain_without_tls)
+    parsed, sasl = url_sasl(url, sasl, ssl_context=ssl_context,
+                            allow_plain_without_tls=allow_plain_without_tls)
     sock = socket.create_connection((parsed.host, parsed.port), timeout=connect_timeout)
     try:
         if parsed.tls:
@@ -511,8 +492,6 @@ def connect(
     ``ssl_context`` wraps a plain socket in TLS first. The connection owns the
     socket from here on and closes it. ``sasl`` defaults to ANONYMOUS.
     """
-    if sasl is DEFAULT:
-        sasl = SaslAnonymous()
     try:
         peer = sock.getpeername()
         host = str(peer[0]) if isinstance(peer, tuple) else "localhost"
@@ -522,17 +501,11 @@ def connect(
     if ssl_context is not None and not isinstance(sock, ssl.SSLSocket):
         sock.settimeout(connect_timeout)
         sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or hostname or host)
-    _check_plain(sasl, isinstance(sock, ssl.SSLSocket), host, allow_plain_without_tls)
+    sasl = connect_sasl(sasl, tls=isinstance(sock, ssl.SSLSocket), host=host,
+                        allow_plain_without_tls=allow_plain_without_tls)
     return _open(sock, label, sasl=sasl, hostname=hostname, connect_timeout=connect_timeout,
                  timeout=timeout, idle_timeout=idle_timeout, container_id=container_id,
                  max_frame_size=max_frame_size, channel_max=channel_max, properties=properties)
-
-
-def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
-    if _uses_plain(sasl) and not tls and not is_loopback(host) and not allowed:
-        raise ValueError(
-            f"SASL PLAIN would send the password in clear text to {host}: use amqps://, "
-            "or pass allow_plain_without_tls=True")
 
 
 def _open(sock: socket.socket, label: str, *, sasl: Any, hostname: str | None,

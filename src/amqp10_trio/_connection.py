@@ -18,7 +18,6 @@ replaced each time events arrive (a broadcast). The core holds all protocol stat
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import ssl
@@ -44,16 +43,18 @@ from amqp10_proto import (
     RemoteAttach,
     RemoteBegin,
     RemoteProtocolError,
-    SaslAnonymous,
-    SaslCredentials,
-    SaslPlain,
     SessionEnded,
     TransferAborted,
-    is_loopback,
-    parse_url,
 )
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import ConnectionInfo, describe_error
+from amqp10_proto.client import (
+    DEFAULT,
+    ConnectionInfo,
+    SaslOption,
+    connect_sasl,
+    describe_error,
+    url_sasl,
+)
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Session, _AsyncOpen
@@ -72,14 +73,6 @@ _SHUT_DOWN = "the connection was shut down"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
-class _Default(enum.Enum):
-    DEFAULT = "DEFAULT"
-
-
-#: "Choose for me": SASL PLAIN when the URL has credentials, ANONYMOUS otherwise.
-DEFAULT = _Default.DEFAULT
-
-SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
 
 
 
@@ -471,18 +464,6 @@ class Connection(ConnectionInfo):
 
 # -- entry points ---------------------------------------------------------------------------
 
-def _uses_plain(sasl: Any) -> bool:
-    items = sasl if isinstance(sasl, list) else [sasl]
-    return any(isinstance(s, SaslPlain) for s in items)
-
-
-def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
-    if _uses_plain(sasl) and not tls and not is_loopback(host) and not allowed:
-        raise ValueError(
-            f"SASL PLAIN would send the password in clear text to {host}: use amqps://, "
-            "or pass allow_plain_without_tls=True")
-
-
 def open_connection(
     url: str,
     *,
@@ -509,15 +490,8 @@ def open_connection(
     unless ``ssl_context``). ``timeout`` is the default of every later call that
     waits. Entering raises OSError, TimeoutError, or AuthenticationError.
     """
-    parsed = parse_url(url)
-    if sasl is DEFAULT:
-        if parsed.username is not None:
-            sasl = SaslPlain(parsed.username, parsed.password or "")
-        else:
-            sasl = SaslAnonymous()
-    if ssl_context is not None and not parsed.tls:
-        raise ValueError("ssl_context given for an amqp:// URL: use amqps:// for TLS")
-    _check_plain(sasl, parsed.tls, parsed.host, allow_plain_without_tls)
+    parsed, sasl = url_sasl(url, sasl, ssl_context=ssl_context,
+                            allow_plain_without_tls=allow_plain_without_tls)
 
     async def connect_to() -> trio.abc.Stream:
         tcp = await trio.open_tcp_stream(parsed.host, parsed.port)
@@ -563,8 +537,6 @@ def connect(
     The connection owns the stream from here on and closes it. ``sasl`` defaults
     to ANONYMOUS; PLAIN needs TLS unless ``allow_plain_without_tls``.
     """
-    if sasl is DEFAULT:
-        sasl = SaslAnonymous()
     host = hostname or server_hostname or "unknown"
     if isinstance(stream, trio.SocketStream):
         try:
@@ -576,7 +548,8 @@ def connect(
             pass
     if ssl_context is not None and not isinstance(stream, trio.SSLStream):
         stream = trio.SSLStream(stream, ssl_context, server_hostname=server_hostname or host)
-    _check_plain(sasl, isinstance(stream, trio.SSLStream), host, allow_plain_without_tls)
+    sasl = connect_sasl(sasl, tls=isinstance(stream, trio.SSLStream), host=host,
+                        allow_plain_without_tls=allow_plain_without_tls)
     core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
                           max_frame_size=max_frame_size, channel_max=channel_max,
                           idle_timeout=idle_timeout, properties=properties)
