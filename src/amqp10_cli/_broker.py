@@ -272,9 +272,12 @@ def _user(text: str) -> tuple[str, str]:
 
 
 def _serve_main(argv: Sequence[str] | None = None) -> None:
-    """Run a broker in the foreground: ``--host``, ``--port``, ``--user u:p`` ... (for tests)."""
-    ap = argparse.ArgumentParser(prog="amqp10-broker", description=__doc__.splitlines()[0]
-                                 if __doc__ else None)
+    """Run a broker in the foreground until SIGTERM or Ctrl-C (the interop tests' peer).
+
+    ``--host``, ``--port``, ``--user u:p`` (repeatable), ``--allow-anonymous``,
+    ``--idle-timeout``, ``-v``. People use ``amqp10 broker``, which also serves TLS.
+    """
+    ap = argparse.ArgumentParser(prog="amqp10-broker", description="the embedded AMQP 1.0 broker")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5672)
     ap.add_argument("--user", type=_user, action="append", default=[],
@@ -282,19 +285,13 @@ def _serve_main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--allow-anonymous", action="store_true",
                     help="keep ANONYMOUS on although users are given")
     ap.add_argument("--idle-timeout", type=float, default=None)
-    ap.add_argument("--tls-cert", help="PEM certificate chain: serve amqps")
-    ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s")
-    context = None
-    if args.tls_cert:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args.tls_cert, args.tls_key)
     broker = Broker(users=dict(args.user) or None,
                     allow_anonymous=True if args.allow_anonymous else None,
-                    ssl_context=context, idle_timeout=args.idle_timeout)
+                    idle_timeout=args.idle_timeout)
 
     def ready(host: str, port: int) -> None:
         print(f"amqp10 broker listening on {host}:{port}", flush=True)
@@ -312,4 +309,3 @@ def _serve_main(argv: Sequence[str] | None = None) -> None:
         pass
     except OSError as exc:
         sys.exit(f"amqp10 broker: {exc}")
-

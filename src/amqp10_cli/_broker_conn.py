@@ -239,7 +239,7 @@ class ServerConnection(asyncio.Protocol):
             log.debug("%s: authenticated (%s) as %s", self.label, event.mechanism,
                       event.identity)
         elif t is SessionEnded:
-            if event.error is not None:
+            if event.error is not None and not event.local:
                 log.info("%s: session ended: %s", self.label, describe_error(event.error))
         elif t is ConnectionClosed:
             level = logging.DEBUG if event.error is None else logging.INFO

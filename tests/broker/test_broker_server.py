@@ -184,6 +184,27 @@ def test_a_message_too_big_for_a_consumer_detaches_it_and_stays(broker: RunningB
         assert big.receive(timeout=5).body == b"z" * 1000
 
 
+def test_messages_are_split_to_the_clients_max_frame_size(broker: RunningBroker, q: str) -> None:
+    body = bytes(range(256)) * 400  # 100 KiB: 200 frames of 512 bytes each way
+    with amqp.open_connection(broker.url, timeout=10, max_frame_size=512) as conn, \
+            conn.open_session() as s:
+        with s.open_sender(q) as sender:
+            sender.send(Message(body))
+        msg = s.open_receiver(q, credit=1).receive(timeout=10)
+        assert msg.body == body
+        msg.accept()
+
+
+def test_a_client_speaking_another_protocol_gets_our_header_and_is_closed(
+        broker: RunningBroker) -> None:
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(100):
+            reply += chunk
+        assert reply[:4] == b"AMQP"  # 2.2: our header tells it what we speak; then EOF
+
+
 # -- time: idle timeout, heartbeats, the handshake -----------------------------------------------
 
 def test_idle_timeout_closes_a_silent_client() -> None:
