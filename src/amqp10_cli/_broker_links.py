@@ -216,7 +216,7 @@ class Outgoing:
                           queue.address, len(back))
             self.host.router.delete(queue)
             return
-        if back:
+        if back and not queue.deleted:
             queue.requeue(back)
         self.host.router.forget_if_idle(queue)
 
