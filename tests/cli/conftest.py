@@ -11,16 +11,17 @@ import io
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from amqp10_cli import RunningBroker, start_broker
 from amqp10_cli._cli import main
+from tests.broker.conftest import broker, q  # the embedded broker in a thread; a fresh queue
 from tests.interop.peers import stop_all
+
+__all__ = ["broker", "q"]
 
 #: The console script pip made for ``[project.scripts] amqp10``.
 AMQP10 = str(Path(sys.executable).with_name("amqp10"))
@@ -41,19 +42,6 @@ class Result:
 def _stop_peers_at_the_end() -> Iterator[None]:
     yield
     stop_all()  # only peers this session started; one found running is left alone
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[RunningBroker]:
-    """The embedded broker in a thread (PLAIN guest/guest and ANONYMOUS)."""
-    with start_broker(users={"guest": "guest"}, allow_anonymous=True) as running:
-        yield running
-
-
-@pytest.fixture
-def q() -> str:
-    """A fresh queue address for one test."""
-    return f"cli-{uuid.uuid4().hex[:10]}"
 
 
 class Cli:
