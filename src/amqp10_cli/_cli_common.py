@@ -144,7 +144,8 @@ def add_subcommand(subparsers: Any, name: str, *, help: str, description: str
                    ) -> argparse.ArgumentParser:
     """A subcommand's parser with what every one has: -v and the exit codes in its epilog."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help, description=textwrap.fill(description, 78, break_on_hyphens=False), epilog=EXIT_CODES_HELP,
+        name, help=help, epilog=EXIT_CODES_HELP,
+        description=textwrap.fill(description, 78, break_on_hyphens=False),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     # SUPPRESS: a -v before the subcommand is not reset by this one's default.
     parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
