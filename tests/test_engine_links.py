@@ -418,6 +418,21 @@ def test_dispositions_are_coalesced_into_ranges() -> None:
     assert len(p.events("client", DeliveryUpdated)) == 10
 
 
+def test_an_outcome_reaches_the_peer_before_credit_granted_after_it() -> None:
+    # Frames go out in the order of the calls: a release, then more credit, must not
+    # let the flow overtake the (coalesced, still pending) disposition.
+    p, sender, receiver = linked_pair(credit=1)
+    sender.send(Message(b"m"))
+    p.pump()
+    (mr,) = p.events("server", MessageReceived)
+    receiver.release(mr.delivery)
+    receiver.add_credit(1)
+    wire_frames(p, "server")
+    p.pump()
+    kinds = [type(f).__name__ for f in wire_frames(p, "server")]
+    assert kinds.index("Disposition") < kinds.index("Flow"), kinds
+
+
 def test_a_huge_disposition_range_does_not_hang() -> None:
     p, sender, receiver = linked_pair(credit=3)
     for _ in range(3):

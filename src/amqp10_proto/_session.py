@@ -171,7 +171,9 @@ class Session:
                 self._send_begin()
             elif self.state in (SessionState.END_SENT, SessionState.ENDED):
                 raise LocalProtocolError(f"session is {self.state.value}; it sends nothing more")
-        if type(performative) is not Flow and type(performative) is not Transfer:
+        if type(performative) is not Transfer:
+            # Outcomes go out before a later flow (a release, then more credit, must
+            # reach the peer in that order); transfers travel the other way and need not wait.
             self._flush_dispositions()
         self.connection._send_frame(self.channel, performative)
 

@@ -8,11 +8,13 @@ message together with its delivery.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+import logging
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._definitions import (
     Accepted,
     Error,
+    ErrorCondition,
     Modified,
     ReceiverSettleMode,
     Rejected,
@@ -24,6 +26,17 @@ from ._definitions import (
 )
 from ._delivery import Delivery
 from ._errors import DeliveryFailed, MessageModified, MessageRejected, MessageReleased
+from ._events import (
+    ConnectionClosed,
+    CreditGranted,
+    DrainCompleted,
+    LinkDetached,
+    MessageReceived,
+    RemoteAttach,
+    RemoteBegin,
+    SessionEnded,
+    TransferAborted,
+)
 from ._message import Message
 from ._performatives import Attach, Open
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
@@ -39,12 +52,60 @@ __all__ = [
     "SettleMode",
     "connect_sasl",
     "describe_error",
+    "dispatch_events",
     "outcome_error",
     "receiver_attach_args",
     "sender_attach_args",
     "settle_timeout_text",
     "url_sasl",
 ]
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+
+log = logging.getLogger("amqp10")
+
+
+def dispatch_events(core: Connection, label: str) -> bool:
+    """Hand every queued core event to the adapter object its link or session carries.
+
+    The adapters keep their Session/Sender/Receiver in the core object's
+    ``context``; each has ``_deliver``, ``_detached``, ``_on_end`` or
+    ``_on_flow_event`` as it needs. A client takes no session or link the peer
+    begins (refused with amqp:not-allowed, 2.5.1 / 2.6.3). True if there was any event.
+    """
+    event: Any = core.next_event()
+    if event is None:
+        return False
+    while event is not None:
+        t = type(event)
+        if t is MessageReceived:
+            obj = event.link.context
+            if obj is not None:
+                obj._deliver(event)
+        elif t is LinkDetached:
+            obj = event.link.context
+            if obj is not None:
+                obj._detached(event)
+        elif t is SessionEnded:
+            obj = event.session.context
+            if obj is not None:
+                obj._on_end(event)
+        elif t is CreditGranted or t is DrainCompleted or t is TransferAborted:
+            obj = event.link.context
+            if obj is not None:
+                obj._on_flow_event(event)
+        elif t is ConnectionClosed:
+            log.log(logging.INFO if event.error is None else logging.WARNING,
+                    "%s: connection closed %s", label, describe_error(event.error) or "cleanly")
+        elif t is RemoteBegin:
+            event.session.end(Error(condition=ErrorCondition.NOT_ALLOWED,
+                                    description="this client accepts no incoming sessions"))
+        elif t is RemoteAttach:
+            event.link.refuse(Error(condition=ErrorCondition.NOT_ALLOWED,
+                                    description="this client accepts no incoming links"))
+        event = core.next_event()
+    return True
 
 
 class _Default(enum.Enum):

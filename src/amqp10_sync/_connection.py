@@ -26,20 +26,8 @@ from amqp10_proto import (
     Connection as CoreConnection,
 )
 from amqp10_proto import (
-    ConnectionClosed as ConnectionClosedEvent,
-)
-from amqp10_proto import (
-    CreditGranted,
-    DrainCompleted,
-    Error,
     ErrorCondition,
-    LinkDetached,
-    MessageReceived,
-    RemoteAttach,
-    RemoteBegin,
     RemoteProtocolError,
-    SessionEnded,
-    TransferAborted,
 )
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
@@ -48,6 +36,7 @@ from amqp10_proto.client import (
     SaslOption,
     connect_sasl,
     describe_error,
+    dispatch_events,
     url_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
@@ -92,7 +81,6 @@ class Connection(ConnectionInfo):
         self._transport_error: str | None = None
         self._stop = False
         self._closed_by_user = False
-        self._objects: dict[Any, Any] = {}  # core session/link -> adapter object
         self._is_ssl = isinstance(sock, ssl.SSLSocket)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -133,7 +121,7 @@ class Connection(ConnectionInfo):
                 offered_capabilities=offered_capabilities,
                 desired_capabilities=desired_capabilities)
             session = Session(self, core)
-            self._objects[core] = session
+            core.context = session
             self._after()
             ok = self._wait_until(lambda: core.mapped or session._ended or self.closed, end)
             session._check()
@@ -232,42 +220,8 @@ class Connection(ConnectionInfo):
         return mark >= 0 and self._sent_total >= mark
 
     def _process(self) -> None:
-        core = self._core
-        event = core.next_event()
-        if event is None:
-            return
-        objects = self._objects
-        while event is not None:
-            t = type(event)
-            if t is MessageReceived:
-                obj = objects.get(event.link)  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._deliver(event)
-            elif t is LinkDetached:
-                obj = objects.pop(event.link, None)  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._detached(event)
-            elif t is SessionEnded:
-                obj = objects.pop(event.session, None)  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._on_end(event)
-            elif t is CreditGranted or t is DrainCompleted or t is TransferAborted:
-                obj = objects.get(event.link)  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._on_flow_event(event)
-            elif t is ConnectionClosedEvent:
-                level = logging.INFO if event.error is None else logging.WARNING  # type: ignore[attr-defined]
-                log.log(level, "%s: connection closed %s", self.label,
-                        describe_error(event.error) or "cleanly")  # type: ignore[attr-defined]
-            elif t is RemoteBegin:
-                # A client adapter does not take sessions the peer begins.
-                event.session.end(Error(condition=ErrorCondition.NOT_ALLOWED,  # type: ignore[attr-defined]
-                                        description="this client accepts no incoming sessions"))
-            elif t is RemoteAttach:
-                event.link.refuse(Error(condition=ErrorCondition.NOT_ALLOWED,  # type: ignore[attr-defined]
-                                        description="this client accepts no incoming links"))
-            event = core.next_event()
-        self._cond.notify_all()
+        if dispatch_events(self._core, self.label):
+            self._cond.notify_all()
 
     def _flush(self) -> None:
         data = self._core.data_to_send()

@@ -138,7 +138,7 @@ class Session:
             self._check()
             core = attach()
             link = cls(self, core, **extra)
-            conn._objects[core] = link
+            core.context = link
             conn._after()
             link._wait_attached(end, needs_remote)
             return link

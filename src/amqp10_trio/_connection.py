@@ -31,20 +31,8 @@ from amqp10_proto import (
     Connection as CoreConnection,
 )
 from amqp10_proto import (
-    ConnectionClosed as ConnectionClosedEvent,
-)
-from amqp10_proto import (
-    CreditGranted,
-    DrainCompleted,
-    Error,
     ErrorCondition,
-    LinkDetached,
-    MessageReceived,
-    RemoteAttach,
-    RemoteBegin,
     RemoteProtocolError,
-    SessionEnded,
-    TransferAborted,
 )
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
@@ -53,6 +41,7 @@ from amqp10_proto.client import (
     SaslOption,
     connect_sasl,
     describe_error,
+    dispatch_events,
     url_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
@@ -303,41 +292,8 @@ class Connection(ConnectionInfo):
         self._flush()
 
     def _process(self) -> None:
-        core = self._core
-        event = core.next_event()
-        if event is None:
-            return
-        while event is not None:
-            t = type(event)
-            if t is MessageReceived:
-                obj = event.link.context  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._deliver(event)
-            elif t is LinkDetached:
-                obj = event.link.context  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._detached(event)
-            elif t is SessionEnded:
-                obj = event.session.context  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._on_end(event)
-            elif t is CreditGranted or t is DrainCompleted or t is TransferAborted:
-                obj = event.link.context  # type: ignore[attr-defined]
-                if obj is not None:
-                    obj._on_flow_event(event)
-            elif t is ConnectionClosedEvent:
-                level = logging.INFO if event.error is None else logging.WARNING  # type: ignore[attr-defined]
-                log.log(level, "%s: connection closed %s", self.label,
-                        describe_error(event.error) or "cleanly")  # type: ignore[attr-defined]
-            elif t is RemoteBegin:
-                # A client adapter does not take sessions the peer begins.
-                event.session.end(Error(condition=ErrorCondition.NOT_ALLOWED,  # type: ignore[attr-defined]
-                                        description="this client accepts no incoming sessions"))
-            elif t is RemoteAttach:
-                event.link.refuse(Error(condition=ErrorCondition.NOT_ALLOWED,  # type: ignore[attr-defined]
-                                        description="this client accepts no incoming links"))
-            event = core.next_event()
-        self._fire()
+        if dispatch_events(self._core, self.label):
+            self._fire()
 
     def _flush(self) -> None:
         data = self._core.data_to_send()
