@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["amqp10_proto", "amqp10_trio", "amqp10_asyncio", "amqp10_sync"]
+PACKAGES = ["amqp10_proto", "amqp10_trio", "amqp10_asyncio", "amqp10_sync", "amqp10_cli"]
 
 
 def test_core_imports_no_io_or_concurrency_modules() -> None:
@@ -67,3 +67,19 @@ def test_generated_definitions_match_the_spec_xml() -> None:
         capture_output=True, text=True,
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_readme_opens_with_the_demo_and_the_test_command_that_ci_runs() -> None:
+    import re
+    import shutil
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, re.S)
+    assert blocks[0].strip() == (
+        "python3 -m venv .venv && .venv/bin/pip install -q '.[trio]' && .venv/bin/amqp10 demo")
+    assert blocks[1].strip() == "bash scripts/test.sh"
+    # The prose before the two commands is one line: they come first.
+    assert readme.index("```bash") < readme.index("\n## ")
+    assert "exec bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+    # The demo's console script is installed by the package (pyproject's [project.scripts]).
+    assert shutil.which("amqp10", path=str(Path(sys.executable).parent)) is not None
