@@ -42,7 +42,7 @@ myst_fence_as_directive = ["mermaid"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_preserve_defaults = True
+autodoc_preserve_defaults = False
 
 nitpicky = True
 # Standard-library and trio names in signatures: the build runs offline (no
