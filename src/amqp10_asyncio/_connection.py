@@ -118,6 +118,10 @@ class Connection(ConnectionInfo):
         state = "closed" if self.closed else "open"
         return f"<amqp10_asyncio.Connection {self.label} {state}>"
 
+    async def wait_closed(self) -> None:
+        """Return once the connection is over (closed by either side or lost); see ``error``."""
+        await self._wait_until(lambda: self.closed, None)
+
     # -- sessions and closing ---------------------------------------------------------------
     def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
                      handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,

@@ -75,6 +75,15 @@ class _Link(LinkInfo):
         state = "detached" if self._detached_flag else "attached"
         return f"<amqp10_asyncio.{type(self).__name__} {self.name!r} {state}>"
 
+    async def wait_detached(self) -> None:
+        """Return once the link is gone (detached by either side, its session or connection
+        over); see ``error``."""
+        await self._conn._wait_until(self._gone, None)
+
+    def _gone(self) -> bool:
+        return self._detached_flag or self._core.state is not LinkState.ATTACHED or \
+            self._session._ended or self._conn.closed
+
     # -- attach / detach ------------------------------------------------------------------
     async def _wait_attached(self, end: float, needs_remote: bool) -> None:
         conn = self._conn

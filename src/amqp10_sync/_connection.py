@@ -105,6 +105,16 @@ class Connection(ConnectionInfo):
         state = "closed" if self.closed else "open"
         return f"<amqp10_sync.Connection {self.label} {state}>"
 
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the connection is over (closed by either side, or lost); see ``error``.
+
+        Waits at most ``timeout`` seconds (None: until it happens); True if it is over.
+        """
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            self._wait_until(lambda: self.closed, end)
+            return self.closed
+
     # -- sessions and closing ---------------------------------------------------------------
     def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
                      handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,

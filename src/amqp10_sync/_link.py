@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,19 @@ class _Link(LinkInfo):
     def __repr__(self) -> str:
         state = "detached" if self._detached_flag else "attached"
         return f"<amqp10_sync.{type(self).__name__} {self.name!r} {state}>"
+
+    def wait_detached(self, timeout: float | None = None) -> bool:
+        """Block until the link is gone (detached by either side, its session or connection
+        over); see ``error``. Waits at most ``timeout`` s (None: until then); True if gone."""
+        conn = self._conn
+        end = None if timeout is None else time.monotonic() + timeout
+        with conn._cond:
+            conn._wait_until(self._gone, end)
+            return self._gone()
+
+    def _gone(self) -> bool:
+        return self._detached_flag or self._core.state is not LinkState.ATTACHED or \
+            self._session._ended or self._conn.closed
 
     # -- attach / detach ------------------------------------------------------------------
     def _wait_attached(self, end: float, needs_remote: bool) -> None:
@@ -274,9 +288,6 @@ class Sender(_Link):
             self._pump()
             conn._after()
             return handle
-
-    def _gone(self) -> bool:
-        return self._core.state is not LinkState.ATTACHED or self._conn.closed
 
     def _transfer(self, message: Message | bytes, settled: bool | None) -> CoreDelivery:
         """Hand one message to the core (lock held, credit available)."""
