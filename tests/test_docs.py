@@ -9,6 +9,7 @@ against RabbitMQ 3.10, one of the real peers of tests/interop.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import re
 import subprocess
@@ -48,26 +49,19 @@ def broker() -> Iterator[RunningBroker]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def examples() -> Iterator[dict[str, ModuleType]]:
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import artemis
-        import asyncio_tutorial
-        import azure
-        import large_messages
-        import manual_credit
-        import rabbitmq_addresses
-        import request_response
-        import sync_tutorial
-        import tracing
-        import trio_tutorial
+def load_example(name: str) -> ModuleType:
+    """Import docs/examples/NAME.py under a name of its own (no sys.path change)."""
+    spec = importlib.util.spec_from_file_location(f"docs_example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look modules up here
+    spec.loader.exec_module(module)
+    return module
 
-        yield {m.__name__: m for m in (artemis, asyncio_tutorial, azure, large_messages,
-                                       manual_credit, rabbitmq_addresses, request_response,
-                                       sync_tutorial, tracing, trio_tutorial)}
-    finally:
-        sys.path.remove(str(EXAMPLES))
+
+@pytest.fixture(scope="module")
+def examples() -> dict[str, ModuleType]:
+    return {path.stem: load_example(path.stem) for path in sorted(EXAMPLES.glob("*.py"))}
 
 
 def address(tag: str) -> str:
