@@ -13,6 +13,9 @@ What it does is chosen per test:
 - ``heartbeats``: False makes a peer that never sends one, whatever the client's
   idle-time-out asks (2.4.5); by default the core sends them.
 
+``ExternalCheck`` and ``XOAuth2Check`` are such ``sasl`` functions; each records what
+the client's sasl-init carried.
+
 Everything that happened is recorded (``events``, ``dispositions``, ``received``);
 an exception in the server thread is kept in ``failure`` and reported by ``close``.
 """
@@ -40,8 +43,27 @@ from amqp10_proto import (
     SaslServer,
     Sender,
 )
+from tests.certs import CLIENT_CN
 
-__all__ = ["ServerPeer"]
+__all__ = ["TOKEN", "USER", "ExternalCheck", "ServerPeer", "XOAuth2Check", "common_name"]
+
+#: The XOAUTH2 user and bearer token XOAuth2Check admits.
+USER, TOKEN = "alice@example.com", "ya29.test-token-0123456789"
+
+
+def _linger(sock: socket.socket) -> None:
+    """Close after a refused handshake as a careful server does: our TLS alert is out,
+    so stop writing and read what the client still sends until it closes (at most 2 s),
+    rather than reset the connection and maybe lose the alert on its way."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(2)
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 class ServerPeer:
@@ -112,11 +134,13 @@ class ServerPeer:
                 return
             if self.ssl_context is not None:
                 sock.settimeout(10)
+                sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                    do_handshake_on_connect=False)
                 try:
-                    sock = self.ssl_context.wrap_socket(sock, server_side=True)
+                    sock.do_handshake()
                 except (OSError, ssl.SSLError) as exc:
                     self.tls_error = exc
-                    sock.close()
+                    _linger(sock)
                     return
                 self.peer_cert = sock.getpeercert() or None
             self._sock = sock
@@ -197,3 +221,44 @@ class ServerPeer:
             if isinstance(link, Sender) and not link.auto_settle and not delivery.settled \
                     and ev.state is not None and self.settle_after is not None:
                 self._to_settle.append((time.monotonic() + self.settle_after, link, delivery))
+
+
+# -- SASL checks for ``sasl=`` -------------------------------------------------------
+
+def common_name(cert: dict[str, Any] | None) -> str | None:
+    """The CN of a certificate as ``SSLSocket.getpeercert()`` gives it."""
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+class ExternalCheck:
+    """Builds the server's SaslServer for a TLS peer: EXTERNAL as the certificate's CN."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str | None]] = []  # (authzid, CN the TLS layer proved)
+
+    def __call__(self, cert: dict[str, Any] | None) -> SaslServer:
+        cn = common_name(cert)
+
+        def external(authzid: str) -> bool:
+            self.asked.append((authzid, cn))
+            return cn == CLIENT_CN and authzid in ("", cn)
+
+        return SaslServer(external=external)
+
+
+class XOAuth2Check:
+    """Builds the server's SaslServer: XOAUTH2, admitting only USER with TOKEN."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, cert: dict[str, Any] | None) -> SaslServer:
+        def xoauth2(user: str, token: str) -> bool:
+            self.asked.append((user, token))
+            return (user, token) == (USER, TOKEN)
+
+        return SaslServer(xoauth2=xoauth2)
