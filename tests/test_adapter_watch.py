@@ -12,12 +12,14 @@ import asyncio
 import threading
 import time
 
+import pytest
 import trio
 
 import amqp10_asyncio
 import amqp10_sync
 import amqp10_trio
 from amqp10_cli import start_broker
+from amqp10_proto.errors import LinkDetached
 
 
 def test_sync_wait_detached_and_wait_closed_tell_why() -> None:
@@ -82,3 +84,24 @@ def test_trio_wait_detached_and_wait_closed_tell_why() -> None:
                 assert conn.error.condition == "amqp:connection:forced"
 
     trio.run(main)
+
+
+def test_a_link_we_detach_for_the_peers_fault_keeps_our_error() -> None:
+    # rhea sends a message over the receiver's max-message-size anyway; the core detaches
+    # with amqp:link:message-size-exceeded (2.7.5), and the peer's plain answering
+    # detach must not wipe that reason.
+    from tests.interop import peers
+
+    peer = peers.start("rhea-broker")
+    url = f"amqp://127.0.0.1:{peer.port}"
+    address = f"watch-{time.monotonic_ns()}"
+    with amqp10_sync.open_connection(url, timeout=10) as conn:
+        session = conn.open_session()
+        receiver = session.open_receiver(address, max_message_size=1000)
+        with session.open_sender(address) as sender:
+            sender.send(b"\x00Sw\xb0\x00\x00\x13\x88" + b"x" * 5000)  # a 5000-byte binary amqp-value
+        assert receiver.wait_detached(timeout=10)
+        assert receiver.error is not None
+        assert receiver.error.condition == "amqp:link:message-size-exceeded"
+        with pytest.raises(LinkDetached, match="message-size-exceeded"):
+            receiver.receive(timeout=1)

@@ -22,7 +22,6 @@ from amqp10_proto import (
     Connection as CoreConnection,
 )
 from amqp10_proto import (
-    ErrorCondition,
     RemoteProtocolError,
 )
 from amqp10_proto import errors as amqp_errors
@@ -30,13 +29,14 @@ from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
     SaslOption,
+    closed_error,
     connect_sasl,
     dispatch_events,
     url_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
-from ._common import Opening, describe_error
+from ._common import Opening
 from ._session import Session
 
 if TYPE_CHECKING:
@@ -227,20 +227,8 @@ class Connection(ConnectionInfo):
                     fut.set_result(None)
 
     def _closed_error(self) -> amqp_errors.ConnectionClosed:
-        error = self._core.error
-        if error is not None and error.condition == ErrorCondition.UNAUTHORIZED_ACCESS \
-                and self._core.remote_open is None:
-            return amqp_errors.AuthenticationError(
-                f"authentication failed: {describe_error(error)}", error)
-        if error is not None:
-            text = f"connection closed: {describe_error(error)}"
-            if self._transport_error and self._transport_error not in text:
-                text += f" ({self._transport_error})"
-        elif self._closed_by_user:
-            text = "the connection was closed"
-        else:
-            text = "connection closed by the peer"
-        return amqp_errors.ConnectionClosed(text, error)
+        return closed_error(self._core, closed_by_user=self._closed_by_user,
+                            transport_error=self._transport_error)
 
     def _check(self) -> None:
         if self.closed:

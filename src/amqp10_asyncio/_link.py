@@ -159,7 +159,9 @@ class _Link(LinkInfo):
     # -- events and checks ------------------------------------------------------------------------
     def _detached(self, event: LinkDetached) -> None:
         self._detached_flag = True
-        self.error = event.error
+        # The peer's error; or ours, when the core detached the link for a fault of the
+        # peer's and the peer's answering detach carried none (2.6.6).
+        self.error = event.error if event.error is not None else self._core.local_error
         if event.error is not None and not event.local and not self._conn.closed:
             log.warning("%s: link %r detached by the peer: %s", self._conn.label, self.name,
                         describe_error(event.error))

@@ -25,7 +25,16 @@ from ._definitions import (
     TerminusDurability,
 )
 from ._delivery import Delivery
-from ._errors import DeliveryFailed, MessageModified, MessageRejected, MessageReleased
+from ._errors import (
+    AuthenticationError,
+    DeliveryFailed,
+    MessageModified,
+    MessageRejected,
+    MessageReleased,
+)
+from ._errors import (
+    ConnectionClosed as ConnectionClosedError,
+)
 from ._events import (
     ConnectionClosed,
     CreditGranted,
@@ -46,6 +55,7 @@ from ._url import ParsedURL, is_loopback, parse_url
 __all__ = [
     "DEFAULT",
     "ConnectionInfo",
+    "closed_error",
     "LinkInfo",
     "ReceivedSections",
     "SaslOption",
@@ -234,6 +244,34 @@ def describe_error(error: Any) -> str:
     condition = getattr(error, "condition", None)
     description = getattr(error, "description", None)
     return f"{condition}: {description}" if description else str(condition)
+
+
+def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str | None,
+                 shut_down: str | None = None) -> ConnectionClosedError:
+    """The exception every pending and later call raises once ``core`` is over.
+
+    AuthenticationError when SASL refused us (5.3.3.6: the server closes before
+    any open); otherwise ConnectionClosed with the peer's error, or the local
+    reason (our own close, or the transport's failure, ``transport_error``).
+    ``shut_down``: the text an adapter gave ``transport_failed`` when the user
+    closed it, which is then no error.
+    """
+    error = core.error
+    if error is not None and error.condition == ErrorCondition.UNAUTHORIZED_ACCESS \
+            and core.remote_open is None:
+        reason = error.description or ""
+        text = reason if reason.startswith("authentication failed") else (
+            f"authentication failed: {describe_error(error)}")
+        return AuthenticationError(text, error)
+    if closed_by_user and (error is None or (shut_down and error.description == shut_down)):
+        return ConnectionClosedError("the connection was closed", error)
+    if error is not None:
+        text = f"connection closed: {describe_error(error)}"
+        if transport_error and transport_error not in text:
+            text += f" ({transport_error})"
+    else:
+        text = "connection closed by the peer"
+    return ConnectionClosedError(text, error)
 
 
 def outcome_error(delivery: Delivery) -> DeliveryFailed | None:

@@ -31,7 +31,6 @@ from amqp10_proto import (
     Connection as CoreConnection,
 )
 from amqp10_proto import (
-    ErrorCondition,
     RemoteProtocolError,
 )
 from amqp10_proto import errors as amqp_errors
@@ -39,6 +38,7 @@ from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
     SaslOption,
+    closed_error,
     connect_sasl,
     describe_error,
     dispatch_events,
@@ -265,21 +265,8 @@ class Connection(ConnectionInfo):
         return bool(pred())
 
     def _closed_error(self) -> amqp_errors.ConnectionClosed:
-        error = self._core.error
-        if error is not None and error.condition == ErrorCondition.UNAUTHORIZED_ACCESS \
-                and self._core.remote_open is None:
-            return amqp_errors.AuthenticationError(
-                f"authentication failed: {describe_error(error)}", error)
-        shut_down = error is not None and error.description == _SHUT_DOWN
-        if self._closed_by_user and (error is None or shut_down):
-            return amqp_errors.ConnectionClosed("the connection was closed", error)
-        if error is not None:
-            text = f"connection closed: {describe_error(error)}"
-            if self._transport_error and self._transport_error not in text:
-                text += f" ({self._transport_error})"
-        else:
-            text = "connection closed by the peer"
-        return amqp_errors.ConnectionClosed(text, error)
+        return closed_error(self._core, closed_by_user=self._closed_by_user,
+                            transport_error=self._transport_error, shut_down=_SHUT_DOWN)
 
     def _check(self) -> None:
         if self.closed:
