@@ -51,8 +51,6 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(socket|ssl|threading|datetime|enum|uuid|typing|collections\.abc|_?asyncio"
                r"|trio|types)(\..+)?"),
     (r"py:class", r"amqp10_\w+(\.\w+)*\.T"),
-    # Named in amqp10_cli.Broker.serve's docstring; a private module's constant.
-    ("py:data", "CLOSE_GRACE"),
 ]
 
 html_theme = "alabaster"

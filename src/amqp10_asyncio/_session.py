@@ -47,6 +47,7 @@ class Session:
     # -- what the application can read ----------------------------------------------------
     @property
     def connection(self) -> Connection:
+        """The connection this session is on."""
         return self._conn
 
     @property
@@ -56,11 +57,13 @@ class Session:
 
     @property
     def remote_properties(self) -> dict[Any, Any] | None:
+        """The session properties of the peer's begin (2.7.2)."""
         b = self._core.remote_begin
         return None if b is None else b.properties
 
     @property
     def remote_incoming_window(self) -> int:
+        """Transfers the peer will still take on this session before it opens its window again (2.5.6)."""
         return self._core.remote_incoming_window
 
     def __repr__(self) -> str:

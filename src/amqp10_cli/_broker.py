@@ -130,7 +130,7 @@ class Broker:
 
         ``ready(host, port)`` is called once listening (``port=0`` picks a free
         port; this tells which). On cancel, every client gets a close frame
-        (``amqp:connection:forced``) and up to :data:`CLOSE_GRACE` s to answer
+        (``amqp:connection:forced``) and up to ``CLOSE_GRACE`` (2) s to answer
         it; the port is free when this returns.
         """
         if self._serving:

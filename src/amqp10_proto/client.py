@@ -367,26 +367,31 @@ class ConnectionInfo:
 
     @property
     def remote_properties(self) -> dict[Any, Any] | None:
+        """The peer's connection properties (2.7.1), e.g. its product and version."""
         o = self.remote_open
         return None if o is None else o.properties
 
     @property
     def remote_container_id(self) -> str | None:
+        """The peer's container id (2.7.1), the broker's name for itself."""
         o = self.remote_open
         return None if o is None else o.container_id
 
     @property
     def remote_offered_capabilities(self) -> list[str] | None:
+        """Extensions the peer offers on this connection (e.g. ANONYMOUS-RELAY)."""
         o = self.remote_open
         return None if o is None else o.offered_capabilities
 
     @property
     def remote_idle_timeout(self) -> float | None:
+        """The peer's idle timeout in seconds; we send heartbeats at half of it (2.4.5)."""
         value: float | None = self._core.remote_idle_timeout
         return value
 
     @property
     def remote_max_frame_size(self) -> int:
+        """The largest frame the peer takes; larger messages are split across transfers."""
         value: int = self._core.remote_max_frame_size
         return value
 
@@ -398,28 +403,34 @@ class LinkInfo:
 
     @property
     def name(self) -> str:
+        """The link name (2.6.1), unique between the two containers."""
         value: str = self._core.name
         return value
 
     @property
     def remote_source(self) -> Any:
+        """The source the peer attached (3.5.3): for a receiver, the node it reads from."""
         return self._core.remote_source
 
     @property
     def remote_target(self) -> Any:
+        """The target the peer attached (3.5.4): for a sender, the node it writes to."""
         return self._core.remote_target
 
     @property
     def remote_properties(self) -> dict[Any, Any] | None:
+        """The link properties of the peer's attach."""
         value: dict[Any, Any] | None = self._core.remote_properties
         return value
 
     @property
     def remote_max_message_size(self) -> int | None:
+        """The largest message the peer takes on this link (None: no limit); larger sends fail."""
         value: int | None = self._core.remote_max_message_size
         return value
 
     @property
     def remote_offered_capabilities(self) -> list[str] | None:
+        """Capabilities the peer offers on this link."""
         a: Attach | None = self._core.remote_attach
         return None if a is None else a.offered_capabilities

@@ -228,6 +228,7 @@ class Sender(_Link):
 
     @property
     def credit(self) -> int:
+        """Messages the peer lets us send now (its link-credit, 2.6.7)."""
         return self._core.credit
 
     @property
@@ -386,17 +387,21 @@ class ReceivedMessage(ReceivedSections):
     __slots__ = ()
 
     def accept(self, *, timeout: float | None = None) -> None:
+        """Accept this message (see :meth:`Receiver.accept`)."""
         self.receiver.accept(self, timeout=timeout)
 
     def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
+        """Reject this message (see :meth:`Receiver.reject`)."""
         self.receiver.reject(self, error, timeout=timeout)
 
     def release(self, *, timeout: float | None = None) -> None:
+        """Release this message (see :meth:`Receiver.release`)."""
         self.receiver.release(self, timeout=timeout)
 
     def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
                message_annotations: dict[Any, Any] | None = None,
                timeout: float | None = None) -> None:
+        """Settle this message as modified (see :meth:`Receiver.modify`)."""
         self.receiver.modify(self, delivery_failed=delivery_failed,
                              undeliverable_here=undeliverable_here,
                              message_annotations=message_annotations, timeout=timeout)
@@ -422,6 +427,7 @@ class Receiver(_Link):
 
     @property
     def credit(self) -> int:
+        """Credit the peer still holds from us: messages it may send before more is granted."""
         return self._core.credit
 
     @property
@@ -537,13 +543,16 @@ class Receiver(_Link):
     # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
     # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
     def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+        """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
         self._settle(msg, timeout, "accept")
 
     def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
                timeout: float | None = None) -> None:
+        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
         self._settle(msg, timeout, "reject", error)
 
     def release(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+        """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
         self._settle(msg, timeout, "release")
 
     def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,

@@ -27,11 +27,12 @@ Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 
 from ._connection import DEFAULT, Connection, connect, open_connection
 from ._link import ReceivedMessage, Receiver, Sender
-from ._session import Session
+from ._session import Opening, Session
 
 __all__ = [
     "DEFAULT",
     "Connection",
+    "Opening",
     "ReceivedMessage",
     "Receiver",
     "Sender",

@@ -46,7 +46,7 @@ from amqp10_proto.client import (
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
-from ._session import Session, _AsyncOpen
+from ._session import Opening, Session
 
 if TYPE_CHECKING:
     pass
@@ -170,7 +170,7 @@ class Connection(ConnectionInfo):
                      handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,
                      offered_capabilities: list[str] | None = None,
                      desired_capabilities: list[str] | None = None,
-                     timeout: float | None = None) -> _AsyncOpen[Session]:
+                     timeout: float | None = None) -> Opening[Session]:
         """Begin a session and wait until the peer answers (within ``timeout``).
 
         ``async with conn.open_session() as session`` (ends it on exit), or
@@ -201,7 +201,7 @@ class Connection(ConnectionInfo):
                     f"the peer did not answer the begin within {self._span(timeout)} s")
             return session
 
-        return _AsyncOpen(begin)
+        return Opening(begin)
 
     async def close(self, timeout: float | None = None) -> None:
         """Close the connection; give up on the peer (drop the stream) after ``timeout``.

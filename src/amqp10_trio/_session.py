@@ -39,7 +39,7 @@ class _AsyncClosable(Protocol):
 T = TypeVar("T", bound=_AsyncClosable)
 
 
-class _AsyncOpen(Generic[T]):
+class Opening(Generic[T]):
     """What ``open_session`` / ``open_sender`` / ``open_receiver`` return.
 
     Await it for the object (``s = await conn.open_session()``), or use it as an
@@ -81,6 +81,7 @@ class Session:
     # -- what the application can read ----------------------------------------------------
     @property
     def connection(self) -> Connection:
+        """The connection this session is on."""
         return self._conn
 
     @property
@@ -90,11 +91,13 @@ class Session:
 
     @property
     def remote_properties(self) -> dict[Any, Any] | None:
+        """The session properties of the peer's begin (2.7.2)."""
         b = self._core.remote_begin
         return None if b is None else b.properties
 
     @property
     def remote_incoming_window(self) -> int:
+        """Transfers the peer will still take on this session before it opens its window again (2.5.6)."""
         return self._core.remote_incoming_window
 
     def __repr__(self) -> str:
@@ -110,7 +113,7 @@ class Session:
                     properties: dict[str, Any] | None = None,
                     offered_capabilities: list[str] | None = None,
                     desired_capabilities: list[str] | None = None,
-                    timeout: float | None = None) -> _AsyncOpen[Sender]:
+                    timeout: float | None = None) -> Opening[Sender]:
         """Attach a sending link to ``address`` and wait for the peer's attach.
 
         ``async with session.open_sender(q) as sender`` (detached on exit), or
@@ -135,7 +138,7 @@ class Session:
             assert isinstance(link, Sender)
             return link
 
-        return _AsyncOpen(open_)
+        return Opening(open_)
 
     def open_receiver(self, address: str | Source | None = None, *, credit: int = 100,
                       name: str | None = None, dynamic: bool = False,
@@ -149,7 +152,7 @@ class Session:
                       properties: dict[str, Any] | None = None,
                       offered_capabilities: list[str] | None = None,
                       desired_capabilities: list[str] | None = None,
-                      timeout: float | None = None) -> _AsyncOpen[Receiver]:
+                      timeout: float | None = None) -> Opening[Receiver]:
         """Attach a receiving link from ``address`` and wait for the peer's attach.
 
         ``async with session.open_receiver(q) as receiver`` or ``await``. ``credit``
@@ -174,7 +177,7 @@ class Session:
             assert isinstance(link, Receiver)
             return link
 
-        return _AsyncOpen(open_)
+        return Opening(open_)
 
     async def _open_link(self, cls: type[_Link], attach: Any, timeout: float | None,
                          needs_remote: bool, **extra: Any) -> _Link:
