@@ -1,11 +1,5 @@
-"""A server that requires a client certificate refuses ours: the error says why.
-
-With TLS 1.3 the client's handshake completes before the server checks the
-client certificate; the server's refusal arrives as a TLS alert ("certificate
-required", "unknown ca") on the first read. Whatever the adapter was doing then
-(writing the SASL header, reading), the error must carry that alert, not only
-"the peer closed the socket".
-"""
+"""A refused client certificate on asyncio: the check of
+tests/sync/test_sync_client_cert_refused.py (the error carries the server's TLS alert)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Manual credit and drain (2.6.7) against the peers that honour drain (proton, rhea).
-
-A receiver opened with ``credit=0`` gets nothing until it grants credit, then
-exactly as many messages as it granted; ``drain`` makes the peer use up the
-credit or hand it back, and returns with the credit at zero.
-"""
+"""Manual credit and drain (2.6.7) on asyncio: the checks of tests/sync/test_sync_credit.py."""
 
 from __future__ import annotations
 

@@ -1,23 +1,17 @@
-"""The peer's idle timeout (2.4.5): our heartbeats keep an idle connection open.
-
-Our own proton_broker.py and rhea_broker.js (tests/interop/ownpeers.py) run with
-an idle timeout of IDLE seconds (tests/sync/test_sync_idle.py checks that they
-drop a silent client). A connection left idle for three times that, with no user
-call, must stay open and usable.
-"""
+"""The peer's idle timeout (2.4.5) on asyncio: the check of tests/sync/test_sync_idle.py
+(our heartbeats alone keep an idle connection to our own idle brokers open)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 import amqp10_asyncio as amqp
-from amqp10_proto import Message
-from tests.interop.ownpeers import IDLE, OwnPeer, heartbeats
+from tests.interop.ownpeers import IDLE, OwnPeer, heartbeats, running_idle_peers
+from tests.roundtrip import round_trip
 
 from .helpers import no_other_tasks, run
 
@@ -26,12 +20,8 @@ PORTS = {"proton-broker": 35815, "rhea-broker": 35816}
 
 @pytest.fixture(scope="module")
 def idle_peers() -> Iterator[list[OwnPeer]]:
-    peers = [OwnPeer(kind, port, idle_timeout=IDLE) for kind, port in PORTS.items()]
-    try:
+    with running_idle_peers(PORTS) as peers:
         yield peers
-    finally:
-        for p in peers:
-            p.stop()
 
 
 def test_heartbeats_keep_an_idle_connection_open_for_three_idle_timeouts(
@@ -53,14 +43,7 @@ def test_heartbeats_keep_an_idle_connection_open_for_three_idle_timeouts(
                 # It was our heartbeats, at half the peer's advertised timeout or sooner.
                 assert heartbeats(caplog.records, conn.label, "->") >= \
                     int(3 * IDLE / (conn.remote_idle_timeout or IDLE)), p.kind
-                q = f"amqp10-asyncio-idle-{uuid.uuid4().hex[:8]}"
-                async with conn.open_session() as session:
-                    async with session.open_sender(q) as sender:
-                        await sender.send(Message(b"after the idle time"))
-                    async with session.open_receiver(q, credit=1) as receiver:
-                        msg = await receiver.receive(timeout=10)
-                        assert msg.body == b"after the idle time"
-                        await msg.accept()
+                await round_trip(conn)
         finally:
             for conn in conns:
                 await conn.close(timeout=5)

@@ -14,17 +14,19 @@ own instance of the same broker script here and stops (or kills) only that proce
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .peers import PEERS_DIR
 
-__all__ = ["IDLE", "OWN_PORTS", "OwnPeer", "heartbeats"]
+__all__ = ["IDLE", "OWN_PORTS", "OwnPeer", "heartbeats", "running_idle_peers"]
 
 HERE = Path(__file__).resolve().parent
 OWN_PORTS = range(35811, 35820)
@@ -124,3 +126,16 @@ class OwnPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def running_idle_peers(ports: dict[str, int]) -> Iterator[list[OwnPeer]]:
+    """Our own brokers (kind -> port) with an idle timeout of IDLE, stopped afterwards."""
+    peers: list[OwnPeer] = []
+    try:
+        for kind, port in ports.items():
+            peers.append(OwnPeer(kind, port, idle_timeout=IDLE))
+        yield peers
+    finally:
+        for p in peers:
+            p.stop()

@@ -12,26 +12,22 @@ import logging
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 import amqp10_sync as amqp
-from amqp10_proto import Connection, Message, SaslAnonymous
-from tests.interop.ownpeers import IDLE, OwnPeer, heartbeats
+from amqp10_proto import Connection, SaslAnonymous
+from tests.interop.ownpeers import IDLE, OwnPeer, heartbeats, running_idle_peers
+from tests.roundtrip import round_trip_sync
 
 PORTS = {"proton-broker": 35813, "rhea-broker": 35814}
 
 
 @pytest.fixture(scope="module")
 def idle_peers() -> Iterator[list[OwnPeer]]:
-    peers = [OwnPeer(kind, port, idle_timeout=IDLE) for kind, port in PORTS.items()]
-    try:
+    with running_idle_peers(PORTS) as peers:
         yield peers
-    finally:
-        for p in peers:
-            p.stop()
 
 
 def seconds_until_dropped(port: int, limit: float) -> float | None:
@@ -87,14 +83,7 @@ def test_heartbeats_keep_an_idle_connection_open_for_three_idle_timeouts(
                 # It was our heartbeats, at half the peer's advertised timeout or sooner.
                 assert heartbeats(caplog.records, conn.label, "->") >= \
                     int(3 * IDLE / (conn.remote_idle_timeout or IDLE)), p.kind
-                q = f"amqp10-sync-idle-{uuid.uuid4().hex[:8]}"
-                with conn.open_session() as session:
-                    with session.open_sender(q) as sender:
-                        sender.send(Message(b"after the idle time"))
-                    with session.open_receiver(q, credit=1) as receiver:
-                        msg = receiver.receive(timeout=10)
-                        assert msg.body == b"after the idle time"
-                        msg.accept()
+                round_trip_sync(conn)
         finally:
             for conn in conns:
                 conn.close(timeout=5)

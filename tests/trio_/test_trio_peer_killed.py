@@ -1,8 +1,6 @@
-"""A broker killed in the middle of a transfer: every pending send fails, nothing hangs.
-
-The broker is our own proton_broker.py on a port of this test's own
-(:mod:`tests.interop.ownpeers`): only that process is killed.
-"""
+"""A broker killed mid-transfer on trio (as tests/sync/test_sync_peer_killed.py): every
+pending send fails with ConnectionClosed in time, nothing hangs. The broker is our own
+(tests/interop/ownpeers.py) on a port of this test's own: only that process is killed."""
 
 from __future__ import annotations
 

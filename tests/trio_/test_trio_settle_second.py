@@ -1,7 +1,4 @@
-"""rcv-settle-mode second (2.8.3): our outcome goes out unsettled, and accept() (or
-reject, release, modify) returns only once the sender settled; it times out if the
-sender never does. The sender is the core-based test server (tests/serverpeer.py);
-real peers that answer "first" (proton, rhea) or refuse the mode (RabbitMQ) too."""
+"""rcv-settle-mode second (2.8.3) on trio: the checks of tests/sync/test_sync_settle_second.py."""
 
 from __future__ import annotations
 
