@@ -298,3 +298,20 @@ def test_cancel_scopes_around_sends_leave_the_connection_usable(peer: Peer) -> N
             assert 0 < len(completed) < 200
 
     trio.run(main)
+
+
+def test_10_mib_message_both_ways(peer: Peer) -> None:
+    q = address("big")
+    big = bytes(range(256)) * 40960
+
+    async def main() -> None:
+        async with amqp.open_connection(url(peer), timeout=60) as conn, \
+                conn.open_session() as session:
+            async with session.open_sender(q) as sender:
+                await sender.send(Message(big))
+            async with session.open_receiver(q, credit=2) as receiver:
+                msg = await receiver.receive(timeout=60)
+                assert msg.body == big
+                await msg.accept()
+
+    trio.run(main)
