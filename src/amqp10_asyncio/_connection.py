@@ -49,7 +49,7 @@ log = logging.getLogger("amqp10")
 
 
 
-_BURST = 32  # transfers queued before a write goes out regardless
+_BURST = 32  # transfers or settlements queued before a write goes out regardless
 
 
 class _Protocol(asyncio.Protocol):
@@ -103,7 +103,7 @@ class Connection(ConnectionInfo):
         self._waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._unflushed = 0  # transfers queued in the core since the last write
+        self._unflushed = 0  # transfers or settlements queued in the core since the last write
         tracing = trace_enabled()
         self._trace_in = FrameTracer(label, "<-") if tracing else None
         self._trace_out = FrameTracer(label, "->") if tracing else None
@@ -243,9 +243,10 @@ class Connection(ConnectionInfo):
         self._process()
         self._notify()
 
-    def _after_transfer(self) -> None:
-        """After a send: write once this loop iteration's sends are queued (one syscall for
-        a burst of transfers, not one each), or at once when the burst grows long."""
+    def _after_soon(self) -> None:
+        """After a send or a settlement: write once this loop iteration's are queued (one
+        syscall for a burst of transfers or dispositions, not one each), or at once when
+        the burst grows long."""
         n = self._unflushed
         self._unflushed = n + 1
         if n == 0:

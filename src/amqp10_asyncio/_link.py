@@ -243,7 +243,7 @@ class Sender(_Link):
             core.drained()
             conn._after()
         else:
-            conn._after_transfer()
+            conn._after_soon()
         return delivery
 
     async def wait_settled(self, delivery: CoreDelivery, *,
@@ -471,9 +471,10 @@ class Receiver(_Link):
         self._check()
         conn = self._conn
         getattr(self._core, how)(delivery, *args, **kwargs)
-        conn._after()
         if delivery.settled:
+            conn._after_soon()  # coalesced with the settlements that follow in this burst
             return
+        conn._after()
         ok = await conn._wait_until(lambda: delivery.settled or self._over(),
                                     conn._deadline(timeout))
         if delivery.settled:

@@ -52,6 +52,7 @@ log = logging.getLogger("amqp10")
 
 #: Bytes the socket has not taken yet above which senders wait (backpressure).
 HIGH_WATER = 4 << 20
+_BURST = 64  # settlements left for the I/O thread before one is written at once
 _READ_SIZE = 1 << 18
 _SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same bytes
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
@@ -76,7 +77,8 @@ class Connection(ConnectionInfo):
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the socket took, ever
         self._unmarked: list[Any] = []  # pre-settled deliveries not yet given a write mark
-        self._stalled: set[Any] = set()  # senders with queued messages held by the write buffer
+        self._stalled: set[Any] = set()
+        self._unflushed = 0  # settlements queued in the core since the last write  # senders with queued messages held by the write buffer
         self._dead = False  # the socket is gone (or given up on)
         self._transport_error: str | None = None
         self._stop = False
@@ -203,6 +205,7 @@ class Connection(ConnectionInfo):
     # -- the pump -------------------------------------------------------------------------
     def _after(self) -> None:
         """After any core call (lock held): dispatch events, write what is queued."""
+        self._unflushed = 0
         self._process()
         self._flush()
         if self._stalled and len(self._out) < HIGH_WATER:
@@ -211,6 +214,17 @@ class Connection(ConnectionInfo):
                 sender._pump()
             self._flush()
         self._process()
+
+    def _after_soon(self) -> None:
+        """After a settlement (lock held): leave its disposition for the I/O thread to write
+        together with those that follow (one write for a burst, not one each), waking it
+        once; write at once when the burst grows long."""
+        n = self._unflushed
+        self._unflushed = n + 1
+        if n == 0:
+            self._wake()
+        elif n >= _BURST:
+            self._after()
 
     def _written(self, delivery: Any) -> bool:
         """True once the socket took every byte up to a pre-settled ``delivery``'s transfer."""

@@ -576,9 +576,10 @@ class Receiver(_Link):
                 raise ValueError("that message came from another receiver")
             self._check()
             getattr(self._core, how)(delivery, *args, **kwargs)
-            conn._after()
             if delivery.settled:
+                conn._after_soon()  # coalesced with the settlements that follow
                 return
+            conn._after()
             ok = conn._wait_until(lambda: delivery.settled or self._over(), end)
             if delivery.settled:
                 return
