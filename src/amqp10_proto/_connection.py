@@ -73,7 +73,8 @@ class Connection:
     ``sasl`` is, for a client, credentials (``SaslPlain(...)``, ``SaslAnonymous()``
     ...) or a list of them in order of preference; for a server, a
     ``SaslServer``. ``None`` means no SASL layer (2.2: the AMQP header first).
-    ``idle_timeout`` is ours in seconds (the peer must send within it);
+    ``idle_timeout`` is ours in seconds, advertised to the peer, which must send
+    within it; we give up after twice that silence (2.4.5);
     ``max_frame_size`` and ``channel_max`` are the limits we accept.
     """
 
@@ -268,11 +269,17 @@ class Connection:
         deadline: float | None = None
         local = self.idle_timeout
         if local is not None and self.state in _OPEN:
-            if now - self._last_in >= local:
+            # 2.4.5: the advertised idle-time-out SHOULD be half the real threshold, so a
+            # peer that sends just within what we advertised is never dropped. We
+            # advertise ``idle_timeout`` (sub-second halves round to 0 at some peers) and
+            # give up on the peer after twice that silence.
+            limit = 2 * local
+            if now - self._last_in >= limit:
                 self._fail(ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
-                           f"idle timeout: nothing received for {local:g} s (2.4.5)")
+                           f"idle timeout: nothing received for {limit:g} s "
+                           f"(twice the {local:g} s we advertised, 2.4.5)")
                 return None
-            deadline = self._last_in + local
+            deadline = self._last_in + limit
         remote = self.remote_idle_timeout
         if remote is not None:
             # 2.4.5: keep the peer's timer from expiring, at half its timeout.
