@@ -274,9 +274,24 @@ class Connection(ConnectionInfo):
         except _WOULD_BLOCK:
             pass
         except OSError as exc:
-            self._lost(f"write failed: {exc}")
+            self._lost(f"write failed: {self._tls_alert() or exc}")
         self._sent_total += total
         return total
+
+    def _tls_alert(self) -> str | None:
+        """After a failed TLS write: the alert the peer sent before it hung up (e.g.
+        "certificate required"), if it is there to read; it says more than the EOF."""
+        if not self._is_ssl:
+            return None
+        try:
+            self._sock.recv(_READ_SIZE)
+        except _WOULD_BLOCK:
+            return None
+        except ssl.SSLError as exc:
+            return str(exc)
+        except OSError:
+            return None
+        return None
 
     def _read(self) -> None:
         sock = self._sock

@@ -62,6 +62,15 @@ _SHUT_DOWN = "the connection was shut down"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
+def _reason(exc: BaseException) -> str:
+    """What broke the stream: trio wraps the OSError or the TLS alert (e.g. the server's
+    "certificate required") in BrokenResourceError; name the wrapped one."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, trio.BrokenResourceError) and cause is not None:
+        exc = cause
+    return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
+
+
 
 
 
@@ -334,7 +343,7 @@ class Connection(ConnectionInfo):
                     self._lost("the peer closed the stream")
                     return
         except _TRANSPORT_ERRORS as exc:
-            self._lost(f"read failed: {exc!r}")
+            self._lost(f"read failed: {_reason(exc)}")
         except trio.Cancelled:
             raise
         except Exception as exc:
@@ -355,7 +364,7 @@ class Connection(ConnectionInfo):
                 self._sent_total += len(data)
                 self._fire()
         except _TRANSPORT_ERRORS as exc:
-            self._lost(f"write failed: {exc!r}")
+            self._lost(f"write failed: {_reason(exc)}")
         except trio.Cancelled:
             raise
         except Exception as exc:
