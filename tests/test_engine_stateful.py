@@ -606,7 +606,7 @@ class EngineMachine(RuleBasedStateMachine):
         if how == "silence" and self.idle is not None:
             for side in SIDES:
                 self.conn(side).tick(self.now)  # the timers start at the first tick
-            self.now += self.idle * 1.01
+            self.now += self.idle * 2.02  # 2.4.5: twice what each side advertised
             for side in SIDES:
                 self.conn(side).tick(self.now)
                 assert self.conn(side).ended, f"the {side} did not notice the silence"
