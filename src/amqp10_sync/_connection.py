@@ -72,7 +72,11 @@ class Connection(ConnectionInfo):
         self._core = core
         self._timeout = timeout
         self.label = label
-        self._cond = threading.Condition(threading.RLock())
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)
+        # Senders waiting for room in their queue wait here, apart: the events that wake
+        # everyone else (every disposition, every flow) do not wake them (see Sender._pump).
+        self._room = threading.Condition(lock)
         self._out = bytearray()
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the socket took, ever
@@ -326,6 +330,7 @@ class Connection(ConnectionInfo):
                 self._core.receive_data(b"")
             self._out.clear()
             self._process()
+            self._room.notify_all()
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # full (a wake-up is pending) or closed
@@ -370,6 +375,7 @@ class Connection(ConnectionInfo):
                             self._read()
                         if mask & selectors.EVENT_WRITE and not self._dead:
                             self._flush()
+                            self._cond.notify_all()  # pre-settled sends wait to be written
         except Exception:
             log.exception("%s: the I/O thread failed", self.label)
         finally:
@@ -382,6 +388,7 @@ class Connection(ConnectionInfo):
                     with contextlib.suppress(OSError):
                         s.close()
                 self._cond.notify_all()
+                self._room.notify_all()
             log.debug("%s: I/O thread ended", self.label)
 
     def _start(self, connect_timeout: float) -> None:

@@ -225,6 +225,7 @@ class Sender(_Link):
         super().__init__(session, core, **extra)
         self._queue: deque[Queued] = deque()
         self._queue_size = max(1, queue_size)
+        self._room_waiters = 0
 
     @property
     def credit(self) -> int:
@@ -278,8 +279,11 @@ class Sender(_Link):
             if core.state is not LinkState.ATTACHED:
                 raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
             if len(queue) >= self._queue_size:
-                ok = conn._wait_until(
-                    lambda: len(queue) < self._queue_size or self._gone(), end)
+                self._room_waiters += 1
+                try:
+                    ok = self._wait_for_room(end)
+                finally:
+                    self._room_waiters -= 1
                 if self._gone():
                     self._check()
                     raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
@@ -291,6 +295,16 @@ class Sender(_Link):
             self._pump()
             conn._after()
             return handle
+
+    def _wait_for_room(self, end: float) -> bool:
+        """Wait (lock held) until the queue has room or the link is gone; False on timeout."""
+        room = self._conn._room
+        while len(self._queue) >= self._queue_size and not self._gone():
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return False
+            room.wait(remaining)
+        return True
 
     def _transfer(self, message: Message | bytes, settled: bool | None) -> CoreDelivery:
         """Hand one message to the core (lock held, credit available)."""
@@ -307,18 +321,20 @@ class Sender(_Link):
         queue = self._queue
         core = self._core
         conn = self._conn
-        sent = False
+        presettled = False
         while queue and core.sendable and len(conn._out) < _HIGH_WATER:
             handle = queue.popleft()
-            handle.delivery = self._transfer(handle.message, handle.settled)
+            delivery = handle.delivery = self._transfer(handle.message, handle.settled)
             handle.message = b""  # the core holds the encoded frames now
-            sent = True
+            presettled |= delivery.settled
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):
             core.drained()  # nothing (more) to send: give the credit back (2.6.7)
-        if sent:
-            conn._cond.notify_all()
+        if presettled:
+            conn._cond.notify_all()  # done once written: their waiters look again
+        if self._room_waiters and len(queue) <= self._queue_size // 2:
+            conn._room.notify_all()  # at half: a wake per half queue, not per credit grant
 
     def wait_settled(self, delivery: CoreDelivery | Queued, *, timeout: float | None = None,
                      _end: float | None = None) -> Any:
@@ -375,6 +391,7 @@ class Sender(_Link):
     def _detached(self, event: LinkDetached) -> None:
         super()._detached(event)
         self._queue.clear()  # never sent; their wait_settled raises LinkDetached
+        self._conn._room.notify_all()
 
 
 class ReceivedMessage(ReceivedSections):
@@ -577,7 +594,10 @@ class Receiver(_Link):
             self._check()
             getattr(self._core, how)(delivery, *args, **kwargs)
             if delivery.settled:
-                conn._after_soon()  # coalesced with the settlements that follow
+                if self._buffer:
+                    conn._after_soon()  # more to settle: one write for the burst
+                else:
+                    conn._after()  # the application waits next: write now, from here
                 return
             conn._after()
             ok = conn._wait_until(lambda: delivery.settled or self._over(), end)
