@@ -11,14 +11,20 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._clientstate import (
+    LinkBase,
+    LinkInfo,
+    ReceiverBase,
+    SenderBase,
+    SessionBase,
+    describe_error,
+    outcome_error,
+    settle_timeout_text,
+)
 from ._definitions import (
-    Accepted,
     Error,
     ErrorCondition,
-    Modified,
     ReceiverSettleMode,
-    Rejected,
-    Released,
     SenderSettleMode,
     Source,
     Target,
@@ -27,10 +33,6 @@ from ._definitions import (
 from ._delivery import Delivery
 from ._errors import (
     AuthenticationError,
-    DeliveryFailed,
-    MessageModified,
-    MessageRejected,
-    MessageReleased,
 )
 from ._errors import (
     ConnectionClosed as ConnectionClosedError,
@@ -47,7 +49,7 @@ from ._events import (
     TransferAborted,
 )
 from ._message import Message
-from ._performatives import Attach, Open
+from ._performatives import Open
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
 from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
@@ -56,9 +58,13 @@ __all__ = [
     "DEFAULT",
     "ConnectionInfo",
     "closed_error",
+    "LinkBase",
     "LinkInfo",
     "ReceivedSections",
+    "ReceiverBase",
     "SaslOption",
+    "SenderBase",
+    "SessionBase",
     "SettleMode",
     "connect_sasl",
     "describe_error",
@@ -237,15 +243,6 @@ def receiver_attach_args(address: str | Source | None, *, dynamic: bool,
             **core_options}
 
 
-def describe_error(error: Any) -> str:
-    """``condition: description`` of an AMQP error (2.8.14), the condition alone, or ''."""
-    if error is None:
-        return ""
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)
-
-
 def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str | None,
                  shut_down: str | None = None) -> ConnectionClosedError:
     """The exception every pending and later call raises once ``core`` is over.
@@ -272,29 +269,6 @@ def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str
     else:
         text = "connection closed by the peer"
     return ConnectionClosedError(text, error)
-
-
-def outcome_error(delivery: Delivery) -> DeliveryFailed | None:
-    """The exception for a delivery the peer did not accept (3.4), or None if it did."""
-    state = delivery.remote_state
-    if state is None or isinstance(state, Accepted):
-        return None
-    if isinstance(state, Rejected):
-        reason = describe_error(state.error) if state.error else "no reason given"
-        return MessageRejected(f"the peer rejected the message: {reason}", state.error, state)
-    if isinstance(state, Released):
-        return MessageReleased("the peer released the message", None, state)
-    if isinstance(state, Modified):
-        return MessageModified(
-            f"the peer modified the message (delivery_failed={state.delivery_failed}, "
-            f"undeliverable_here={state.undeliverable_here})", None, state)
-    return None
-
-
-def settle_timeout_text(link_name: str, span: float) -> str:
-    """The TimeoutError text when the sender never settles after our outcome (2.8.3)."""
-    return (f"link {link_name!r}: the peer did not settle the delivery within {span} s "
-            "after our outcome (rcv-settle-mode second)")
 
 
 class ReceivedSections:
@@ -394,43 +368,3 @@ class ConnectionInfo:
         """The largest frame the peer takes; larger messages are split across transfers."""
         value: int = self._core.remote_max_frame_size
         return value
-
-
-class LinkInfo:
-    """What the peer's attach said, read from an adapter link's core (``_core``)."""
-
-    _core: Any
-
-    @property
-    def name(self) -> str:
-        """The link name (2.6.1), unique between the two containers."""
-        value: str = self._core.name
-        return value
-
-    @property
-    def remote_source(self) -> Any:
-        """The source the peer attached (3.5.3): for a receiver, the node it reads from."""
-        return self._core.remote_source
-
-    @property
-    def remote_target(self) -> Any:
-        """The target the peer attached (3.5.4): for a sender, the node it writes to."""
-        return self._core.remote_target
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        """The link properties of the peer's attach."""
-        value: dict[Any, Any] | None = self._core.remote_properties
-        return value
-
-    @property
-    def remote_max_message_size(self) -> int | None:
-        """The largest message the peer takes on this link (None: no limit); larger sends fail."""
-        value: int | None = self._core.remote_max_message_size
-        return value
-
-    @property
-    def remote_offered_capabilities(self) -> list[str] | None:
-        """Capabilities the peer offers on this link."""
-        a: Attach | None = self._core.remote_attach
-        return None if a is None else a.offered_capabilities

@@ -14,30 +14,17 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
-    Accepted,
-    DrainCompleted,
     Error,
     LinkDetached,
     LinkState,
-    LocalProtocolError,
     Message,
-    MessageReceived,
-    Modified,
-    Rejected,
-    Released,
 )
-from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import (
-    LinkInfo,
-    ReceivedSections,
-    describe_error,
-    outcome_error,
-    settle_timeout_text,
-)
+from amqp10_proto.client import LinkBase, ReceivedSections, ReceiverBase, SenderBase
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -46,40 +33,16 @@ if TYPE_CHECKING:
 __all__ = ["Queued", "ReceivedMessage", "Receiver", "Sender"]
 
 log = logging.getLogger("amqp10")
-_TERMINAL = (Accepted, Rejected, Released, Modified)
 _HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
 
 
-
-
-class _Link(LinkInfo):
-    """What senders and receivers share: attach, detach, state and errors."""
+class _Link(LinkBase):
+    """What senders and receivers share: attach, detach (the state and its checks are
+    amqp10_proto.client.LinkBase's; these wait for them on the connection's condition)."""
 
     _core: CoreSender | CoreReceiver
-
-    def __init__(self, session: Session, core: Any, **_: Any) -> None:
-        self._session = session
-        self._conn: Connection = session._conn
-        self._core = core
-        self._detached_flag = False
-        self._closed_locally = False
-        #: The error the link detached with (the peer's, or its session's), if any.
-        self.error: Error | None = None
-
-    # -- what the application can read ----------------------------------------------------
-
-    @property
-    def session(self) -> Session:
-        return self._session
-
-    @property
-    def detached(self) -> bool:
-        """True once the link is gone: detached by either side, or its session or connection."""
-        return self._detached_flag
-
-    def __repr__(self) -> str:
-        state = "detached" if self._detached_flag else "attached"
-        return f"<amqp10_sync.{type(self).__name__} {self.name!r} {state}>"
+    _conn: Connection
+    _session: Session
 
     def wait_detached(self, timeout: float | None = None) -> bool:
         """Block until the link is gone (detached by either side, its session or connection
@@ -90,40 +53,10 @@ class _Link(LinkInfo):
             conn._wait_until(self._gone, end)
             return self._gone()
 
-    def _gone(self) -> bool:
-        return self._detached_flag or self._core.state is not LinkState.ATTACHED or \
-            self._session._ended or self._conn.closed
-
-    # -- attach / detach ------------------------------------------------------------------
     def _wait_attached(self, end: float, needs_remote: bool) -> None:
-        conn = self._conn
-        core = self._core
-
-        def refused_pending() -> bool:
-            # 2.6.3: a refusing peer attaches with a null terminus, then detaches.
-            if not needs_remote:
-                return False
-            remote = core.remote_target if isinstance(core, CoreSender) else core.remote_source
-            return remote is None
-
-        def done() -> bool:
-            if self._detached_flag or self._session._ended or conn.closed:
-                return True
-            return core.state is LinkState.ATTACHED and not refused_pending()
-
-        ok = conn._wait_until(done, end)
+        if not self._conn._wait_until(lambda: self._attach_done(needs_remote), end):
+            raise self._attach_failed()
         self._check()
-        if not ok:
-            if core.state is LinkState.ATTACHED:
-                raise amqp_errors.LinkDetached(
-                    f"link {self.name!r}: the peer attached with a null terminus and did not "
-                    "detach in time (refused)")
-            try:
-                core.detach()
-                conn._after()
-            except LocalProtocolError:
-                pass
-            raise TimeoutError(f"link {self.name!r}: the peer did not answer the attach in time")
 
     def close(self, timeout: float | None = None, error: Error | None = None) -> None:
         """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
@@ -133,18 +66,8 @@ class _Link(LinkInfo):
         conn = self._conn
         end = conn._deadline(timeout)
         with conn._cond:
-            if self._detached_flag or self._session._ended or conn.closed:
-                return
-            self._closed_locally = True
-            try:
-                self._core.detach(error)
-            except LocalProtocolError:
-                return  # the session is ending: the link goes with it
-            conn._after()
-            if not conn._wait_until(
-                    lambda: self._detached_flag or self._session._ended or conn.closed, end):
-                raise TimeoutError(f"link {self.name!r}: the peer did not answer the detach "
-                                   f"within {conn._span(timeout)} s")
+            if self._detach_nowait(error) and not conn._wait_until(self._detach_done, end):
+                raise self._detach_timeout(conn._span(timeout))
 
     def __enter__(self) -> Any:
         return self
@@ -156,39 +79,6 @@ class _Link(LinkInfo):
             if exc[0] is None:
                 raise
             log.debug("error closing a link after an exception", exc_info=True)
-
-    # -- events and checks (lock held) ----------------------------------------------------------
-    def _detached(self, event: LinkDetached) -> None:
-        self._detached_flag = True
-        # The peer's error; or ours, when the core detached the link for a fault of the
-        # peer's and the peer's answering detach carried none (2.6.6).
-        self.error = event.error if event.error is not None else self._core.local_error
-        if event.error is not None and not event.local and not self._conn.closed:
-            log.warning("%s: link %r detached by the peer: %s", self._conn.label, self.name,
-                        describe_error(event.error))
-
-    def _on_flow_event(self, event: Any) -> None:
-        """Credit, drain and abort events for this link (lock held)."""
-
-    def _check(self) -> None:
-        """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
-        self._session._check()
-        core_error = self._core.local_error
-        if not self._detached_flag and self._core.state is not LinkState.ATTACHED and (
-                core_error is not None):
-            # The core detached the link itself (a peer's fault on this link); the
-            # peer's answering detach has not come yet.
-            raise amqp_errors.LinkDetached(
-                f"link {self.name!r} detached: {describe_error(core_error)}", core_error)
-        if self._detached_flag:
-            if self.error is not None:
-                raise amqp_errors.LinkDetached(
-                    f"link {self.name!r} detached: {describe_error(self.error)}", self.error)
-            raise amqp_errors.LinkDetached(
-                f"link {self.name!r} was closed" if self._closed_locally
-                else f"link {self.name!r} was detached by the peer")
-
-
 
 
 class Queued:
@@ -209,7 +99,7 @@ class Queued:
         return f"<Queued {'sent' if self.delivery is not None else 'waiting for credit'}>"
 
 
-class Sender(_Link):
+class Sender(SenderBase, _Link):
     """A sending link; ``send`` is safe from many threads, and concurrent sends are pipelined.
 
     Messages sent while the link has no credit wait in a bounded queue, in call
@@ -226,11 +116,6 @@ class Sender(_Link):
         self._queue: deque[Queued] = deque()
         self._queue_size = max(1, queue_size)
         self._room_waiters = 0
-
-    @property
-    def credit(self) -> int:
-        """Messages the peer lets us send now (its link-credit, 2.6.7)."""
-        return self._core.credit
 
     @property
     def queued(self) -> int:
@@ -359,7 +244,6 @@ class Sender(_Link):
 
     def _wait_outcome(self, delivery: CoreDelivery, timeout: float | None, end: float) -> Any:
         conn = self._conn
-        core = self._core
         if delivery.context is not None:  # pre-settled: done once the socket took it
             written = conn._written
             ok = conn._wait_until(lambda: written(delivery) or conn.closed, end)
@@ -368,22 +252,8 @@ class Sender(_Link):
                 if not ok:
                     raise TimeoutError("the message was not written within the timeout")
             return None
-
-        def finished() -> bool:
-            return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
-                    or core.state is LinkState.CLOSED or conn.closed)
-
-        ok = conn._wait_until(finished, end)
-        if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
-            failure = outcome_error(delivery)
-            if failure is not None:
-                raise failure
-            return delivery.remote_state or Accepted()
-        self._check()
-        if not ok:
-            raise TimeoutError(f"link {self.name!r}: the peer did not settle the message "
-                               f"within {conn._span(timeout)} s")
-        raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
+        ok = conn._wait_until(lambda: self._outcome_ready(delivery), end)
+        return self._outcome(delivery, ok, conn._span(timeout))
 
     def _on_flow_event(self, event: Any) -> None:
         self._pump()  # credit arrived (or a drain request): send what waits for it
@@ -424,33 +294,12 @@ class ReceivedMessage(ReceivedSections):
                              message_annotations=message_annotations, timeout=timeout)
 
 
-class Receiver(_Link):
+class Receiver(ReceiverBase, _Link):
     """A receiving link: ``receive``, ``receive_batch``, iteration; credit refilled as you consume."""
 
     _core: CoreReceiver
-
-    def __init__(self, session: Session, core: CoreReceiver, *, credit: int = 100,
-                 **extra: Any) -> None:
-        super().__init__(session, core, **extra)
-        self._window = credit
-        self._buffer: deque[ReceivedMessage] = deque()
-        self._drains = 0
-
-    @property
-    def address(self) -> Any:
-        """The source address the peer attached (a dynamic node's assigned name)."""
-        src = self._core.remote_source
-        return getattr(src, "address", None)
-
-    @property
-    def credit(self) -> int:
-        """Credit the peer still holds from us: messages it may send before more is granted."""
-        return self._core.credit
-
-    @property
-    def buffered(self) -> int:
-        """Messages received and not yet handed out."""
-        return len(self._buffer)
+    _buffer: deque[ReceivedMessage]
+    _message_class = ReceivedMessage
 
     # -- receiving ----------------------------------------------------------------------
     def receive(self, timeout: float | None = None) -> ReceivedMessage:
@@ -460,16 +309,9 @@ class Receiver(_Link):
         with conn._cond:
             buffer = self._buffer
             if not buffer:
-                ok = conn._wait_until(lambda: buffer or self._over(), end)
+                ok = conn._wait_until(lambda: buffer or self._gone(), end)
                 if not buffer:
-                    self._check()
-                    if not ok:
-                        raise TimeoutError(f"no message on {self.name!r} within "
-                                           f"{conn._span(timeout)} s")
-            if not buffer:  # woken by the link ending, not by a message
-                self._check()
-                raise TimeoutError(f"no message on {self.name!r} within "
-                                   f"{conn._span(timeout)} s")
+                    raise self._no_message(ok, conn._span(timeout))
             msg = buffer.popleft()
             self._refill(flush=True)
             return msg
@@ -478,17 +320,13 @@ class Receiver(_Link):
         """Up to ``n`` messages: return once ``n`` are here or ``timeout`` passed (maybe [])."""
         conn = self._conn
         end = conn._deadline(timeout)
-        want = min(n, self._window) if self._window > 0 else n
+        want = self._batch_size(n)
         with conn._cond:
             buffer = self._buffer
-            conn._wait_until(lambda: len(buffer) >= want or self._over(), end)
-            if not buffer:
-                if self._over():
-                    self._check()
-                return []
-            got = [buffer.popleft() for _ in range(min(n, len(buffer)))]
-            self._refill(flush=True)
-            return got
+            conn._wait_until(lambda: len(buffer) >= want or self._gone(), end)
+            if not buffer and self._gone():
+                raise self._no_message(True, conn._span(timeout))
+            return self._take(n)
 
     def __iter__(self) -> Iterator[ReceivedMessage]:
         """Messages as they arrive, until the link (or connection) is closed by us.
@@ -498,63 +336,31 @@ class Receiver(_Link):
         """
         conn = self._conn
         buffer = self._buffer
-
-        def ready() -> bool:
-            return bool(buffer) or self._over()
-
         while True:
             with conn._cond:
-                conn._wait_until(ready, None)
+                conn._wait_until(lambda: buffer or self._gone(), None)
                 if not buffer:
-                    if self._closed_locally or self._session._ended_locally \
-                            or conn._closed_by_user:
+                    if self._iteration_over():
                         return
-                    self._check()
-                    return
+                    raise self._no_message(True, 0)
                 msg = buffer.popleft()
                 self._refill(flush=True)
             yield msg
 
-    def _over(self) -> bool:
-        return self._detached_flag or self._core.state is not LinkState.ATTACHED \
-            or self._conn.closed
-
     # -- credit ---------------------------------------------------------------------------
-    def _refill(self, flush: bool = False) -> None:
-        """Top the credit back up to the window once half of it is used (lock held)."""
-        core = self._core
-        window = self._window
-        if window <= 0 or core.state is not LinkState.ATTACHED:
-            return
-        held = len(self._buffer)
-        if core.credit + held <= window // 2:
-            core.set_credit(window - held)
-            if flush:
-                self._conn._after()
-
     def add_credit(self, n: int) -> None:
         """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more."""
-        conn = self._conn
-        with conn._cond:
-            self._check()
-            self._core.add_credit(n)
-            conn._after()
+        with self._conn._cond:
+            self._add_credit(n)
 
     def drain(self, timeout: float | None = None) -> None:
         """Ask the peer to use all outstanding credit now or give it back; wait until done."""
         conn = self._conn
         end = conn._deadline(timeout)
         with conn._cond:
-            self._check()
-            before = self._drains
-            self._core.drain()
-            conn._after()
-            ok = conn._wait_until(lambda: self._drains != before or self._over(), end)
-            if self._drains == before:
-                self._check()
-                if not ok:
-                    raise TimeoutError(f"drain on {self.name!r} did not complete in time "
-                                       "(RabbitMQ 3.10 never completes a drain)")
+            before = self._drain_start()
+            ok = conn._wait_until(lambda: self._drains != before or self._gone(), end)
+            self._drain_result(before, ok)
 
     # -- settling -------------------------------------------------------------------------
     # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
@@ -584,37 +390,17 @@ class Receiver(_Link):
     def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
                 **kwargs: Any) -> None:
         conn = self._conn
-        end = conn._deadline(timeout)
         delivery = msg.delivery
         with conn._cond:
-            if delivery.settled:
-                return  # pre-settled by the sender (or already settled): nothing to say
-            if delivery.link is not self._core:
-                raise ValueError("that message came from another receiver")
-            self._check()
-            getattr(self._core, how)(delivery, *args, **kwargs)
-            if delivery.settled:
+            wait = self._settle_start(delivery, how, args, kwargs)
+            if wait is None:
+                return
+            if not wait:
                 if self._buffer:
                     conn._after_soon()  # more to settle: one write for the burst
                 else:
                     conn._after()  # the application waits next: write now, from here
                 return
             conn._after()
-            ok = conn._wait_until(lambda: delivery.settled or self._over(), end)
-            if delivery.settled:
-                return
-            self._check()
-            if not ok:
-                raise TimeoutError(settle_timeout_text(self.name, conn._span(timeout)))
-            raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
-
-    # -- events (lock held) -----------------------------------------------------------------
-    def _deliver(self, event: MessageReceived) -> None:
-        self._buffer.append(ReceivedMessage(event.message, event.delivery, self))
-
-    def _on_flow_event(self, event: Any) -> None:
-        if type(event) is DrainCompleted:
-            self._drains += 1
-        else:  # an aborted transfer used a credit
-            self._refill()
-
+            ok = conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout))
+            self._settle_result(delivery, ok, conn._span(timeout))

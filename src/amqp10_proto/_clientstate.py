@@ -1,0 +1,439 @@
+"""The I/O-free half of an adapter's sessions and links: their state, checks and errors.
+
+An adapter's Session, Sender and Receiver subclass these and add only the waiting,
+in their own I/O model (blocking, asyncio, trio). What to wait for (the
+predicates) and what a finished wait means (the result or the exception) is
+decided here, once, for all three.
+
+What they expect of the adapter's objects: a connection with ``closed``,
+``label``, ``remote_properties``, ``_check()`` (raise if it is over) and
+``_after()`` (dispatch events, write what the core queued); a session with
+``_conn`` and the attributes :class:`SessionState` sets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any
+
+from ._definitions import Accepted, Error, Modified, Rejected, Released
+from ._delivery import Delivery
+from ._errors import (
+    DeliveryFailed,
+    LocalProtocolError,
+    MessageModified,
+    MessageRejected,
+    MessageReleased,
+)
+from ._errors import LinkDetached as LinkDetachedError
+from ._errors import SessionEnded as SessionEndedError
+from ._events import DrainCompleted, LinkDetached, SessionEnded
+from ._link import Sender as CoreSender
+from ._performatives import Attach
+from ._state import LinkState
+
+__all__ = [
+    "LinkBase",
+    "LinkInfo",
+    "ReceiverBase",
+    "SenderBase",
+    "SessionBase",
+    "describe_error",
+    "outcome_error",
+    "settle_timeout_text",
+]
+
+log = logging.getLogger("amqp10")
+_TERMINAL = (Accepted, Rejected, Released, Modified)
+
+
+def describe_error(error: Any) -> str:
+    """``condition: description`` of an AMQP error (2.8.14), the condition alone, or ''."""
+    if error is None:
+        return ""
+    condition = getattr(error, "condition", None)
+    description = getattr(error, "description", None)
+    return f"{condition}: {description}" if description else str(condition)
+
+
+def outcome_error(delivery: Delivery) -> DeliveryFailed | None:
+    """The exception for a delivery the peer did not accept (3.4), or None if it did."""
+    state = delivery.remote_state
+    if state is None or isinstance(state, Accepted):
+        return None
+    if isinstance(state, Rejected):
+        reason = describe_error(state.error) if state.error else "no reason given"
+        return MessageRejected(f"the peer rejected the message: {reason}", state.error, state)
+    if isinstance(state, Released):
+        return MessageReleased("the peer released the message", None, state)
+    if isinstance(state, Modified):
+        return MessageModified(
+            f"the peer modified the message (delivery_failed={state.delivery_failed}, "
+            f"undeliverable_here={state.undeliverable_here})", None, state)
+    return None
+
+
+def settle_timeout_text(link_name: str, span: float) -> str:
+    """The TimeoutError text when the sender never settles after our outcome (2.8.3)."""
+    return (f"link {link_name!r}: the peer did not settle the delivery within {span} s "
+            "after our outcome (rcv-settle-mode second)")
+
+
+class LinkInfo:
+    """What the peer's attach said, read from an adapter link's core (``_core``)."""
+
+    _core: Any
+
+    @property
+    def name(self) -> str:
+        """The link name (2.6.1), unique between the two containers."""
+        value: str = self._core.name
+        return value
+
+    @property
+    def remote_source(self) -> Any:
+        """The source the peer attached (3.5.3): for a receiver, the node it reads from."""
+        return self._core.remote_source
+
+    @property
+    def remote_target(self) -> Any:
+        """The target the peer attached (3.5.4): for a sender, the node it writes to."""
+        return self._core.remote_target
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        """The link properties of the peer's attach."""
+        value: dict[Any, Any] | None = self._core.remote_properties
+        return value
+
+    @property
+    def remote_max_message_size(self) -> int | None:
+        """The largest message the peer takes on this link (None: no limit); larger sends fail."""
+        value: int | None = self._core.remote_max_message_size
+        return value
+
+    @property
+    def remote_offered_capabilities(self) -> list[str] | None:
+        """Capabilities the peer offers on this link."""
+        a: Attach | None = self._core.remote_attach
+        return None if a is None else a.offered_capabilities
+
+
+class SessionBase:
+    """A session's state as an adapter shows it: ended or not, why, and the peer's begin."""
+
+    def __init__(self, conn: Any, core: Any) -> None:
+        self._conn = conn
+        self._core = core
+        self._ended = False
+        self._ended_locally = False
+        #: The error the session ended with (the peer's, or the connection's), if any.
+        self.error: Error | None = None
+
+    @property
+    def connection(self) -> Any:
+        """The connection this session is on."""
+        return self._conn
+
+    @property
+    def ended(self) -> bool:
+        """True once the session is over (ended by either side, or its connection closed)."""
+        return self._ended
+
+    @property
+    def remote_properties(self) -> dict[Any, Any] | None:
+        """The session properties of the peer's begin (2.7.2)."""
+        b = self._core.remote_begin
+        return None if b is None else b.properties
+
+    @property
+    def remote_incoming_window(self) -> int:
+        """Transfers the peer still takes on this session before it widens its window (2.5.6)."""
+        value: int = self._core.remote_incoming_window
+        return value
+
+    def _end_nowait(self, error: Error | None = None) -> bool:
+        """Queue our end (2.7.7); False if the session or connection is over already."""
+        if self._ended or self._conn.closed:
+            return False
+        self._ended_locally = True
+        try:
+            self._core.end(error)
+        except LocalProtocolError:
+            return False
+        self._conn._after()
+        return True
+
+    def _end_done(self) -> bool:
+        return self._ended or self._conn.closed
+
+    def _on_end(self, event: SessionEnded) -> None:
+        self._ended = True
+        self.error = event.error
+        if event.error is not None and not self._conn.closed:
+            log.warning("%s: session %d ended by the peer: %s", self._conn.label,
+                        self._core.channel, describe_error(event.error))
+
+    def _check(self) -> None:
+        """Raise ConnectionClosed or SessionEnded if this session can no longer be used."""
+        self._conn._check()
+        if self._ended:
+            if self.error is not None:
+                raise SessionEndedError(f"session ended: {describe_error(self.error)}", self.error)
+            raise SessionEndedError(
+                "the session was ended" if self._ended_locally else "the peer ended the session")
+
+
+class LinkBase(LinkInfo):
+    """What an adapter's senders and receivers share: attach, detach, state and errors."""
+
+    _core: Any
+
+    def __init__(self, session: Any, core: Any, **_: Any) -> None:
+        self._session = session
+        self._conn = session._conn
+        self._core = core
+        self._detached_flag = False
+        self._closed_locally = False
+        #: The error the link detached with (the peer's, or its session's), if any.
+        self.error: Error | None = None
+
+    @property
+    def session(self) -> Any:
+        """The session this link is on."""
+        return self._session
+
+    @property
+    def detached(self) -> bool:
+        """True once the link is gone: detached by either side, or its session or connection."""
+        return self._detached_flag
+
+    def __repr__(self) -> str:
+        state = "detached" if self._detached_flag else "attached"
+        package = type(self).__module__.split(".")[0]
+        return f"<{package}.{type(self).__name__} {self._core.name!r} {state}>"
+
+    # -- what to wait for ---------------------------------------------------------------
+    def _gone(self) -> bool:
+        """The link can carry nothing more: detached, or its session or connection over."""
+        return (self._detached_flag or self._core.state is not LinkState.ATTACHED
+                or self._session._ended or self._conn.closed)
+
+    def _detach_done(self) -> bool:
+        return self._detached_flag or self._session._ended or self._conn.closed
+
+    def _attach_done(self, needs_remote: bool) -> bool:
+        if self._detach_done():
+            return True
+        core = self._core
+        if core.state is not LinkState.ATTACHED:
+            return False
+        # 2.6.3: a refusing peer attaches with a null terminus, then detaches at once.
+        remote = core.remote_target if isinstance(core, CoreSender) else core.remote_source
+        return not needs_remote or remote is not None
+
+    def _attach_failed(self) -> Exception:
+        """After an attach wait timed out: what to raise (the detach is queued as needed)."""
+        self._check()
+        if self._core.state is LinkState.ATTACHED:
+            return LinkDetachedError(
+                f"link {self._core.name!r}: the peer attached with a null terminus and did "
+                "not detach in time (refused)")
+        self._detach_nowait()
+        return TimeoutError(f"link {self._core.name!r}: the peer did not answer the attach "
+                            "in time")
+
+    def _detach_nowait(self, error: Error | None = None) -> bool:
+        """Queue our detach (2.6.6); False if there is nothing to detach or wait for."""
+        if self._detached_flag or self._session._ended or self._conn.closed \
+                or self._closed_locally:
+            return False
+        self._closed_locally = True
+        try:
+            self._core.detach(error)
+        except LocalProtocolError:
+            return False  # the session is ending: the link goes with it
+        self._conn._after()
+        return True
+
+    def _detach_timeout(self, span: float) -> TimeoutError:
+        return TimeoutError(f"link {self._core.name!r}: the peer did not answer the detach "
+                            f"within {span} s")
+
+    # -- events and checks ------------------------------------------------------------------
+    def _detached(self, event: LinkDetached) -> None:
+        self._detached_flag = True
+        # The peer's error; or ours, when the core detached the link for a fault of the
+        # peer's and the peer's answering detach carried none (2.6.6).
+        self.error = event.error if event.error is not None else self._core.local_error
+        if event.error is not None and not event.local and not self._conn.closed:
+            log.warning("%s: link %r detached by the peer: %s", self._conn.label,
+                        self._core.name, describe_error(event.error))
+
+    def _on_flow_event(self, event: Any) -> None:
+        """Credit, drain and abort events for this link."""
+
+    def _check(self) -> None:
+        """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
+        self._session._check()
+        name = self._core.name
+        if self._detached_flag:
+            if self.error is not None:
+                raise LinkDetachedError(f"link {name!r} detached: {describe_error(self.error)}",
+                                        self.error)
+            raise LinkDetachedError(f"link {name!r} was closed" if self._closed_locally
+                                    else f"link {name!r} was detached by the peer")
+        core = self._core
+        if core.state is not LinkState.ATTACHED and core.local_error is not None:
+            # The core detached the link for the peer's fault; its answer is not here yet.
+            raise LinkDetachedError(
+                f"link {name!r} detached: {describe_error(core.local_error)}", core.local_error)
+
+
+class SenderBase(LinkBase):
+    """A sender's outcomes: when a delivery is finished and what that means (3.4)."""
+
+    @property
+    def credit(self) -> int:
+        """Messages the peer lets us send now (its link-credit, 2.6.7)."""
+        value: int = self._core.credit
+        return value
+
+    def _outcome_ready(self, delivery: Delivery) -> bool:
+        return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
+                or self._core.state is LinkState.CLOSED or self._conn.closed)
+
+    def _outcome(self, delivery: Delivery, ok: bool, span: float) -> Any:
+        """After waiting for ``delivery``: its outcome, or the exception for it (3.4)."""
+        if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
+            failure = outcome_error(delivery)
+            if failure is not None:
+                raise failure
+            return delivery.remote_state or Accepted()
+        self._check()
+        if not ok:
+            raise TimeoutError(f"link {self._core.name!r}: the peer did not settle the message "
+                               f"within {span} s")
+        raise LinkDetachedError(f"link {self._core.name!r} ended before the peer settled")
+
+
+class ReceiverBase(LinkBase):
+    """A receiver's buffer and credit window, drains and settlements (2.6.7, 3.4)."""
+
+    def __init__(self, session: Any, core: Any, *, credit: int = 100, **extra: Any) -> None:
+        super().__init__(session, core, **extra)
+        self._window = credit
+        self._buffer: deque[Any] = deque()
+        self._drains = 0
+        # RabbitMQ 3.10 takes a flow's link-credit as counted from its own current
+        # delivery-count, not ours (2.6.7): a top-up that crosses transfers in flight
+        # lets it overrun the credit. With it, top up only once the credit is used up.
+        props = self._conn.remote_properties or {}
+        self._refill_only_when_empty = props.get("product") == "RabbitMQ"
+
+    @property
+    def address(self) -> Any:
+        """The source address the peer attached (a dynamic node's assigned name)."""
+        return getattr(self._core.remote_source, "address", None)
+
+    @property
+    def credit(self) -> int:
+        """Credit the peer still holds from us: messages it may send before more is granted."""
+        value: int = self._core.credit
+        return value
+
+    @property
+    def buffered(self) -> int:
+        """Messages received and not yet handed out."""
+        return len(self._buffer)
+
+    def _batch_size(self, n: int) -> int:
+        """How many a batch call waits for: never more than the credit window brings."""
+        return min(n, self._window) if self._window > 0 else n
+
+    def _no_message(self, ok: bool, span: float) -> Exception:
+        """After a receive wait that brought nothing: what to raise."""
+        self._check()
+        if not ok:
+            return TimeoutError(f"no message on {self._core.name!r} within {span} s")
+        return LinkDetachedError(f"link {self._core.name!r} is detaching")
+
+    def _iteration_over(self) -> bool:
+        """Iteration ends quietly when we closed the link, its session or connection."""
+        return (self._closed_locally or self._session._ended_locally
+                or self._conn._closed_by_user)
+
+    def _take(self, n: int) -> list[Any]:
+        buffer = self._buffer
+        got = [buffer.popleft() for _ in range(min(n, len(buffer)))]
+        self._refill(flush=True)
+        return got
+
+    def _refill(self, flush: bool = False) -> None:
+        """Top the credit back up to the window once half of it is used."""
+        core = self._core
+        window = self._window
+        if window <= 0 or core.state is not LinkState.ATTACHED:
+            return
+        if self._refill_only_when_empty and core.credit:
+            return
+        held = len(self._buffer)
+        if core.credit + held <= window // 2:
+            core.set_credit(window - held)
+            if flush:
+                self._conn._after()
+
+    def _add_credit(self, n: int) -> None:
+        self._check()
+        self._core.add_credit(n)
+        self._conn._after()
+
+    def _drain_start(self) -> int:
+        self._check()
+        before = self._drains
+        self._core.drain()
+        self._conn._after()
+        return before
+
+    def _drain_result(self, before: int, ok: bool) -> None:
+        if self._drains == before:
+            self._check()
+            if not ok:
+                raise TimeoutError(f"drain on {self._core.name!r} did not complete in time "
+                                   "(RabbitMQ 3.10 never completes a drain)")
+
+    def _settle_start(self, delivery: Delivery, how: str, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> bool | None:
+        """Give ``delivery`` its outcome: True if the sender's settlement must be awaited
+        (rcv-settle-mode second, 2.8.3), False if it is settled now, None if there was
+        nothing to say. The adapter writes (or schedules) the frames."""
+        if delivery.settled:
+            return None  # pre-settled by the sender (or settled already)
+        if delivery.link is not self._core:
+            raise ValueError("that message came from another receiver")
+        self._check()
+        getattr(self._core, how)(delivery, *args, **kwargs)
+        return not delivery.settled
+
+    def _settle_done(self, delivery: Delivery) -> bool:
+        return delivery.settled or self._gone()
+
+    def _settle_result(self, delivery: Delivery, ok: bool, span: float) -> None:
+        if delivery.settled:
+            return
+        self._check()
+        if not ok:
+            raise TimeoutError(settle_timeout_text(self._core.name, span))
+        raise LinkDetachedError(f"link {self._core.name!r} ended before the peer settled")
+
+    def _deliver(self, event: Any) -> None:
+        self._buffer.append(self._message_class(event.message, event.delivery, self))
+
+    _message_class: Any = None  # the adapter's ReceivedMessage
+
+    def _on_flow_event(self, event: Any) -> None:
+        if type(event) is DrainCompleted:
+            self._drains += 1
+        else:  # an aborted transfer used a credit
+            self._refill()
