@@ -155,7 +155,7 @@ class SessionBase:
 
     def _end_nowait(self, error: Error | None = None) -> bool:
         """Queue our end (2.7.7); False if the session or connection is over already."""
-        if self._ended or self._conn.closed:
+        if self._ended or self._conn.closed or self._ended_locally:
             return False
         self._ended_locally = True
         try:

@@ -19,30 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from amqp10_proto import (
-    Accepted,
-    DrainCompleted,
-    Error,
-    LinkDetached,
-    LinkState,
-    LocalProtocolError,
-    Message,
-    MessageReceived,
-    Modified,
-    Rejected,
-    Released,
-)
 from amqp10_proto import Delivery as CoreDelivery
+from amqp10_proto import (
+    Error,
+    LinkState,
+    Message,
+)
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import (
-    LinkInfo,
-    ReceivedSections,
-    describe_error,
-    outcome_error,
-    settle_timeout_text,
-)
+from amqp10_proto.client import LinkBase, ReceivedSections, ReceiverBase, SenderBase
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -51,97 +37,30 @@ if TYPE_CHECKING:
 __all__ = ["ReceivedMessage", "Receiver", "Sender"]
 
 log = logging.getLogger("amqp10")
-_TERMINAL = (Accepted, Rejected, Released, Modified)
 _HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
 
 
-
-
-class _Link(LinkInfo):
-    """What senders and receivers share: attach, detach, state and errors."""
+class _Link(LinkBase):
+    """What senders and receivers share: attach, detach (the state and its checks are
+    amqp10_proto.client.LinkBase's; these wait for them in trio's way)."""
 
     _core: CoreSender | CoreReceiver
-
-    def __init__(self, session: Session, core: Any, **_: Any) -> None:
-        self._session = session
-        self._conn: Connection = session._conn
-        self._core = core
-        self._detached_flag = False
-        self._closed_locally = False
-        #: The error the link detached with (the peer's, or its session's), if any.
-        self.error: Error | None = None
-
-    # -- what the application can read ----------------------------------------------------
-
-    @property
-    def session(self) -> Session:
-        return self._session
-
-    @property
-    def detached(self) -> bool:
-        """True once the link is gone: detached by either side, or its session or connection."""
-        return self._detached_flag
-
-    def __repr__(self) -> str:
-        state = "detached" if self._detached_flag else "attached"
-        return f"<amqp10_trio.{type(self).__name__} {self.name!r} {state}>"
+    _conn: Connection
+    _session: Session
 
     async def wait_detached(self) -> None:
         """Return once the link is gone (detached by the peer, its session or connection over)."""
-        await self._conn._wait_until(self._over, None)
+        await self._conn._wait_until(self._gone, None)
 
-    def _over(self) -> bool:
-        return self._detached_flag or self._core.state is not LinkState.ATTACHED \
-            or self._conn.closed
-
-    def _ending_error(self) -> amqp_errors.LinkDetached:
-        """The link is no longer attached but its detach is not complete yet."""
-        return amqp_errors.LinkDetached(f"link {self.name!r} is detaching "
-                                        f"(state {self._core.state.name})")
-
-    # -- attach / detach ------------------------------------------------------------------
     async def _wait_attached(self, end: float, needs_remote: bool) -> None:
-        conn = self._conn
-        core = self._core
-
-        def refused_pending() -> bool:
-            # 2.6.3: a refusing peer attaches with a null terminus, then detaches.
-            if not needs_remote:
-                return False
-            remote = core.remote_target if isinstance(core, CoreSender) else core.remote_source
-            return remote is None
-
-        def done() -> bool:
-            if self._detached_flag or self._session._ended or conn.closed:
-                return True
-            return core.state is LinkState.ATTACHED and not refused_pending()
-
         try:
-            ok = await conn._wait_until(done, end)
+            ok = await self._conn._wait_until(lambda: self._attach_done(needs_remote), end)
         except BaseException:
             self._detach_nowait()  # cancelled: do not leave a half-attached link behind
             raise
-        self._check()
         if not ok:
-            if core.state is LinkState.ATTACHED:
-                raise amqp_errors.LinkDetached(
-                    f"link {self.name!r}: the peer attached with a null terminus and did not "
-                    "detach in time (refused)")
-            self._detach_nowait()
-            raise TimeoutError(f"link {self.name!r}: the peer did not answer the attach in time")
-
-    def _detach_nowait(self, error: Error | None = None) -> bool:
-        """Queue the detach; False if there is nothing to detach."""
-        conn = self._conn
-        if self._detached_flag or self._session._ended or conn.closed or self._closed_locally:
-            return False
-        self._closed_locally = True
-        try:
-            self._core.detach(error)
-        except LocalProtocolError:
-            return False  # the session is ending: the link goes with it
-        conn._after()
-        return True
+            raise self._attach_failed()
+        self._check()
 
     async def close(self, timeout: float | None = None, error: Error | None = None) -> None:
         """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
@@ -150,12 +69,8 @@ class _Link(LinkInfo):
         """
         conn = self._conn
         end = conn._deadline(timeout)
-        if not self._detach_nowait(error):
-            return
-        if not await conn._wait_until(
-                lambda: self._detached_flag or self._session._ended or conn.closed, end):
-            raise TimeoutError(f"link {self.name!r}: the peer did not answer the detach "
-                               f"within {conn._span(timeout)} s")
+        if self._detach_nowait(error) and not await conn._wait_until(self._detach_done, end):
+            raise self._detach_timeout(conn._span(timeout))
 
     async def __aenter__(self) -> Any:
         return self
@@ -168,34 +83,8 @@ class _Link(LinkInfo):
             return
         await self.close()
 
-    # -- events and checks ----------------------------------------------------------------------
-    def _detached(self, event: LinkDetached) -> None:
-        self._detached_flag = True
-        # The peer's error; or ours, when the core detached the link for a fault of the
-        # peer's and the peer's answering detach carried none (2.6.6).
-        self.error = event.error if event.error is not None else self._core.local_error
-        if event.error is not None and not event.local and not self._conn.closed:
-            log.warning("%s: link %r detached by the peer: %s", self._conn.label, self.name,
-                        describe_error(event.error))
 
-    def _on_flow_event(self, event: Any) -> None:
-        """Credit, drain and abort events for this link."""
-
-    def _check(self) -> None:
-        """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
-        self._session._check()
-        if self._detached_flag:
-            if self.error is not None:
-                raise amqp_errors.LinkDetached(
-                    f"link {self.name!r} detached: {describe_error(self.error)}", self.error)
-            raise amqp_errors.LinkDetached(
-                f"link {self.name!r} was closed" if self._closed_locally
-                else f"link {self.name!r} was detached by the peer")
-
-
-
-
-class Sender(_Link):
+class Sender(SenderBase, _Link):
     """A sending link; ``send`` is safe from many tasks at once, and concurrent sends are pipelined."""
 
     _core: CoreSender
@@ -203,11 +92,6 @@ class Sender(_Link):
     def __init__(self, session: Session, core: CoreSender, **extra: Any) -> None:
         super().__init__(session, core, **extra)
         self._waiting = 0
-
-    @property
-    def credit(self) -> int:
-        """Messages the peer lets us send now (its link-credit, 2.6.7)."""
-        return self._core.credit
 
     async def send(self, message: Message | bytes, *, timeout: float | None = None,
                    settled: bool | None = None) -> Any:
@@ -265,7 +149,6 @@ class Sender(_Link):
                            _end: float | None = None) -> Any:
         """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
         conn = self._conn
-        core = self._core
         end = _end if _end is not None else conn._deadline(timeout)
         mark, presettled = delivery.context
         if presettled:
@@ -276,21 +159,8 @@ class Sender(_Link):
                     raise TimeoutError("the message was not written within the timeout")
             return None
 
-        def finished() -> bool:
-            return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
-                    or core.state is LinkState.CLOSED or conn.closed)
-
-        ok = await conn._wait_until(finished, end)
-        if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
-            failure = outcome_error(delivery)
-            if failure is not None:
-                raise failure
-            return delivery.remote_state or Accepted()
-        self._check()
-        if not ok:
-            raise TimeoutError(f"link {self.name!r}: the peer did not settle the message "
-                               f"within {conn._span(timeout)} s")
-        raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
+        ok = await conn._wait_until(lambda: self._outcome_ready(delivery), end)
+        return self._outcome(delivery, ok, conn._span(timeout))
 
     def _on_flow_event(self, event: Any) -> None:
         core = self._core
@@ -328,38 +198,12 @@ class ReceivedMessage(ReceivedSections):
                                    message_annotations=message_annotations, timeout=timeout)
 
 
-class Receiver(_Link):
+class Receiver(ReceiverBase, _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume."""
 
     _core: CoreReceiver
-
-    def __init__(self, session: Session, core: CoreReceiver, *, credit: int = 100,
-                 **extra: Any) -> None:
-        super().__init__(session, core, **extra)
-        self._window = credit
-        self._buffer: deque[ReceivedMessage] = deque()
-        self._drains = 0
-        # RabbitMQ 3.10 takes a flow's link-credit as counted from its own current
-        # delivery-count, not ours (2.6.7): a top-up that crosses transfers in flight
-        # lets it overrun the credit. With it, top up only once the credit is used up.
-        props = self._conn.remote_properties or {}
-        self._refill_only_when_empty = props.get("product") == "RabbitMQ"
-
-    @property
-    def address(self) -> Any:
-        """The source address the peer attached (a dynamic node's assigned name)."""
-        src = self._core.remote_source
-        return getattr(src, "address", None)
-
-    @property
-    def credit(self) -> int:
-        """Credit the peer still holds from us: messages it may send before more is granted."""
-        return self._core.credit
-
-    @property
-    def buffered(self) -> int:
-        """Messages received and not yet handed out."""
-        return len(self._buffer)
+    _buffer: deque[ReceivedMessage]
+    _message_class = ReceivedMessage
 
     # -- receiving ----------------------------------------------------------------------
     async def receive(self, timeout: float | None = None) -> ReceivedMessage:
@@ -372,13 +216,9 @@ class Receiver(_Link):
         buffer = self._buffer
         await trio.lowlevel.checkpoint_if_cancelled()
         if not buffer:
-            ok = await conn._wait_until(lambda: buffer or self._over(), end)
+            ok = await conn._wait_until(lambda: buffer or self._gone(), end)
             if not buffer:
-                self._check()
-                if not ok:
-                    raise TimeoutError(f"no message on {self.name!r} within "
-                                       f"{conn._span(timeout)} s")
-                raise self._ending_error()
+                raise self._no_message(ok, conn._span(timeout))
         msg = buffer.popleft()
         self._refill(flush=True)
         return msg
@@ -387,18 +227,13 @@ class Receiver(_Link):
         """Up to ``n`` messages: return once ``n`` are here or ``timeout`` passed (maybe [])."""
         conn = self._conn
         end = conn._deadline(timeout)
-        want = min(n, self._window) if self._window > 0 else n
+        want = self._batch_size(n)
         buffer = self._buffer
         await trio.lowlevel.checkpoint_if_cancelled()
-        await conn._wait_until(lambda: len(buffer) >= want or self._over(), end)
-        if not buffer:
-            if self._over():
-                self._check()
-                raise self._ending_error()
-            return []
-        got = [buffer.popleft() for _ in range(min(n, len(buffer)))]
-        self._refill(flush=True)
-        return got
+        await conn._wait_until(lambda: len(buffer) >= want or self._gone(), end)
+        if not buffer and self._gone():
+            raise self._no_message(True, conn._span(timeout))
+        return self._take(n)
 
     def __aiter__(self) -> Receiver:
         """``async for msg in receiver``: messages as they arrive, until we close the link.
@@ -409,57 +244,32 @@ class Receiver(_Link):
         return self
 
     async def __anext__(self) -> ReceivedMessage:
-        conn = self._conn
         buffer = self._buffer
-        await conn._wait_until(lambda: buffer or self._over(), None)
+        await self._conn._wait_until(lambda: buffer or self._gone(), None)
         if not buffer:
-            if self._closed_locally or self._session._ended_locally or conn._closed_by_user:
+            if self._iteration_over():
                 raise StopAsyncIteration
-            self._check()
-            raise self._ending_error()
+            raise self._no_message(True, 0)
         msg = buffer.popleft()
         self._refill(flush=True)
         return msg
 
     # -- credit ---------------------------------------------------------------------------
-    def _refill(self, flush: bool = False) -> None:
-        """Top the credit back up to the window once half of it is used."""
-        core = self._core
-        window = self._window
-        if window <= 0 or core.state is not LinkState.ATTACHED:
-            return
-        held = len(self._buffer)
-        if self._refill_only_when_empty and core.credit:
-            return
-        if core.credit + held <= window // 2:
-            core.set_credit(window - held)
-            if flush:
-                self._conn._after()
-
     def add_credit(self, n: int) -> None:
         """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more.
 
         Does not wait (not async): it only queues a flow frame.
         """
-        self._check()
-        self._core.add_credit(n)
-        self._conn._after()
+        self._add_credit(n)
 
     async def drain(self, timeout: float | None = None) -> None:
         """Ask the peer to use all outstanding credit now or give it back; wait until done."""
         conn = self._conn
         end = conn._deadline(timeout)
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._check()
-        before = self._drains
-        self._core.drain()
-        conn._after()
-        ok = await conn._wait_until(lambda: self._drains != before or self._over(), end)
-        if self._drains == before:
-            self._check()
-            if not ok:
-                raise TimeoutError(f"drain on {self.name!r} did not complete in time "
-                                   "(RabbitMQ 3.10 never completes a drain)")
+        before = self._drain_start()
+        ok = await conn._wait_until(lambda: self._drains != before or self._gone(), end)
+        self._drain_result(before, ok)
 
     # -- settling -------------------------------------------------------------------------
     # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
@@ -490,33 +300,14 @@ class Receiver(_Link):
                       **kwargs: Any) -> None:
         # Cancellation is checked first: a cancelled settle said nothing to the peer.
         await trio.lowlevel.checkpoint_if_cancelled()
-        delivery = msg.delivery
-        if delivery.settled:
-            return  # pre-settled by the sender (or already settled): nothing to say
-        if delivery.link is not self._core:
-            raise ValueError("that message came from another receiver")
-        self._check()
         conn = self._conn
-        getattr(self._core, how)(delivery, *args, **kwargs)
+        delivery = msg.delivery
+        wait = self._settle_start(delivery, how, args, kwargs)
+        if wait is None:
+            return
         conn._after()
-        if delivery.settled:
+        if not wait:
             await trio.lowlevel.cancel_shielded_checkpoint()
             return
-        ok = await conn._wait_until(lambda: delivery.settled or self._over(),
-                                    conn._deadline(timeout))
-        if delivery.settled:
-            return
-        self._check()
-        if not ok:
-            raise TimeoutError(settle_timeout_text(self.name, conn._span(timeout)))
-        raise amqp_errors.LinkDetached(f"link {self.name!r} ended before the peer settled")
-
-    # -- events -------------------------------------------------------------------------
-    def _deliver(self, event: MessageReceived) -> None:
-        self._buffer.append(ReceivedMessage(event.message, event.delivery, self))
-
-    def _on_flow_event(self, event: Any) -> None:
-        if type(event) is DrainCompleted:
-            self._drains += 1
-        else:  # an aborted transfer used a credit
-            self._refill()
+        ok = await conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout))
+        self._settle_result(delivery, ok, conn._span(timeout))

@@ -11,14 +11,11 @@ import trio
 
 from amqp10_proto import (
     Error,
-    LocalProtocolError,
-    SessionEnded,
     Source,
     Target,
 )
 from amqp10_proto import Session as CoreSession
-from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import SettleMode, describe_error, receiver_attach_args, sender_attach_args
+from amqp10_proto.client import SessionBase, SettleMode, receiver_attach_args, sender_attach_args
 
 from ._link import Receiver, Sender, _Link
 
@@ -67,38 +64,11 @@ class Opening(Generic[T]):
 
 
 
-class Session:
+class Session(SessionBase):
     """A session on a :class:`Connection`; made by ``conn.open_session()``."""
 
-    def __init__(self, conn: Connection, core: CoreSession) -> None:
-        self._conn = conn
-        self._core = core
-        self._ended = False
-        #: The error the session ended with (the peer's, or the connection's), if any.
-        self.error: Error | None = None
-        self._ended_locally = False
-
-    # -- what the application can read ----------------------------------------------------
-    @property
-    def connection(self) -> Connection:
-        """The connection this session is on."""
-        return self._conn
-
-    @property
-    def ended(self) -> bool:
-        """True once the session is over (ended by either side, or its connection closed)."""
-        return self._ended
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        """The session properties of the peer's begin (2.7.2)."""
-        b = self._core.remote_begin
-        return None if b is None else b.properties
-
-    @property
-    def remote_incoming_window(self) -> int:
-        """Transfers the peer will still take on this session before it opens its window again (2.5.6)."""
-        return self._core.remote_incoming_window
+    _conn: Connection
+    _core: CoreSession
 
     def __repr__(self) -> str:
         return f"<amqp10_trio.Session channel={self._core.channel}{' ended' if self._ended else ''}>"
@@ -201,23 +171,8 @@ class Session:
         """
         conn = self._conn
         end = conn._deadline(timeout)
-        if not self._end_nowait(error):
-            return
-        if not await conn._wait_until(lambda: self._ended or conn.closed, end):
+        if self._end_nowait(error) and not await conn._wait_until(self._end_done, end):
             raise TimeoutError(f"the peer did not answer the end within {conn._span(timeout)} s")
-
-    def _end_nowait(self, error: Error | None = None) -> bool:
-        """Queue the end; False if there is nothing to end."""
-        conn = self._conn
-        if self._ended or conn.closed or self._ended_locally:
-            return False
-        self._ended_locally = True
-        try:
-            self._core.end(error)
-        except LocalProtocolError:
-            return False
-        conn._after()
-        return True
 
     def _abandon(self) -> None:
         """A begin we stopped waiting for (timeout, cancel): end it when the peer answers."""
@@ -233,22 +188,3 @@ class Session:
             self._end_nowait()
             return
         await self.close()
-
-    # -- events and checks ----------------------------------------------------------------------
-    def _on_end(self, event: SessionEnded) -> None:
-        self._ended = True
-        self.error = event.error
-        if event.error is not None and not self._conn.closed:
-            log.warning("%s: session %d ended by the peer: %s", self._conn.label,
-                        self._core.channel, event.error)
-
-    def _check(self) -> None:
-        """Raise ConnectionClosed or SessionEnded if this session can no longer be used."""
-        self._conn._check()
-        if self._ended:
-            if self.error is not None:
-                raise amqp_errors.SessionEnded(
-                    f"session ended: {describe_error(self.error)}", self.error)
-            raise amqp_errors.SessionEnded(
-                "the session was ended" if self._ended_locally else "the peer ended the session")
-
