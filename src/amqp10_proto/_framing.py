@@ -15,10 +15,11 @@ from typing import Any
 
 from ._composite import _new
 from ._decoder import decode_one
+from ._definitions import _DELIVERY_STATE_TYPES, Accepted, Released, Role
 from ._encoder import _e_uint, encode
 from ._errors import DecodeError, LocalProtocolError, RemoteProtocolError
-from ._performatives import Transfer
-from ._types import UInt
+from ._performatives import Disposition, Flow, Transfer
+from ._types import Map, UInt
 
 __all__ = [
     "AMQP_HEADER",
@@ -142,12 +143,21 @@ class FrameReader:
                         yield (ftype, channel, None, b"")  # 2.3.2: an empty frame
                         continue
                     try:
-                        if (body + 3 < end and data[body + 2] == 0x14 and data[body + 1] == 0x53
-                                and not data[body]):
+                        if body + 3 < end and data[body + 1] == 0x53 and not data[body]:
+                            # The usual transfer, flow and disposition skip the generic walk.
+                            d = data[body + 2]
                             try:
-                                got = _fast_transfer(data, body + 3, end, self.scratch)
-                            except IndexError:  # malformed: the general decoder says why
-                                got = None
+                                if d == 0x14:
+                                    got: tuple[Any, int] | None = _fast_transfer(
+                                        data, body + 3, end, self.scratch)
+                                elif d == 0x15:
+                                    got = _fast_disposition(data, body + 3, end)
+                                elif d == 0x13:
+                                    got = _fast_flow(data, body + 3, end)
+                                else:
+                                    got = None
+                            except (IndexError, struct.error):
+                                got = None  # malformed: the general decoder says why
                             if got is not None:
                                 pos = end
                                 yield (ftype, channel, got[0], data[got[1]:end])
@@ -262,6 +272,204 @@ def _fast_transfer(data: bytes, pos: int, end: int,
     return t, stop
 
 
+_unpack_II = struct.Struct(">II").unpack_from
+# The depth the general decoder has left when it reaches a field of a
+# performative (decode_one's 64, less the described value and its list).
+_FIELD_DEPTH = 62
+
+
+def _fast_flow(data: bytes, pos: int, end: int) -> tuple[Flow, int] | None:
+    """Decode the usual flow (2.7.4) directly from its list at ``pos``, or return None.
+
+    Handles a list8 or list32 of four to eleven fields whose numbers are uint,
+    smalluint, uint0 or null, flags true, false, null or boolean, and properties
+    null or a map; builds the same Flow the general decoder does (UInt values,
+    defaults for absent fields). Anything else, including every invalid flow,
+    returns None for the general decoder to decode or reject. Truncated input
+    may raise IndexError or struct.error, which mean None too.
+    """
+    c = data[pos]
+    if c == 0xC0:
+        count = data[pos + 2]
+        p = pos + 3
+        stop = pos + 2 + data[pos + 1]
+    elif c == 0xD0:
+        size, count = _unpack_II(data, pos + 1)
+        p = pos + 9
+        stop = pos + 5 + size
+    else:
+        return None
+    if count < 4 or count > 11 or stop > end:
+        return None
+    small = _SMALL_UINTS
+    vals: list[Any] = [None] * 8  # the eight uint fields; absent ones stay null
+    for i in range(8 if count > 8 else count):
+        c = data[p]
+        if c == 0x70:
+            vals[i] = UInt(_unpack_I(data, p + 1)[0])
+            p += 5
+        elif c == 0x52:
+            vals[i] = small[data[p + 1]]
+            p += 2
+        elif c == 0x43:
+            vals[i] = _UINT0
+            p += 1
+        elif c == 0x40:
+            p += 1
+        else:
+            return None
+    # 2.7.4: incoming-window, next-outgoing-id and outgoing-window are mandatory.
+    if vals[1] is None or vals[2] is None or vals[3] is None:
+        return None
+    drain = echo = False
+    props = None
+    if count > 8:
+        drain, p = _flag(data, p)
+        if count > 9:
+            echo, p = _flag(data, p)
+            if count > 10:
+                if data[p] == 0x40:
+                    p += 1
+                else:
+                    props, p = _value(data, p, stop)
+                    if type(props) is not dict and type(props) is not Map:
+                        return None
+    if p != stop:
+        return None
+    v = _new(Flow)
+    (v.next_incoming_id, v.incoming_window, v.next_outgoing_id, v.outgoing_window,
+     v.handle, v.delivery_count, v.link_credit, v.available) = vals
+    v.drain = drain
+    v.echo = echo
+    v.properties = props
+    return v, stop
+
+
+def _fast_disposition(data: bytes, pos: int, end: int) -> tuple[Disposition, int] | None:
+    """Decode the usual disposition (2.7.6) directly from its list at ``pos``, or return None.
+
+    Handles a list8 or list32 of two to six fields: role and flags as true,
+    false or boolean (settled and batchable also null), first and last as uint,
+    smalluint or uint0 (last also null), and a state that is null, accepted or
+    released (3.4, as an empty list0 or list8) or any delivery state the
+    general decoder reads. Builds the same Disposition the general decoder does
+    (Role, UInt, a new state object, defaults for absent fields). Anything else
+    returns None; truncated input may raise IndexError or struct.error.
+    """
+    c = data[pos]
+    if c == 0xC0:
+        count = data[pos + 2]
+        p = pos + 3
+        stop = pos + 2 + data[pos + 1]
+    elif c == 0xD0:
+        size, count = _unpack_II(data, pos + 1)
+        p = pos + 9
+        stop = pos + 5 + size
+    else:
+        return None
+    # 2.7.6: role and first are mandatory.
+    if count < 2 or count > 6 or stop > end:
+        return None
+    c = data[p]
+    if c == 0x41:
+        role = Role.RECEIVER
+        p += 1
+    elif c == 0x42:
+        role = Role.SENDER
+        p += 1
+    elif c == 0x56 and data[p + 1] < 2:
+        role = Role.RECEIVER if data[p + 1] else Role.SENDER
+        p += 2
+    else:
+        return None
+    c = data[p]
+    if c == 0x52:
+        first = _SMALL_UINTS[data[p + 1]]
+        p += 2
+    elif c == 0x70:
+        first = UInt(_unpack_I(data, p + 1)[0])
+        p += 5
+    elif c == 0x43:
+        first = _UINT0
+        p += 1
+    else:
+        return None
+    last = None
+    settled = batchable = False
+    state: Any = None
+    if count > 2:
+        c = data[p]
+        if c == 0x52:
+            last = _SMALL_UINTS[data[p + 1]]
+            p += 2
+        elif c == 0x70:
+            last = UInt(_unpack_I(data, p + 1)[0])
+            p += 5
+        elif c == 0x43:
+            last = _UINT0
+            p += 1
+        elif c == 0x40:
+            p += 1
+        else:
+            return None
+        if count > 3:
+            settled, p = _flag(data, p)
+            if count > 4:
+                c = data[p]
+                if c == 0x40:
+                    p += 1
+                elif (c == 0x00 and data[p + 1] == 0x53 and (data[p + 2] | 2) == 0x26
+                        and data[p + 3] == 0x45):  # accepted (0x24) or released (0x26)
+                    state = _new(Accepted if data[p + 2] == 0x24 else Released)
+                    p += 4
+                else:
+                    state, p = _value(data, p, stop)
+                    if type(state) not in _DELIVERY_STATE_TYPES:
+                        return None
+                if count > 5:
+                    batchable, p = _flag(data, p)
+    if p != stop:
+        return None
+    v = _new(Disposition)
+    v.role = role
+    v.first = first
+    v.last = last
+    v.settled = settled
+    v.state = state
+    v.batchable = batchable
+    return v, stop
+
+
+def _flag(data: bytes, p: int) -> tuple[bool, int]:
+    """A boolean field defaulting to false (true, false, null or 0x56 0/1) and the offset after it.
+
+    Anything else raises IndexError, which the callers' callers read as "not the
+    usual form".
+    """
+    c = data[p]
+    if c == 0x41:
+        return True, p + 1
+    if c == 0x42 or c == 0x40:
+        return False, p + 1
+    if c == 0x56:
+        b = data[p + 1]
+        if b < 2:
+            return b == 1, p + 2
+    raise IndexError("not a usual flag")
+
+
+def _value(data: bytes, p: int, stop: int) -> tuple[Any, int]:
+    """Any value inside a list ending at ``stop``, as the general decoder reads it there.
+
+    Decoded with the depth the general decoder would have left; a value it
+    would reject raises IndexError (so the caller falls back to it).
+    """
+    if p >= stop:
+        raise IndexError("field past the end of the list")
+    try:
+        return decode_one(data, p, max_depth=_FIELD_DEPTH)
+    except DecodeError:
+        raise IndexError("not a usual field") from None
 
 
 

@@ -56,6 +56,7 @@ from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
     "DEFAULT",
+    "AsyncReceivedMessage",
     "ConnectionInfo",
     "closed_error",
     "LinkBase",
@@ -320,6 +321,36 @@ class ReceivedSections:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, delivery_id={self.delivery.id})"
+
+
+class AsyncReceivedMessage(ReceivedSections):
+    """A received message whose settling calls are awaited (the asyncio and trio adapters).
+
+    Each is its receiver's call for this message: ``await msg.accept()`` is
+    ``await receiver.accept(msg)``.
+    """
+
+    __slots__ = ()
+
+    async def accept(self, *, timeout: float | None = None) -> None:
+        """Accept this message (see the receiver's ``accept``)."""
+        await self.receiver.accept(self, timeout=timeout)
+
+    async def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
+        """Reject this message (see the receiver's ``reject``)."""
+        await self.receiver.reject(self, error, timeout=timeout)
+
+    async def release(self, *, timeout: float | None = None) -> None:
+        """Release this message (see the receiver's ``release``)."""
+        await self.receiver.release(self, timeout=timeout)
+
+    async def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
+                     message_annotations: dict[Any, Any] | None = None,
+                     timeout: float | None = None) -> None:
+        """Settle this message as modified (see the receiver's ``modify``)."""
+        await self.receiver.modify(self, delivery_failed=delivery_failed,
+                                   undeliverable_here=undeliverable_here,
+                                   message_annotations=message_annotations, timeout=timeout)
 
 
 class ConnectionInfo:

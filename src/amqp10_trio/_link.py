@@ -28,7 +28,7 @@ from amqp10_proto import (
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import LinkBase, ReceivedSections, ReceiverBase, SenderBase
+from amqp10_proto.client import AsyncReceivedMessage, LinkBase, ReceiverBase, SenderBase
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -168,34 +168,16 @@ class Sender(SenderBase, _Link):
             core.drained()  # nothing queued here: give the credit back (2.6.7)
 
 
-class ReceivedMessage(ReceivedSections):
+class ReceivedMessage(AsyncReceivedMessage):
     """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
 
     The message's sections are readable here directly (``body``, ``properties``,
     ``application_properties`` ...); ``message`` is the whole ``Message``.
+    ``await msg.accept()`` is ``await receiver.accept(msg)``; likewise reject,
+    release and modify.
     """
 
     __slots__ = ()
-
-    async def accept(self, *, timeout: float | None = None) -> None:
-        """Accept this message (see :meth:`Receiver.accept`)."""
-        await self.receiver.accept(self, timeout=timeout)
-
-    async def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
-        """Reject this message (see :meth:`Receiver.reject`)."""
-        await self.receiver.reject(self, error, timeout=timeout)
-
-    async def release(self, *, timeout: float | None = None) -> None:
-        """Release this message (see :meth:`Receiver.release`)."""
-        await self.receiver.release(self, timeout=timeout)
-
-    async def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None) -> None:
-        """Settle this message as modified (see :meth:`Receiver.modify`)."""
-        await self.receiver.modify(self, delivery_failed=delivery_failed,
-                                   undeliverable_here=undeliverable_here,
-                                   message_annotations=message_annotations, timeout=timeout)
 
 
 class Receiver(ReceiverBase, _Link):
