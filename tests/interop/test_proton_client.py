@@ -1,4 +1,5 @@
-"""python-qpid-proton as the other client: what it sends we receive exactly, and back.
+"""python-qpid-proton as the other client: what it sends we receive exactly, and back,
+through each adapter.
 
 Both go through the rhea broker (which forwards messages byte for byte), so what
 arrives was encoded by the other library: proton's encoder read by our decoder,
@@ -7,21 +8,77 @@ and ours read by proton's.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
 import proton
+import pytest
+import trio
 from proton.utils import BlockingConnection
 
+import amqp10_asyncio
 import amqp10_sync
+import amqp10_trio
 from amqp10_proto import Header, Message, Properties, Symbol, UInt, ULong
 
-from .conftest import start
+from .peers import start
+
+ADAPTERS = ["sync", "asyncio", "trio"]
+
+
+def receive_with(adapter: str, url: str, address: str, n: int) -> list[Any]:
+    """``n`` messages from ``address`` through one adapter, each accepted."""
+    if adapter == "sync":
+        with amqp10_sync.open_connection(url, timeout=10) as conn:
+            receiver = conn.open_session().open_receiver(address, credit=10)
+            got = [receiver.receive(timeout=10) for _ in range(n)]
+            for m in got:
+                m.accept()
+            return got
+
+    async def body(amqp: Any) -> list[Any]:
+        async with amqp.open_connection(url, timeout=10) as conn:
+            session = await conn.open_session()
+            receiver = await session.open_receiver(address, credit=10)
+            got = [await receiver.receive(timeout=10) for _ in range(n)]
+            for m in got:
+                await m.accept()
+            return got
+
+    if adapter == "asyncio":
+        return asyncio.run(body(amqp10_asyncio))
+    result: list[Any] = trio.run(body, amqp10_trio)
+    return result
+
+
+def send_with(adapter: str, url: str, address: str, messages: list[Message]) -> None:
+    """Send ``messages`` to ``address`` through one adapter, each accepted."""
+    if adapter == "sync":
+        with amqp10_sync.open_connection(url, timeout=10) as conn:
+            sender = conn.open_session().open_sender(address)
+            for m in messages:
+                sender.send(m, timeout=10)
+        return
+
+    async def body(amqp: Any) -> None:
+        async with amqp.open_connection(url, timeout=10) as conn:
+            session = await conn.open_session()
+            sender = await session.open_sender(address)
+            for m in messages:
+                await sender.send(m, timeout=10)
+
+    if adapter == "asyncio":
+        asyncio.run(body(amqp10_asyncio))
+    else:
+        trio.run(body, amqp10_trio)
 
 T0 = dt.datetime(2026, 11, 26, 12, 0, 0, 250000, tzinfo=dt.timezone.utc)
 
 
-def test_what_proton_sends_we_receive_exactly() -> None:
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_what_proton_sends_we_receive_exactly(adapter: str) -> None:
     peer = start("rhea-broker")
     address = f"from-proton-{uuid.uuid4().hex[:8]}"
     pconn = BlockingConnection(f"amqp://127.0.0.1:{peer.port}", timeout=10)
@@ -38,12 +95,7 @@ def test_what_proton_sends_we_receive_exactly() -> None:
         psender.send(proton.Message(body=b"raw bytes"))
     finally:
         pconn.close()
-    with amqp10_sync.open_connection(f"amqp://127.0.0.1:{peer.port}", timeout=10) as conn:
-        receiver = conn.open_session().open_receiver(address, credit=10)
-        first = receiver.receive(timeout=10)
-        second = receiver.receive(timeout=10)
-        receiver.accept(first)
-        receiver.accept(second)
+    first, second = receive_with(adapter, f"amqp://127.0.0.1:{peer.port}", address, 2)
     assert first.body == "hello from proton" and first.message.body_type == "value"
     assert first.properties.message_id == 42 and type(first.properties.message_id) is ULong
     assert first.properties.correlation_id == b"corr"
@@ -60,18 +112,18 @@ def test_what_proton_sends_we_receive_exactly() -> None:
     assert second.body == b"raw bytes" and second.message.body_type == "value"
 
 
-def test_what_we_send_proton_receives_exactly() -> None:
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_what_we_send_proton_receives_exactly(adapter: str) -> None:
     peer = start("rhea-broker")
     address = f"to-proton-{uuid.uuid4().hex[:8]}"
-    with amqp10_sync.open_connection(f"amqp://127.0.0.1:{peer.port}", timeout=10) as conn:
-        sender = conn.open_session().open_sender(address)
-        sender.send(Message(
-            b"\x00\x01 bytes", header=Header(durable=True, priority=2, ttl=5000),
-            properties=Properties(message_id=uuid.UUID(int=7), subject="s", to=address,
-                                  reply_to="replies", creation_time=T0, group_id="g"),
-            application_properties={"i": 5, "b": False, "s": "text", "u": UInt(3)},
-            message_annotations={"x-opt-k": "v"}), timeout=10)
-        sender.send(Message({"a": [1, 2, 3]}), timeout=10)
+    send_with(adapter, f"amqp://127.0.0.1:{peer.port}", address, [
+        Message(b"\x00\x01 bytes", header=Header(durable=True, priority=2, ttl=5000),
+                properties=Properties(message_id=uuid.UUID(int=7), subject="s", to=address,
+                                      reply_to="replies", creation_time=T0, group_id="g"),
+                application_properties={"i": 5, "b": False, "s": "text", "u": UInt(3)},
+                message_annotations={"x-opt-k": "v"}),
+        Message({"a": [1, 2, 3]}),
+    ])
     pconn = BlockingConnection(f"amqp://127.0.0.1:{peer.port}", timeout=10)
     try:
         preceiver = pconn.create_receiver(address)
