@@ -4,7 +4,8 @@ A frame is an 8-byte header (size, data offset, type, channel), an optional
 extended header, and a body: one performative and, for transfers, payload.
 :class:`FrameReader` cuts frames out of arbitrary chunks of bytes with linear
 copying: chunks are only joined once a whole frame (whose size the header
-declares) is present.
+declares) is present. The usual transfer, flow and disposition are decoded
+directly (``_fast_*``); any other form goes to the general decoder.
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ def _fast_transfer(data: bytes, pos: int, end: int,
     perhaps more. Anything else goes to the general decoder, which also
     validates; this only spares the common case its generic walk. With ``scratch``
     (a Transfer no one keeps) its fields are overwritten instead of a new one built.
+    Truncated input may raise IndexError or struct.error, which mean None too.
     """
     if data[pos] != 0xC0:
         return None
