@@ -103,6 +103,7 @@ class Connection(ConnectionInfo):
         self._out = bytearray()
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the stream took, ever
+        self._write_waiters = 0  # tasks waiting for bytes to be written (see _wait_written)
         self._dead = False  # the stream is gone (or given up on)
         self._transport_error: str | None = None
         self._closed_by_user = False
@@ -228,7 +229,7 @@ class Connection(ConnectionInfo):
             self._lost("the peer did not answer our close in time")
         # Let the writer put our last frames (the close) on the wire, briefly.
         with trio.move_on_at(min(end, trio.current_time() + 1.0)):
-            await self._wait_until(lambda: self._sent_total >= self._queued_total or self._dead,
+            await self._wait_written(lambda: self._sent_total >= self._queued_total or self._dead,
                                    None)
         await self._stop()
 
@@ -272,6 +273,14 @@ class Connection(ConnectionInfo):
                 if pred():
                     return True
         return bool(pred())
+
+    async def _wait_written(self, pred: Callable[[], object], end: float | None) -> bool:
+        """``_wait_until`` for a condition that also changes as the writer writes."""
+        self._write_waiters += 1
+        try:
+            return await self._wait_until(pred, end)
+        finally:
+            self._write_waiters -= 1
 
     def _closed_error(self) -> amqp_errors.ConnectionClosed:
         return closed_error(self._core, closed_by_user=self._closed_by_user,
@@ -362,7 +371,8 @@ class Connection(ConnectionInfo):
                 data, self._out = self._out, bytearray()
                 await stream.send_all(data)
                 self._sent_total += len(data)
-                self._fire()
+                if self._write_waiters:
+                    self._fire()  # only those waiting on the write care; the rest sleep on
         except _TRANSPORT_ERRORS as exc:
             self._lost(f"write failed: {_reason(exc)}")
         except trio.Cancelled:

@@ -124,7 +124,7 @@ class Sender(SenderBase, _Link):
         if not (core.sendable and conn._unwritten < _HIGH_WATER):
             self._waiting += 1
             try:
-                ok = await conn._wait_until(
+                ok = await conn._wait_written(
                     lambda: (core.sendable and conn._unwritten < _HIGH_WATER)
                     or core.state is not LinkState.ATTACHED or conn.closed, end)
             finally:
@@ -152,7 +152,7 @@ class Sender(SenderBase, _Link):
         end = _end if _end is not None else conn._deadline(timeout)
         mark, presettled = delivery.context
         if presettled:
-            ok = await conn._wait_until(lambda: conn._sent_total >= mark or conn.closed, end)
+            ok = await conn._wait_written(lambda: conn._sent_total >= mark or conn.closed, end)
             if conn._sent_total < mark:
                 conn._check()
                 if not ok:
