@@ -50,7 +50,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(socket|ssl|threading|datetime|enum|uuid|typing|collections\.abc|_?asyncio"
                r"|trio|types)(\..+)?"),
-    (r"py:class", r"amqp10_\w+(\.\w+)*\.T"),
+    (r"py:class", r"amqp10_\w+(\.\w+)*\.[TM]"),  # type variables
 ]
 
 html_theme = "alabaster"
@@ -127,6 +127,7 @@ def _public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[type]
     result: list[type] = []
 
     def add(base: type) -> None:
+        base = getattr(base, "__origin__", base)  # Base[T] stands for its class
         if base is object or base in result:
             return
         private = base.__module__.startswith("amqp10") and id(base) not in names

@@ -8,7 +8,6 @@ finished, and keep the application's queue of received messages.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from amqp10_proto import Delivery as CoreDelivery
@@ -20,7 +19,7 @@ from amqp10_proto import (
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import AsyncReceivedMessage, LinkBase, ReceiverBase, SenderBase
+from amqp10_proto.client import AsyncReceivedMessage, AsyncReceiverBase, LinkBase, SenderBase
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -171,105 +170,19 @@ class ReceivedMessage(AsyncReceivedMessage):
     __slots__ = ()
 
 
-class Receiver(ReceiverBase, _Link):
-    """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as used."""
+class Receiver(AsyncReceiverBase[ReceivedMessage], _Link):
+    """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as used.
+
+    The calls are amqp10_proto.client.AsyncReceiverBase's; asyncio's own part is that a
+    settlement's disposition is written with the others of the same loop pass.
+    """
 
     _core: CoreReceiver
-    _buffer: deque[ReceivedMessage]
     _message_class = ReceivedMessage
 
-    # -- receiving ----------------------------------------------------------------------
-    async def receive(self, timeout: float | None = None) -> ReceivedMessage:
-        """The next message; raises TimeoutError if none arrives within ``timeout``."""
-        conn = self._conn
-        buffer = self._buffer
-        if not buffer:
-            ok = await conn._wait_until(lambda: buffer or self._gone(), conn._deadline(timeout))
-            if not buffer:
-                raise self._no_message(ok, conn._span(timeout))
-        msg = buffer.popleft()
-        self._refill(flush=True)
-        return msg
-
-    async def receive_batch(self, n: int, timeout: float | None = None) -> list[ReceivedMessage]:
-        """Up to ``n`` messages: return once ``n`` are here or ``timeout`` passed (maybe [])."""
-        conn = self._conn
-        want = self._batch_size(n)
-        buffer = self._buffer
-        await conn._wait_until(lambda: len(buffer) >= want or self._gone(),
-                               conn._deadline(timeout))
-        if not buffer and self._gone():
-            raise self._no_message(True, conn._span(timeout))
-        return self._take(n)
-
-    def __aiter__(self) -> Receiver:
-        return self
-
-    async def __anext__(self) -> ReceivedMessage:
-        """Messages as they arrive, until the link (or connection) is closed by us.
-
-        Waits without a timeout; raises LinkDetached / SessionEnded /
-        ConnectionClosed if the peer ends it.
-        """
-        buffer = self._buffer
-        if not buffer:
-            await self._conn._wait_until(lambda: buffer or self._gone(), None)
-            if not buffer:
-                if self._iteration_over():
-                    raise StopAsyncIteration
-                raise self._no_message(True, 0)
-        msg = buffer.popleft()
-        self._refill(flush=True)
-        return msg
-
-    # -- credit ---------------------------------------------------------------------------
     async def add_credit(self, n: int) -> None:
         """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more."""
         self._add_credit(n)
 
-    async def drain(self, timeout: float | None = None) -> None:
-        """Ask the peer to use all outstanding credit now or give it back; wait until done."""
-        conn = self._conn
-        end = conn._deadline(timeout)
-        before = self._drain_start()
-        ok = await conn._wait_until(lambda: self._drains != before or self._gone(), end)
-        self._drain_result(before, ok)
-
-    # -- settling -------------------------------------------------------------------------
-    # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
-    # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
-    async def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
-        await self._settle(msg, timeout, "accept")
-
-    async def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
-                     timeout: float | None = None) -> None:
-        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
-        await self._settle(msg, timeout, "reject", error)
-
-    async def release(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
-        await self._settle(msg, timeout, "release")
-
-    async def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
-                     undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None) -> None:
-        """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
-        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
-                           undeliverable_here=undeliverable_here,
-                           message_annotations=message_annotations)
-
-    async def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
-                      **kwargs: Any) -> None:
-        conn = self._conn
-        delivery = msg.delivery
-        wait = self._settle_start(delivery, how, args, kwargs)
-        if wait is None:
-            return
-        if not wait:
-            conn._after_soon()  # coalesced with the settlements that follow in this burst
-            return
-        conn._after()
-        ok = await conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout))
-        self._settle_result(delivery, ok, conn._span(timeout))
+    async def _settled(self) -> None:
+        self._conn._after_soon()  # coalesced with the settlements that follow in this burst

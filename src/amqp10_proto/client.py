@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._clientstate import (
+    AsyncReceiverBase,
     LinkBase,
     LinkInfo,
     ReceiverBase,
@@ -57,6 +58,7 @@ from ._url import ParsedURL, is_loopback, parse_url
 __all__ = [
     "DEFAULT",
     "AsyncReceivedMessage",
+    "AsyncReceiverBase",
     "ConnectionInfo",
     "closed_error",
     "LinkBase",

@@ -13,7 +13,6 @@ the message went out leaves the delivery tracked by the core to its settlement.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from amqp10_proto import (
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import AsyncReceivedMessage, LinkBase, ReceiverBase, SenderBase
+from amqp10_proto.client import AsyncReceivedMessage, AsyncReceiverBase, LinkBase, SenderBase
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -180,63 +179,16 @@ class ReceivedMessage(AsyncReceivedMessage):
     __slots__ = ()
 
 
-class Receiver(ReceiverBase, _Link):
-    """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume."""
+class Receiver(AsyncReceiverBase[ReceivedMessage], _Link):
+    """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume.
+
+    The calls are amqp10_proto.client.AsyncReceiverBase's; trio's own part is the
+    checkpoints: a cancelled call does nothing, and a settlement yields once.
+    """
 
     _core: CoreReceiver
-    _buffer: deque[ReceivedMessage]
     _message_class = ReceivedMessage
 
-    # -- receiving ----------------------------------------------------------------------
-    async def receive(self, timeout: float | None = None) -> ReceivedMessage:
-        """The next message; raises TimeoutError if none arrives within ``timeout``.
-
-        Cancelled while waiting, no message is taken.
-        """
-        conn = self._conn
-        end = conn._deadline(timeout)
-        buffer = self._buffer
-        await trio.lowlevel.checkpoint_if_cancelled()
-        if not buffer:
-            ok = await conn._wait_until(lambda: buffer or self._gone(), end)
-            if not buffer:
-                raise self._no_message(ok, conn._span(timeout))
-        msg = buffer.popleft()
-        self._refill(flush=True)
-        return msg
-
-    async def receive_batch(self, n: int, timeout: float | None = None) -> list[ReceivedMessage]:
-        """Up to ``n`` messages: return once ``n`` are here or ``timeout`` passed (maybe [])."""
-        conn = self._conn
-        end = conn._deadline(timeout)
-        want = self._batch_size(n)
-        buffer = self._buffer
-        await trio.lowlevel.checkpoint_if_cancelled()
-        await conn._wait_until(lambda: len(buffer) >= want or self._gone(), end)
-        if not buffer and self._gone():
-            raise self._no_message(True, conn._span(timeout))
-        return self._take(n)
-
-    def __aiter__(self) -> Receiver:
-        """``async for msg in receiver``: messages as they arrive, until we close the link.
-
-        Waits without a timeout; raises LinkDetached / SessionEnded /
-        ConnectionClosed if the peer ends it.
-        """
-        return self
-
-    async def __anext__(self) -> ReceivedMessage:
-        buffer = self._buffer
-        await self._conn._wait_until(lambda: buffer or self._gone(), None)
-        if not buffer:
-            if self._iteration_over():
-                raise StopAsyncIteration
-            raise self._no_message(True, 0)
-        msg = buffer.popleft()
-        self._refill(flush=True)
-        return msg
-
-    # -- credit ---------------------------------------------------------------------------
     def add_credit(self, n: int) -> None:
         """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more.
 
@@ -244,52 +196,9 @@ class Receiver(ReceiverBase, _Link):
         """
         self._add_credit(n)
 
-    async def drain(self, timeout: float | None = None) -> None:
-        """Ask the peer to use all outstanding credit now or give it back; wait until done."""
-        conn = self._conn
-        end = conn._deadline(timeout)
+    async def _checkpoint(self) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
-        before = self._drain_start()
-        ok = await conn._wait_until(lambda: self._drains != before or self._gone(), end)
-        self._drain_result(before, ok)
 
-    # -- settling -------------------------------------------------------------------------
-    # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
-    # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
-    async def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
-        await self._settle(msg, timeout, "accept")
-
-    async def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
-                     timeout: float | None = None) -> None:
-        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
-        await self._settle(msg, timeout, "reject", error)
-
-    async def release(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
-        await self._settle(msg, timeout, "release")
-
-    async def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
-                     undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None) -> None:
-        """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
-        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
-                           undeliverable_here=undeliverable_here,
-                           message_annotations=message_annotations)
-
-    async def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
-                      **kwargs: Any) -> None:
-        # Cancellation is checked first: a cancelled settle said nothing to the peer.
-        await trio.lowlevel.checkpoint_if_cancelled()
-        conn = self._conn
-        delivery = msg.delivery
-        wait = self._settle_start(delivery, how, args, kwargs)
-        if wait is None:
-            return
-        conn._after()
-        if not wait:
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return
-        ok = await conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout))
-        self._settle_result(delivery, ok, conn._span(timeout))
+    async def _settled(self) -> None:
+        self._conn._after()
+        await trio.lowlevel.cancel_shielded_checkpoint()
