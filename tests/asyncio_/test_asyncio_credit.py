@@ -10,6 +10,7 @@ import pytest
 import amqp10_asyncio as amqp
 from amqp10_proto import Message
 from amqp10_proto.errors import SessionEnded
+from tests.interop.peers import RABBITMQ_OWN_PORT, start_own
 
 from .conftest import start
 from .helpers import run
@@ -85,7 +86,7 @@ def test_a_drain_rabbitmq_cannot_do_ends_in_a_clear_error_within_its_timeout() -
     # RabbitMQ 3.10 does not do drain (its quirk 7): on an empty classic queue its
     # channel crashes and it ends the session with amqp:internal-error. The drain
     # must end with that error, not hang.
-    peer = start("rabbitmq")
+    peer = start_own("rabbitmq", RABBITMQ_OWN_PORT)  # the crash stays off the shared node
     q = f"amqp10-asyncio-credit-{uuid.uuid4().hex[:8]}"
 
     async def main() -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,10 @@ IN_REPO = {
 _started: set[str] = set()  # peers this test session started (and will stop)
 _checked: set[str] = set()  # peers known to be up
 _procs: dict[str, subprocess.Popen[bytes]] = {}  # in-repo peers this session runs
+_own: set[tuple[str, int]] = set()  # second instances this session started (start_own)
+
+#: The port of the tests' own RabbitMQ node, for tests that crash its channels.
+RABBITMQ_OWN_PORT = 35819
 
 
 def answers_amqp(port: int, timeout: float = 2.0) -> bool:
@@ -135,7 +139,29 @@ def start(name: str) -> Peer:
     return peer
 
 
+def start_own(name: str, port: int) -> Peer:
+    """A second instance of a shared peer, on a port of its own, for a test that breaks it.
+
+    RabbitMQ 3.10 crashes a session's channel on a drain it cannot do; a node that had
+    that happen has been seen to answer a later session's end only after 30 s. Tests
+    that provoke it run here, so the shared node never sees the crash. Stopped with
+    the others by :func:`stop_all`.
+    """
+    if (name, port) not in _own:
+        proc = subprocess.run(["bash", str(PEERS_DIR / f"start-{name}"), str(port)],
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} did not start on port {port} (exit {proc.returncode}):"
+                               f"\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        _own.add((name, port))
+    return replace(PEERS[name], port=port)
+
+
 def stop_all() -> None:
+    for name, port in sorted(_own):
+        subprocess.run(["bash", str(PEERS_DIR / f"stop-{name}"), str(port)],
+                       capture_output=True, timeout=120)
+    _own.clear()
     for name in sorted(_started):
         proc = _procs.pop(name, None)
         if proc is not None:
