@@ -1,13 +1,11 @@
-"""What the asyncio adapter's modules share: awaitable openings and error text."""
+"""What the asyncio adapter's modules share: awaitable openings."""
 
 from __future__ import annotations
 
 from collections.abc import Coroutine, Generator
 from typing import Any, Generic, Protocol, TypeVar
 
-from amqp10_proto.client import describe_error
-
-__all__ = ["Opening", "describe_error"]
+__all__ = ["Opening"]
 
 
 class _AsyncClosable(Protocol):

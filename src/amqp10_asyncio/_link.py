@@ -152,10 +152,6 @@ class Sender(SenderBase, _Link):
         ok = await conn._wait_until(lambda: self._outcome_ready(delivery), end)
         return self._outcome(delivery, ok, conn._span(timeout))
 
-    def _on_flow_event(self, event: Any) -> None:
-        core = self._core
-        if getattr(event, "drain", False) and self._waiting == 0 and core.drain_requested:
-            core.drained()  # nothing queued here: give the credit back (2.6.7)
 
 
 class ReceivedMessage(AsyncReceivedMessage):

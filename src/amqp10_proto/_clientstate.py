@@ -295,6 +295,14 @@ class LinkBase(LinkInfo):
 class SenderBase(LinkBase):
     """A sender's outcomes: when a delivery is finished and what that means (3.4)."""
 
+    #: Calls of this sender waiting for credit now (the adapter counts them).
+    _waiting = 0
+
+    def _on_flow_event(self, event: Any) -> None:
+        core = self._core
+        if getattr(event, "drain", False) and self._waiting == 0 and core.drain_requested:
+            core.drained()  # a drain, and no send waiting: give the credit back (2.6.7)
+
     @property
     def credit(self) -> int:
         """Messages the peer lets us send now (its link-credit, 2.6.7)."""
