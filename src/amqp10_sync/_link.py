@@ -260,7 +260,11 @@ class Sender(SenderBase, _Link):
 
     def _detached(self, event: LinkDetached) -> None:
         super()._detached(event)
-        self._queue.clear()  # never sent; their wait_settled raises LinkDetached
+        if self._queue:
+            # Never sent: their wait_settled raises LinkDetached; say so for those not waited on.
+            log.warning("%s: link %r ended with %d message(s) still waiting for credit; "
+                        "they were not sent", self._conn.label, self.name, len(self._queue))
+            self._queue.clear()
         self._conn._room.notify_all()
 
 

@@ -261,13 +261,16 @@ def test_sends_without_credit_wait_in_order_in_the_queue_and_time_out_unsent() -
     assert wait_no_io_threads()
 
 
-def test_queued_sends_fail_with_link_detached_when_the_link_closes() -> None:
+def test_queued_sends_fail_with_link_detached_when_the_link_closes(
+        caplog: pytest.LogCaptureFixture) -> None:
     fake = FakePeer(credit=0)
     try:
         with amqp.open_connection(fake.url, sasl=None, timeout=5) as conn:
             sender = conn.open_session().open_sender("q")
             handle = sender.send_nowait(Message(b"never"))
-            sender.close()
+            with caplog.at_level(logging.WARNING, logger="amqp10"):
+                sender.close()
+            assert "1 message(s) still waiting for credit; they were not sent" in caplog.text
             with pytest.raises(LinkDetached, match="was closed"):
                 sender.wait_settled(handle)
     finally:
