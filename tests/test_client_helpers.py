@@ -31,6 +31,7 @@ from amqp10_proto.client import (
     outcome_error,
     receiver_attach_args,
     sender_attach_args,
+    socket_peer,
     url_sasl,
 )
 from amqp10_proto.errors import MessageModified, MessageRejected, MessageReleased
@@ -148,3 +149,18 @@ def test_an_ssl_context_with_an_amqp_url_is_refused() -> None:
     with pytest.raises(ValueError, match="use amqps://"):
         url_sasl("amqp://127.0.0.1", DEFAULT, ssl_context=object(),
                  allow_plain_without_tls=False)
+
+
+def test_socket_peer_names_the_other_end_or_none() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            assert socket_peer(client) == ("127.0.0.1", f"127.0.0.1:{port}")
+    a, b = socket.socketpair()
+    with a, b:
+        assert socket_peer(a) is not None and socket_peer(a)[0] == "localhost"  # type: ignore[index]
+    lone = socket.socket()
+    with lone:
+        assert socket_peer(lone) is None  # not connected

@@ -16,14 +16,10 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from amqp10_proto import (
-    Connection as CoreConnection,
-)
-from amqp10_proto import (
-    RemoteProtocolError,
-)
+from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import RemoteProtocolError
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -32,15 +28,13 @@ from amqp10_proto.client import (
     closed_error,
     connect_sasl,
     dispatch_events,
+    socket_peer,
     url_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening
 from ._session import Session
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DEFAULT", "Connection", "connect", "open_connection"]
 
@@ -442,12 +436,7 @@ def connect(
     or the peer's address is checked). The connection owns the socket from here
     on and closes it. ``sasl`` defaults to ANONYMOUS.
     """
-    try:
-        peer = sock.getpeername()
-        host = str(peer[0]) if isinstance(peer, tuple) else "localhost"
-        label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-    except OSError:
-        host, label = "unknown", "socket"
+    host, label = socket_peer(sock) or ("unknown", "socket")
     sasl = connect_sasl(sasl, tls=ssl_context is not None, host=host,
                         allow_plain_without_tls=allow_plain_without_tls)
 

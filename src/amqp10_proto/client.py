@@ -76,6 +76,7 @@ __all__ = [
     "receiver_attach_args",
     "sender_attach_args",
     "settle_timeout_text",
+    "socket_peer",
     "url_sasl",
 ]
 
@@ -147,6 +148,18 @@ def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
         raise ValueError(
             f"SASL PLAIN would send the password in clear text to {host}: use amqps://, "
             "or pass allow_plain_without_tls=True")
+
+
+def socket_peer(sock: Any) -> tuple[str, str] | None:
+    """``(host, label)`` of a connected socket's peer (``label`` is ``host:port``), for an
+    adapter's ``connect``; None if the socket cannot say (no longer connected)."""
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return None
+    if isinstance(peer, tuple):
+        return str(peer[0]), f"{peer[0]}:{peer[1]}"
+    return "localhost", str(peer)  # a Unix socket
 
 
 def url_sasl(url: str, sasl: SaslOption, *, ssl_context: Any,

@@ -20,14 +20,10 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from amqp10_proto import (
-    Connection as CoreConnection,
-)
-from amqp10_proto import (
-    RemoteProtocolError,
-)
+from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import RemoteProtocolError
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -37,21 +33,18 @@ from amqp10_proto.client import (
     connect_sasl,
     describe_error,
     dispatch_events,
+    socket_peer,
     url_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
+from ._link import HIGH_WATER
 from ._session import Session
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
-#: Bytes the socket has not taken yet above which senders wait (backpressure).
-HIGH_WATER = 4 << 20
 _BURST = 64  # settlements left for the I/O thread before one is written at once
 _READ_SIZE = 1 << 18
 _SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same bytes
@@ -480,12 +473,7 @@ def connect(
     ``ssl_context`` wraps a plain socket in TLS first. The connection owns the
     socket from here on and closes it. ``sasl`` defaults to ANONYMOUS.
     """
-    try:
-        peer = sock.getpeername()
-        host = str(peer[0]) if isinstance(peer, tuple) else "localhost"
-        label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-    except OSError:
-        host, label = "unknown", "socket"
+    host, label = socket_peer(sock) or ("unknown", "socket")
     if ssl_context is not None and not isinstance(sock, ssl.SSLSocket):
         sock.settimeout(connect_timeout)
         sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or hostname or host)

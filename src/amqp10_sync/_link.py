@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["Queued", "ReceivedMessage", "Receiver", "Sender"]
 
 log = logging.getLogger("amqp10")
-_HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
+#: Bytes queued and not yet written above which senders wait (backpressure).
+HIGH_WATER = 4 << 20
 
 
 class _Link(LinkBase):
@@ -154,7 +155,7 @@ class Sender(SenderBase, _Link):
         core = self._core
         queue = self._queue
         with conn._cond:
-            if not queue and core.sendable and len(conn._out) < _HIGH_WATER:
+            if not queue and core.sendable and len(conn._out) < HIGH_WATER:
                 delivery = self._transfer(message, settled)
                 if core.drain_requested:
                     core.drained()  # nothing else waits to be sent (2.6.7)
@@ -207,7 +208,7 @@ class Sender(SenderBase, _Link):
         core = self._core
         conn = self._conn
         presettled = False
-        while queue and core.sendable and len(conn._out) < _HIGH_WATER:
+        while queue and core.sendable and len(conn._out) < HIGH_WATER:
             handle = queue.popleft()
             delivery = handle.delivery = self._transfer(handle.message, handle.settled)
             handle.message = b""  # the core holds the encoded frames now

@@ -23,16 +23,12 @@ import math
 import ssl
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
-from amqp10_proto import (
-    Connection as CoreConnection,
-)
-from amqp10_proto import (
-    RemoteProtocolError,
-)
+from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import RemoteProtocolError
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -42,21 +38,17 @@ from amqp10_proto.client import (
     connect_sasl,
     describe_error,
     dispatch_events,
+    socket_peer,
     url_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Opening, Session
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
-#: Bytes queued for the stream and not written yet above which senders wait (backpressure).
-HIGH_WATER = 4 << 20
 _READ_SIZE = 1 << 18
 _SHUT_DOWN = "the connection was shut down"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -500,14 +492,9 @@ def connect(
     to ANONYMOUS; PLAIN needs TLS unless ``allow_plain_without_tls``.
     """
     host = hostname or server_hostname or "unknown"
-    if isinstance(stream, trio.SocketStream):
-        try:
-            peer = stream.socket.getpeername()
-            if isinstance(peer, tuple):
-                host = hostname or str(peer[0])
-                label = f"{peer[0]}:{peer[1]}"
-        except OSError:
-            pass
+    peer = socket_peer(stream.socket) if isinstance(stream, trio.SocketStream) else None
+    if peer is not None:
+        host, label = hostname or peer[0], peer[1]
     if ssl_context is not None and not isinstance(stream, trio.SSLStream):
         stream = trio.SSLStream(stream, ssl_context, server_hostname=server_hostname or host)
     sasl = connect_sasl(sasl, tls=isinstance(stream, trio.SSLStream), host=host,

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["ReceivedMessage", "Receiver", "Sender"]
 
 log = logging.getLogger("amqp10")
-_HIGH_WATER = 4 << 20  # keep in step with _connection.HIGH_WATER
+#: Bytes queued and not yet written above which senders wait (backpressure).
+HIGH_WATER = 4 << 20
 
 
 class _Link(LinkBase):
@@ -120,11 +121,11 @@ class Sender(SenderBase, _Link):
         conn = self._conn
         core = self._core
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not (core.sendable and conn._unwritten < _HIGH_WATER):
+        if not (core.sendable and conn._unwritten < HIGH_WATER):
             self._waiting += 1
             try:
                 ok = await conn._wait_written(
-                    lambda: (core.sendable and conn._unwritten < _HIGH_WATER)
+                    lambda: (core.sendable and conn._unwritten < HIGH_WATER)
                     or core.state is not LinkState.ATTACHED or conn.closed, end)
             finally:
                 self._waiting -= 1
