@@ -115,7 +115,7 @@ class Sender(SenderBase, _Link):
                  **extra: Any) -> None:
         super().__init__(session, core, **extra)
         self._queue: deque[Queued] = deque()
-        self._queue_size = max(1, queue_size)
+        self._queue_size = queue_size
         self._room_waiters = 0
 
     @property

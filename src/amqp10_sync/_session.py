@@ -52,6 +52,8 @@ class Session(SessionBase):
         how many ``send_nowait`` messages may wait for credit before it blocks.
         Raises LinkDetached or SessionEnded (RabbitMQ 3.10) if the peer refuses.
         """
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be at least 1, not {queue_size!r}")
         args = sender_attach_args(
             address, settle_mode=settle_mode, durable=durable, expiry_policy=expiry_policy,
             capabilities=capabilities, name=name, source=source,

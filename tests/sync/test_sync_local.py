@@ -246,6 +246,9 @@ def test_sends_without_credit_wait_in_order_in_the_queue_and_time_out_unsent() -
             with pytest.raises(TimeoutError, match="no credit"):
                 sender.send_nowait(Message(b"too many"), timeout=0.2)
             assert 0.15 < time.monotonic() - t0 < 2
+            # A queue that holds nothing is refused before anything is sent.
+            with pytest.raises(ValueError, match="queue_size must be at least 1"):
+                conn.open_session().open_sender("q", queue_size=0)
             # A timeout while queued withdraws the message: it is never sent.
             with pytest.raises(TimeoutError, match="no credit"):
                 sender.wait_settled(handles[2], timeout=0.1)
