@@ -146,7 +146,7 @@ class Connection(ConnectionInfo):
                 raise TimeoutError(
                     f"the peer did not answer the begin within {self._span(timeout)} s")
         except BaseException:  # cancelled or timed out: do not leave a half-begun session
-            session._give_up()
+            session._end_nowait()
             raise
         return session
 

@@ -137,8 +137,3 @@ class Session(SessionBase):
             if exc[0] is None:
                 raise
             log.debug("error ending a session after an exception", exc_info=True)
-
-    # -- events and checks --------------------------------------------------------------------
-    def _give_up(self) -> None:
-        """End a session whose opening was cancelled or timed out (without waiting)."""
-        self._end_nowait()

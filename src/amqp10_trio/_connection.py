@@ -193,12 +193,12 @@ class Connection(ConnectionInfo):
             try:
                 ok = await self._wait_until(
                     lambda: core.mapped or session._ended or self.closed, end)
-            except BaseException:
-                session._abandon()
+            except BaseException:  # cancelled: end the half-begun session, without waiting
+                session._end_nowait()
                 raise
             session._check()
             if not ok:
-                session._abandon()
+                session._end_nowait()
                 raise TimeoutError(
                     f"the peer did not answer the begin within {self._span(timeout)} s")
             return session

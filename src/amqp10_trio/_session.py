@@ -174,10 +174,6 @@ class Session(SessionBase):
         if self._end_nowait(error) and not await conn._wait_until(self._end_done, end):
             raise TimeoutError(f"the peer did not answer the end within {conn._span(timeout)} s")
 
-    def _abandon(self) -> None:
-        """A begin we stopped waiting for (timeout, cancel): end it when the peer answers."""
-        self._end_nowait()
-
     async def __aenter__(self) -> Session:
         return self
 
