@@ -9,6 +9,7 @@ from amqp10_proto._connection import Connection
 from amqp10_proto._events import (
     Authenticated,
     ConnectionClosed,
+    ConnectionFailed,
     ConnectionOpened,
     RemoteBegin,
     SessionEnded,
@@ -86,9 +87,11 @@ def test_a_wrong_header_gets_ours_back_and_a_clear_error() -> None:
         server.receive_data(b"GET / HTTP/1.1\r\n\r\n")
     assert info.value.condition == "amqp:not-allowed"
     assert server.data_to_send() == AMQP_HEADER
+    failed = server.next_event()
+    assert isinstance(failed, ConnectionFailed)
+    assert "expected the AMQP protocol header" in (failed.error.description or "")
     ev = server.next_event()
-    assert isinstance(ev, ConnectionClosed) and ev.error is not None
-    assert "expected the AMQP protocol header" in (ev.error.description or "")
+    assert isinstance(ev, ConnectionClosed) and ev.error is failed.error
     assert server.ended
     server.receive_data(b"more bytes are ignored now")
     assert server.next_event() is None

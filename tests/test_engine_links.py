@@ -22,6 +22,7 @@ from amqp10_proto._events import (
     RemoteBegin,
     SessionBegun,
     SessionEnded,
+    SessionFailed,
     TransferAborted,
 )
 from amqp10_proto._framing import encode_frame
@@ -307,9 +308,15 @@ def test_window_violation_is_a_session_error() -> None:
     p, sender, receiver = linked_pair(credit=100)
     receiver.session._incoming_left = 0  # as if the window we advertised were used up
     sender.send(Message(b"1"))
-    with pytest.raises(RemoteProtocolError, match="window") as info:
-        p.pump()
-    assert info.value.condition == "amqp:session:window-violation"
+    p.pump()
+    # 2.5.6: the session ends with window-violation at once; the connection goes on.
+    (failed,) = p.events("server", SessionFailed)
+    assert failed.session is receiver.session
+    assert failed.error.condition == "amqp:session:window-violation"
+    (ended,) = p.events("client", SessionEnded)
+    assert ended.error is not None and ended.error.condition == "amqp:session:window-violation"
+    assert p.events("server", SessionEnded) and not p.server.ended and not p.client.ended
+    assert not p.events("server", MessageReceived)
 
 
 def test_max_message_size_is_honoured_both_ways() -> None:

@@ -20,6 +20,7 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import (
     Authenticated,
     ConnectionClosed,
+    ConnectionFailed,
     ConnectionOpened,
     Event,
     RemoteBegin,
@@ -587,6 +588,7 @@ class Connection:
                     self._send_frame(0, Close(error=error))
             except LocalProtocolError:
                 pass  # a frame too large for the peer: just end
+        self._events.append(ConnectionFailed(error=error))
         self._end(error, local=True)
 
     def _transport_closed(self) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Authenticated",
     "ConnectionClosed",
+    "ConnectionFailed",
     "ConnectionOpened",
     "CreditGranted",
     "DeliveryUpdated",
@@ -29,11 +30,14 @@ __all__ = [
     "Event",
     "LinkAttached",
     "LinkDetached",
+    "LinkFailed",
     "MessageReceived",
+    "MessageUndecodable",
     "RemoteAttach",
     "RemoteBegin",
     "SessionBegun",
     "SessionEnded",
+    "SessionFailed",
     "TransferAborted",
 ]
 
@@ -169,6 +173,44 @@ class DeliveryUpdated(Event):
     delivery: Delivery
     state: Any
     settled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkFailed(Event):
+    """The core detached ``link`` itself because the peer broke a link rule (2.6.6), e.g.
+    amqp:link:message-size-exceeded; ``error`` is what our detach carried. The link is
+    detaching; LinkDetached follows when the peer answers (or the connection ends)."""
+
+    link: Link
+    error: Error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionFailed(Event):
+    """The core ended ``session`` itself for the peer's fault (e.g.
+    amqp:session:window-violation); SessionEnded follows when the peer answers."""
+
+    session: Session
+    error: Error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionFailed(Event):
+    """The core closed the connection for the peer's fault (the close with ``error`` is
+    queued); ConnectionClosed follows when the peer answers or the transport ends."""
+
+    error: Error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageUndecodable(Event):
+    """A delivery on ``link`` whose message could not be decoded (issue 10 item 7). The core
+    settled it as rejected with ``error`` (amqp:decode-error) unless the sender had
+    pre-settled it; either way the link goes on and its credit was used."""
+
+    link: Receiver
+    delivery: Delivery
+    error: Error
 
 
 # The two events raised once per message are built through their slot descriptors:

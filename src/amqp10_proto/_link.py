@@ -30,6 +30,7 @@ from ._events import (
     DrainCompleted,
     LinkAttached,
     LinkDetached,
+    LinkFailed,
     MessageReceived,
     TransferAborted,
     message_received,
@@ -206,6 +207,13 @@ class Link:
         self.session._drop_blocked(self)
         if new is LinkState.CLOSED:
             self._finish(self.remote_error, closed, local=False)
+
+    def _fail(self, error: Error) -> None:
+        """The peer broke a link rule (2.6.6): say so at once (LinkFailed), then detach."""
+        if self.state in (LinkState.DETACH_SENT, LinkState.CLOSED):
+            return
+        self.session._emit(LinkFailed(link=self, error=error))
+        self.detach(error)
 
     def _on_remote_detach(self, detach: Detach) -> None:
         self.remote_error = detach.error

@@ -22,7 +22,14 @@ from ._definitions import (
 from ._delivery import Delivery
 from ._encoder import encode
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import Event, RemoteAttach, SessionBegun, SessionEnded, delivery_updated
+from ._events import (
+    Event,
+    RemoteAttach,
+    SessionBegun,
+    SessionEnded,
+    SessionFailed,
+    delivery_updated,
+)
 from ._framing import _pack_hdr
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
@@ -158,6 +165,13 @@ class Session:
         self._blocked.clear()
         if new is SessionState.ENDED:
             self._finish(self.remote_error, local=False)
+
+    def _fail(self, error: Error) -> None:
+        """The peer broke a session rule: say so at once (SessionFailed), then end with ``error``."""
+        if self.state in (SessionState.END_SENT, SessionState.ENDED):
+            return
+        self._emit(SessionFailed(session=self, error=error))
+        self.end(error)
 
     # -- internals used by links ----------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -479,8 +493,10 @@ class Session:
         # 2.5.6: the peer must stay within the incoming window we gave it.
         left = self._incoming_left
         if left <= 0:
-            raise RemoteProtocolError("transfer beyond the session's incoming window",
-                                      condition="amqp:session:window-violation")
+            # 2.5.6 / 2.8.16: a session error; the session ends, the connection goes on.
+            self._fail(Error(condition="amqp:session:window-violation",
+                             description="transfer beyond the session's incoming window"))
+            return
         self._incoming_left = left - 1
         self.next_incoming_id = (self.next_incoming_id + 1) & 0xFFFFFFFF  # type: ignore[operator]
         link = self._remote_links.get(transfer.handle)
@@ -510,7 +526,7 @@ class Session:
                 else:
                     link._discard(transfer, did)  # we are detaching: drop, but keep count
         except _LinkError as exc:
-            link.detach(Error(condition=exc.condition, description=exc.description))
+            link._fail(Error(condition=exc.condition, description=exc.description))
         if self._incoming_left <= self.incoming_window >> 1:
             self._incoming_left = self.incoming_window
             self.connection._send_frame(self.channel, self._flow_frame())
