@@ -53,7 +53,7 @@ from ._performatives import (
     Transfer,
 )
 from ._sasl import SaslClient, SaslCredentials, SaslError, SaslServer
-from ._session import DEFAULT_INCOMING_WINDOW, DEFAULT_OUTGOING_WINDOW, Session
+from ._session import DEFAULT_INCOMING_WINDOW, DEFAULT_OUTGOING_WINDOW, NumberPool, Session
 from ._state import CONNECTION_TABLE, ConnectionState, Input, transition
 
 __all__ = ["Connection"]
@@ -135,6 +135,9 @@ class Connection:
         self._events: deque[Event] = deque()
         self._sessions: dict[int, Session] = {}
         self._remote_sessions: dict[int, Session] = {}
+        self._channels = NumberPool()
+        #: Sessions that queued dispositions since the last data_to_send() (some twice).
+        self._disposing: list[Session] = []
         self._open_requested = False
         self._ended = False
         self._peer_max_frame = MIN_MAX_FRAME_SIZE  # 2.7.1: until the peer's open says more
@@ -239,8 +242,11 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """All bytes queued for the peer, coalesced (dispositions ranged first)."""
-        for session in self._sessions.values():
-            session._flush_dispositions()
+        if self._disposing:
+            disposing = self._disposing
+            self._disposing = []
+            for session in disposing:
+                session._flush_dispositions()
         out = self._out
         if not out:
             return b""
@@ -336,12 +342,10 @@ class Connection:
         limit = self.channel_max
         if self.remote_open is not None:
             limit = min(limit, self.remote_open.channel_max)
-        for channel in range(len(self._sessions) + 1):
-            if channel not in self._sessions:
-                if channel > limit:
-                    break
-                return channel
-        raise LocalProtocolError(f"no free channel (channel-max {limit}, 2.7.1)")
+        channel = self._channels.take(limit)
+        if channel is None:
+            raise LocalProtocolError(f"no free channel (channel-max {limit}, 2.7.1)")
+        return channel
 
     def _send_frame(self, channel: int, performative: Any) -> None:
         if self.state in _CLOSING and type(performative) is not Close:
@@ -569,7 +573,9 @@ class Connection:
         return session
 
     def _session_gone(self, session: Session) -> None:
-        self._sessions.pop(session.channel, None)
+        if self._sessions.get(session.channel) is session:
+            del self._sessions[session.channel]
+            self._channels.release(session.channel)
         if session.remote_channel is not None:
             self._remote_sessions.pop(session.remote_channel, None)
 

@@ -625,7 +625,11 @@ class Receiver(Link):
         delivery.settled = True
         self.unsettled.pop(delivery.id, None)
         if not delivery.remote_settled and self.state is LinkState.ATTACHED:
-            self.session._dispositions.append((Role.RECEIVER, delivery.id, True, delivery.state))
+            session = self.session
+            pending = session._dispositions
+            if not pending:  # inline _queue_disposition: this is the hot path
+                session.connection._disposing.append(session)
+            pending.append((Role.RECEIVER, delivery.id, True, delivery.state))
 
     def update(self, delivery: Delivery, state: Any) -> None:
         """Tell the sender a non-terminal state without settling (e.g. Received, 3.4.1)."""

@@ -8,6 +8,7 @@ and turns the dispositions its links queue into ranged frames.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,41 @@ DEFAULT_INCOMING_WINDOW = 5000
 DEFAULT_OUTGOING_WINDOW = (1 << 31) - 1
 
 
+class NumberPool:
+    """Unused numbers below a limit (channels 2.5.1, handles 2.6.2), each taken in O(log n).
+
+    Released numbers wait in a min-heap; past them a high-water mark counts on.
+    Every number below the mark that is not in the heap is in use, so ``take``
+    still gives the lowest unused one, without scanning what is in use.
+    """
+
+    __slots__ = ("_free", "_next")
+
+    def __init__(self) -> None:
+        self._free: list[int] = []
+        self._next = 0
+
+    def take(self, limit: int) -> int | None:
+        """The lowest unused number, now in use; None if every one up to ``limit`` is."""
+        free = self._free
+        if free:
+            # The mark is above every released number: if the least is past the
+            # limit, so is everything else.
+            return heapq.heappop(free) if free[0] <= limit else None
+        n = self._next
+        if n > limit:
+            return None
+        self._next = n + 1
+        return n
+
+    def release(self, n: int) -> None:
+        """``n`` (taken before, once) is unused again."""
+        if n == self._next - 1:
+            self._next = n
+        else:
+            heapq.heappush(self._free, n)
+
+
 class Session:
     """A session on a connection: the place links live and transfers are numbered."""
 
@@ -79,6 +115,9 @@ class Session:
         self._next_delivery_id = 0
         self._next_incoming_delivery: int | None = None
         self._links: dict[int, Link] = {}  # by our handle
+        self._handles = NumberPool()
+        #: Our links by (name, our role): 2.6.1 a link is named once per direction.
+        self._by_name: dict[tuple[str, Role], Link] = {}
         self._remote_links: dict[int, Link] = {}  # by the peer's handle
         self._blocked: list[tuple[Link, Delivery, Transfer, memoryview | bytes]] = []
         self._dispositions: list[tuple[Role, int, bool, Any]] = []
@@ -205,29 +244,41 @@ class Session:
         limit = self.handle_max
         if self.remote_begin is not None:
             limit = min(limit, self.remote_begin.handle_max)
-        for handle in range(len(self._links) + 1):
-            if handle not in self._links:
-                if handle > limit:
-                    break
-                return handle
-        raise LocalProtocolError(f"no free link handle (handle-max {limit}, 2.7.2)")
+        handle = self._handles.take(limit)
+        if handle is None:
+            raise LocalProtocolError(f"no free link handle (handle-max {limit}, 2.7.2)")
+        return handle
 
     def _add_link(self, link: Link) -> None:
-        if self.state not in (SessionState.BEGIN_SENT, SessionState.MAPPED):
-            raise LocalProtocolError(f"session is {self.state.value}; links attach to a live session")
-        for other in self._links.values():
-            if other.name == link.name and other.role is link.role:
+        key = (link.name, link.role)
+        if self.state not in (SessionState.BEGIN_SENT, SessionState.MAPPED) or key in self._by_name:
+            self._handles.release(link.handle)
+            if key in self._by_name:
                 raise LocalProtocolError(f"a {link.role.name.lower()} link named {link.name!r} "
                                          "is already attached on this session")
-        self._links[link.handle] = link
+            raise LocalProtocolError(f"session is {self.state.value}; links attach to a live session")
+        self._register(link)
         try:
             link._send_attach()
         except LocalProtocolError:
-            del self._links[link.handle]  # refused: as if never asked for
+            self._unregister(link)  # refused: as if never asked for
             raise
 
+    def _register(self, link: Link) -> None:
+        self._links[link.handle] = link
+        self._by_name.setdefault((link.name, link.role), link)
+
+    def _unregister(self, link: Link) -> None:
+        """Forget ``link`` and free its handle for the next (2.6.2)."""
+        if self._links.get(link.handle) is link:
+            del self._links[link.handle]
+            self._handles.release(link.handle)
+        key = (link.name, link.role)
+        if self._by_name.get(key) is link:
+            del self._by_name[key]
+
     def _link_gone(self, link: Link, unsettled: Iterable[Delivery]) -> None:
-        self._links.pop(link.handle, None)
+        self._unregister(link)
         if link.remote_handle is not None and self._remote_links.get(link.remote_handle) is link:
             del self._remote_links[link.remote_handle]
         self._blocked = [b for b in self._blocked if b[0] is not link]
@@ -325,6 +376,9 @@ class Session:
             self._transfer_frame(encode(transfer), [chunk], len(chunk))  # type: ignore[list-item]
 
     def _queue_disposition(self, role: Role, delivery_id: int, settled: bool, state: Any) -> None:
+        if not self._dispositions:
+            # data_to_send() flushes only the sessions that have some, not all of them.
+            self.connection._disposing.append(self)
         self._dispositions.append((role, delivery_id, settled, state))
 
     def _flush_dispositions(self) -> None:
@@ -428,11 +482,11 @@ class Session:
                                       condition="amqp:session:handle-in-use")
         # Our end of the link plays the other role (2.6.1).
         role = Role.SENDER if attach.role is Role.RECEIVER else Role.RECEIVER
-        for link in self._links.values():
-            if link.name == attach.name and link.role is role and link.remote_handle is None:
-                self._remote_links[handle] = link
-                link._on_remote_attach(attach)
-                return
+        link = self._by_name.get((attach.name, role))
+        if link is not None and link.remote_handle is None:
+            self._remote_links[handle] = link
+            link._on_remote_attach(attach)
+            return
         # Peer-initiated (2.6.3): the application answers with attach() or refuse().
         try:
             handle_ours = self._new_handle()
@@ -447,7 +501,7 @@ class Session:
         new: Link = (Sender(self, attach.name, handle_ours, **common)  # type: ignore[arg-type]
                      if role is Role.SENDER else
                      Receiver(self, attach.name, handle_ours, **common))  # type: ignore[arg-type]
-        self._links[new.handle] = new
+        self._register(new)
         self._remote_links[handle] = new
         new._on_remote_attach(attach)
         self._emit(RemoteAttach(link=new))
