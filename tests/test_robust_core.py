@@ -18,6 +18,7 @@ from amqp10_proto._definitions import Role
 from amqp10_proto._events import (
     ConnectionClosed,
     ConnectionFailed,
+    CreditGranted,
     LinkAttached,
     LinkDetached,
     LinkFailed,
@@ -28,11 +29,11 @@ from amqp10_proto._events import (
     SessionFailed,
 )
 from amqp10_proto._framing import AMQP_HEADER, encode_frame
-from amqp10_proto._link import Receiver
+from amqp10_proto._link import Receiver, Sender
 from amqp10_proto._session import NumberPool
 from amqp10_proto._state import LinkState
 from amqp10_proto.errors import LocalProtocolError, RemoteProtocolError
-from amqp10_proto.performatives import Attach, Begin, Close, Detach, End, Open, Transfer
+from amqp10_proto.performatives import Attach, Begin, Close, Detach, End, Flow, Open, Transfer
 
 from .test_engine_links import frames_of
 
@@ -294,3 +295,80 @@ def test_an_idle_peer_fails_the_connection_at_once(role: Side) -> None:
     got = events(conn)
     assert [type(e) for e in got] == [ConnectionFailed, ConnectionClosed]
     assert got[0].error.condition == "amqp:resource-limit-exceeded"
+
+
+# -- 6. link credit is a plain uint; serial arithmetic is for the counts ------------------
+
+#: A receiver's flow granting link-credit 0xffffffff at delivery-count 0 (handle 0).
+FLOW_CREDIT_MAX = bytes.fromhex(
+    "00 00 00 1b 02 00 00 00 00 53 13 c0 0e 07 43 52 64 43 52 64 43 43 70 ff ff ff ff")
+
+
+def sending(role: Side) -> tuple[Connection, Sender]:
+    """A core of ``role`` with a sender attached to a hand-written peer's receiver (handle 0)."""
+    conn, session = _mapped_session(role)
+    sender = session.attach_sender("q", name="s")
+    conn.receive_data(peer_attach(0, "s", Role.RECEIVER))
+    assert sender.attached
+    events(conn)
+    conn.data_to_send()
+    return conn, sender
+
+
+def link_flow(delivery_count: int, link_credit: int, **kw: Any) -> bytes:
+    return encode_frame(0, 0, Flow(next_incoming_id=0, incoming_window=100, next_outgoing_id=0,
+                                   outgoing_window=100, handle=0, delivery_count=delivery_count,
+                                   link_credit=link_credit, **kw))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_link_credit_of_0xffffffff_is_that_much_credit(role: Side) -> None:
+    conn, sender = sending(role)
+    assert link_flow(0, 0xFFFFFFFF) == FLOW_CREDIT_MAX
+    conn.receive_data(FLOW_CREDIT_MAX)
+    (granted,) = events(conn)
+    assert isinstance(granted, CreditGranted) and granted.credit == 0xFFFFFFFF
+    assert sender.credit == 0xFFFFFFFF and sender.sendable
+    sender.send(Message(b"x"))
+    assert sender.credit == 0xFFFFFFFE
+
+
+@pytest.mark.parametrize("credit", [1 << 31, (1 << 31) + 1, 0xFFFFFFFF])
+def test_credit_of_2_31_or_more_with_deliveries_in_flight(credit: int) -> None:
+    conn, sender = sending("client")
+    conn.receive_data(link_flow(0, 3))
+    for _ in range(3):
+        sender.send(Message(b"x"))
+    # The receiver had counted one of our three when it granted more: two are in flight.
+    conn.receive_data(link_flow(1, credit))
+    assert sender.credit == credit - 2
+
+
+def test_credit_across_the_delivery_count_wrap() -> None:
+    conn, sender = sending("server")
+    start = 0xFFFFFFFE
+    sender.delivery_count = start  # as if we had sent 2**32 - 2 deliveries before
+    conn.receive_data(link_flow(start, 5))
+    assert sender.credit == 5
+    for _ in range(3):
+        sender.send(Message(b"x"))
+    assert sender.delivery_count == 1  # wrapped (2.6.7: a sequence-no)
+    conn.receive_data(link_flow(0xFFFFFFFF, 10))  # the receiver counted one of them
+    assert sender.credit == 8
+    conn.receive_data(link_flow(1, 1 << 31))  # and then all three
+    assert sender.credit == 1 << 31
+    conn.receive_data(link_flow(0xFFFFFFFF, 0xFFFFFFFF))  # a late flow: two still in flight
+    assert sender.credit == 0xFFFFFFFD
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_receivers_large_credit_survives_the_senders_flow(role: Side) -> None:
+    conn, receiver = receiving(role, credit=0)
+    receiver.delivery_count = 0xFFFFFFFF
+    receiver.set_credit(0xFFFFFFFF)
+    # The sender used one credit without a transfer (as a drain would): its count moved on.
+    conn.receive_data(link_flow(0, 0xFFFFFFFE))
+    assert receiver.delivery_count == 0 and receiver.credit == 0xFFFFFFFE
+    receiver.set_credit(1 << 31)
+    conn.receive_data(link_flow(1, (1 << 31) - 1))
+    assert receiver.credit == (1 << 31) - 1

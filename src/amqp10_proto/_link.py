@@ -420,8 +420,11 @@ class Sender(Link):
         if rcv_count is None:
             # The receiver had not seen our attach: count from our initial value.
             rcv_count = self._initial_count
-        credit = flow.link_credit or 0
-        self.credit = max(0, serial_diff((rcv_count + credit) % _UINT, self.delivery_count))
+        # Serial arithmetic (RFC 1982) applies to the counts only: their difference is
+        # what we sent that the receiver had not counted yet. The credit is a plain
+        # uint, so a grant of 2**31 or more is as good as any other.
+        in_flight = serial_diff(self.delivery_count, rcv_count)
+        self.credit = min(max(0, (flow.link_credit or 0) - in_flight), _UINT - 1)
         self.drain_requested = flow.drain
         self.session._emit(CreditGranted(link=self, credit=self.credit, drain=flow.drain))
         if flow.echo:
@@ -507,9 +510,11 @@ class Receiver(Link):
         # 2.6.7: the sender's delivery-count is authoritative; our credit is
         # what is left of the limit we set.
         if flow.delivery_count is not None:
-            limit = (self.delivery_count + self.credit) % _UINT
+            # The sender's count ran ahead of ours by what it used or gave back (a
+            # drain); serial arithmetic on the counts only, the credit is a plain uint.
+            advanced = serial_diff(flow.delivery_count, self.delivery_count)
             self.delivery_count = flow.delivery_count
-            self.credit = max(0, serial_diff(limit, self.delivery_count))
+            self.credit = min(max(0, self.credit - advanced), _UINT - 1)
         if self.draining and self.credit == 0:
             self.draining = False
             self.session._emit(DrainCompleted(link=self))
