@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pytest
 
-from amqp10_proto import Message
+from amqp10_proto import Message, Properties, ReceiverSettleMode, Rejected
 from amqp10_proto._connection import Connection
 from amqp10_proto._definitions import Role
 from amqp10_proto._events import (
@@ -23,6 +23,7 @@ from amqp10_proto._events import (
     LinkDetached,
     LinkFailed,
     MessageReceived,
+    MessageUndecodable,
     RemoteAttach,
     RemoteBegin,
     SessionEnded,
@@ -33,7 +34,17 @@ from amqp10_proto._link import Receiver, Sender
 from amqp10_proto._session import NumberPool
 from amqp10_proto._state import LinkState
 from amqp10_proto.errors import LocalProtocolError, RemoteProtocolError
-from amqp10_proto.performatives import Attach, Begin, Close, Detach, End, Flow, Open, Transfer
+from amqp10_proto.performatives import (
+    Attach,
+    Begin,
+    Close,
+    Detach,
+    Disposition,
+    End,
+    Flow,
+    Open,
+    Transfer,
+)
 
 from .test_engine_links import frames_of
 
@@ -372,3 +383,76 @@ def test_a_receivers_large_credit_survives_the_senders_flow(role: Side) -> None:
     receiver.set_credit(1 << 31)
     conn.receive_data(link_flow(1, (1 << 31) - 1))
     assert receiver.credit == (1 << 31) - 1
+
+
+# -- 7. one undecodable delivery is refused alone; a message without a body is a message --
+
+#: python-qpid-proton's Message(body=None, durable=True, id="m1"): header, properties, no body.
+PROTON_NO_BODY = bytes.fromhex("005370c0020141" "005373c00501a1026d31")
+#: An amqp-value section whose value has an unknown constructor (0xff).
+UNDECODABLE = bytes.fromhex("005377ff")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_message_without_a_body_section_is_received(role: Side) -> None:
+    conn, receiver = receiving(role)
+    conn.receive_data(transfer(PROTON_NO_BODY, settled=True))
+    (mr,) = events(conn)
+    assert isinstance(mr, MessageReceived) and mr.link is receiver
+    assert mr.message.body is None and mr.message.body_type == "none"
+    assert mr.message.properties == Properties(message_id="m1")
+    assert mr.message.encode() == PROTON_NO_BODY
+    assert receiver.attached
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
+def test_an_undecodable_delivery_is_rejected_alone(role: Side, split: bool) -> None:
+    conn, receiver = receiving(role, credit=10)
+    if split:
+        conn.receive_data(transfer(UNDECODABLE[:2], more=True)
+                          + encode_frame(0, 0, Transfer(handle=0), UNDECODABLE[2:]))
+    else:
+        conn.receive_data(transfer(UNDECODABLE))
+    (bad,) = events(conn)
+    assert isinstance(bad, MessageUndecodable) and bad.link is receiver
+    assert bad.error.condition == "amqp:decode-error" and "0xff" in (bad.error.description or "")
+    assert bad.delivery.id == 0 and bad.delivery.tag == b"t0" and bad.delivery.settled
+    assert receiver.attached and receiver.credit == 9 and not receiver.unsettled
+    (disp,) = [f for f in frames_of(conn.data_to_send()) if isinstance(f, Disposition)]
+    assert (disp.role, disp.first, disp.settled) == (Role.RECEIVER, 0, True)
+    assert disp.state == Rejected(error=bad.error)
+    # The link goes on: the next delivery arrives as usual.
+    conn.receive_data(transfer(data_message(3), 1))
+    (mr,) = events(conn)
+    assert isinstance(mr, MessageReceived) and mr.message.body == b"xxx"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_presettled_undecodable_delivery_is_reported(role: Side) -> None:
+    conn, receiver = receiving(role, credit=2)
+    conn.receive_data(transfer(UNDECODABLE, settled=True))
+    (bad,) = events(conn)
+    assert isinstance(bad, MessageUndecodable) and bad.delivery.remote_settled
+    assert bad.error.condition == "amqp:decode-error"
+    assert receiver.attached and receiver.credit == 1
+    assert not [f for f in frames_of(conn.data_to_send()) if isinstance(f, (Disposition, Detach))]
+
+
+def test_an_undecodable_delivery_in_rcv_settle_mode_second() -> None:
+    conn, session = _mapped_session("client")
+    receiver = session.attach_receiver("q", name="r", credit=5,
+                                       rcv_settle_mode=ReceiverSettleMode.SECOND)
+    conn.receive_data(encode_frame(0, 0, Attach(name="r", handle=0, role=Role.SENDER,
+                                                initial_delivery_count=0,
+                                                rcv_settle_mode=ReceiverSettleMode.SECOND)))
+    events(conn)
+    conn.data_to_send()
+    conn.receive_data(transfer(UNDECODABLE))
+    (bad,) = events(conn)
+    assert isinstance(bad, MessageUndecodable) and not bad.delivery.settled
+    (disp,) = [f for f in frames_of(conn.data_to_send()) if isinstance(f, Disposition)]
+    assert not disp.settled and disp.state == Rejected(error=bad.error)  # 2.8.3: the sender settles first
+    conn.receive_data(encode_frame(0, 0, Disposition(role=Role.SENDER, first=0, settled=True)))
+    events(conn)
+    assert bad.delivery.settled and not receiver.unsettled

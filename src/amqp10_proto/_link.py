@@ -32,6 +32,7 @@ from ._events import (
     LinkDetached,
     LinkFailed,
     MessageReceived,
+    MessageUndecodable,
     TransferAborted,
     message_received,
 )
@@ -566,10 +567,24 @@ class Receiver(Link):
         try:
             message = Message.decode(data)
         except DecodeError as exc:
-            raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
+            self._undecodable(current, exc)
+            return
         if not current.remote_settled:
             self.unsettled[current.id] = current
         self.session._emit(MessageReceived(link=self, delivery=current, message=message))
+
+    def _undecodable(self, delivery: Delivery, exc: DecodeError) -> None:
+        """One delivery's message does not decode: refuse it alone, the link goes on.
+
+        Rejected with amqp:decode-error and settled (3.4.2), unless the sender
+        settled it already; its credit stays used. Detaching the link instead
+        would fail every other delivery, and a pre-settled one would be lost unseen.
+        """
+        error = Error(condition="amqp:decode-error", description=f"undecodable message: {exc}")
+        if not delivery.remote_settled:
+            self.unsettled[delivery.id] = delivery
+            self.settle(delivery, Rejected(error=error))
+        self.session._emit(MessageUndecodable(link=self, delivery=delivery, error=error))
 
     def _use_credit(self) -> None:
         """Take one credit for a new delivery, or one of the in-flight excess after a cut."""
@@ -605,7 +620,8 @@ class Receiver(Link):
             try:
                 message = Message.decode(payload)
             except DecodeError as exc:
-                raise _LinkError("amqp:decode-error", f"undecodable message: {exc}") from None
+                self._undecodable(delivery, exc)
+                return
         if not settled:
             self.unsettled[delivery_id] = delivery
         self.session.connection._events.append(message_received(self, delivery, message))

@@ -50,7 +50,9 @@ __all__ = [
     "MessageAnnotations",
 ]
 
-BodyType = Literal["data", "value", "sequence"]
+#: "none" is a message with no body section at all (sent by e.g. python-qpid-proton for
+#: a body of None): 3.2 asks for one, but refusing it would lose a settled message.
+BodyType = Literal["data", "value", "sequence", "none"]
 
 _pack_I = struct.Struct(">I").pack
 _unpack_I = struct.Struct(">I").unpack_from
@@ -72,6 +74,7 @@ _SECTION_NAMES = {
 # Where each section may stand (3.2: "the bare message ... is annotated").
 _ORDER = {_HEADER: 0, _DELIVERY_ANN: 1, _MESSAGE_ANN: 2, _PROPERTIES: 3, _APP_PROPS: 4,
           _DATA: 5, _SEQUENCE: 5, _VALUE: 5, _FOOTER: 6}
+_BODY_NAMES = {_DATA: "data", _SEQUENCE: "amqp-sequence", _VALUE: "amqp-value"}
 
 
 class Data(bytes):
@@ -245,7 +248,9 @@ class Message:
     (``str``, ``dict``, ``None`` ...) or ``AmqpValue(v)`` is an amqp-value.
     ``body`` gives back the payload: ``bytes`` for one data section, the value
     of an amqp-value, the list of one amqp-sequence, and a list of those for
-    several sections; ``body_type`` says which kind it is.
+    several sections; ``body_type`` says which kind it is. A decoded message
+    that had no body section at all has ``body_type`` ``"none"`` and body None,
+    and encodes without one again.
     """
 
     __slots__ = ("_ap", "_body", "_body_type", "_da", "_footer", "_header", "_ma", "_properties")
@@ -364,7 +369,7 @@ class Message:
     # -- body -----------------------------------------------------------------
     @property
     def body_type(self) -> BodyType:
-        """``"data"``, ``"value"`` or ``"sequence"``: which kind of body sections."""
+        """``"data"``, ``"value"``, ``"sequence"``, or ``"none"`` for no body section."""
         return self._body_type
 
     @property
@@ -372,7 +377,7 @@ class Message:
         """The payload (see the class docstring for its shape per body type)."""
         b = self._body
         kind = self._body_type
-        if kind == "value":
+        if kind == "value" or kind == "none":
             if type(b) is _Lazy:
                 b = self._body = b.value()
             return b
@@ -407,6 +412,8 @@ class Message:
         body = self.body
         if self._body_type == "value":
             return [AmqpValue(body)]
+        if self._body_type == "none":
+            return []
         payloads = self._body
         if self._body_type == "data":
             return [Data(b) for b in payloads]
@@ -448,6 +455,8 @@ class Message:
                 n = len(b)
                 parts.append(_DATA8[n] if n < 256 else b"\x00\x53\x75\xb0" + _pack_I(n))
                 parts.append(b)
+        elif kind == "none":
+            pass
         elif kind == "value":
             if type(body) is _Lazy:
                 parts.append(body.raw)
@@ -489,6 +498,7 @@ class Message:
         msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
         body: list[Any] = []
         kind: str | None = None
+        kind_code = -1
         stage = -1
         pos = 0
         while pos < n:
@@ -512,10 +522,12 @@ class Message:
                 raise DecodeError("message sections out of order or repeated (3.2)", pos)
             stage = order
             end = skip_value(buf, vpos)
+            if stage == 5 and kind is not None and code != kind_code:
+                # 3.2: the body is data sections, amqp-sequence sections, or one amqp-value.
+                raise DecodeError(f"a body has both {_BODY_NAMES[kind_code]} and "
+                                  f"{_BODY_NAMES[code]} sections (3.2: one kind of body)", pos)
             if code == _DATA:
-                if kind not in (None, "data"):
-                    raise DecodeError("a body mixes data with other sections", pos)
-                kind = "data"
+                kind, kind_code = "data", _DATA
                 ctor = buf[vpos]
                 if ctor == 0xA0:
                     body.append(buf[vpos + 2:end])
@@ -526,14 +538,12 @@ class Message:
             else:
                 section = _Lazy(buf[pos:end], vpos - pos)
                 if code == _SEQUENCE:
-                    if kind not in (None, "sequence"):
-                        raise DecodeError("a body mixes amqp-sequence with other sections", pos)
-                    kind = "sequence"
+                    kind, kind_code = "sequence", _SEQUENCE
                     body.append(section)
                 elif code == _VALUE:
                     if kind is not None:
                         raise DecodeError("a body has more than one amqp-value section", pos)
-                    kind = "value"
+                    kind, kind_code = "value", _VALUE
                     msg._body = section
                 elif code == _HEADER:
                     msg._header = section
@@ -548,10 +558,14 @@ class Message:
                 else:
                     msg._footer = section
             pos = end
+        if stage < 0:
+            raise DecodeError("a message has at least one section (3.2)", n)
         if kind is None:
-            raise DecodeError("a message must have a body (3.2: data, amqp-sequence or amqp-value)", n)
+            # No body section (3.2 wants one): accepted as body None, re-encoded without one.
+            kind = "none"
+            msg._body = None
         msg._body_type = kind  # type: ignore[assignment]
-        if kind != "value":
+        if kind == "data" or kind == "sequence":
             msg._body = body
         if not lazy:
             msg._load_all()
@@ -576,8 +590,9 @@ class Message:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        parts = [repr(self.body) if self._body_type == "data" else
-                 f"{'AmqpValue' if self._body_type == 'value' else 'AmqpSequence'}({self.body!r})"]
+        kind = self._body_type
+        parts = [repr(self.body) if kind == "data" else "<no body section>" if kind == "none" else
+                 f"{'AmqpValue' if kind == 'value' else 'AmqpSequence'}({self.body!r})"]
         for name in ("header", "delivery_annotations", "message_annotations", "properties",
                      "application_properties", "footer"):
             value = getattr(self, name)
