@@ -29,9 +29,14 @@ What it does:
 - SASL ANONYMOUS (and clients with no SASL layer) and PLAIN against ``users``;
   when users are given ANONYMOUS is off unless ``allow_anonymous=True``. TLS with an
   ``ssl.SSLContext``. Messages larger than max-frame-size are split and joined
-  (2.7.5); ``max_message_size`` refuses bigger ones. Heartbeats and the idle timeout
-  by the core's ``tick``. A client that stops reading stops receiving messages once
-  the transport's write buffer is full.
+  (2.7.5). Heartbeats and the idle timeout by the core's ``tick``. A client that
+  stops reading stops receiving messages (and being read) once the transport's
+  write buffer is full: what it did not take stays queued.
+- Limits, each enforced with a clear error (see ``docs/howto/broker-limits.md``):
+  connections, sessions per connection (channel-max), links per session
+  (handle-max), messages per queue, message size (100 MiB by default), the
+  handshake timeout, and the idle timeout. One client's burst of frames is
+  handled a slice per loop turn, so it cannot keep the broker from the others.
 
 Not supported (refused or ignored, with a clear error where there is one):
 transactions (coordinator links are refused ``amqp:not-implemented``), filters and
@@ -57,15 +62,36 @@ from typing import Any
 from amqp10_proto import Error, ErrorCondition, SaslServer
 from amqp10_proto import __version__ as _version
 
-from ._broker_conn import ServerConnection
+from ._broker_conn import HANDSHAKE_TIMEOUT, ServerConnection
 from ._queues import Router
 
-__all__ = ["Broker", "RunningBroker", "start_broker"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_LINKS", "DEFAULT_MAX_MESSAGE_SIZE",
+           "DEFAULT_MAX_QUEUE_DEPTH", "DEFAULT_MAX_SESSIONS", "Broker", "RunningBroker",
+           "start_broker"]
 
 log = logging.getLogger("amqp10.broker")
 
 #: Seconds the clients get to answer our close when the broker stops.
 CLOSE_GRACE = 2.0
+
+#: The default limits (see :class:`Broker`); the message size is the client side's too.
+DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_SESSIONS = 256
+DEFAULT_MAX_LINKS = 256
+DEFAULT_MAX_QUEUE_DEPTH = 100_000
+
+
+def _positive(name: str, value: float | None, *, top: float | None = None,
+              none: bool = True) -> None:
+    """Refuse a limit that is not a positive number (or None, where that means no limit)."""
+    if value is None and none:
+        return
+    if (value is None or isinstance(value, bool) or not isinstance(value, (int, float))
+            or value <= 0 or (top is not None and value > top)):
+        within = f" up to {top}" if top is not None else ""
+        raise ValueError(f"{name} must be a positive number{within}"
+                         f"{' or None' if none else ''}, not {value!r}")
 
 
 class Broker:
@@ -75,31 +101,59 @@ class Broker:
     (default: only when no users are given) admits SASL ANONYMOUS and clients that
     skip SASL. ``ssl_context`` (a server context with its certificate) makes it
     serve amqps. ``idle_timeout`` (seconds) is advertised in our open and enforced.
-    ``max_message_size`` (bytes) is advertised on publishing links and enforced.
+
+    The limits (each enforced, with the AMQP error a client sees):
+
+    - ``max_message_size`` (bytes, default 100 MiB; None: none) is advertised on
+      publishing links; a bigger message detaches its link with
+      ``amqp:link:message-size-exceeded`` as soon as its transfers pass it.
+    - ``max_connections`` (default 1000; None: none): the next client is closed with
+      ``amqp:resource-limit-exceeded`` right after its open.
+    - ``max_sessions`` per connection (default 256, at most 65536) is our open's
+      channel-max + 1; a begin beyond it closes the connection
+      (``amqp:connection:framing-error``, 2.7.1).
+    - ``max_links`` per session (default 256) is our begin's handle-max + 1; an
+      attach beyond it is refused with ``amqp:resource-limit-exceeded``.
+    - ``max_queue_depth`` messages per queue (default 100,000; None: none): a
+      message for a full queue is rejected with ``amqp:resource-limit-exceeded``.
+    - ``handshake_timeout`` (seconds, default 30): a client that has not opened by
+      then is dropped.
     """
 
     def __init__(self, users: dict[str, str] | None = None,
                  allow_anonymous: bool | None = None,
                  ssl_context: ssl.SSLContext | None = None,
                  idle_timeout: float | None = None, container_id: str | None = None,
-                 *, max_message_size: int | None = None,
-                 max_frame_size: int = 65536) -> None:
+                 *, max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_frame_size: int = 65536,
+                 max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
+                 max_sessions: int = DEFAULT_MAX_SESSIONS,
+                 max_links: int = DEFAULT_MAX_LINKS,
+                 max_queue_depth: int | None = DEFAULT_MAX_QUEUE_DEPTH,
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT) -> None:
         self.users = dict(users) if users else None
         self.anonymous = (not self.users) if allow_anonymous is None else bool(allow_anonymous)
         if not self.anonymous and not self.users:
             raise ValueError("nobody could log in: give users, or allow anonymous access")
-        if idle_timeout is not None and idle_timeout <= 0:
-            raise ValueError(f"idle_timeout must be positive seconds or None, not {idle_timeout!r}")
-        if max_message_size is not None and max_message_size <= 0:
-            raise ValueError(f"max_message_size must be positive bytes or None, "
-                             f"not {max_message_size!r}")
+        _positive("idle_timeout", idle_timeout)
+        _positive("max_message_size", max_message_size)
+        _positive("max_connections", max_connections)
+        _positive("max_sessions", max_sessions, top=0x10000, none=False)
+        _positive("max_links", max_links, top=0x100000000, none=False)
+        _positive("max_queue_depth", max_queue_depth)
+        _positive("handshake_timeout", handshake_timeout, none=False)
         self.ssl_context = ssl_context
         self.idle_timeout = idle_timeout
         self.container_id = container_id or "amqp10-broker"
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
+        self.max_connections = max_connections
+        self.max_sessions = max_sessions
+        self.max_links = max_links
+        self.max_queue_depth = max_queue_depth
+        self.handshake_timeout = handshake_timeout
         self.version = _version
-        self.router = Router()
+        self.router = Router(max_depth=max_queue_depth)
         self.connections: set[ServerConnection] = set()
         self._serving = False
 

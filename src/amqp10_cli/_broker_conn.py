@@ -4,14 +4,21 @@ Bytes from the socket go into the core (``role="server"``); its events are
 answered here (sessions begun, links attached or refused, messages queued,
 outcomes applied) and ``data_to_send()`` goes back to the transport. ``tick``
 runs from a timer at the deadline the core returns (heartbeats, idle timeout).
-When the transport's write buffer passes its high-water mark the connection's
-consumers stop taking messages until it drains (``pause_writing``).
+
+Fairness and memory: the core is fed at most :data:`FEED_SIZE` bytes per loop
+turn, and reading pauses while the rest waits, so one client's burst of frames
+(thousands of begins in one write, say) never keeps the loop from the others.
+When the transport's write buffer passes its high-water mark
+(``pause_writing``) the connection's consumers stop taking messages, checked
+before each message, and reading pauses too, so a client that sends without
+reading cannot pile up our answers; both resume when the buffer drains.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +37,7 @@ from amqp10_proto import (
     RemoteBegin,
     RemoteProtocolError,
     SaslServer,
+    Session,
     SessionEnded,
     SessionState,
     Symbol,
@@ -43,12 +51,16 @@ from ._queues import Router
 if TYPE_CHECKING:
     from ._broker import Broker
 
-__all__ = ["HANDSHAKE_TIMEOUT", "ServerConnection"]
+__all__ = ["FEED_SIZE", "FLUSH_SIZE", "HANDSHAKE_TIMEOUT", "ServerConnection"]
 
 log = logging.getLogger("amqp10.broker")
 
-#: Seconds a client has from connecting until both open frames are exchanged.
+#: Seconds a client has from connecting until both open frames are exchanged (the default).
 HANDSHAKE_TIMEOUT = 30.0
+#: The most bytes of one client's input given to its core per loop turn.
+FEED_SIZE = 16 * 1024
+#: Messages queued on a core past this many bytes are written out at once (back pressure).
+FLUSH_SIZE = 64 * 1024
 #: Offered in our open: a sender with no target address routes each message by its ``to``.
 ANONYMOUS_RELAY = Symbol("ANONYMOUS-RELAY")
 
@@ -65,13 +77,21 @@ class ServerConnection(asyncio.Protocol):
         self._head = b""
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
-        self._paused = False
+        self._paused = False  # the transport's write buffer is full
+        self._reading = True  # whether the transport reads for us
+        self._inbox = b""  # input read but not yet given to the core (at most one read)
+        self._inbox_at = 0
+        self._eof = False  # the client shut its side while input still waited
+        self._unflushed = 0  # bytes of messages queued on the core since the last write
         self._lost = False
+        #: Over the broker's connection limit: told so (a close) right after the open.
+        self.refused = False
         self._wake_pending = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._handshake: asyncio.TimerHandle | None = None
         self.links: set[Outgoing | Incoming] = set()
+        self._links_in: Counter[Session] = Counter()  # live broker links per session
         self.gone: asyncio.Future[None] = self._loop.create_future()
 
     def __repr__(self) -> str:
@@ -88,8 +108,26 @@ class ServerConnection(asyncio.Protocol):
             self._wake_pending = True
             self._loop.call_soon(self._after)
 
+    def sent(self, size: int) -> None:
+        """A message of ``size`` bytes was queued on our core: write soon, or now if many.
+
+        Writing once :data:`FLUSH_SIZE` bytes wait lets the transport pause us
+        (``pause_writing``) between two messages, so a consumer that does not read
+        holds about one message here, never its whole credit's worth.
+        """
+        self._unflushed += size
+        if self._unflushed >= FLUSH_SIZE:
+            self._flush()
+        else:
+            self.wake()
+
     def forget_link(self, link: Outgoing | Incoming) -> None:
-        self.links.discard(link)
+        if link in self.links:
+            self.links.discard(link)
+            session = link.link.session
+            self._links_in[session] -= 1
+            if self._links_in[session] <= 0:
+                del self._links_in[session]
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -97,13 +135,54 @@ class ServerConnection(asyncio.Protocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.label = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.broker.connections.add(self)
-        self._handshake = self._loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_expired)
+        broker = self.broker
+        limit = broker.max_connections
+        if limit is not None:
+            served = sum(not c.refused for c in broker.connections)
+            if served >= limit:
+                if len(broker.connections) - served >= limit:
+                    # As many again are being told already: this one is dropped unanswered.
+                    log.warning("%s: dropped: the broker serves %d connections and is "
+                                "refusing %d more", self.label, served, limit)
+                    transport.abort()
+                    return
+                self.refused = True
+        broker.connections.add(self)
+        self._handshake = self._loop.call_later(broker.handshake_timeout,
+                                                self._handshake_expired)
         log.debug("%s: connected", self.label)
 
     def data_received(self, data: bytes) -> None:
         if self._lost:
             return
+        if self._inbox:  # a read that came while we still feed the last one
+            self._inbox = self._inbox[self._inbox_at:] + data
+            self._inbox_at = 0
+            return
+        if len(data) > FEED_SIZE:
+            self._inbox, self._inbox_at = data, 0
+            self._feed_more()
+        else:
+            self._give(data)
+
+    def _feed_more(self) -> None:
+        """Give the core the next FEED_SIZE bytes read; the rest after the loop served the others."""
+        data, at = self._inbox, self._inbox_at
+        if self._lost or not data:
+            return
+        end = at + FEED_SIZE
+        if end < len(data):
+            self._inbox_at = end
+            self._loop.call_soon(self._feed_more)
+        else:
+            self._inbox, self._inbox_at = b"", 0
+        self._update_reading()
+        self._give(data[at:end])
+        if not self._inbox and self._eof:
+            self._give_eof()
+
+    def _give(self, data: bytes) -> None:
+        """Feed the core (made once the protocol header says which), then answer and write."""
         core = self.core
         if core is None:
             # 2.2 / 5.3.1: the header's protocol id says whether SASL comes first.
@@ -119,11 +198,32 @@ class ServerConnection(asyncio.Protocol):
         self._tick()
         self._after()
 
+    def _update_reading(self) -> None:
+        """Read while nothing waits to be fed and the write buffer has room."""
+        transport = self._transport
+        want = not self._inbox and not self._paused
+        if transport is None or want == self._reading:
+            return
+        self._reading = want
+        if want:
+            transport.resume_reading()
+        else:
+            transport.pause_reading()
+
     def eof_received(self) -> bool:
+        if self._inbox:
+            self._eof = True  # after the input still to feed
+            return True  # keep the transport until then; _flush closes it
+        self._give_eof()
+        return False  # let the transport close
+
+    def _give_eof(self) -> None:
+        self._eof = False
         if self.core is not None and not self._lost:
             self.core.receive_data(b"")
             self._after()
-        return False  # let the transport close
+        elif self._transport is not None:
+            self._transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -142,10 +242,13 @@ class ServerConnection(asyncio.Protocol):
         log.debug("%s: disconnected", self.label)
 
     def pause_writing(self) -> None:
-        self._paused = True  # consumers stop taking messages until the buffer drains
+        # Consumers stop taking messages, and we stop reading, until the buffer drains.
+        self._paused = True
+        self._update_reading()
 
     def resume_writing(self) -> None:
         self._paused = False
+        self._update_reading()
         for link in list(self.links):
             if isinstance(link, Outgoing):
                 link.queue.dispatch()
@@ -162,6 +265,8 @@ class ServerConnection(asyncio.Protocol):
         core = CoreConnection(role="server", sasl=server, container_id=broker.container_id,
                               idle_timeout=broker.idle_timeout,
                               max_frame_size=broker.max_frame_size,
+                              # 2.7.1: channels 0 .. channel-max, one session each.
+                              channel_max=broker.max_sessions - 1,
                               offered_capabilities=[ANONYMOUS_RELAY],
                               properties={Symbol("product"): "amqp10 embedded broker",
                                           Symbol("version"): broker.version})
@@ -181,6 +286,7 @@ class ServerConnection(asyncio.Protocol):
         transport = self._transport
         if core is None or transport is None:
             return
+        self._unflushed = 0
         data = core.data_to_send()
         if data and not transport.is_closing():
             transport.write(data)
@@ -201,6 +307,8 @@ class ServerConnection(asyncio.Protocol):
 
     def _handle(self, event: Any) -> None:
         t = type(event)
+        if self.refused and t is not ConnectionOpened and t is not ConnectionClosed:
+            return  # closing at once (over the connection limit): nothing else is answered
         if t is MessageReceived:
             obj = event.link.context
             if isinstance(obj, Incoming):
@@ -214,15 +322,7 @@ class ServerConnection(asyncio.Protocol):
             if isinstance(obj, Outgoing):
                 obj.on_credit()
         elif t is RemoteAttach:
-            if event.link.state is not LinkState.ATTACH_RCVD:
-                return  # the peer detached it already (the core answered that)
-            made = answer_attach(self, event.link)
-            if made is not None:
-                self.links.add(made)
-                log.debug("%s: attached %r", self.label, made)
-            else:
-                log.info("%s: refused link %r: %s", self.label, event.link.name,
-                         describe_error(event.link.local_error))
+            self._on_remote_attach(event)
         elif t is LinkDetached:
             obj = event.link.context
             if isinstance(obj, (Outgoing, Incoming)):
@@ -230,11 +330,16 @@ class ServerConnection(asyncio.Protocol):
                 obj.on_detached(event)
         elif t is RemoteBegin:
             if event.session.state is SessionState.BEGIN_RCVD:  # not ended already
+                # 2.7.2: handles 0 .. handle-max, one link each (enforced in
+                # _on_remote_attach too, for attaches that came before our begin).
+                event.session.handle_max = self.broker.max_links - 1
                 event.session.begin()
         elif t is ConnectionOpened:
             if self._handshake is not None:
                 self._handshake.cancel()
                 self._handshake = None
+            if self.refused:
+                self._refuse()
         elif t is Authenticated:
             log.debug("%s: authenticated (%s) as %s", self.label, event.mechanism,
                       event.identity)
@@ -245,6 +350,36 @@ class ServerConnection(asyncio.Protocol):
             level = logging.DEBUG if event.error is None else logging.INFO
             log.log(level, "%s: connection closed %s", self.label,
                     describe_error(event.error) or "cleanly")
+
+    def _on_remote_attach(self, event: RemoteAttach) -> None:
+        link = event.link
+        if link.state is not LinkState.ATTACH_RCVD:
+            return  # the peer detached it already (the core answered that)
+        limit = self.broker.max_links
+        if self._links_in[link.session] >= limit:
+            link.refuse(Error(condition=ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
+                              description=f"this session has its limit of {limit} link(s)"))
+            made = None
+        else:
+            made = answer_attach(self, link)
+        if made is not None:
+            self.links.add(made)
+            self._links_in[link.session] += 1
+            log.debug("%s: attached %r", self.label, made)
+        else:
+            log.info("%s: refused link %r: %s", self.label, link.name,
+                     describe_error(link.local_error))
+
+    def _refuse(self) -> None:
+        """Over the connection limit: close right after the open (2.4.3), saying why."""
+        core = self.core
+        assert core is not None
+        served = sum(not c.refused for c in self.broker.connections)
+        log.warning("%s: refused: the broker serves its limit of %d connections", self.label,
+                    served)
+        core.close(Error(condition=ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
+                         description=f"the broker serves at most {self.broker.max_connections} "
+                                     "connections; try again later"))
 
     def _tick(self) -> None:
         core = self.core
@@ -274,7 +409,7 @@ class ServerConnection(asyncio.Protocol):
         if core is not None and core.opened:
             return
         log.info("%s: no AMQP open within %g s; dropping the connection", self.label,
-                 HANDSHAKE_TIMEOUT)
+                 self.broker.handshake_timeout)
         self.abort()
 
     # -- for the broker ----------------------------------------------------------------------------

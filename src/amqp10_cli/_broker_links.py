@@ -64,6 +64,8 @@ class Host(Protocol):
 
     def wake(self) -> None: ...  # frames were queued on the core: write them soon
 
+    def sent(self, size: int) -> None: ...  # a message of ``size`` bytes was queued on the core
+
     def forget_link(self, link: Outgoing | Incoming) -> None: ...
 
 
@@ -75,8 +77,10 @@ class Outgoing:
     """A consumer: our sending link from a queue to the peer's receiver.
 
     Honours the peer's credit, the session window and the transport's back
-    pressure; sends pre-settled when the peer attached with snd-settle-mode
-    settled (at most once), unsettled otherwise, and acts on the peer's outcome.
+    pressure, checked before each message (a consumer that grants much credit and
+    never reads holds about one message in the broker, not its credit's worth);
+    sends pre-settled when the peer attached with snd-settle-mode settled (at
+    most once), unsettled otherwise, and acts on the peer's outcome.
     """
 
     def __init__(self, host: Host, link: Sender, queue: Queue, *, owns_node: bool) -> None:
@@ -114,7 +118,9 @@ class Outgoing:
             link.detach(_error(ErrorCondition.INTERNAL_ERROR, f"could not send: {exc}"))
             self.host.wake()
             return False
-        self.host.wake()
+        # Written out as the bytes pile up, so a full transport pauses us (ready() turns
+        # False) before the next message, rather than after the whole burst.
+        self.host.sent(entry.size)
         if delivery.settled:
             self._consumed()  # pre-settled: at most once, it is gone
         else:
@@ -225,7 +231,8 @@ class Incoming:
     """A publisher: our receiving link from the peer's sender into a queue (or the relay).
 
     Grants credit in windows of :data:`PUBLISH_CREDIT`, queues each message, and
-    settles it accepted once queued (or rejected when the relay has nowhere to put it).
+    settles it accepted once queued (or rejected when the relay has nowhere to put
+    it, or the queue is full: ``amqp:resource-limit-exceeded``).
     """
 
     def __init__(self, host: Host, link: Receiver, queue: Queue | None, *,
@@ -251,8 +258,12 @@ class Incoming:
             queue, error = None, _error(ErrorCondition.RESOURCE_DELETED,
                                         f"node {self.queue.address!r} was deleted")  # type: ignore[union-attr]
         link = self.link
+        if queue is not None and not queue.put(message, delivery.message_format):
+            error = _error(ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
+                           f"queue {queue.address!r} is full: it holds its limit of "
+                           f"{queue.max_depth} message(s)")
+            queue = None
         if queue is not None:
-            queue.put(message, delivery.message_format)
             if not delivery.remote_settled:
                 link.accept(delivery)
         else:

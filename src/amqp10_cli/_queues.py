@@ -4,8 +4,10 @@ No I/O and no protocol here: a :class:`Queue` holds messages in arrival order an
 hands them round robin to :class:`Consumer` objects (the broker's outgoing links)
 that say when they can take one. A message given back (released, modified, or
 unsettled when its link went) returns to its original place in the order, by its
-sequence number. The :class:`Router` maps addresses to queues, creates them on
-first use, and makes and deletes the dynamic nodes of 3.5.3.
+sequence number. A queue holds at most ``max_depth`` messages: :meth:`Queue.put`
+refuses the next one, and the publisher's link says so. The :class:`Router` maps
+addresses to queues, creates them on first use, and makes and deletes the dynamic
+nodes of 3.5.3.
 """
 
 from __future__ import annotations
@@ -74,9 +76,13 @@ class Node(Protocol):
 class Queue:
     """A FIFO of messages at one address, served round robin to its consumers."""
 
-    def __init__(self, address: str, *, dynamic: bool = False) -> None:
+    def __init__(self, address: str, *, dynamic: bool = False,
+                 max_depth: int | None = None) -> None:
         self.address = address
         self.dynamic = dynamic
+        #: The most messages it holds; None: no limit. Messages given back (requeued)
+        #: always return, so the depth may pass it by what consumers held.
+        self.max_depth = max_depth
         self.deleted = False
         self._entries: deque[Entry] = deque()
         self._seqs: deque[int] = deque()  # the entries' seqs, for bisect (kept in step)
@@ -98,12 +104,20 @@ class Queue:
         """Empty, and no link uses it: forgetting it changes nothing anyone can see."""
         return not self._entries and not self.consumers and not self.publishers
 
-    def put(self, message: Message, message_format: int = 0) -> None:
-        """Queue a new message at the back and try to hand it out."""
+    @property
+    def full(self) -> bool:
+        """Whether :meth:`put` would refuse a message now (``max_depth`` reached)."""
+        return self.max_depth is not None and len(self._entries) >= self.max_depth
+
+    def put(self, message: Message, message_format: int = 0) -> bool:
+        """Queue a new message at the back and try to hand it out; False if the queue is full."""
+        if self.full:
+            return False
         entry = Entry(next(self._seq), message, message_format)
         self._entries.append(entry)
         self._seqs.append(entry.seq)
         self.dispatch()
+        return True
 
     def requeue(self, entries: list[Entry]) -> None:
         """Give back messages that went out: each returns to its original place in the order."""
@@ -185,10 +199,14 @@ class Queue:
 
 
 class Router:
-    """The broker's addresses: a queue per address, made on first use, and dynamic nodes."""
+    """The broker's addresses: a queue per address, made on first use, and dynamic nodes.
 
-    def __init__(self) -> None:
+    Every queue it makes holds at most ``max_depth`` messages (None: no limit).
+    """
+
+    def __init__(self, *, max_depth: int | None = None) -> None:
         self.queues: dict[str, Queue] = {}
+        self.max_depth = max_depth
 
     def resolve(self, address: str) -> Queue | None:
         """The queue at ``address``, created if need be; None for a dynamic node that is gone."""
@@ -196,13 +214,13 @@ class Router:
         if queue is None:
             if address.startswith(DYNAMIC_PREFIX):
                 return None  # 3.5.3: a dynamic node lives only as long as its link
-            queue = self.queues[address] = Queue(address)
+            queue = self.queues[address] = Queue(address, max_depth=self.max_depth)
         return queue
 
     def create_dynamic(self) -> Queue:
         """A new node with a unique address (3.5.3: dynamic), deleted with its link."""
         address = f"{DYNAMIC_PREFIX}{uuid.uuid4().hex}"
-        queue = self.queues[address] = Queue(address, dynamic=True)
+        queue = self.queues[address] = Queue(address, dynamic=True, max_depth=self.max_depth)
         return queue
 
     def delete(self, queue: Queue) -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import amqp10_cli._broker_conn as broker_conn
 import amqp10_sync as amqp
 from amqp10_cli import Broker, RunningBroker, start_broker
 from amqp10_cli._broker_links import Outgoing
@@ -231,9 +230,8 @@ def test_heartbeats_keep_a_strict_client_connected(broker: RunningBroker, q: str
             sender.send(Message(b"still here"))
 
 
-def test_a_client_that_never_opens_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(broker_conn, "HANDSHAKE_TIMEOUT", 0.3)
-    with start_broker() as running, \
+def test_a_client_that_never_opens_is_dropped() -> None:
+    with start_broker(handshake_timeout=0.3) as running, \
             socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
         t0 = time.monotonic()
         assert sock.recv(100) == b""  # closed by the broker, nothing said
