@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from ._encoder import _e_any, _e_symbol, _e_ulong, _wrap_list, encode_map_with
 from ._errors import DecodeError, EncodeError, EncodeTypeError
-from ._types import Array, Map, Symbol, Timestamp
+from ._types import Array, Map, Symbol, Timestamp, ULong
 
 _E = TypeVar("_E", bound=enum.IntEnum)
 _T = TypeVar("_T")
@@ -109,9 +109,11 @@ _ELEMENT_OF: dict[Callable[[Any], bytes], Any] = {_e_symbol: "symbol", _e_ulong:
 def _e_symbol_key(key: Any) -> bytes:
     if type(key) is str or type(key) is Symbol:
         return cached_key(_SYMBOL_KEYS, key, _e_symbol)
-    if not isinstance(key, str):
-        raise EncodeTypeError(f"key {key!r} must be a symbol (str)")
-    return _e_symbol(key)
+    if isinstance(key, str):
+        return _e_symbol(key)
+    # Not a symbol, as some peers send (an int, a null ...): what the decoder takes
+    # goes back out as it came, in its own type, so a forwarded map cannot fail.
+    return _e_any(key)
 
 
 def _e_symbol_map(value: Any) -> bytes:
@@ -137,14 +139,16 @@ def cached_key(cache: dict[str, bytes], key: str, encoder: Callable[[str], bytes
 
 
 def _e_annotation_key(key: Any) -> bytes:
-    # 3.2.10: annotation keys are symbols or ulongs.
+    # 3.2.10: annotation keys are symbols or ulongs; a str is a symbol, a plain int a ulong.
     if type(key) is str or type(key) is Symbol:
         return cached_key(_SYMBOL_KEYS, key, _e_symbol)
     if isinstance(key, str):
         return _e_symbol(key)
-    if isinstance(key, int) and not isinstance(key, bool):
+    if type(key) is ULong or (type(key) is int and key >= 0):
         return _e_ulong(key)
-    raise EncodeTypeError(f"annotation key {key!r} must be a symbol (str) or a ulong (int)")
+    # Other keys (an Int, a negative long, a null ...) are what some peers send and
+    # the decoder takes: they go back out in their own type, so re-encoding never fails.
+    return _e_any(key)
 
 
 def _e_annotations(value: Any) -> bytes:

@@ -482,11 +482,13 @@ def _decode_array(buf: bytes, pos: int, depth: int, wide: bool) -> tuple[Any, in
         raise _too_deep(pos - 1)
     if p >= end:
         raise DecodeError(f"{what} has no element constructor", p)
-    descriptor = None
+    descriptor = raw_descriptor = None
     if buf[p] == 0x00:  # 1.6.24: an array of described values
-        descriptor, p = _decode_at(buf, p + 1, depth - 1, end)
-        if type(descriptor) not in (ULong, Symbol):
-            raise DecodeError("array element descriptor must be a ulong or a symbol", p)
+        dstart = p + 1
+        descriptor, p = _decode_at(buf, dstart, depth - 1, end)
+        if type(descriptor) is not ULong and type(descriptor) is not Symbol:
+            # 1.2: a reserved descriptor type, as some stacks write: kept to write back.
+            raw_descriptor = (descriptor, bytes(buf[dstart:p]))
         if p >= end:
             raise DecodeError(f"{what} has no element constructor", p)
     ctor = buf[p]
@@ -510,7 +512,9 @@ def _decode_array(buf: bytes, pos: int, depth: int, wide: bool) -> tuple[Any, in
             raise DecodeError(f"{what} elements overrun its declared size", p)
     if p != end:
         raise DecodeError(f"{what} elements do not fill its declared size", p)
-    return Array(element_type, items, descriptor), end
+    array = Array(element_type, items, descriptor)
+    array._raw_descriptor = raw_descriptor
+    return array, end
 
 
 def _d_array8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
@@ -549,9 +553,17 @@ def _d_described(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
             raise _truncated(pos, "descriptor")
         if buf[pos] == 0x00:
             raise DecodeError("a descriptor cannot itself be described", pos)
+        dstart = pos
         descriptor, pos = _DECODERS[buf[pos]](buf, pos + 1, depth - 1)
         if type(descriptor) is not ULong and type(descriptor) is not Symbol:
-            raise DecodeError("descriptor must be a ulong or a symbol", pos)
+            # 1.2: descriptors are symbols or ulongs, the rest reserved; some stacks write
+            # others (an int 12). Taken as a generic value, written back byte for byte.
+            if pos >= n:
+                raise _truncated(pos, "described value")
+            value, end = _DECODERS[buf[pos]](buf, pos + 1, depth - 1)
+            described = Described(descriptor, value)
+            object.__setattr__(described, "_raw_descriptor", bytes(buf[dstart:pos]))
+            return described, end
     if pos >= n:
         raise _truncated(pos, "described value")
     start = pos

@@ -369,7 +369,7 @@ def simple_encoders() -> dict[type, Encoder]:
 
 def _e_described(value: Described) -> bytes:
     try:
-        desc = _e_descriptor(value.descriptor)
+        desc = value._raw_descriptor or _e_descriptor(value.descriptor)
     except EncodeError as exc:
         raise _prefix(exc, ".descriptor") from None
     try:
@@ -627,7 +627,10 @@ def _compound_payload(enc: bytes, small_ctor: int) -> tuple[bytes | None, bytes]
 
 def _e_array(value: Array) -> bytes:
     ctor, payload = _array_payload(value.element_type, value.items)
-    if value.descriptor is not None:
+    raw = value._raw_descriptor
+    if raw is not None and raw[0] is value.descriptor:
+        ctor = b"\x00" + raw[1] + ctor  # an unusual descriptor, as it came
+    elif value.descriptor is not None:
         try:
             ctor = b"\x00" + _e_descriptor(value.descriptor) + ctor
         except EncodeError as exc:

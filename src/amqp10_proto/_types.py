@@ -188,16 +188,21 @@ class Described:
     """A described value (types.xml 1.2): a descriptor (ulong or symbol) and a value.
 
     Values whose descriptor names a type this package knows (performatives,
-    message sections, delivery states ...) decode to that type instead.
+    message sections, delivery states ...) decode to that type instead. A
+    descriptor of another type (an ``int 12``, as some stacks write) decodes
+    too and is written back with the very bytes it came with.
     """
 
-    __slots__ = ("descriptor", "value")
+    __slots__ = ("_raw_descriptor", "descriptor", "value")
     descriptor: Any
     value: Any
+    #: The encoded descriptor as it arrived, when it was neither ulong nor symbol.
+    _raw_descriptor: bytes | None
 
     def __init__(self, descriptor: Any, value: Any) -> None:
         object.__setattr__(self, "descriptor", descriptor)
         object.__setattr__(self, "value", value)
+        object.__setattr__(self, "_raw_descriptor", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Described is immutable")
@@ -227,13 +232,16 @@ class Array:
     ``element_type`` names that type (``"symbol"``, ``"uint"``, ``"list"``,
     ``"array"`` ...). With a ``descriptor``, the array holds described values
     that all share it: ``items`` are then the underlying values, each of
-    ``element_type``.
+    ``element_type``. A descriptor neither ulong nor symbol (some stacks write
+    others) decodes too and is written back as it came while it is unchanged.
     """
 
-    __slots__ = ("descriptor", "element_type", "items")
+    __slots__ = ("_raw_descriptor", "descriptor", "element_type", "items")
     element_type: ElementType
     items: list[Any]
     descriptor: Any
+    #: (descriptor, its encoding as it arrived), when it was neither ulong nor symbol.
+    _raw_descriptor: tuple[Any, bytes] | None
 
     def __init__(
         self, element_type: ElementType, items: Iterable[Any] = (), descriptor: Any = None
@@ -241,6 +249,7 @@ class Array:
         self.element_type = element_type
         self.items = list(items)
         self.descriptor = descriptor
+        self._raw_descriptor = None
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Array:
