@@ -2,7 +2,8 @@
 
 It prints one line with its URL once it listens (so a script can wait for that
 line), serves on asyncio, and stops cleanly on SIGINT (exit 130) or SIGTERM
-(exit 0).
+(exit 0). Its limits (message size, connections, sessions, links, queue depth,
+handshake timeout) are options; 0 turns off those that may be off.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ import sys
 import threading
 from typing import Any
 
+from ._broker import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_LINKS,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_QUEUE_DEPTH,
+    DEFAULT_MAX_SESSIONS,
+)
+from ._broker_conn import HANDSHAKE_TIMEOUT
 from ._cli_common import CliError, ExitCode, add_subcommand, seconds, whole_number
 
-__all__ = ["add_broker_parser", "broker_url", "parse_user", "run_broker"]
+__all__ = ["add_broker_parser", "broker_options", "broker_url", "parse_user", "run_broker"]
 
 
 def add_broker_parser(subparsers: Any) -> None:
@@ -44,7 +53,44 @@ def add_broker_parser(subparsers: Any) -> None:
     p.add_argument("--idle-timeout", type=seconds, metavar="S",
                    help="close connections silent for S seconds (default: none)")
     p.add_argument("--container-id", help="the broker's container id (default: amqp10-broker)")
+    limits = p.add_argument_group(
+        "limits", "Each is enforced with an AMQP error the client sees "
+                  "(docs: 'The embedded broker's limits'); 0 means none where allowed.")
+    limits.add_argument("--max-message-size", type=whole_number(0), metavar="BYTES",
+                        default=DEFAULT_MAX_MESSAGE_SIZE,
+                        help="refuse bigger messages, amqp:link:message-size-exceeded "
+                             "(default: 104857600, 100 MiB; 0: no limit)")
+    limits.add_argument("--max-connections", type=whole_number(0), metavar="N",
+                        default=DEFAULT_MAX_CONNECTIONS,
+                        help="close further clients with amqp:resource-limit-exceeded "
+                             f"(default: {DEFAULT_MAX_CONNECTIONS}; 0: no limit)")
+    limits.add_argument("--max-sessions", type=whole_number(1, 65536), metavar="N",
+                        default=DEFAULT_MAX_SESSIONS,
+                        help="sessions per connection, our channel-max + 1 "
+                             f"(default: {DEFAULT_MAX_SESSIONS})")
+    limits.add_argument("--max-links", type=whole_number(1, 2**32), metavar="N",
+                        default=DEFAULT_MAX_LINKS,
+                        help="links per session, our handle-max + 1; more are refused with "
+                             f"amqp:resource-limit-exceeded (default: {DEFAULT_MAX_LINKS})")
+    limits.add_argument("--max-queue-depth", type=whole_number(0), metavar="N",
+                        default=DEFAULT_MAX_QUEUE_DEPTH,
+                        help="messages per queue; a message for a full queue is rejected with "
+                             f"amqp:resource-limit-exceeded (default: {DEFAULT_MAX_QUEUE_DEPTH}; "
+                             "0: no limit)")
+    limits.add_argument("--handshake-timeout", type=seconds, metavar="S",
+                        default=HANDSHAKE_TIMEOUT,
+                        help="drop a client that has not opened within S seconds "
+                             f"(default: {HANDSHAKE_TIMEOUT:g})")
     p.set_defaults(run=run_broker)
+
+
+def broker_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~amqp10_cli.Broker` limits the options ask for (0 turns a limit off)."""
+    return {"max_message_size": args.max_message_size or None,
+            "max_connections": args.max_connections or None,
+            "max_sessions": args.max_sessions, "max_links": args.max_links,
+            "max_queue_depth": args.max_queue_depth or None,
+            "handshake_timeout": args.handshake_timeout}
 
 
 def parse_user(text: str) -> tuple[str, str]:
@@ -82,7 +128,7 @@ def run_broker(args: argparse.Namespace) -> int:
     context = _ssl_context(args)
     broker = Broker(users=users or None, allow_anonymous=args.allow_anonymous or not users,
                     ssl_context=context, idle_timeout=args.idle_timeout,
-                    container_id=args.container_id)
+                    container_id=args.container_id, **broker_options(args))
     stopped_by: list[int] = []
 
     def ready(host: str, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import subprocess
 import sys
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
+import amqp10_sync as amqp
+from amqp10_cli import Broker
+from amqp10_cli._cli import build_parser
+from amqp10_cli._cli_broker import broker_options
 from amqp10_cli._cli_common import ExitCode
+from amqp10_proto import Accepted, Message
+from amqp10_proto.errors import MessageRejected
 from tests.sync.test_sync_tls import cert  # the test-made certificate fixture
 
 from .conftest import AMQP10, Cli, child_env, one_error_line, run_amqp10
@@ -145,3 +152,41 @@ def test_broker_bad_options(cli: Cli) -> None:
     assert "use NAME:PASSWORD" in one_error_line(cli("broker", "--user", "nopassword"))
     assert "go together" in one_error_line(cli("broker", "--tls-cert", "c.pem"))
     assert cli("broker", "--port", "70000").code == ExitCode.USAGE
+
+
+def test_broker_limits_from_the_command_line() -> None:
+    with broker_process("--max-message-size", "1000", "--max-queue-depth", "1",
+                        "--max-sessions", "3", "--max-links", "4") as (proc, url), \
+            amqp.open_connection(url, timeout=10) as conn, conn.open_session() as s:
+        assert conn._core.remote_open is not None
+        assert conn._core.remote_open.channel_max == 2  # --max-sessions 3
+        sender = s.open_sender("limited")
+        assert sender._core.remote_max_message_size == 1000
+        assert s._core.remote_begin is not None
+        assert s._core.remote_begin.handle_max == 3  # --max-links 4
+        assert isinstance(sender.send(Message(b"one")), Accepted)
+        with pytest.raises(MessageRejected) as info:
+            sender.send(Message(b"two"))  # --max-queue-depth 1
+        assert info.value.condition == "amqp:resource-limit-exceeded"
+        proc.send_signal(signal.SIGTERM)
+
+
+def test_broker_limit_options_and_their_defaults() -> None:
+    defaults = broker_options(build_parser().parse_args(["broker"]))
+    signature = inspect.signature(Broker).parameters
+    assert defaults == {name: signature[name].default for name in defaults}
+    assert defaults["max_message_size"] == 100 * 1024 * 1024
+    off = broker_options(build_parser().parse_args(
+        ["broker", "--max-message-size", "0", "--max-connections", "0",
+         "--max-queue-depth", "0", "--handshake-timeout", "2.5"]))
+    assert off["max_message_size"] is off["max_connections"] is off["max_queue_depth"] is None
+    assert off["handshake_timeout"] == 2.5
+
+
+@pytest.mark.parametrize("option", ["--max-message-size", "--max-connections",
+                                    "--max-queue-depth", "--max-sessions", "--max-links",
+                                    "--handshake-timeout"])
+def test_broker_limit_options_refuse_nonsense(cli: Cli, option: str) -> None:
+    result = cli("broker", option, "-1")
+    assert result.code == ExitCode.USAGE
+    assert option in result.err
