@@ -26,6 +26,7 @@ from amqp10_proto._events import (
     MessageUndecodable,
     RemoteAttach,
     RemoteBegin,
+    SessionBegun,
     SessionEnded,
     SessionFailed,
 )
@@ -456,3 +457,38 @@ def test_an_undecodable_delivery_in_rcv_settle_mode_second() -> None:
     conn.receive_data(encode_frame(0, 0, Disposition(role=Role.SENDER, first=0, settled=True)))
     events(conn)
     assert bad.delivery.settled and not receiver.unsettled
+
+
+# -- 4. an attach and its detach in one read ----------------------------------------------
+
+#: The peer attaches a sending link "srv-link" (handle 5) and detaches it, in one read.
+ATTACH_THEN_DETACH = bytes.fromhex(
+    "00 00 00 32 02 00 00 00 00 53 12 c0 25 0a a1 08 73 72 76 2d 6c 69 6e"
+    "6b 52 05 42 40 40 00 53 28 c0 04 01 a1 01 78 00 53 29 c0 04 01 a1 01 79 40 40 43 00 00 00"
+    "11 02 00 00 00 00 53 16 c0 04 02 52 05 41")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_an_attach_detached_in_the_same_read_cannot_be_answered(role: Side) -> None:
+    conn = opened(role)
+    conn.receive_data(peer_begin(0))
+    (rb,) = events(conn)
+    rb.session.begin()
+    assert isinstance(events(conn)[0], SessionBegun)
+    conn.data_to_send()
+    conn.receive_data(ATTACH_THEN_DETACH)
+    got = events(conn)
+    assert [type(e) for e in got] == [RemoteAttach, LinkDetached]
+    link = got[0].link
+    assert got[1].link is link and got[1].closed and link.name == "srv-link"
+    # By the time the application sees RemoteAttach, the link is over: nothing to answer.
+    assert link.state is LinkState.CLOSED
+    with pytest.raises(LocalProtocolError, match="not awaiting an answer"):
+        link.refuse()
+    with pytest.raises(LocalProtocolError, match="not awaiting an answer"):
+        link.attach()
+    # The core answered for it (2.6.6): our attach, then our detach, on the link's handle.
+    frames = [f for f in frames_of(conn.data_to_send()) if isinstance(f, (Attach, Detach))]
+    assert [type(f) for f in frames] == [Attach, Detach]
+    assert frames[0].handle == frames[1].handle == link.handle and frames[1].closed
+    assert link not in rb.session.links
