@@ -112,8 +112,10 @@ class Broker:
     - ``max_sessions`` per connection (default 256, at most 65536) is our open's
       channel-max + 1; a begin beyond it closes the connection
       (``amqp:connection:framing-error``, 2.7.1).
-    - ``max_links`` per session (default 256) is our begin's handle-max + 1; an
-      attach beyond it is refused with ``amqp:resource-limit-exceeded``.
+    - ``max_links`` per session (default 256) is our begin's handle-max + 1: an
+      attach on a higher handle closes the connection (``amqp:connection:framing-error``,
+      2.7.2); one beyond the count (sent before our begin came) is refused with
+      ``amqp:resource-limit-exceeded``.
     - ``max_queue_depth`` messages per queue (default 100,000; None: none): a
       message for a full queue is rejected with ``amqp:resource-limit-exceeded``.
     - ``handshake_timeout`` (seconds, default 30): a client that has not opened by
