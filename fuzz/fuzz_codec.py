@@ -5,7 +5,9 @@ The property (``check``): whatever the bytes, ``decode``, ``decode_one`` and
 input), agree with one another, and a value that decodes re-encodes to a
 canonical form that decodes and re-encodes to the same bytes, composite types
 (performatives, sections ...) included; ``AMQP10_FUZZ_COMPOSITE_ROUND_TRIP=0``
-limits the round trip to the codec's own types.
+limits the round trip to the codec's own types. The same bytes read as a whole
+message (``Message.decode``) raise nothing but ``DecodeError``, and a message
+that decodes re-encodes to bytes that decode to the same encoding again.
 
     python fuzz/fuzz_codec.py fuzz/corpus/codec -max_total_time=600
     python fuzz/fuzz_codec.py --make-corpus fuzz/corpus/codec
@@ -27,6 +29,7 @@ from typing import Any
 import amqp10_proto  # noqa: F401  (registers the composite types: their decoders are fuzzed too)
 from amqp10_proto._codec import _DESCRIBED, decode, decode_one, encode, skip_value
 from amqp10_proto._errors import DecodeError, EncodeError
+from amqp10_proto._message import Message
 from amqp10_proto._types import (
     Array,
     Byte,
@@ -121,6 +124,25 @@ def check(data: bytes) -> None:
 
     if decoded and (COMPOSITE_ROUND_TRIP or _plain(value)):
         _check_round_trip(value)
+    _check_message(data)
+
+
+def _check_message(data: bytes) -> None:
+    """A message decodes or raises DecodeError; what decodes re-encodes, stably (issue 10)."""
+    for lazy in (True, False):
+        try:
+            msg = Message.decode(data, lazy=lazy)
+        except DecodeError:
+            continue
+        try:
+            canonical = msg.encode()
+        except EncodeError as exc:
+            raise AssertionError(f"decoded message {data.hex()} cannot be encoded: {exc}") from None
+        if lazy:
+            continue  # unread sections go back as they came: checked when decoded eagerly
+        again = Message.decode(canonical, lazy=False)
+        assert again.body_type == msg.body_type, f"{msg.body_type} became {again.body_type}"
+        assert again.encode() == canonical, f"encoding of message {data.hex()} is not stable"
 
 
 def _check_round_trip(value: Any) -> None:

@@ -13,6 +13,7 @@ import random
 import struct
 import time
 import traceback
+from pathlib import Path
 
 import pytest
 from fuzz.fuzz_codec import check, seed_values, seeds
@@ -142,3 +143,32 @@ def test_check_catches_a_broken_decoder() -> None:
             check(b"\x50\x01")
     finally:
         _codec._DECODERS[0x50] = saved
+
+
+# -- the seeds of fixed bugs (fuzz/seeds/, written by fuzz/make_seeds.py) ----------------------
+
+SEEDS = Path(__file__).resolve().parent.parent / "fuzz" / "seeds"
+
+
+def _seed_files(kind: str) -> list[Path]:
+    return sorted((SEEDS / kind).iterdir())
+
+
+def test_the_committed_seeds_are_what_make_seeds_writes() -> None:
+    from fuzz.make_seeds import codec_seeds, engine_seeds
+
+    for kind, wanted in (("codec", codec_seeds()), ("engine", engine_seeds())):
+        on_disk = {p.name: p.read_bytes() for p in _seed_files(kind)}
+        assert on_disk == wanted, f"fuzz/seeds/{kind} is stale: run python fuzz/make_seeds.py"
+
+
+@pytest.mark.parametrize("path", _seed_files("codec"), ids=lambda p: p.name)
+def test_codec_seed_keeps_the_property(path: Path) -> None:
+    check(path.read_bytes())
+
+
+@pytest.mark.parametrize("path", _seed_files("engine"), ids=lambda p: p.name)
+def test_engine_seed_keeps_the_property(path: Path) -> None:
+    from fuzz.fuzz_engine import check as check_engine
+
+    check_engine(path.read_bytes())
