@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import RemoteProtocolError
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -28,6 +27,7 @@ from amqp10_proto.client import (
     closed_error,
     connect_sasl,
     dispatch_events,
+    receive_bytes,
     socket_peer,
     url_sasl,
 )
@@ -140,7 +140,7 @@ class Connection(ConnectionInfo):
         core.context = session
         self._after()
         try:
-            ok = await self._wait_until(lambda: core.mapped or session._ended or self.closed, end)
+            ok = await self._wait_until(session._begin_done, end)
             session._check()
             if not ok:
                 raise TimeoutError(
@@ -266,12 +266,7 @@ class Connection(ConnectionInfo):
     def _on_data(self, data: bytes) -> None:
         if self._dead:
             return
-        if self._trace_in is not None and data:
-            self._trace_in.feed(data)
-        try:
-            self._core.receive_data(data)
-        except RemoteProtocolError as exc:
-            log.warning("%s: the peer broke the protocol: %s", self.label, exc)
+        receive_bytes(self._core, data, self.label, self._trace_in)
         self._tick()
         self._after()
 

@@ -28,7 +28,14 @@ from ._errors import (
 )
 from ._errors import LinkDetached as LinkDetachedError
 from ._errors import SessionEnded as SessionEndedError
-from ._events import DrainCompleted, LinkDetached, SessionEnded
+from ._events import (
+    DrainCompleted,
+    LinkDetached,
+    LinkFailed,
+    MessageUndecodable,
+    SessionEnded,
+    SessionFailed,
+)
 from ._link import Sender as CoreSender
 from ._performatives import Attach
 from ._state import LinkState
@@ -129,6 +136,8 @@ class SessionBase:
         self._core = core
         self._ended = False
         self._ended_locally = False
+        #: Why the core ended the session for the peer's fault (SessionFailed), if it did.
+        self._failure: Error | None = None
         #: The error the session ended with (the peer's, or the connection's), if any.
         self.error: Error | None = None
 
@@ -154,9 +163,14 @@ class SessionBase:
         value: int = self._core.remote_incoming_window
         return value
 
+    def _begin_done(self) -> bool:
+        """The wait for the peer's begin is over: mapped, or over before it was."""
+        return (self._core.mapped or self._ended or self._failure is not None
+                or self._conn.closed)
+
     def _end_nowait(self, error: Error | None = None) -> bool:
         """Queue our end (2.7.7); False if the session or connection is over already."""
-        if self._ended or self._conn.closed or self._ended_locally:
+        if self._ended or self._conn.closed or self._ended_locally or self._failure is not None:
             return False
         self._ended_locally = True
         try:
@@ -169,9 +183,15 @@ class SessionBase:
     def _end_done(self) -> bool:
         return self._ended or self._conn.closed
 
+    def _on_failed(self, event: SessionFailed) -> None:
+        """The core ended the session for the peer's fault: its waiters fail now."""
+        self._failure = self.error = event.error
+        log.warning("%s: session %d ended: the peer broke a session rule: %s",
+                    self._conn.label, self._core.channel, describe_error(event.error))
+
     def _on_end(self, event: SessionEnded) -> None:
         self._ended = True
-        self.error = event.error
+        self.error = event.error if event.error is not None else self._failure
         if event.error is not None and not self._conn.closed:
             log.warning("%s: session %d ended by the peer: %s", self._conn.label,
                         self._core.channel, describe_error(event.error))
@@ -179,7 +199,7 @@ class SessionBase:
     def _check(self) -> None:
         """Raise ConnectionClosed or SessionEnded if this session can no longer be used."""
         self._conn._check()
-        if self._ended:
+        if self._ended or self._failure is not None:
             if self.error is not None:
                 raise SessionEndedError(f"session ended: {describe_error(self.error)}", self.error)
             raise SessionEndedError(
@@ -197,6 +217,8 @@ class LinkBase(LinkInfo):
         self._core = core
         self._detached_flag = False
         self._closed_locally = False
+        #: Why the core detached the link for the peer's fault (LinkFailed), if it did.
+        self._failure: Error | None = None
         #: The error the link detached with (the peer's, or its session's), if any.
         self.error: Error | None = None
 
@@ -219,13 +241,15 @@ class LinkBase(LinkInfo):
     def _gone(self) -> bool:
         """The link can carry nothing more: detached, or its session or connection over."""
         return (self._detached_flag or self._core.state is not LinkState.ATTACHED
-                or self._session._ended or self._conn.closed)
+                or self._session._ended or self._session._failure is not None
+                or self._conn.closed)
 
     def _detach_done(self) -> bool:
         return self._detached_flag or self._session._ended or self._conn.closed
 
     def _attach_done(self, needs_remote: bool) -> bool:
-        if self._detach_done():
+        if self._detach_done() or self._failure is not None \
+                or self._session._failure is not None:
             return True
         core = self._core
         if core.state is not LinkState.ATTACHED:
@@ -248,8 +272,9 @@ class LinkBase(LinkInfo):
     def _detach_nowait(self, error: Error | None = None) -> bool:
         """Queue our detach (2.6.6); False if there is nothing to detach or wait for."""
         if self._detached_flag or self._session._ended or self._conn.closed \
-                or self._closed_locally:
-            return False
+                or self._closed_locally or self._failure is not None \
+                or self._session._failure is not None:
+            return False  # over, or our detach (end) is on its way already
         self._closed_locally = True
         try:
             self._core.detach(error)
@@ -271,6 +296,12 @@ class LinkBase(LinkInfo):
         if event.error is not None and not event.local and not self._conn.closed:
             log.warning("%s: link %r detached by the peer: %s", self._conn.label,
                         self._core.name, describe_error(event.error))
+
+    def _on_failed(self, event: LinkFailed) -> None:
+        """The core detached the link for the peer's fault (2.6.6): its waiters fail now."""
+        self._failure = self.error = event.error
+        log.warning("%s: link %r detached: the peer broke a link rule: %s", self._conn.label,
+                    self._core.name, describe_error(event.error))
 
     def _on_flow_event(self, event: Any) -> None:
         """Credit, drain and abort events for this link."""
@@ -335,6 +366,7 @@ class ReceiverBase(LinkBase):
         self._window = credit
         self._buffer: deque[Any] = deque()
         self._drains = 0
+        self._undecodable_count = 0
         # RabbitMQ 3.10 takes a flow's link-credit as counted from its own current
         # delivery-count, not ours (2.6.7): a top-up that crosses transfers in flight
         # lets it overrun the credit. With it, top up only once the credit is used up.
@@ -356,6 +388,16 @@ class ReceiverBase(LinkBase):
     def buffered(self) -> int:
         """Messages received and not yet handed out."""
         return len(self._buffer)
+
+    @property
+    def undecodable(self) -> int:
+        """Deliveries that arrived on this link but could not be decoded as a message.
+
+        Each was rejected with amqp:decode-error (unless the sender pre-settled it),
+        logged as a WARNING, and never handed out; the link goes on and the credit
+        it used is granted again.
+        """
+        return self._undecodable_count
 
     def _batch_size(self, n: int) -> int:
         """How many a batch call waits for: never more than the credit window brings."""
@@ -438,6 +480,16 @@ class ReceiverBase(LinkBase):
 
     def _deliver(self, event: Any) -> None:
         self._buffer.append(self._message_class(event.message, event.delivery, self))
+
+    def _undecodable(self, event: MessageUndecodable) -> None:
+        """A delivery the core could not decode (and rejected): count it, say so, and give
+        its credit back, as a consumed message's would be (2.6.7)."""
+        self._undecodable_count += 1
+        log.warning("%s: link %r: delivery %d could not be decoded and was %s: %s",
+                    self._conn.label, self._core.name, event.delivery.id,
+                    "dropped (pre-settled)" if event.delivery.remote_settled else "rejected",
+                    describe_error(event.error))
+        self._refill()
 
     _message_class: Any = None  # the adapter's ReceivedMessage
 

@@ -34,29 +34,36 @@ from ._definitions import (
 from ._delivery import Delivery
 from ._errors import (
     AuthenticationError,
+    RemoteProtocolError,
 )
 from ._errors import (
     ConnectionClosed as ConnectionClosedError,
 )
 from ._events import (
     ConnectionClosed,
+    ConnectionFailed,
     CreditGranted,
     DrainCompleted,
     LinkDetached,
+    LinkFailed,
     MessageReceived,
+    MessageUndecodable,
     RemoteAttach,
     RemoteBegin,
     SessionEnded,
+    SessionFailed,
     TransferAborted,
 )
 from ._message import Message
 from ._performatives import Open
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
+from ._state import LinkState, SessionState
 from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
     "DEFAULT",
+    "DEFAULT_MAX_MESSAGE_SIZE",
     "AsyncReceivedMessage",
     "AsyncReceiverBase",
     "ConnectionInfo",
@@ -73,6 +80,7 @@ __all__ = [
     "describe_error",
     "dispatch_events",
     "outcome_error",
+    "receive_bytes",
     "receiver_attach_args",
     "sender_attach_args",
     "settle_timeout_text",
@@ -86,46 +94,111 @@ if TYPE_CHECKING:
 log = logging.getLogger("amqp10")
 
 
+#: The default ``max_message_size`` of the adapters' receivers: 100 MiB (Azure Service
+#: Bus premium's limit). A peer's message above it detaches the link with
+#: amqp:link:message-size-exceeded instead of growing our memory without bound;
+#: ``max_message_size=None`` asks for no limit.
+DEFAULT_MAX_MESSAGE_SIZE = 100 << 20
+
+_NO_INCOMING_SESSION = Error(condition=ErrorCondition.NOT_ALLOWED,
+                             description="this client accepts no incoming sessions")
+_NO_INCOMING_LINK = Error(condition=ErrorCondition.NOT_ALLOWED,
+                          description="this client accepts no incoming links")
+
+
 def dispatch_events(core: Connection, label: str) -> bool:
     """Hand every queued core event to the adapter object its link or session carries.
 
     The adapters keep their Session/Sender/Receiver in the core object's
-    ``context``; each has ``_deliver``, ``_detached``, ``_on_end`` or
-    ``_on_flow_event`` as it needs. A client takes no session or link the peer
-    begins (refused with amqp:not-allowed, 2.5.1 / 2.6.3). True if there was any event.
+    ``context``; each has ``_deliver``, ``_detached``, ``_on_end``, ``_on_failed``,
+    ``_undecodable`` or ``_on_flow_event`` as it needs. A client takes no session
+    or link the peer begins (refused with amqp:not-allowed, 2.5.1 / 2.6.3). True if
+    there was any event (the adapter then wakes its waiters).
+
+    No exception escapes from handling one event: the peer's fault
+    (RemoteProtocolError, its close already queued by the core) is logged, ours is
+    logged with its traceback and answered with a close carrying
+    amqp:internal-error; the events after it are handled all the same.
     """
     event: Any = core.next_event()
     if event is None:
         return False
-    while event is not None:
-        t = type(event)
-        if t is MessageReceived:
-            obj = event.link.context
-            if obj is not None:
-                obj._deliver(event)
-        elif t is LinkDetached:
-            obj = event.link.context
-            if obj is not None:
-                obj._detached(event)
-        elif t is SessionEnded:
-            obj = event.session.context
-            if obj is not None:
-                obj._on_end(event)
-        elif t is CreditGranted or t is DrainCompleted or t is TransferAborted:
-            obj = event.link.context
-            if obj is not None:
-                obj._on_flow_event(event)
-        elif t is ConnectionClosed:
-            log.log(logging.INFO if event.error is None else logging.WARNING,
-                    "%s: connection closed %s", label, describe_error(event.error) or "cleanly")
-        elif t is RemoteBegin:
-            event.session.end(Error(condition=ErrorCondition.NOT_ALLOWED,
-                                    description="this client accepts no incoming sessions"))
-        elif t is RemoteAttach:
-            event.link.refuse(Error(condition=ErrorCondition.NOT_ALLOWED,
-                                    description="this client accepts no incoming links"))
+    while True:
+        try:
+            while event is not None:
+                if type(event) is MessageReceived:  # the hot path: one per message
+                    obj = event.link.context
+                    if obj is not None:
+                        obj._deliver(event)
+                else:
+                    _dispatch_one(event, label)
+                event = core.next_event()
+            return True
+        except RemoteProtocolError as exc:
+            log.warning("%s: the peer broke the protocol: %s", label, exc)
+        except Exception as exc:
+            log.exception("%s: internal error handling %s", label, type(event).__name__)
+            _internal_error(core, label, exc)
         event = core.next_event()
-    return True
+
+
+#: Event type -> (the event's field naming the endpoint, the method of the adapter
+#: object in that endpoint's ``context`` that takes the event).
+_ROUTES: dict[type, tuple[str, str]] = {
+    LinkDetached: ("link", "_detached"),
+    SessionEnded: ("session", "_on_end"),
+    CreditGranted: ("link", "_on_flow_event"),
+    DrainCompleted: ("link", "_on_flow_event"),
+    TransferAborted: ("link", "_on_flow_event"),
+    # 2.6.6 / 2.5.7: the core detached the link (ended the session) for the peer's
+    # fault; the peer's answer may never come, so the waiters learn now.
+    LinkFailed: ("link", "_on_failed"),
+    SessionFailed: ("session", "_on_failed"),
+    MessageUndecodable: ("link", "_undecodable"),
+}
+
+
+def _dispatch_one(event: Any, label: str) -> None:
+    """Every event but MessageReceived: to its endpoint's adapter object, or answered here."""
+    t = type(event)
+    route = _ROUTES.get(t)
+    if route is not None:
+        obj = getattr(event, route[0]).context
+        if obj is not None:
+            getattr(obj, route[1])(event)
+    elif t is ConnectionClosed:
+        log.log(logging.INFO if event.error is None else logging.WARNING,
+                "%s: connection closed %s", label, describe_error(event.error) or "cleanly")
+    elif t is ConnectionFailed:
+        log.debug("%s: closing for the peer's fault: %s", label, describe_error(event.error))
+    # 2.5.1 / 2.6.3: refuse what the peer still waits on; a session or link it ended
+    # in the same read (the core answered that end or detach) needs nothing more.
+    elif t is RemoteBegin and event.session.state is SessionState.BEGIN_RCVD:
+        event.session.end(_NO_INCOMING_SESSION)
+    elif t is RemoteAttach and event.link.state is LinkState.ATTACH_RCVD:
+        event.link.refuse(_NO_INCOMING_LINK)
+
+
+def receive_bytes(core: Connection, data: bytes, label: str, tracer: Any) -> None:
+    """Hand bytes an adapter read (``b""``: the peer closed) to ``core``, traced first if
+    ``tracer`` (a FrameTracer) is set. The peer's protocol error is logged, not raised:
+    the core queued our close with its condition already (2.4.3)."""
+    if tracer is not None and data:
+        tracer.feed(data)
+    try:
+        core.receive_data(data)
+    except RemoteProtocolError as exc:
+        log.warning("%s: the peer broke the protocol: %s", label, exc)
+
+
+def _internal_error(core: Connection, label: str, exc: Exception) -> None:
+    """Our own failure while handling an event: close with amqp:internal-error (2.8.15)."""
+    try:
+        core.close(Error(condition=ErrorCondition.INTERNAL_ERROR,
+                         description=f"internal error in the client: {type(exc).__name__}"))
+    except Exception:
+        log.exception("%s: closing after an internal error failed", label)
+        core.transport_failed(f"internal error: {exc!r}")
 
 
 class _Default(enum.Enum):

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import RemoteProtocolError
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -33,6 +32,7 @@ from amqp10_proto.client import (
     connect_sasl,
     describe_error,
     dispatch_events,
+    receive_bytes,
     socket_peer,
     url_sasl,
 )
@@ -132,7 +132,7 @@ class Connection(ConnectionInfo):
             session = Session(self, core)
             core.context = session
             self._after()
-            ok = self._wait_until(lambda: core.mapped or session._ended or self.closed, end)
+            ok = self._wait_until(session._begin_done, end)
             session._check()
             if not ok:
                 raise TimeoutError(f"the peer did not answer the begin within {self._span(timeout)} s")
@@ -290,28 +290,28 @@ class Connection(ConnectionInfo):
             return None
         return None
 
-    def _read(self) -> None:
+    def _read(self) -> bool:
+        """Read once (lock held) and hand the bytes to the core; True if more may be waiting.
+
+        One ``recv`` of at most ``_READ_SIZE`` bytes per hold of the lock, whatever the
+        inbound rate: between two reads the I/O thread lets go of the lock, so the
+        threads waiting on the connection and its own deadlines (``tick``) get their
+        turn even under a peer that never pauses (issue 10).
+        """
         sock = self._sock
         core = self._core
-        while not self._dead:
-            try:
-                data = sock.recv(_READ_SIZE)
-            except _WOULD_BLOCK:
-                break
-            except OSError as exc:
-                self._lost(f"read failed: {exc}")
-                break
-            if self._trace_in is not None and data:
-                self._trace_in.feed(data)
-            try:
-                core.receive_data(data)
-            except RemoteProtocolError as exc:
-                log.warning("%s: the peer broke the protocol: %s", self.label, exc)
-            if not data or core.ended:
-                break
-            if len(data) < _READ_SIZE and not (self._is_ssl and sock.pending()):  # type: ignore[attr-defined]
-                break
+        try:
+            data = sock.recv(_READ_SIZE)
+        except _WOULD_BLOCK:
+            return False
+        except OSError as exc:
+            self._lost(f"read failed: {exc}")
+            return False
+        receive_bytes(core, data, self.label, self._trace_in)
         self._after()
+        if not data or core.ended or self._dead:
+            return False
+        return len(data) == _READ_SIZE or bool(self._is_ssl and sock.pending())  # type: ignore[attr-defined]
 
     def _lost(self, reason: str) -> None:
         """The socket is gone or given up on (lock held): end the core, fail every wait."""
@@ -335,6 +335,7 @@ class Connection(ConnectionInfo):
         sel.register(sock, selectors.EVENT_READ)
         sel.register(self._wake_r, selectors.EVENT_READ)
         writing = False
+        more = False  # the last read filled its buffer: read again without waiting
         ended_at: float | None = None
         try:
             while True:
@@ -357,18 +358,21 @@ class Connection(ConnectionInfo):
                 wait = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if ended_at is not None:
                     wait = 0.5 if wait is None else min(wait, 0.5)
-                ready = sel.select(wait)
+                ready = sel.select(0.0 if more else wait)
+                readable = more
+                more = False
                 with self._cond:
                     for key, mask in ready:
                         if key.fileobj is self._wake_r:
                             with contextlib.suppress(OSError):
                                 self._wake_r.recv(4096)
                             continue
-                        if mask & selectors.EVENT_READ:
-                            self._read()
+                        readable |= bool(mask & selectors.EVENT_READ)
                         if mask & selectors.EVENT_WRITE and not self._dead:
                             self._flush()
                             self._cond.notify_all()  # pre-settled sends wait to be written
+                    if readable and not self._dead:
+                        more = self._read()
         except Exception:
             log.exception("%s: the I/O thread failed", self.label)
         finally:

@@ -11,7 +11,13 @@ from amqp10_proto import (
     Target,
 )
 from amqp10_proto import Session as CoreSession
-from amqp10_proto.client import SessionBase, SettleMode, receiver_attach_args, sender_attach_args
+from amqp10_proto.client import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    SessionBase,
+    SettleMode,
+    receiver_attach_args,
+    sender_attach_args,
+)
 
 from ._link import Receiver, Sender, _Link
 
@@ -76,7 +82,7 @@ class Session(SessionBase):
                       filters: dict[Any, Any] | None = None,
                       durable: bool | str | None = None, expiry_policy: str | None = None,
                       capabilities: list[str] | None = None,
-                      max_message_size: int | None = None,
+                      max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
                       properties: dict[str, Any] | None = None,
                       offered_capabilities: list[str] | None = None,
                       desired_capabilities: list[str] | None = None,
@@ -87,6 +93,8 @@ class Session(SessionBase):
         refilled as you consume (never more buffered than granted). ``credit=0``
         means manual credit (``add_credit``, ``drain``). ``dynamic=True`` asks
         the peer to create a node; its address is ``receiver.address``.
+        ``max_message_size``: a bigger message detaches the link with
+        amqp:link:message-size-exceeded (default 100 MiB; None: no limit).
         """
         args = receiver_attach_args(
             address, dynamic=dynamic, filters=filters, settle_mode=settle_mode,

@@ -28,7 +28,6 @@ from typing import Any
 import trio
 
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import RemoteProtocolError
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -38,6 +37,7 @@ from amqp10_proto.client import (
     connect_sasl,
     describe_error,
     dispatch_events,
+    receive_bytes,
     socket_peer,
     url_sasl,
 )
@@ -191,8 +191,7 @@ class Connection(ConnectionInfo):
             core.context = session
             self._after()
             try:
-                ok = await self._wait_until(
-                    lambda: core.mapped or session._ended or self.closed, end)
+                ok = await self._wait_until(session._begin_done, end)
             except BaseException:  # cancelled: end the half-begun session, without waiting
                 session._end_nowait()
                 raise
@@ -332,12 +331,7 @@ class Connection(ConnectionInfo):
             while not self._dead:
                 received = await stream.receive_some(_READ_SIZE)
                 data = received if type(received) is bytes else bytes(received)
-                if self._trace_in is not None and data:
-                    self._trace_in.feed(data)
-                try:
-                    core.receive_data(data)
-                except RemoteProtocolError as exc:
-                    log.warning("%s: the peer broke the protocol: %s", self.label, exc)
+                receive_bytes(core, data, self.label, self._trace_in)
                 self._retick_by(core.tick(trio.current_time()))
                 self._after()
                 if not data:
