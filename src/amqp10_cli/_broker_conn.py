@@ -142,8 +142,8 @@ class ServerConnection(asyncio.Protocol):
             if served >= limit:
                 if len(broker.connections) - served >= limit:
                     # As many again are being told already: this one is dropped unanswered.
-                    log.warning("%s: dropped: the broker serves %d connections and is "
-                                "refusing %d more", self.label, served, limit)
+                    log.info("%s: dropped: the broker serves %d connections and is "
+                             "refusing %d more", self.label, served, limit)
                     transport.abort()
                     return
                 self.refused = True
