@@ -83,3 +83,21 @@ def test_readme_opens_with_the_demo_and_the_test_command_that_ci_runs() -> None:
     assert "exec bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
     # The demo's console script is installed by the package (pyproject's [project.scripts]).
     assert shutil.which("amqp10", path=str(Path(sys.executable).parent)) is not None
+
+
+def test_issue_10_events_are_exported_frozen_and_keyword_only() -> None:
+    # The contract the adapters code against: emitted when the core fails a link,
+    # session or connection itself, or refuses one undecodable delivery.
+    import dataclasses
+
+    import amqp10_proto
+
+    fields = {"LinkFailed": ["link", "error"], "SessionFailed": ["session", "error"],
+              "ConnectionFailed": ["error"], "MessageUndecodable": ["link", "delivery", "error"]}
+    for name, names in fields.items():
+        cls = getattr(amqp10_proto, name)
+        assert name in amqp10_proto.__all__ and issubclass(cls, amqp10_proto.Event)
+        assert [f.name for f in dataclasses.fields(cls)] == names
+        params = cls.__dataclass_params__
+        assert params.frozen and all(f.kw_only for f in dataclasses.fields(cls))
+        assert "__slots__" in cls.__dict__
