@@ -488,7 +488,7 @@ def test_an_attach_detached_in_the_same_read_cannot_be_answered(role: Side) -> N
     with pytest.raises(LocalProtocolError, match="not awaiting an answer"):
         link.attach()
     # The core answered for it (2.6.6): our attach, then our detach, on the link's handle.
-    frames = [f for f in frames_of(conn.data_to_send()) if isinstance(f, (Attach, Detach))]
-    assert [type(f) for f in frames] == [Attach, Detach]
-    assert frames[0].handle == frames[1].handle == link.handle and frames[1].closed
+    attach, detach = [f for f in frames_of(conn.data_to_send()) if isinstance(f, (Attach, Detach))]
+    assert isinstance(attach, Attach) and isinstance(detach, Detach)
+    assert attach.handle == detach.handle == link.handle and detach.closed
     assert link not in rb.session.links
