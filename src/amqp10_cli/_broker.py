@@ -61,6 +61,7 @@ from typing import Any
 
 from amqp10_proto import Error, ErrorCondition, SaslServer
 from amqp10_proto import __version__ as _version
+from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
 
 from ._broker_conn import HANDSHAKE_TIMEOUT, ServerConnection
 from ._queues import Router
@@ -74,8 +75,8 @@ log = logging.getLogger("amqp10.broker")
 #: Seconds the clients get to answer our close when the broker stops.
 CLOSE_GRACE = 2.0
 
-#: The default limits (see :class:`Broker`); the message size is the client side's too.
-DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024
+#: The default limits (see :class:`Broker`); the message size, 100 MiB, is the clients'
+#: (``amqp10_proto.client.DEFAULT_MAX_MESSAGE_SIZE``).
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_MAX_LINKS = 256
