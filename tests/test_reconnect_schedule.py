@@ -71,7 +71,7 @@ def test_gives_up_when_the_next_try_would_start_past_max_duration() -> None:
     policy = Reconnect(initial_delay=1.0, max_delay=1.0, jitter=0.0, max_duration=2.5)
     schedule = ReconnectSchedule(policy, URLS)
     schedule.lost(10.0, None)
-    times = []
+    times: list[float] = []
     while (attempt := schedule.next_attempt(times[-1] if times else 10.0)) is not None:
         times.append(attempt.at)
         schedule.failed(None)
@@ -142,7 +142,7 @@ def test_resolve_and_validation() -> None:
                 {"multiplier": 0.5}, {"jitter": 2}, {"max_attempts": 0},
                 {"max_duration": 0}):
         with pytest.raises(ValueError):
-            Reconnect(**bad)  # type: ignore[arg-type]
+            Reconnect(**bad)
 
 
 @given(policy=st.builds(Reconnect, initial_delay=st.floats(0, 2), max_delay=st.floats(2, 30),
