@@ -249,6 +249,12 @@ def test_a_message_over_max_message_size_fails_the_link_at_once(role: Side, spli
     assert receiver.state is LinkState.DETACH_SENT and receiver.local_error is failed.error
     (detach,) = [f for f in frames_of(conn.data_to_send()) if isinstance(f, Detach)]
     assert detach.error == failed.error and detach.closed
+    if split:
+        # What arrived of the refused delivery is dropped at once, and so is what follows
+        # while the peer has not answered (an endless message holds no memory).
+        conn.receive_data(encode_frame(0, 0, Transfer(handle=0, more=True), b"y" * 4096))
+        assert receiver._current is not None and receiver._current._chunks == []
+        assert receiver._current._size == 0
     # The peer answers: then, and only then, the link is detached.
     conn.receive_data(encode_frame(0, 0, Detach(handle=0, closed=True)))
     (det,) = events(conn)

@@ -206,6 +206,12 @@ class Link:
         self.local_error = error
         # Frames of ours still held back by the window go nowhere now.
         self.session._drop_blocked(self)
+        current = self._current
+        if current is not None:
+            # 2.6.6: what still arrives is discarded; so is what arrived of the delivery
+            # in progress (an endless message refused at max-message-size holds nothing).
+            current._chunks = []
+            current._size = 0
         if new is LinkState.CLOSED:
             self._finish(self.remote_error, closed, local=False)
 

@@ -283,8 +283,6 @@ def test_an_endless_message_is_refused_at_the_default_limit(q: str) -> None:
         tracemalloc.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="the core keeps a failed link's partial delivery "
-                   "until the peer ends it (amqp10_proto._link: Receiver._fail/_discard)")
 def test_an_endless_message_is_dropped_at_the_refusal(q: str) -> None:
     tracemalloc.start()
     try:
