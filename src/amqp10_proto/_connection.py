@@ -115,6 +115,9 @@ class Connection:
         self.remote_open: Open | None = None
         #: The peer's close error, or ours, once the connection ended.
         self.error: Error | None = None
+        #: Once ended: True if ``error`` is ours (our close, our transport's failure, or our
+        #: answer to the peer's protocol violation), False if the peer closed.
+        self.error_is_local = False
         self._sasl_client: SaslClient | None = None
         self._sasl_server: SaslServer | None = None
         if isinstance(sasl, SaslServer):
@@ -610,6 +613,7 @@ class Connection:
         self._ended = True
         self.state = _C.END
         self.error = error
+        self.error_is_local = local
         for session in list(self._sessions.values()):
             session._abandon(error, local)
         self._sessions.clear()

@@ -90,11 +90,16 @@ class SessionBegun(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(Event):
-    """``session`` ended: by the peer's end (``error`` is theirs), ours, or the connection's."""
+    """``session`` ended: by the peer's end (``error`` is theirs), ours, or the connection's.
+
+    ``with_connection``: no end was exchanged; the connection ended (closed or its
+    transport lost) and took the session with it. A reconnecting client begins it again.
+    """
 
     session: Session
     error: Error | None
     local: bool = False
+    with_connection: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,7 +125,9 @@ class LinkDetached(Event):
     """``link`` detached (``closed`` if it was closed for good, 2.6.6).
 
     ``unsettled`` lists the deliveries that were not settled by both sides:
-    they are reported here and forgotten by the core.
+    they are reported here and forgotten by the core. ``with_connection``: no detach
+    was exchanged; the connection ended (closed or its transport lost) and took the link
+    with it. A reconnecting client attaches it again.
     """
 
     link: Link
@@ -128,6 +135,9 @@ class LinkDetached(Event):
     closed: bool
     local: bool = False
     unsettled: tuple[Delivery, ...] = ()
+    with_connection: bool = False
+    #: The link-credit outstanding when it ended (a reconnecting receiver grants it again).
+    credit: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

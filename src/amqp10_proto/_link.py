@@ -239,15 +239,17 @@ class Link:
         else:
             self._finish(detach.error or None, detach.closed, local=True)
 
-    def _finish(self, error: Error | None, closed: bool, local: bool) -> None:
+    def _finish(self, error: Error | None, closed: bool, local: bool,
+                with_connection: bool = False) -> None:
         """The link is gone: report what was unsettled and release the handle."""
         self.state = LinkState.CLOSED
         unsettled = tuple(self.unsettled.values())
         self.unsettled.clear()
-        self.credit = 0
+        credit, self.credit = self.credit, 0
         self.session._link_gone(self, unsettled)
         self.session._emit(LinkDetached(link=self, error=error, closed=closed, local=local,
-                                        unsettled=unsettled))
+                                        unsettled=unsettled, with_connection=with_connection,
+                                        credit=credit))
 
     def _session_ending(self) -> None:
         """Our session sent its end: the link is detached with it (2.5.5), sends nothing more."""
@@ -263,10 +265,10 @@ class Link:
         else:
             self._current = None
 
-    def _abandon(self, error: Error | None, local: bool) -> None:
-        """The session or connection ended under the link."""
+    def _abandon(self, error: Error | None, local: bool, with_connection: bool = False) -> None:
+        """The session or connection ended under the link (no detach exchanged)."""
         if self.state is not LinkState.CLOSED:
-            self._finish(error, True, local)
+            self._finish(error, True, local, with_connection)
 
     # -- flow ----------------------------------------------------------------------
     def _flow_frame(self, *, drain: bool = False, echo: bool = False) -> Flow:
@@ -691,9 +693,9 @@ class Receiver(Link):
         if delivery.done:
             self.unsettled.pop(delivery.id, None)
 
-    def _abandon(self, error: Error | None, local: bool) -> None:
+    def _abandon(self, error: Error | None, local: bool, with_connection: bool = False) -> None:
         self._current = None
-        super()._abandon(error, local)
+        super()._abandon(error, local, with_connection)
 
 
 class _LinkError(Exception):

@@ -448,18 +448,20 @@ class Session:
         else:
             self._finish(end.error, local=True)
 
-    def _finish(self, error: Error | None, local: bool) -> None:
+    def _finish(self, error: Error | None, local: bool, with_connection: bool = False) -> None:
         self.state = SessionState.ENDED
         for link in list(self._links.values()):
-            link._abandon(error, local)
+            link._abandon(error, local, with_connection)
         self._blocked.clear()
         self._dispositions.clear()
         self.connection._session_gone(self)
-        self._emit(SessionEnded(session=self, error=error, local=local))
+        self._emit(SessionEnded(session=self, error=error, local=local,
+                                with_connection=with_connection))
 
     def _abandon(self, error: Error | None, local: bool) -> None:
+        """The connection ended under the session (no end exchanged)."""
         if self.state is not SessionState.ENDED:
-            self._finish(error, local)
+            self._finish(error, local, with_connection=True)
 
     def _check_live(self, what: str) -> bool:
         """False when frames are to be ignored: we sent end and wait for the peer's (2.5.5)."""
