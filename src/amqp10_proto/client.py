@@ -181,14 +181,18 @@ def _dispatch_one(event: Any, label: str) -> None:
 
 def receive_bytes(core: Connection, data: bytes, label: str, tracer: Any) -> None:
     """Hand bytes an adapter read (``b""``: the peer closed) to ``core``, traced first if
-    ``tracer`` (a FrameTracer) is set. The peer's protocol error is logged, not raised:
-    the core queued our close with its condition already (2.4.3)."""
+    ``tracer`` (a FrameTracer) is set. Nothing is raised, so the pump goes on: the
+    peer's protocol error is logged (the core queued our close with its condition
+    already, 2.4.3); any other exception is ours, closed with amqp:internal-error."""
     if tracer is not None and data:
         tracer.feed(data)
     try:
         core.receive_data(data)
     except RemoteProtocolError as exc:
         log.warning("%s: the peer broke the protocol: %s", label, exc)
+    except Exception as exc:
+        log.exception("%s: internal error handling the peer's bytes", label)
+        _internal_error(core, label, exc)
 
 
 def _internal_error(core: Connection, label: str, exc: Exception) -> None:

@@ -22,7 +22,7 @@ import trio
 
 from amqp10_proto import Accepted, Message
 from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
-from amqp10_proto.errors import ConnectionClosed, LinkDetached
+from amqp10_proto.errors import ConnectionClosed, LinkDetached, SessionEnded
 from amqp10_proto.performatives import Attach, Detach, Disposition, End, Flow
 
 from .servers import (
@@ -185,6 +185,21 @@ async def oversize_message_with_the_attach_fails_the_open(amqp: Any, serve: Serv
         with pytest.raises(LinkDetached):
             await session.open_receiver("q", max_message_size=1024, timeout=20)
         assert time.monotonic() - t0 < 10
+
+
+@case
+async def transfers_beyond_the_session_window(amqp: Any, serve: Serve, *_: Any) -> None:
+    server = serve(one_message(encoded(b"x"), copies=3))
+    async with amqp.open_connection(server.url, sasl=None) as conn:
+        session = await conn.open_session(incoming_window=0)
+        receiver = await session.open_receiver("q")
+        t0 = time.monotonic()
+        with pytest.raises(SessionEnded) as info:
+            while True:
+                await receiver.receive(timeout=20)
+        assert time.monotonic() - t0 < 10
+        assert info.value.condition == "amqp:session:window-violation"
+        assert not conn.closed
 
 
 @case

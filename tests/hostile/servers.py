@@ -315,12 +315,13 @@ def endless_delivery(seconds: float, payload: int = 32768) -> Script:
     return script
 
 
-def one_message(payload: bytes, *, then: bytes | None = None,
-                with_attach: bool = False) -> Script:
+def one_message(payload: bytes, *, then: bytes | None = None, with_attach: bool = False,
+                copies: int = 1) -> Script:
     """A receiver's attach answered, then one delivery of raw ``payload`` bytes (items 5,
     7): with ``with_attach``, in the attach's own write; otherwise half a second after
     the credit came (the client waits for it by then). With ``then`` (a message's
-    bytes), a second delivery once the client grants credit again."""
+    bytes), a second delivery once the client grants credit again. ``copies``: that many
+    deliveries of ``payload`` in the one write."""
     def script(peer: RawPeer) -> None:
         peer.handshake()
         channel = peer.begin()
@@ -335,7 +336,7 @@ def one_message(payload: bytes, *, then: bytes | None = None,
             peer.attach()
             peer.expect(Flow)
             time.sleep(0.5)
-            peer.send(transfer(0, payload))
+            peer.send(b"".join(transfer(n, payload) for n in range(copies)))
         if then is not None:
             peer.expect(Flow)  # the credit the first delivery used, granted again
             peer.send(transfer(1, then))

@@ -12,7 +12,7 @@ import pytest
 import amqp10_sync as amqp
 from amqp10_proto import Accepted, Message
 from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
-from amqp10_proto.errors import ConnectionClosed, LinkDetached
+from amqp10_proto.errors import ConnectionClosed, LinkDetached, SessionEnded
 from amqp10_proto.performatives import Attach, Detach, Disposition, End, Flow
 
 from .servers import (
@@ -134,6 +134,20 @@ def test_a_message_over_max_message_size_with_the_attach_fails_the_open(serve: S
         with pytest.raises(LinkDetached):
             session.open_receiver("q", max_message_size=1024, timeout=20)
         assert time.monotonic() - t0 < 10
+
+
+def test_transfers_beyond_the_session_window_fail_its_receivers_at_once(serve: Serve) -> None:
+    server = serve(one_message(encoded(b"x"), copies=3))
+    with amqp.open_connection(server.url, sasl=None) as conn:
+        session = conn.open_session(incoming_window=0)
+        receiver = session.open_receiver("q")
+        t0 = time.monotonic()
+        with pytest.raises(SessionEnded) as info:
+            while True:
+                receiver.receive(timeout=20)
+        assert time.monotonic() - t0 < 10
+        assert info.value.condition == "amqp:session:window-violation"
+        assert not conn.closed  # a session error: the connection goes on (2.5.6)
 
 
 def test_an_undecodable_message_is_counted_and_its_credit_granted_again(
