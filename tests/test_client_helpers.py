@@ -164,3 +164,81 @@ def test_socket_peer_names_the_other_end_or_none() -> None:
     lone = socket.socket()
     with lone:
         assert socket_peer(lone) is None  # not connected
+
+
+# -- dispatch_events: what a peer sends never escapes as an exception (issue 10) -------
+
+def _opened_client(*frames: bytes) -> Any:
+    """A client core with session 0 begun and answered by a scripted peer."""
+    from amqp10_proto import Connection
+    from amqp10_proto.performatives import Begin, Open
+    from tests.hostile.servers import AMQP_HEADER, frame
+
+    core = Connection(container_id="c", sasl=None)
+    core.open()
+    core.begin_session()
+    core.receive_data(AMQP_HEADER + frame(0, Open(container_id="peer")) + frame(
+        0, Begin(remote_channel=0, next_outgoing_id=0, incoming_window=10,
+                 outgoing_window=10)) + b"".join(frames))
+    core.data_to_send()
+    return core
+
+
+def test_a_peer_link_attached_and_detached_in_one_read_needs_no_refusal() -> None:
+    from amqp10_proto.client import dispatch_events
+    from tests.hostile.servers import ATTACH_DETACH_ONE_READ
+
+    core = _opened_client()
+    dispatch_events(core, "test")
+    core.receive_data(ATTACH_DETACH_ONE_READ)
+    assert dispatch_events(core, "test")  # the refusal of a closed link raised here once
+    assert not core.ended
+    assert b"\x00\x53\x18" not in core.data_to_send()  # no close (2.7.9)
+
+
+def test_our_exception_handling_an_event_closes_with_internal_error(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from amqp10_proto import Role
+    from amqp10_proto import Source as Src
+    from amqp10_proto.client import dispatch_events
+    from amqp10_proto.performatives import Attach, Transfer
+    from tests.hostile.servers import frame
+
+    core = _opened_client()
+    dispatch_events(core, "test")
+    receiver = core._sessions[0].attach_receiver(Src(address="q"), credit=5)
+    delivered: list[Any] = []
+
+    class Broken:
+        def _deliver(self, event: Any) -> None:
+            delivered.append(event)
+            raise RuntimeError("a bug of ours")
+
+    receiver.context = Broken()
+    core.data_to_send()
+    transfers = b"".join(
+        frame(0, Transfer(handle=0, delivery_id=n, delivery_tag=b"t%d" % n, settled=True),
+              Message(b"x").encode()) for n in range(2))
+    core.receive_data(frame(0, Attach(name=receiver.name, handle=0, role=Role.SENDER,
+                                      source=Src(address="q"), initial_delivery_count=0))
+                      + transfers)
+    assert dispatch_events(core, "test")  # nothing escapes
+    assert len(delivered) == 2  # the event after the failed one was handled too
+    out = core.data_to_send()
+    assert b"amqp:internal-error" in out
+    assert "internal error handling MessageReceived" in caplog.text
+
+
+def test_receivers_default_to_the_shared_max_message_size() -> None:
+    import inspect
+
+    import amqp10_asyncio
+    import amqp10_sync
+    import amqp10_trio
+    from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
+
+    assert DEFAULT_MAX_MESSAGE_SIZE == 100 << 20
+    for adapter in (amqp10_sync, amqp10_asyncio, amqp10_trio):
+        default = inspect.signature(adapter.Session.open_receiver).parameters[
+            "max_message_size"].default
+        assert default is DEFAULT_MAX_MESSAGE_SIZE, adapter.__name__
