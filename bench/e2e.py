@@ -1,6 +1,6 @@
 """End-to-end benchmark against the Qpid Proton C broker: amqp10 adapters and python-qpid-proton.
 
-Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--rounds 3] [--port 35821]
+Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--rounds 3] [--port 35831]
                           [--adapters sync,asyncio,trio]
 
 Starts the broker with ../shared/peers/start-qpid-broker (and stops it after, if
@@ -260,7 +260,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--rtt", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--port", type=int, default=35821)
+    ap.add_argument("--port", type=int, default=35831)
     ap.add_argument("--adapters", default=",".join(RUNNERS))
     args = ap.parse_args(argv)
     start = subprocess.run(["bash", str(PEERS / "start-qpid-broker"), str(args.port)],

@@ -1,6 +1,6 @@
 """Idle cost: CPU an open, idle connection spends per minute, per adapter.
 
-Usage: python bench/idle.py [--seconds 60] [--idle-timeout 60] [--port 35821]
+Usage: python bench/idle.py [--seconds 60] [--idle-timeout 60] [--port 35831]
                             [--adapters sync,asyncio,trio]
 
 Starts the Qpid Proton C broker (stopped after if this script started it). Each
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--idle-timeout", type=float, default=60.0)
-    ap.add_argument("--port", type=int, default=35821)
+    ap.add_argument("--port", type=int, default=35831)
     ap.add_argument("--adapters", default="sync,asyncio,trio")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

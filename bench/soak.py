@@ -1,6 +1,6 @@
 """Soak: a million messages through one link, resident memory sampled as they pass.
 
-Usage: python bench/soak.py [--count 1000000] [--port 35821] [--adapters sync,asyncio,trio]
+Usage: python bench/soak.py [--count 1000000] [--port 35831] [--adapters sync,asyncio,trio]
 
 Starts the Qpid Proton C broker (../shared/peers/start-qpid-broker; stopped after
 if this script started it). For each adapter, in a fresh process: one connection,
@@ -155,7 +155,7 @@ def child(adapter: str, port: int, count: int) -> int:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=1_000_000)
-    ap.add_argument("--port", type=int, default=35821)
+    ap.add_argument("--port", type=int, default=35831)
     ap.add_argument("--adapters", default="sync,asyncio,trio")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
