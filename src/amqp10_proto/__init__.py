@@ -66,12 +66,14 @@ from ._events import (
     ConnectionFailed,
     ConnectionOpened,
     CreditGranted,
+    DeliveryResumed,
     DeliveryUpdated,
     DrainCompleted,
     Event,
     LinkAttached,
     LinkDetached,
     LinkFailed,
+    LinkResumed,
     MessageReceived,
     MessageUndecodable,
     RemoteAttach,
@@ -96,6 +98,12 @@ from ._message import (
     Footer,
     Message,
     MessageAnnotations,
+)
+from ._resume import (
+    Resolution,
+    ResumeAction,
+    resolve,
+    unsettled_map,
 )
 from ._sasl import (
     SaslAnonymous,
@@ -170,6 +178,7 @@ __all__ = [
     "DeleteOnNoMessages",
     "Delivery",
     "DeliveryAnnotations",
+    "DeliveryResumed",
     "DeliveryUpdated",
     "Described",
     "Discharge",
@@ -188,6 +197,7 @@ __all__ = [
     "LinkAttached",
     "LinkDetached",
     "LinkFailed",
+    "LinkResumed",
     "LinkState",
     "LocalProtocolError",
     "Map",
@@ -201,6 +211,8 @@ __all__ = [
     "ProtocolError",
     "Received",
     "Receiver",
+    "Resolution",
+    "ResumeAction",
     "ReceiverSettleMode",
     "Rejected",
     "Released",
@@ -246,6 +258,8 @@ __all__ = [
     "is_loopback",
     "parse_url",
     "performatives",
+    "resolve",
+    "unsettled_map",
 ]
 
 __version__ = "0.1.0.dev0"

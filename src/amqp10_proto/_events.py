@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._link import Link, Receiver, Sender
     from ._message import Message
     from ._performatives import Open
+    from ._resume import Resolution
     from ._session import Session
 
 __all__ = [
@@ -25,12 +26,14 @@ __all__ = [
     "ConnectionFailed",
     "ConnectionOpened",
     "CreditGranted",
+    "DeliveryResumed",
     "DeliveryUpdated",
     "DrainCompleted",
     "Event",
     "LinkAttached",
     "LinkDetached",
     "LinkFailed",
+    "LinkResumed",
     "MessageReceived",
     "MessageUndecodable",
     "RemoteAttach",
@@ -118,6 +121,43 @@ class LinkAttached(Event):
     """
 
     link: Link
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkResumed(Event):
+    """Both attaches were exchanged and at least one carried an ``unsettled`` map (2.6.13).
+
+    Follows :class:`LinkAttached`. ``local_unsettled``/``remote_unsettled`` are the
+    two maps (delivery-tag -> state; None for a null map) and ``*_incomplete`` their
+    incomplete-unsettled flags. ``resolution`` says, per tag, what 2.6.13 asks
+    (see :mod:`amqp10_proto._resume`). A sender acts on it with
+    ``sender.resume(tag, message)``; a receiver's core applies it to the resumed
+    transfers itself and reports each as :class:`DeliveryResumed`. The tags still
+    to act on are in ``link.pending_resume``.
+    """
+
+    link: Link
+    local_unsettled: dict[Any, Any] | None
+    remote_unsettled: dict[Any, Any] | None
+    local_incomplete: bool
+    remote_incomplete: bool
+    resolution: dict[bytes, Resolution]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryResumed(Event):
+    """A receiver got a resumed transfer (resume=true, 2.6.13) for a delivery of the
+    link's earlier incarnation: ``delivery`` is it on this link (same tag).
+
+    Never a second :class:`MessageReceived`: the message arrived before. ``action``
+    is the resolution applied. If ``delivery.settled`` it is over (its final state
+    in ``delivery.state``; ``delivery.aborted`` if the sender aborted it); otherwise
+    settle it with ``receiver.settle(delivery, outcome)`` as usual.
+    """
+
+    link: Receiver
+    delivery: Delivery
+    action: Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ unsettled deliveries; frames go out through its session.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._definitions import (
@@ -24,13 +25,16 @@ from ._definitions import (
     Target,
 )
 from ._delivery import Delivery
+from ._encoder import encode
 from ._errors import DecodeError, LocalProtocolError, RemoteProtocolError
 from ._events import (
     CreditGranted,
+    DeliveryResumed,
     DrainCompleted,
     LinkAttached,
     LinkDetached,
     LinkFailed,
+    LinkResumed,
     MessageReceived,
     MessageUndecodable,
     TransferAborted,
@@ -39,6 +43,7 @@ from ._events import (
 from ._framing import transfer_performative
 from ._message import Message, data_only_message
 from ._performatives import Attach, Detach, Flow, Transfer
+from ._resume import RESUMED, Resolution, ResumeAction, resolve
 from ._state import LINK_TABLE, Input, LinkState, SessionState, transition
 
 if TYPE_CHECKING:
@@ -51,6 +56,18 @@ _UINT = 1 << 32
 _TERMINAL = (Accepted, Rejected, Released, Modified)
 _ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
 _pack_I = struct.Struct(">I").pack
+
+
+def _check_map(unsettled: Mapping[bytes, Any] | None) -> dict[bytes, Any] | None:
+    """The caller's unsettled map (2.7.3) as a dict, its keys checked as delivery-tags (2.8.7)."""
+    if unsettled is None:
+        return None
+    out = dict(unsettled)
+    for tag in out:
+        if not isinstance(tag, (bytes, bytearray)) or len(tag) > 32:
+            raise LocalProtocolError(f"unsettled map key {tag!r} is not a delivery-tag "
+                                     "(binary, at most 32 bytes; 2.8.7)")
+    return {bytes(t): v for t, v in out.items()}
 
 
 def serial_diff(a: int, b: int) -> int:
@@ -68,7 +85,9 @@ class Link:
                  target: Target | None, snd_settle_mode: SenderSettleMode,
                  rcv_settle_mode: ReceiverSettleMode, max_message_size: int | None,
                  properties: dict[str, Any] | None, offered_capabilities: list[str] | None,
-                 desired_capabilities: list[str] | None) -> None:
+                 desired_capabilities: list[str] | None,
+                 unsettled: Mapping[bytes, Any] | None = None,
+                 incomplete_unsettled: bool = False) -> None:
         self.session = session
         self.name = name
         self.handle = handle
@@ -95,6 +114,14 @@ class Link:
         self._current: Delivery | None = None
         #: Free for the application or adapter (e.g. its own link object).
         self.context: Any = None
+        # 2.6.13: the unsettled map our attach carries (None: attach, not resume).
+        self.local_unsettled: dict[bytes, Any] | None = _check_map(unsettled)
+        self.local_incomplete = bool(incomplete_unsettled)
+        #: Per delivery-tag, what 2.6.13 made of both maps (empty unless resuming).
+        self.resolution: dict[bytes, Resolution] = {}
+        #: The tags still to act on: a sender's to resume(), a receiver's resumed
+        #: transfers still to come.
+        self.pending_resume: dict[bytes, Resolution] = {}
 
     # -- what the peer agreed to -----------------------------------------------
     @property
@@ -128,6 +155,7 @@ class Link:
             name=self.name, handle=self.handle, role=self.role,
             snd_settle_mode=self.snd_settle_mode, rcv_settle_mode=self.rcv_settle_mode,
             source=self.source, target=self.target,
+            unsettled=self.local_unsettled, incomplete_unsettled=self.local_incomplete,
             initial_delivery_count=self.delivery_count if self.role is Role.SENDER else None,
             max_message_size=self.max_message_size,
             offered_capabilities=self.offered_capabilities,
@@ -143,14 +171,20 @@ class Link:
             self._on_attached()
 
     def attach(self, *, source: Any = ..., target: Any = ..., max_message_size: int | None = None,
-               properties: dict[str, Any] | None = None) -> None:
+               properties: dict[str, Any] | None = None,
+               unsettled: Mapping[bytes, Any] | None = None,
+               incomplete_unsettled: bool = False) -> None:
         """Answer a peer's attach (a :class:`RemoteAttach` event) with ours.
 
         By default the termini echo the peer's; pass others to change what is
-        agreed (for example a dynamic node's address).
+        agreed (for example a dynamic node's address). ``unsettled`` (delivery-tag
+        -> state) resumes the link (2.6.13): the deliveries this end still holds
+        unsettled from the link's earlier incarnation; :class:`LinkResumed` follows.
         """
         if self.state is not LinkState.ATTACH_RCVD:
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not awaiting an answer")
+        self.local_unsettled = _check_map(unsettled)
+        self.local_incomplete = bool(incomplete_unsettled)
         remote = self.remote_attach
         assert remote is not None
         self.source = remote.source if source is ... else source
@@ -189,7 +223,38 @@ class Link:
 
     def _on_attached(self) -> None:
         self.session._emit(LinkAttached(link=self))
+        remote = self.remote_attach
+        resuming = remote is not None and (self.local_unsettled is not None
+                                           or remote.unsettled is not None)
+        if resuming and not self._resolve(remote):  # type: ignore[arg-type]
+            return
         self._after_attach()
+
+    def _resolve(self, remote: Attach) -> bool:
+        """2.6.13: both maps are known; decide each tag and say so (LinkResumed)."""
+        theirs = remote.unsettled
+        if theirs is not None and not all(type(t) is bytes and len(t) <= 32 for t in theirs):
+            self._fail(Error(condition="amqp:invalid-field",
+                             description="the attach's unsettled map keys must be delivery-tags "
+                                         "(binary, at most 32 bytes; 2.7.3, 2.8.7)"))
+            return False
+        ours = self.local_unsettled
+        if self.role is Role.SENDER:
+            table = resolve(ours, theirs, sender_incomplete=self.local_incomplete,
+                            receiver_incomplete=remote.incomplete_unsettled)
+            pending = {t: r for t, r in table.items()
+                       if r.in_sender and r.action is not ResumeAction.WAIT}
+        else:
+            table = resolve(theirs, ours, sender_incomplete=remote.incomplete_unsettled,
+                            receiver_incomplete=self.local_incomplete)
+            pending = {t: r for t, r in table.items() if r.action in RESUMED}
+        self.resolution = table
+        self.pending_resume = pending
+        self.session._emit(LinkResumed(
+            link=self, local_unsettled=ours, remote_unsettled=theirs,
+            local_incomplete=self.local_incomplete,
+            remote_incomplete=bool(remote.incomplete_unsettled), resolution=table))
+        return True
 
     def _after_attach(self) -> None:
         """Hook: a receiver sends the credit it was opened with."""
@@ -307,6 +372,8 @@ class Sender(Link):
         self.drain_requested = False
         self._next_tag = 0
         self._initial_count = 0
+        #: 2.7.3: the receiver's unsettled map was incomplete; no new delivery may go.
+        self._no_new = False
 
     @property
     def sendable(self) -> bool:
@@ -331,7 +398,7 @@ class Sender(Link):
         session = self.session
         if (self.credit <= 0 or self.state is not LinkState.ATTACHED
                 or session.remote_incoming_window <= 0 or session._blocked
-                or session.state is not SessionState.MAPPED):
+                or session.state is not SessionState.MAPPED or self._no_new):
             self._refuse_send()
         parts = message.encode_parts() if type(message) is Message or isinstance(
             message, Message) else [bytes(message)]
@@ -375,6 +442,10 @@ class Sender(Link):
         return delivery
 
     def _refuse_send(self) -> None:
+        if self._no_new:
+            raise LocalProtocolError(
+                f"link {self.name!r}: the receiver's unsettled map was incomplete (2.7.3); "
+                "no new delivery may be sent on this attach, only resumed ones")
         if self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send:
             return  # nothing wrong after all
         if self.state is not LinkState.ATTACHED:
@@ -383,6 +454,79 @@ class Sender(Link):
             raise LocalProtocolError(f"link {self.name!r} has no credit (2.6.7)")
         raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
                                  "wait for the peer's flow")
+
+    def _resolve(self, remote: Attach) -> bool:
+        self._no_new = bool(remote.incomplete_unsettled)
+        return super()._resolve(remote)
+
+    def resume(self, tag: bytes, message: Message | bytes | None = None, *,
+               message_format: int = 0) -> Delivery | None:
+        """Do what 2.6.13 resolved for ``tag`` (see :class:`LinkResumed`): the sender's half.
+
+        - RESUME: a transfer with resume=true and the same tag carrying ``message``
+          (the whole message: a receiver of ours drops what it already has).
+        - SETTLE / RESTATE / ABORT: a resumed transfer with no payload, settled with
+          the agreed outcome / unsettled with ours / aborted.
+        - RESEND: ``send(message, tag=tag)``, a new delivery (it needs credit).
+        - FORGET: nothing is sent; returns None (the outcome is in the resolution).
+
+        Resumed transfers use no link-credit and do not advance delivery-count: they
+        continue deliveries the link counted before (2.6.7); they do use the session
+        window. Returns the delivery on this link. Raises :class:`LocalProtocolError`
+        (nothing sent) for a tag not awaiting resumption (WAIT tags never do: the peer's
+        map was incomplete, decide them on a later attach), a missing message, or when the link, window or credit does not allow it now.
+        """
+        res = self.pending_resume.get(tag)
+        if res is None:
+            raise LocalProtocolError(f"no delivery tagged {tag!r} awaits resumption on "
+                                     f"link {self.name!r}")
+        A = ResumeAction
+        action = res.action
+        if action is A.FORGET:
+            del self.pending_resume[tag]
+            return None
+        if message is None and action in (A.RESEND, A.RESUME):
+            raise LocalProtocolError(f"delivery {tag!r} is to be {action.value}d: pass its message")
+        if action is A.RESEND:
+            assert message is not None
+            delivery = self.send(message, tag=tag, message_format=message_format)
+            del self.pending_resume[tag]
+            return delivery
+        session = self.session
+        if (self.state is not LinkState.ATTACHED or session.state is not SessionState.MAPPED
+                or session.remote_incoming_window <= 0 or session._blocked):
+            if self.state is not LinkState.ATTACHED:
+                raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
+            raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
+                                     "wait for the peer's flow")
+        parts: list[bytes] = []
+        if action is A.RESUME:
+            assert message is not None
+            parts = message.encode_parts() if isinstance(message, Message) else [bytes(message)]
+        size = sum(map(len, parts))
+        settled = action is A.SETTLE or action is A.ABORT
+        state = res.outcome if action is A.SETTLE or action is A.RESTATE else None
+        did = session._next_delivery_id
+        session._next_delivery_id = (did + 1) & 0xFFFFFFFF
+        delivery = Delivery(self, did, tag, message_format, settled)
+        delivery.state = state
+        if settled:
+            # The receiver settles on seeing our settled transfer, with no frame back.
+            delivery.remote_settled = True
+            delivery.remote_state = state
+            delivery.aborted = action is A.ABORT
+        else:
+            self.unsettled[did] = delivery
+        del self.pending_resume[tag]
+        transfer = Transfer(handle=self.handle, delivery_id=did, delivery_tag=tag,
+                            message_format=message_format, settled=settled, resume=True,
+                            aborted=action is A.ABORT, state=state)
+        perf = encode(transfer)
+        if size <= session.connection._peer_max_frame - 8 - len(perf):
+            session._transfer_frame(perf, parts, size)
+        else:
+            session._send_split(self, delivery, parts, size, settled, resume=True)
+        return delivery
 
     def abort(self, delivery: Delivery) -> None:
         """Abort a delivery whose transfers are not all sent yet (2.6.14).
@@ -470,6 +614,10 @@ class Receiver(Link):
         self.credit = credit
         self.draining = False
         self._in_flight_excess = 0  # deliveries allowed beyond credit after a cut
+        #: The resolution of the resumed delivery now arriving in several transfers,
+        #: or None while one is ignored (2.7.5: not in our unsettled map).
+        self._resuming: Resolution | None = None
+        self._resumed_current = False
 
     def _after_attach(self) -> None:
         if self.credit > 0 and self.state is LinkState.ATTACHED:
@@ -535,6 +683,9 @@ class Receiver(Link):
         if current is None and not transfer.more and not transfer.aborted:
             self._whole(transfer, payload, delivery_id)
             return
+        if (current is None and (transfer.resume or self.local_incomplete)) or self._resumed_current:
+            self._on_resumed(transfer, delivery_id)
+            return
         if current is None:
             # 2.6.7: a new delivery needs credit.
             self._use_credit()
@@ -581,6 +732,54 @@ class Receiver(Link):
             self.unsettled[current.id] = current
         self.session._emit(MessageReceived(link=self, delivery=current, message=message))
 
+    def _on_resumed(self, transfer: Transfer, delivery_id: int) -> None:
+        """A transfer with resume=true (2.6.13, 2.7.5): a delivery of the link's earlier
+        incarnation. Its payload is dropped (we had the message); it uses no credit."""
+        current = self._current
+        if current is None:
+            if not transfer.resume:
+                # 2.7.3: we sent an incomplete unsettled map; only resumed deliveries may come.
+                raise _LinkError("amqp:illegal-state",
+                                 "a new delivery on a link whose unsettled map was incomplete")
+            tag = transfer.delivery_tag
+            if tag is None:
+                raise _LinkError("amqp:invalid-field", "the first transfer has no delivery-tag")
+            # 2.7.5: a resumed delivery not in our unsettled map is ignored.
+            res = self.pending_resume.pop(tag, None)
+            current = Delivery(self, delivery_id, tag, transfer.message_format or 0)
+            if res is not None:
+                current.state = res.receiver_state
+            self._resuming = res
+            if transfer.more and not transfer.aborted:
+                self._current = current
+                self._resumed_current = True
+                return
+        elif transfer.more and not transfer.aborted:
+            return  # the rest of a resumed delivery's payload: we have it already
+        self._current = None
+        self._resumed_current = False
+        res, self._resuming = self._resuming, None
+        if res is None:
+            return
+        if transfer.aborted:
+            # 2.6.14: discarded, settled on both sides.
+            current.aborted = current.settled = current.remote_settled = True
+        elif transfer.settled:
+            current.remote_settled = current.settled = True
+            if transfer.state is not None:
+                current.remote_state = current.state = transfer.state
+        else:
+            if transfer.state is not None:
+                current.remote_state = transfer.state
+            self.unsettled[current.id] = current
+            # Tag 13: the sender's restated outcome is echoed; else an outcome we gave
+            # before goes out again on this link (2.6.13).
+            outcome = transfer.state if isinstance(transfer.state, _TERMINAL) else current.state
+            if isinstance(outcome, _TERMINAL):
+                current.state = None
+                self.settle(current, outcome)
+        self.session._emit(DeliveryResumed(link=self, delivery=current, action=res.action))
+
     def _undecodable(self, delivery: Delivery, exc: DecodeError) -> None:
         """One delivery's message does not decode: refuse it alone, the link goes on.
 
@@ -605,6 +804,9 @@ class Receiver(Link):
 
     def _whole(self, transfer: Transfer, payload: bytes, delivery_id: int) -> None:
         """A delivery in a single transfer: the common case, kept short."""
+        if transfer.resume or self.local_incomplete:
+            self._on_resumed(transfer, delivery_id)
+            return
         if self.credit <= 0:
             self._use_credit()
             self.credit += 1  # undone by the common path below
@@ -695,6 +897,8 @@ class Receiver(Link):
 
     def _abandon(self, error: Error | None, local: bool, with_connection: bool = False) -> None:
         self._current = None
+        self._resumed_current = False
+        self._resuming = None
         super()._abandon(error, local, with_connection)
 
 

@@ -9,7 +9,7 @@ and turns the dispositions its links queue into ranged frames.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._definitions import (
@@ -142,15 +142,24 @@ class Session:
                       properties: dict[str, Any] | None = None,
                       offered_capabilities: list[str] | None = None,
                       desired_capabilities: list[str] | None = None,
-                      auto_settle: bool = True) -> Sender:
-        """Attach a sending link to ``target`` (an address, a Target, or None for anonymous relay)."""
+                      auto_settle: bool = True,
+                      unsettled: Mapping[bytes, Any] | None = None,
+                      incomplete_unsettled: bool = False) -> Sender:
+        """Attach a sending link to ``target`` (an address, a Target, or None for anonymous relay).
+
+        ``unsettled`` (delivery-tag -> state, e.g. ``unsettled_map(detached.unsettled,
+        sender=True)``) resumes a link of the same ``name`` (2.6.13): our attach
+        carries it, and once the peer's attach brings its own, :class:`LinkResumed`
+        says per tag what to do; act with ``sender.resume(tag, message)``.
+        """
         tgt = Target(address=target) if isinstance(target, str) or target is None else target
         src = Source(address=source) if isinstance(source, str) or source is None else source
         link = Sender(self, self._link_name(name, "sender"), self._new_handle(), source=src,
                       target=tgt, snd_settle_mode=snd_settle_mode,
                       rcv_settle_mode=rcv_settle_mode, max_message_size=max_message_size,
                       properties=properties, offered_capabilities=offered_capabilities,
-                      desired_capabilities=desired_capabilities, auto_settle=auto_settle)
+                      desired_capabilities=desired_capabilities, auto_settle=auto_settle,
+                      unsettled=unsettled, incomplete_unsettled=incomplete_unsettled)
         self._add_link(link)
         return link
 
@@ -162,10 +171,17 @@ class Session:
                         max_message_size: int | None = None,
                         properties: dict[str, Any] | None = None,
                         offered_capabilities: list[str] | None = None,
-                        desired_capabilities: list[str] | None = None) -> Receiver:
+                        desired_capabilities: list[str] | None = None,
+                        unsettled: Mapping[bytes, Any] | None = None,
+                        incomplete_unsettled: bool = False) -> Receiver:
         """Attach a receiving link from ``source`` with ``credit`` granted once attached.
 
         ``dynamic=True`` asks the peer to create a node and name it (3.5.3).
+        ``unsettled`` (delivery-tag -> our state, e.g. ``unsettled_map(detached.unsettled,
+        sender=False)``) resumes a link of the same ``name`` (2.6.13): each tag is a
+        message the earlier incarnation received whole. The core applies the
+        resolution to the sender's resumed transfers (:class:`DeliveryResumed`, never
+        a second MessageReceived).
         """
         if isinstance(source, Source):
             src = source
@@ -178,7 +194,8 @@ class Session:
                         target=tgt, snd_settle_mode=snd_settle_mode,
                         rcv_settle_mode=rcv_settle_mode, max_message_size=max_message_size,
                         properties=properties, offered_capabilities=offered_capabilities,
-                        desired_capabilities=desired_capabilities, credit=credit)
+                        desired_capabilities=desired_capabilities, credit=credit,
+                        unsettled=unsettled, incomplete_unsettled=incomplete_unsettled)
         self._add_link(link)
         return link
 
@@ -295,12 +312,13 @@ class Session:
                     **link_fields)
 
     def _send_split(self, link: Link, delivery: Delivery, parts: list[bytes], size: int,
-                    settled: bool) -> None:
+                    settled: bool, resume: bool = False) -> None:
         """Queue the transfers of a delivery too large for one frame (2.7.5: split to the
         peer's max-frame-size); what the window does not allow yet waits in ``_blocked``."""
         conn = self.connection
         first = Transfer(handle=link.handle, delivery_id=delivery.id, delivery_tag=delivery.tag,
-                         message_format=delivery.message_format, settled=settled)
+                         message_format=delivery.message_format, settled=settled,
+                         resume=resume, state=delivery.state if resume else None)
         # Several frames: one copy of the payload, then views of it.
         payload = memoryview(parts[0] if len(parts) == 1 else b"".join(parts))
         first.more = True
