@@ -136,9 +136,12 @@ def dispatch_events(core: Connection, label: str) -> bool:
             return True
         except RemoteProtocolError as exc:
             log.warning("%s: the peer broke the protocol: %s", label, exc)
+            # Raised by a core call a handler made: make sure the close goes out.
+            _close_with(core, label, exc.condition, str(exc))
         except Exception as exc:
             log.exception("%s: internal error handling %s", label, type(event).__name__)
-            _internal_error(core, label, exc)
+            _close_with(core, label, ErrorCondition.INTERNAL_ERROR,
+                        f"internal error in the client: {type(exc).__name__}")
         event = core.next_event()
 
 
@@ -192,17 +195,18 @@ def receive_bytes(core: Connection, data: bytes, label: str, tracer: Any) -> Non
         log.warning("%s: the peer broke the protocol: %s", label, exc)
     except Exception as exc:
         log.exception("%s: internal error handling the peer's bytes", label)
-        _internal_error(core, label, exc)
+        _close_with(core, label, ErrorCondition.INTERNAL_ERROR,
+                    f"internal error in the client: {type(exc).__name__}")
 
 
-def _internal_error(core: Connection, label: str, exc: Exception) -> None:
-    """Our own failure while handling an event: close with amqp:internal-error (2.8.15)."""
+def _close_with(core: Connection, label: str, condition: str, description: str) -> None:
+    """Close the connection with ``condition`` (2.4.3), unless it is closing already (the
+    core queued its own close first); if even that fails, end it as a lost transport."""
     try:
-        core.close(Error(condition=ErrorCondition.INTERNAL_ERROR,
-                         description=f"internal error in the client: {type(exc).__name__}"))
+        core.close(Error(condition=condition, description=description))
     except Exception:
-        log.exception("%s: closing after an internal error failed", label)
-        core.transport_failed(f"internal error: {exc!r}")
+        log.exception("%s: closing with %s failed", label, condition)
+        core.transport_failed(f"{condition}: {description}")
 
 
 class _Default(enum.Enum):
