@@ -64,6 +64,7 @@ from amqp10_proto import __version__ as _version
 from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
 
 from ._broker_conn import HANDSHAKE_TIMEOUT, ServerConnection
+from ._broker_links import LINK_STATE_EXPIRY, LinkStore
 from ._queues import Router
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_LINKS", "DEFAULT_MAX_MESSAGE_SIZE",
@@ -121,6 +122,11 @@ class Broker:
       message for a full queue is rejected with ``amqp:resource-limit-exceeded``.
     - ``handshake_timeout`` (seconds, default 30): a client that has not opened by
       then is dropped.
+    - ``link_state_expiry`` (seconds, default 300): a link whose terminus asks for
+      durable=unsettled-state and expiry-policy never keeps what it held unsettled
+      when its connection is lost (at most its credit window of messages), keyed by
+      (client container-id, link name, role), for this long; a re-attach with an
+      unsettled map resumes it (2.6.13). Then a consumer's messages are requeued.
     """
 
     def __init__(self, users: dict[str, str] | None = None,
@@ -133,7 +139,8 @@ class Broker:
                  max_sessions: int = DEFAULT_MAX_SESSIONS,
                  max_links: int = DEFAULT_MAX_LINKS,
                  max_queue_depth: int | None = DEFAULT_MAX_QUEUE_DEPTH,
-                 handshake_timeout: float = HANDSHAKE_TIMEOUT) -> None:
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                 link_state_expiry: float = LINK_STATE_EXPIRY) -> None:
         self.users = dict(users) if users else None
         self.anonymous = (not self.users) if allow_anonymous is None else bool(allow_anonymous)
         if not self.anonymous and not self.users:
@@ -157,6 +164,9 @@ class Broker:
         self.handshake_timeout = handshake_timeout
         self.version = _version
         self.router = Router(max_depth=max_queue_depth)
+        _positive("link_state_expiry", link_state_expiry, none=False)
+        #: Durable links' unsettled state across connections (2.6.13).
+        self.link_store = LinkStore(link_state_expiry)
         self.connections: set[ServerConnection] = set()
         self._serving = False
 

@@ -31,6 +31,7 @@ from amqp10_proto import (
     Error,
     ErrorCondition,
     LinkDetached,
+    LinkResumed,
     LinkState,
     MessageReceived,
     RemoteAttach,
@@ -72,6 +73,7 @@ class ServerConnection(asyncio.Protocol):
         self.broker = broker
         self.router: Router = broker.router
         self.max_message_size = broker.max_message_size
+        self.link_store = broker.link_store
         self.label = "?"
         self.core: CoreConnection | None = None  # made once the protocol header says which
         self._head = b""
@@ -120,6 +122,15 @@ class ServerConnection(asyncio.Protocol):
             self._flush()
         else:
             self.wake()
+
+    @property
+    def peer_id(self) -> str:
+        """The client's container-id (2.7.1): with a link's name, it names the link (2.6.1)."""
+        o = None if self.core is None else self.core.remote_open
+        return "" if o is None else str(o.container_id)
+
+    def now(self) -> float:
+        return self._loop.time()
 
     def forget_link(self, link: Outgoing | Incoming) -> None:
         if link in self.links:
@@ -323,6 +334,10 @@ class ServerConnection(asyncio.Protocol):
                 obj.on_credit()
         elif t is RemoteAttach:
             self._on_remote_attach(event)
+        elif t is LinkResumed:
+            obj = event.link.context
+            if isinstance(obj, Outgoing):
+                obj.on_resumed(event)
         elif t is LinkDetached:
             obj = event.link.context
             if isinstance(obj, (Outgoing, Incoming)):

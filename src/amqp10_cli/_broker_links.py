@@ -29,19 +29,23 @@ from amqp10_proto import (
     Receiver,
     Rejected,
     Released,
+    ResumeAction,
     Sender,
     SenderSettleMode,
     Source,
     Symbol,
     Target,
     TerminusDurability,
+    TerminusExpiryPolicy,
     UInt,
 )
+from amqp10_proto._events import LinkResumed
 from amqp10_proto.errors import DecodeError
 
 from ._queues import Entry, Queue, Router
 
-__all__ = ["PUBLISH_CREDIT", "Host", "Incoming", "Outgoing", "answer_attach"]
+__all__ = ["LINK_STATE_EXPIRY", "PUBLISH_CREDIT", "Host", "Incoming", "LinkStore", "Outgoing",
+           "answer_attach"]
 
 log = logging.getLogger("amqp10.broker")
 
@@ -53,11 +57,83 @@ OUTCOMES: list[str] = [Symbol("amqp:accepted:list"), Symbol("amqp:rejected:list"
 _TERMINAL = (Accepted, Rejected, Released, Modified)
 
 
+#: Seconds the broker keeps a durable link's unsettled state once its connection is lost.
+LINK_STATE_EXPIRY = 300.0
+
+
+def _durable(terminus: Any) -> bool:
+    """3.5.3: the peer asks that the link's unsettled state outlive the link (2.6.13)."""
+    return (getattr(terminus, "durable", None) == TerminusDurability.UNSETTLED_STATE
+            and getattr(terminus, "expiry_policy", None) == TerminusExpiryPolicy.NEVER)
+
+
+class Kept:
+    """A durable link's unsettled deliveries, kept after its connection was lost.
+
+    ``entries``: delivery-tag -> (the queued message we sent, or None for one we
+    received; our state for the unsettled map).
+    """
+
+    __slots__ = ("entries", "expires", "queue")
+
+    def __init__(self, entries: dict[bytes, tuple[Entry | None, Any]], queue: Queue | None,
+                 expires: float) -> None:
+        self.entries = entries
+        self.queue = queue
+        self.expires = expires
+
+    def give_back(self) -> None:
+        """Messages we sent and nobody settled return to their queue (as when a link goes)."""
+        back = [e for e, _ in self.entries.values() if e is not None]
+        self.entries = {}
+        if back and self.queue is not None and not self.queue.deleted:
+            self.queue.requeue(back)
+
+
+class LinkStore:
+    """Unsettled state of durable links across connections (2.6.13), keyed by
+    (the peer's container-id, link name, our role).
+
+    Kept only for links whose terminus is durable=unsettled-state with
+    expiry-policy never, and bounded: per link, what it held unsettled when its
+    connection was lost (at most its credit window, for a consumer), for
+    ``expiry`` seconds; then messages a consumer held go back to their queue.
+    """
+
+    def __init__(self, expiry: float = LINK_STATE_EXPIRY) -> None:
+        self.expiry = expiry
+        self._kept: dict[tuple[str, str, str], Kept] = {}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def put(self, key: tuple[str, str, str], kept: Kept, now: float) -> None:
+        self.purge(now)
+        old = self._kept.pop(key, None)
+        if old is not None:
+            old.give_back()
+        self._kept[key] = kept
+
+    def take(self, key: tuple[str, str, str], now: float) -> Kept | None:
+        self.purge(now)
+        return self._kept.pop(key, None)
+
+    def purge(self, now: float) -> None:
+        for key in [k for k, v in self._kept.items() if v.expires <= now]:
+            self._kept.pop(key).give_back()
+
+
 class Host(Protocol):
     """What a link needs from the connection it lives on."""
 
     router: Router
     max_message_size: int | None
+    link_store: LinkStore
+
+    @property
+    def peer_id(self) -> str: ...  # the peer's container-id (2.7.1)
+
+    def now(self) -> float: ...
 
     @property
     def paused(self) -> bool: ...  # the transport's write buffer is full
@@ -90,6 +166,10 @@ class Outgoing:
         self.owns_node = owns_node
         self.key = id(self)
         self.presettled = link.snd_settle_mode is SenderSettleMode.SETTLED
+        #: Keep unsettled state across connections (2.6.13).
+        self.durable = False
+        #: What the link's earlier incarnation held, until LinkResumed says what to do.
+        self.kept: Kept | None = None
         link.context = self
 
     def __repr__(self) -> str:
@@ -205,16 +285,56 @@ class Outgoing:
     def _consumed(self) -> None:
         self.host.router.forget_if_idle(self.queue)
 
+    def on_resumed(self, event: LinkResumed) -> None:
+        """2.6.13: act on each kept delivery as resolved; what is not resumed is requeued."""
+        kept, self.kept = self.kept, None
+        if kept is None:
+            return
+        A = ResumeAction
+        back: list[Entry] = []
+        for tag, (entry, _) in kept.entries.items():
+            res = event.resolution.get(tag)
+            assert entry is not None
+            action = A.RESEND if res is None else res.action
+            try:
+                if action in (A.RESUME, A.RESTATE):
+                    d = self.link.resume(tag, entry.message, message_format=entry.message_format)
+                    assert d is not None
+                    d.context = entry
+                elif action is A.SETTLE or (action is A.FORGET and isinstance(res.outcome, _TERMINAL)):  # type: ignore[union-attr]
+                    self.link.resume(tag)
+                    self._outcome(entry, res.outcome)  # type: ignore[union-attr]
+                else:  # resend, abort, wait: the message goes round again (at least once)
+                    if action is A.ABORT:
+                        self.link.resume(tag)
+                    back.append(entry)
+            except AMQPError as exc:
+                log.warning("%r could not resume %r: %s", self, tag, exc)
+                back.append(entry)
+        if back and not self.queue.deleted:
+            self.queue.requeue(back)
+        self.host.wake()
+
     def on_detached(self, event: LinkDetached) -> None:
-        """The link ended: what it held unsettled goes back to the queue, in order."""
+        """The link ended: what it held unsettled goes back to the queue, in order;
+        a durable link's connection was lost: kept for its re-attach (2.6.13)."""
         queue = self.queue
         queue.remove_consumer(self)
         back: list[Entry] = []
+        keep: dict[bytes, tuple[Entry | None, Any]] = {}
         for delivery in event.unsettled:
             entry = delivery.context
             if isinstance(entry, Entry):
                 delivery.context = None
                 back.append(entry)
+                keep[delivery.tag] = (entry, delivery.remote_state)
+        if self.kept is not None:
+            self.kept.give_back()
+        if self.durable and event.with_connection and not self.owns_node and keep:
+            host = self.host
+            host.link_store.put((host.peer_id, self.link.name, "sender"),
+                                Kept(keep, queue, host.now() + host.link_store.expiry), host.now())
+            back = []
         self.host.forget_link(self)
         if self.owns_node:
             if back:
@@ -241,6 +361,7 @@ class Incoming:
         self.link = link
         self.queue = queue
         self.owns_node = owns_node
+        self.durable = False
         link.context = self
         if queue is not None:
             queue.publishers.add(self)
@@ -305,6 +426,14 @@ class Incoming:
     def on_detached(self, event: LinkDetached) -> None:
         queue = self.queue
         self.host.forget_link(self)
+        # 2.6.13: outcomes we gave that the peer never settled (rcv-settle-mode second); the
+        # messages are queued already, so a resumed delivery is settled, not queued twice.
+        keep: dict[bytes, tuple[Entry | None, Any]] = {
+            d.tag: (None, d.state) for d in event.unsettled if d.state is not None}
+        if self.durable and event.with_connection and not self.owns_node and keep:
+            host = self.host
+            host.link_store.put((host.peer_id, self.link.name, "receiver"),
+                                Kept(keep, None, host.now() + host.link_store.expiry), host.now())
         if queue is None:
             return
         queue.publishers.discard(self)
@@ -339,15 +468,19 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
             link.refuse(_error(ErrorCondition.NOT_FOUND, f"no node {source.address!r}: "
                                "that dynamic node no longer exists"))
             return None
+        durable = _durable(source) and not owns
+        kept, unsettled = _kept_for(host, link, "sender", durable)
         # What we do, not what was asked: no filters applied (3.5.3: absent from our
-        # source), kept in memory only, and every outcome understood.
-        link.attach(source=Source(
-            address=queue.address, durable=TerminusDurability.NONE,
+        # source), in memory (unsettled state kept a while if asked), every outcome understood.
+        link.attach(unsettled=unsettled, source=Source(
+            address=queue.address,
+            durable=TerminusDurability.UNSETTLED_STATE if durable else TerminusDurability.NONE,
             expiry_policy=source.expiry_policy, timeout=source.timeout, dynamic=owns,
             dynamic_node_properties=source.dynamic_node_properties if owns else None,
             default_outcome=source.default_outcome, outcomes=OUTCOMES,
             capabilities=source.capabilities))
         out = Outgoing(host, link, queue, owns_node=owns)
+        out.durable, out.kept = durable, kept
         queue.add_consumer(out)
         return out
     assert isinstance(link, Receiver)
@@ -374,11 +507,36 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
             return None
     # Never a null target in our answer: that would read as a refusal (2.6.3).
     asked = target if isinstance(target, Target) else Target()
+    durable = _durable(asked) and not owns
+    _, unsettled = _kept_for(host, link, "receiver", durable)
     reply = Target(address=None if queue is None else queue.address,
-                   durable=TerminusDurability.NONE, expiry_policy=asked.expiry_policy,
+                   durable=TerminusDurability.UNSETTLED_STATE if durable else TerminusDurability.NONE,
+                   expiry_policy=asked.expiry_policy,
                    timeout=asked.timeout, dynamic=owns,
                    dynamic_node_properties=asked.dynamic_node_properties if owns else None,
                    capabilities=asked.capabilities)
     link.set_credit(PUBLISH_CREDIT)  # sent in a flow once our attach is out
-    link.attach(target=reply, max_message_size=host.max_message_size)
-    return Incoming(host, link, queue, owns_node=owns)
+    link.attach(target=reply, max_message_size=host.max_message_size, unsettled=unsettled)
+    made = Incoming(host, link, queue, owns_node=owns)
+    made.durable = durable
+    return made
+
+
+def _kept_for(host: Host, link: Link, role: str,
+              durable: bool) -> tuple[Kept | None, dict[bytes, Any] | None]:
+    """A durable link attached again: what we kept, and the unsettled map to answer with.
+
+    We resume (answer with a map, 2.6.13) only when the peer resumes too; a plain
+    re-attach gives kept messages back to their queue.
+    """
+    if not durable:
+        return None, None
+    kept = host.link_store.take((host.peer_id, link.name, role), host.now())
+    remote = link.remote_attach
+    if remote is None or remote.unsettled is None:
+        if kept is not None:
+            kept.give_back()
+        return None, None
+    if kept is None:
+        return None, {}
+    return kept, {tag: state for tag, (_, state) in kept.entries.items()}
