@@ -24,7 +24,7 @@ from amqp10_proto.errors import LinkDetached
 
 def test_sync_wait_detached_and_wait_closed_tell_why() -> None:
     with start_broker() as broker:
-        conn = amqp10_sync.open_connection(broker.url, timeout=5)
+        conn = amqp10_sync.open_connection(broker.url, timeout=5, reconnect=False)
         session = conn.open_session()
         node = session.open_receiver(None, dynamic=True)
         watcher = session.open_sender(node.address)

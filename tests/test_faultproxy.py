@@ -304,7 +304,7 @@ def broker() -> Iterator[RunningBroker]:
 
 def test_sync_a_cut_fails_a_pending_receive_with_connection_closed(broker: RunningBroker) -> None:
     with FaultProxy(broker.port) as proxy:
-        conn = amqp10_sync.open_connection(proxy.url, timeout=10)
+        conn = amqp10_sync.open_connection(proxy.url, timeout=10, reconnect=False)
         try:
             receiver = conn.open_session().open_receiver("faultproxy-cut", credit=10)
             cutter = threading.Timer(0.3, proxy.cut)
@@ -321,7 +321,8 @@ def test_sync_a_cut_fails_a_pending_receive_with_connection_closed(broker: Runni
 
 def test_sync_a_blackhole_is_found_by_the_idle_timeout(broker: RunningBroker) -> None:
     with FaultProxy(broker.port) as proxy:
-        conn = amqp10_sync.open_connection(proxy.url, timeout=10, idle_timeout=1)
+        conn = amqp10_sync.open_connection(proxy.url, timeout=10, idle_timeout=1,
+                                           reconnect=False)
         try:
             session = conn.open_session()
             sender = session.open_sender("faultproxy-blackhole")

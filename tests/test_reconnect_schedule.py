@@ -113,6 +113,7 @@ def test_redirect_keeps_scheme_and_credentials_and_refuses_nonsense() -> None:
     ("amqp:internal-error", False, True),
     ("amqp:connection:redirect", False, True),
     ("amqp:decode-error", True, True),  # the peer sent garbage; a new transport may not
+    ("amqp:internal-error", True, False),  # our own bug: a new transport would hide it
     ("amqp:unauthorized-access", False, False),
     ("amqp:unauthorized-access", True, False),
     ("amqp:decode-error", False, False),  # the peer blames what we sent

@@ -23,6 +23,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    Recovering,
     SaslOption,
     closed_error,
     connect_sasl,
@@ -74,7 +75,7 @@ class _Protocol(asyncio.Protocol):
         self._conn._notify()
 
 
-class Connection(ConnectionInfo):
+class Connection(Recovering, ConnectionInfo):
     """An open AMQP 1.0 connection on the running event loop. Made by :func:`open_connection`.
 
     Use it (and its sessions and links) from tasks of the loop it was opened on.
@@ -86,6 +87,7 @@ class Connection(ConnectionInfo):
         self._core = core
         self._timeout = timeout
         self.label = label
+        self._init_recovery(None, ())
         self._loop = asyncio.get_running_loop()
         self._protocol = _Protocol(self)
         self._transport: asyncio.Transport | None = None

@@ -25,6 +25,7 @@ from ._errors import (
     MessageModified,
     MessageRejected,
     MessageReleased,
+    SettlementLost,
 )
 from ._errors import LinkDetached as LinkDetachedError
 from ._errors import SessionEnded as SessionEndedError
@@ -131,11 +132,17 @@ class LinkInfo:
 class SessionBase:
     """A session's state as an adapter shows it: ended or not, why, and the peer's begin."""
 
-    def __init__(self, conn: Any, core: Any) -> None:
+    def __init__(self, conn: Any, core: Any, begin_args: dict[str, Any] | None = None) -> None:
         self._conn = conn
         self._core = core
         self._ended = False
         self._ended_locally = False
+        #: What it was begun with, to begin it again on a new transport (issue 9).
+        self._begin_args = begin_args or {}
+        #: Its links in the order they were opened (each adds itself).
+        self._links: list[Any] = []
+        #: The transport went and took the session with it; it is begun again on reconnect.
+        self._lost = False
         #: Why the core ended the session for the peer's fault (SessionFailed), if it did.
         self._failure: Error | None = None
         #: The error the session ended with (the peer's, or the connection's), if any.
@@ -172,6 +179,9 @@ class SessionBase:
         """Queue our end (2.7.7); False if the session or connection is over already."""
         if self._ended or self._conn.closed or self._ended_locally or self._failure is not None:
             return False
+        if self._lost:  # the transport took it: nothing to say, and nothing begins it again
+            self._ended_locally = self._ended = True
+            return False
         self._ended_locally = True
         try:
             self._core.end(error)
@@ -190,6 +200,9 @@ class SessionBase:
                     self._conn.label, self._core.channel, describe_error(event.error))
 
     def _on_end(self, event: SessionEnded) -> None:
+        if event.with_connection and self._conn._reconnecting and not self._ended_locally:
+            self._lost = True  # begun again once the connection is back
+            return
         self._ended = True
         self.error = event.error if event.error is not None else self._failure
         if event.error is not None and not self._conn.closed:
@@ -211,12 +224,18 @@ class LinkBase(LinkInfo):
 
     _core: Any
 
-    def __init__(self, session: Any, core: Any, **_: Any) -> None:
+    def __init__(self, session: Any, core: Any, *, attach_args: dict[str, Any] | None = None,
+                 **_: Any) -> None:
         self._session = session
         self._conn = session._conn
         self._core = core
         self._detached_flag = False
         self._closed_locally = False
+        #: What it was attached with (its name fixed), to attach it again (issue 9).
+        self._attach_args = dict(attach_args or {}, name=core.name)
+        #: The transport went; the link is attached again when the connection is back.
+        self._lost = False
+        session._links.append(self)
         #: Why the core detached the link for the peer's fault (LinkFailed), if it did.
         self._failure: Error | None = None
         #: The error the link detached with (the peer's, or its session's), if any.
@@ -239,8 +258,10 @@ class LinkBase(LinkInfo):
 
     # -- what to wait for ---------------------------------------------------------------
     def _gone(self) -> bool:
-        """The link can carry nothing more: detached, or its session or connection over."""
-        return (self._detached_flag or self._core.state is not LinkState.ATTACHED
+        """The link can carry nothing more: detached, or its session or connection over.
+        A link whose transport went while the connection reconnects is not gone."""
+        return (self._detached_flag
+                or (self._core.state is not LinkState.ATTACHED and not self._lost)
                 or self._session._ended or self._session._failure is not None
                 or self._conn.closed)
 
@@ -276,6 +297,9 @@ class LinkBase(LinkInfo):
                 or self._session._failure is not None:
             return False  # over, or our detach (end) is on its way already
         self._closed_locally = True
+        if self._lost:  # the transport took it: nothing to say, and it is not attached again
+            self._detached_flag = True
+            return False
         try:
             self._core.detach(error)
         except LocalProtocolError:
@@ -289,6 +313,10 @@ class LinkBase(LinkInfo):
 
     # -- events and checks ------------------------------------------------------------------
     def _detached(self, event: LinkDetached) -> None:
+        if event.with_connection and self._conn._reconnecting and not self._closed_locally:
+            self._lost = True  # attached again once the connection is back
+            self._link_lost(event)
+            return
         self._detached_flag = True
         # The peer's error; or ours, when the core detached the link for a fault of the
         # peer's and the peer's answering detach carried none (2.6.6).
@@ -305,6 +333,18 @@ class LinkBase(LinkInfo):
 
     def _on_flow_event(self, event: Any) -> None:
         """Credit, drain and abort events for this link."""
+
+    def _link_lost(self, event: LinkDetached) -> None:
+        """The transport took the link (the connection reconnects): keep what the next
+        attach needs."""
+
+    def _replay_args(self) -> dict[str, Any]:
+        """The options to attach it again with."""
+        return self._attach_args
+
+    def _recovered(self) -> None:
+        """Attached again on the new transport (or refused there)."""
+        self._lost = False
 
     def _check(self) -> None:
         """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
@@ -324,14 +364,83 @@ class LinkBase(LinkInfo):
 
 
 class SenderBase(LinkBase):
-    """A sender's outcomes: when a delivery is finished and what that means (3.4)."""
+    """A sender's outcomes: when a delivery is finished and what that means (3.4).
+
+    Across a reconnect (issue 9) it sends again, first and in their order, the
+    messages sent unsettled whose outcome had not arrived (at-least-once): it keeps
+    each such message until its outcome comes, and the application's delivery then
+    stands for the resent one (``_resolve``).
+    """
 
     #: Calls of this sender waiting for credit now (the adapter counts them).
     _waiting = 0
 
+    def __init__(self, session: Any, core: Any, **extra: Any) -> None:
+        super().__init__(session, core, **extra)
+        #: Unsettled sends, in send order, with their message, until their outcome.
+        self._payloads: dict[Delivery, Any] = {}
+        self._sweep_at = 64
+        #: In doubt after a lost transport: sent again before anything new.
+        self._resend: deque[tuple[Delivery, Any]] = deque()
+        #: A delivery resent after a reconnect -> the delivery that replaced it.
+        self._forward: dict[Delivery, Delivery] = {}
+        self._resent = 0
+
+    @property
+    def resent(self) -> int:
+        """Messages sent again after a reconnect because their outcome had not arrived."""
+        return self._resent
+
+    def _track(self, delivery: Delivery, message: Any) -> None:
+        """Keep an unsettled send's message until its outcome, to send it again if the
+        transport goes first (the adapter calls this after each ``core.send``)."""
+        if delivery.settled:
+            return  # pre-settled: at most once, never resent
+        payloads = self._payloads
+        payloads[delivery] = message
+        if len(payloads) >= self._sweep_at:
+            for d in [d for d in payloads if d.remote_settled or d.settled
+                      or isinstance(d.remote_state, _TERMINAL)]:
+                del payloads[d]
+            self._sweep_at = max(64, 2 * len(payloads))
+
+    def _link_lost(self, event: LinkDetached) -> None:
+        for delivery, message in self._payloads.items():
+            if not (delivery.remote_settled or delivery.settled
+                    or isinstance(delivery.remote_state, _TERMINAL)):
+                self._resend.append((delivery, message))
+        self._payloads.clear()
+        self._sweep_at = 64
+
+    def _pump_resends(self) -> bool:
+        """Send what was in doubt while there is credit; True once none is left."""
+        resend = self._resend
+        core = self._core
+        while resend and core.sendable:
+            old, message = resend.popleft()
+            new = core.send(message, settled=False)
+            self._forward[old] = new
+            self._track(new, message)
+            self._resent += 1
+        return not resend
+
+    def _resolve(self, delivery: Delivery) -> Delivery:
+        """The delivery that stands for ``delivery`` now (itself, or its resend)."""
+        forward = self._forward
+        while delivery in forward:
+            delivery = forward[delivery]
+        return delivery
+
+    def _recovered(self) -> None:
+        super()._recovered()
+        self._pump_resends()
+
     def _on_flow_event(self, event: Any) -> None:
         core = self._core
-        if getattr(event, "drain", False) and self._waiting == 0 and core.drain_requested:
+        if self._resend:
+            self._pump_resends()
+        if getattr(event, "drain", False) and self._waiting == 0 and core.drain_requested \
+                and not self._resend:
             core.drained()  # a drain, and no send waiting: give the credit back (2.6.7)
 
     @property
@@ -341,11 +450,16 @@ class SenderBase(LinkBase):
         return value
 
     def _outcome_ready(self, delivery: Delivery) -> bool:
+        if self._forward:
+            delivery = self._resolve(delivery)
         return (delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL)
-                or self._core.state is LinkState.CLOSED or self._conn.closed)
+                or (self._core.state is LinkState.CLOSED and not self._lost)
+                or self._conn.closed)
 
     def _outcome(self, delivery: Delivery, ok: bool, span: float) -> Any:
         """After waiting for ``delivery``: its outcome, or the exception for it (3.4)."""
+        if self._forward:
+            delivery = self._resolve(delivery)
         if delivery.remote_settled or isinstance(delivery.remote_state, _TERMINAL):
             failure = outcome_error(delivery)
             if failure is not None:
@@ -367,6 +481,7 @@ class ReceiverBase(LinkBase):
         self._buffer: deque[Any] = deque()
         self._drains = 0
         self._undecodable_count = 0
+        self._lost_credit = 0  # manual credit outstanding when the transport went
         # RabbitMQ 3.10 takes a flow's link-credit as counted from its own current
         # delivery-count, not ours (2.6.7): a top-up that crosses transfers in flight
         # lets it overrun the credit. With it, top up only once the credit is used up.
@@ -461,6 +576,7 @@ class ReceiverBase(LinkBase):
         nothing to say. The adapter writes (or schedules) the frames."""
         if delivery.settled:
             return None  # pre-settled by the sender (or settled already)
+        self._check_stale(delivery)
         if delivery.link is not self._core:
             raise ValueError("that message came from another receiver")
         self._check()
@@ -468,15 +584,43 @@ class ReceiverBase(LinkBase):
         return not delivery.settled
 
     def _settle_done(self, delivery: Delivery) -> bool:
-        return delivery.settled or self._gone()
+        return (delivery.settled or self._gone() or self._lost
+                or delivery.link is not self._core)
 
     def _settle_result(self, delivery: Delivery, ok: bool, span: float) -> None:
         if delivery.settled:
             return
+        self._check_stale(delivery)
         self._check()
         if not ok:
             raise TimeoutError(settle_timeout_text(self._core.name, span))
         raise LinkDetachedError(f"link {self._core.name!r} ended before the peer settled")
+
+    def _check_stale(self, delivery: Delivery) -> None:
+        """Raise SettlementLost for a message of this receiver from a lost transport."""
+        if delivery.link.context is self and (delivery.link is not self._core or self._lost):
+            raise SettlementLost(
+                f"link {self._core.name!r}: the connection this message came on was lost; "
+                "it cannot be settled, and the broker will deliver it again")
+
+    def _link_lost(self, event: LinkDetached) -> None:
+        self._lost_credit = event.credit
+        self._drains += 1  # a drain in progress ends with the credit it drains
+        # Unsettled messages not handed out yet cannot be settled any more: the broker
+        # delivers them again. Pre-settled ones are the application's: kept.
+        buffer = self._buffer
+        kept = [m for m in buffer if m.delivery.settled]
+        if len(kept) < len(buffer):
+            log.info("%s: link %r: %d received message(s) not yet handed out were dropped "
+                     "with the transport; the broker delivers them again", self._conn.label,
+                     self._core.name, len(buffer) - len(kept))
+            buffer.clear()
+            buffer.extend(kept)
+
+    def _replay_args(self) -> dict[str, Any]:
+        window = self._window
+        credit = max(0, window - len(self._buffer)) if window > 0 else self._lost_credit
+        return dict(self._attach_args, credit=credit)
 
     def _deliver(self, event: Any) -> None:
         self._buffer.append(self._message_class(event.message, event.delivery, self))

@@ -24,6 +24,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "SessionEnded",
+    "SettlementLost",
 ]
 
 
@@ -138,3 +139,12 @@ class MessageReleased(DeliveryFailed):
 
 class MessageModified(DeliveryFailed):
     """The peer gave the modified outcome (3.4.5): see ``state.delivery_failed`` etc."""
+
+
+class SettlementLost(LinkDetached):
+    """A received message can no longer be settled: the connection it came on was lost.
+
+    The broker still holds the message as unsettled on the old link and delivers it
+    again (to this receiver after the reconnect, or to another consumer). Process
+    messages idempotently: an at-least-once consumer sees such a message twice.
+    """

@@ -221,8 +221,10 @@ def should_reconnect(error: Error | None, *, local: bool, closed_by_user: bool) 
     condition = str(error.condition)
     if local:
         # Our side ended it: a transport failure, our idle timeout, or the peer broke the
-        # protocol (which a new transport may not repeat). Never our own login refusal.
-        return condition != ErrorCondition.UNAUTHORIZED_ACCESS
+        # protocol (which a new transport may not repeat); not a fault of ours
+        # (amqp:internal-error: a bug a new transport would only hide).
+        return condition not in (ErrorCondition.UNAUTHORIZED_ACCESS,
+                                 ErrorCondition.INTERNAL_ERROR)
     return condition not in _FINAL
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._clientstate import (
@@ -56,12 +57,19 @@ from ._events import (
 )
 from ._message import Message
 from ._performatives import Open
+from ._reconnect import Reconnect, ReconnectInfo
+from ._recovery import Recovering
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
 from ._state import LinkState, SessionState
 from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
+    "Reconnect",
+    "ReconnectInfo",
+    "Recovering",
+    "url_mechanisms",
+    "urls_sasl",
     "DEFAULT",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "AsyncReceivedMessage",
@@ -261,6 +269,32 @@ def url_sasl(url: str, sasl: SaslOption, *, ssl_context: Any,
         raise ValueError("ssl_context given for an amqp:// URL: use amqps:// for TLS")
     _check_plain(sasl, parsed.tls, parsed.host, allow_plain_without_tls)
     return parsed, sasl
+
+
+def url_mechanisms(parsed: ParsedURL, sasl: SaslOption) -> _Mechanisms:
+    """The SASL mechanisms for one URL of a (failover) list: DEFAULT is PLAIN with its
+    credentials, ANONYMOUS without; anything else is the caller's choice as given."""
+    if sasl is DEFAULT:
+        if parsed.username is not None:
+            return SaslPlain(parsed.username, parsed.password or "")
+        return SaslAnonymous()
+    return sasl
+
+
+def urls_sasl(urls: str | Sequence[str], sasl: SaslOption, *, ssl_context: Any,
+              allow_plain_without_tls: bool) -> list[ParsedURL]:
+    """Each URL of an adapter's ``open_connection`` (one, or a failover list) parsed and
+    checked as :func:`url_sasl` checks one; raises ValueError before anything connects."""
+    items = [urls] if isinstance(urls, str) else list(urls)
+    if not items:
+        raise ValueError("no URL to connect to")
+    parsed = []
+    for url in items:
+        if not isinstance(url, str):
+            raise TypeError(f"a URL is a str, not {type(url).__name__}")
+        parsed.append(url_sasl(url, sasl, ssl_context=ssl_context,
+                               allow_plain_without_tls=allow_plain_without_tls)[0])
+    return parsed
 
 
 def connect_sasl(sasl: SaslOption, *, tls: bool, host: str,

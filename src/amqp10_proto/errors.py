@@ -16,6 +16,7 @@ from ._errors import (
     ProtocolError,
     RemoteProtocolError,
     SessionEnded,
+    SettlementLost,
 )
 from ._sasl import SaslError
 
@@ -36,4 +37,5 @@ __all__ = [
     "RemoteProtocolError",
     "SaslError",
     "SessionEnded",
+    "SettlementLost",
 ]

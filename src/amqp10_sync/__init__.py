@@ -21,6 +21,8 @@ LinkDetached, MessageRejected ...) and the standard TimeoutError. Set
 ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 
+from amqp10_proto.client import Reconnect, ReconnectInfo
+
 from ._connection import DEFAULT, Connection, connect, open_connection
 from ._link import Queued, ReceivedMessage, Receiver, Sender
 from ._session import Session
@@ -31,6 +33,8 @@ __all__ = [
     "Queued",
     "ReceivedMessage",
     "Receiver",
+    "Reconnect",
+    "ReconnectInfo",
     "Sender",
     "Session",
     "connect",

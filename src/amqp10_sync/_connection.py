@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import selectors
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
@@ -27,6 +28,8 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    Reconnect,
+    Recovering,
     SaslOption,
     closed_error,
     connect_sasl,
@@ -34,14 +37,15 @@ from amqp10_proto.client import (
     dispatch_events,
     receive_bytes,
     socket_peer,
-    url_sasl,
+    url_mechanisms,
+    urls_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._link import HIGH_WATER
 from ._session import Session
 
-__all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
+__all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
@@ -54,17 +58,29 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSL
 
 
 
-class Connection(ConnectionInfo):
-    """An open AMQP 1.0 connection; thread-safe. Made by :func:`open_connection`."""
+class Connection(Recovering, ConnectionInfo):
+    """An open AMQP 1.0 connection; thread-safe. Made by :func:`open_connection`.
+
+    With ``reconnect`` on (the default of :func:`open_connection`), a lost transport
+    is replaced by the I/O thread: ``state`` is "reconnecting" meanwhile, calls wait
+    (within their own timeouts), and sessions and links carry on once it is back.
+    """
 
     _core: CoreConnection
 
     def __init__(self, sock: socket.socket, core: CoreConnection, *, timeout: float,
-                 label: str) -> None:
+                 label: str, dial: Callable[[Any], tuple[socket.socket, CoreConnection]]
+                 | None = None, policy: Reconnect | None = None, urls: Sequence[Any] = (),
+                 current: int = 0, connect_timeout: float = 10.0) -> None:
         self._sock = sock
         self._core = core
         self._timeout = timeout
         self.label = label
+        self._dial = dial  # a new socket and core for a URL (reconnecting)
+        self._connect_timeout = connect_timeout
+        self._seen_end: CoreConnection | None = None  # the last core whose end was handled
+        self._attempt_end = 0.0  # when the reconnect handshake in progress times out
+        self._init_recovery(policy if dial is not None else None, urls, current)
         lock = threading.RLock()
         self._cond = threading.Condition(lock)
         # Senders waiting for room in their queue wait here, apart: the events that wake
@@ -92,8 +108,9 @@ class Connection(ConnectionInfo):
     # -- what the application can read -------------------------------------------------
     @property
     def closed(self) -> bool:
-        """True once the connection is over: closed by either side, or the socket lost."""
-        return self._core.ended or self._dead
+        """True once the connection is over: closed by either side, or the socket lost
+        (and, with reconnect on, not coming back)."""
+        return (self._core.ended or self._dead) and not self._reconnecting
 
     @property
     def io_thread(self) -> threading.Thread:
@@ -122,15 +139,16 @@ class Connection(ConnectionInfo):
                      timeout: float | None = None) -> Session:
         """Begin a session and wait until the peer answers (within ``timeout``)."""
         end = self._deadline(timeout)
+        args: dict[str, Any] = {"incoming_window": incoming_window, "outgoing_window": outgoing_window,
+                "handle_max": handle_max, "properties": properties,
+                "offered_capabilities": offered_capabilities,
+                "desired_capabilities": desired_capabilities}
         with self._cond:
-            self._check()
-            core = self._core.begin_session(
-                incoming_window=incoming_window, outgoing_window=outgoing_window,
-                handle_max=handle_max, properties=properties,
-                offered_capabilities=offered_capabilities,
-                desired_capabilities=desired_capabilities)
-            session = Session(self, core)
+            self._wait_connected(end, timeout)
+            core = self._core.begin_session(**args)
+            session = Session(self, core, args)
             core.context = session
+            self._sessions.append(session)
             self._after()
             ok = self._wait_until(session._begin_done, end)
             session._check()
@@ -146,6 +164,11 @@ class Connection(ConnectionInfo):
         end = self._deadline(timeout)
         with self._cond:
             self._closed_by_user = True
+            if self._reconnecting:
+                self._stop_recovery()  # between transports: nothing to say to anyone
+                self._dead = True
+                self._cond.notify_all()
+                self._room.notify_all()
             if not self.closed:
                 self._core.close()
                 self._after()
@@ -192,12 +215,21 @@ class Connection(ConnectionInfo):
         return True
 
     def _closed_error(self) -> amqp_errors.ConnectionClosed:
+        if self._given_up is not None:
+            return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
                             transport_error=self._transport_error)
 
     def _check(self) -> None:
         if self.closed:
             raise self._closed_error()
+
+    def _wait_connected(self, end: float, timeout: float | None) -> None:
+        """(Lock held) wait while the connection reconnects, then raise if it is over."""
+        if self._reconnecting and not self._wait_until(
+                lambda: not self._reconnecting, end):
+            raise TimeoutError(f"{self.label}: still reconnecting after {self._span(timeout)} s")
+        self._check()
 
     # -- the pump -------------------------------------------------------------------------
     def _after(self) -> None:
@@ -229,7 +261,22 @@ class Connection(ConnectionInfo):
         return mark >= 0 and self._sent_total >= mark
 
     def _process(self) -> None:
-        if dispatch_events(self._core, self.label):
+        core = self._core
+        if core.ended and self._seen_end is not core:
+            # The core is over: a lost transport is replaced (issue 9) if the policy says
+            # so; decided before its events are handed out, so that its sessions and
+            # links wait for the new transport instead of failing.
+            self._seen_end = core
+            if self._transport_down(time.monotonic(), core.error, core.error_is_local):
+                self._dead = True
+                self._out.clear()
+                self._sent_total = self._queued_total  # pre-settled in flight: may be lost
+                self._wake()
+            elif self._given_up is not None:
+                self._dead = True
+                self._room.notify_all()
+            self._cond.notify_all()
+        if dispatch_events(core, self.label):
             self._cond.notify_all()
 
     def _flush(self) -> None:
@@ -314,13 +361,15 @@ class Connection(ConnectionInfo):
         return len(data) == _READ_SIZE or bool(self._is_ssl and sock.pending())  # type: ignore[attr-defined]
 
     def _lost(self, reason: str) -> None:
-        """The socket is gone or given up on (lock held): end the core, fail every wait."""
+        """The socket is gone or given up on (lock held): end the core; fail every wait,
+        or (reconnecting) have them wait for the next transport."""
         if not self._dead:
             self._dead = True
             self._transport_error = reason
             if not self._core.ended:
-                log.warning("%s: connection lost: %s", self.label, reason)
-                self._core.receive_data(b"")
+                if self._schedule is None or self._closed_by_user:
+                    log.warning("%s: connection lost: %s", self.label, reason)
+                self._core.transport_failed(reason)
             self._out.clear()
             self._process()
             self._room.notify_all()
@@ -330,6 +379,29 @@ class Connection(ConnectionInfo):
             self._wake_w.send(b"\0")
 
     def _run(self) -> None:
+        try:
+            while True:
+                self._serve()
+                if not self._reconnect():
+                    break
+        except Exception:
+            log.exception("%s: the I/O thread failed", self.label)
+        finally:
+            with self._cond:
+                if self._reconnecting:
+                    self._stop_recovery()
+                if not self._dead:
+                    self._lost("the connection's I/O thread stopped")
+                self._dead = True
+                for s in (self._sock, self._wake_r, self._wake_w):
+                    with contextlib.suppress(OSError):
+                        s.close()
+                self._cond.notify_all()
+                self._room.notify_all()
+            log.debug("%s: I/O thread ended", self.label)
+
+    def _serve(self) -> None:
+        """Pump one transport until it is over (closed, lost, or given up on)."""
         sock = self._sock
         sel = selectors.DefaultSelector()
         sel.register(sock, selectors.EVENT_READ)
@@ -343,6 +415,10 @@ class Connection(ConnectionInfo):
                     if self._stop or self._dead:
                         break
                     now = time.monotonic()
+                    if self._reconnecting:
+                        self._handshake(now)
+                        if self._dead:
+                            break
                     if self._core.ended:
                         if not self._out:
                             break  # our last frames (a close) are written
@@ -351,6 +427,9 @@ class Connection(ConnectionInfo):
                             break
                     deadline = self._core.tick(now)
                     self._after()
+                    if self._reconnecting:
+                        deadline = self._attempt_end if deadline is None else min(
+                            deadline, self._attempt_end)
                     want_write = bool(self._out)
                 if want_write != writing:
                     sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0))
@@ -373,20 +452,78 @@ class Connection(ConnectionInfo):
                             self._cond.notify_all()  # pre-settled sends wait to be written
                     if readable and not self._dead:
                         more = self._read()
-        except Exception:
-            log.exception("%s: the I/O thread failed", self.label)
         finally:
             sel.close()
+
+    def _handshake(self, now: float) -> None:
+        """(Lock held, reconnecting) move the new transport's handshake on: once the peer's
+        open is here, begin the sessions and attach the links again; once all answered,
+        the connection is back. Past ``connect_timeout`` the try has failed."""
+        core = self._core
+        if core.opened and not self._replaying:
+            self._replay()
+            self._after()
+        if self._replaying and self._replay_done():
+            self._recovered(now)
+            self._after()
+            self._cond.notify_all()
+            self._room.notify_all()
+        elif now >= self._attempt_end and not self._dead:
+            self._lost(f"no answer within {self._connect_timeout} s while reconnecting")
+
+    def _reconnect(self) -> bool:
+        """(I/O thread, between two transports) wait for the next try, connect, and install
+        the new socket and core; False once the connection is closed or given up."""
+        old = self._sock
+        while True:
             with self._cond:
-                if not self._dead:
-                    self._lost("the connection's I/O thread stopped")
-                self._dead = True
-                for s in (sock, self._wake_r, self._wake_w):
-                    with contextlib.suppress(OSError):
-                        s.close()
-                self._cond.notify_all()
-                self._room.notify_all()
-            log.debug("%s: I/O thread ended", self.label)
+                if self._stop or not self._reconnecting:
+                    return False
+                attempt = self._next_attempt(time.monotonic())
+                if attempt is None:  # given up: every wait fails with the last cause
+                    self._cond.notify_all()
+                    self._room.notify_all()
+                    return False
+            if not self._pause_until(attempt.at):
+                continue  # woken: closed, most likely (checked above)
+            assert self._dial is not None
+            try:
+                sock, core = self._dial(attempt.url)
+            except OSError as exc:  # refused, unreachable, timed out, TLS refused
+                log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
+                         attempt.number, attempt.url.host, attempt.url.port, exc)
+                with self._cond:
+                    self._attempt_failed(f"connecting to {attempt.url.host}:"
+                                         f"{attempt.url.port}: {exc}")
+                continue
+            with self._cond:
+                if self._stop or not self._reconnecting:
+                    sock.close()
+                    return False
+                with contextlib.suppress(OSError):
+                    old.close()
+                self._sock = sock
+                self._is_ssl = isinstance(sock, ssl.SSLSocket)
+                self._core = core
+                self._dead = False
+                self._transport_error = None
+                self._out.clear()
+                self._attempt_end = time.monotonic() + self._connect_timeout
+                self.label = f"{attempt.url.host}:{attempt.url.port}"
+                core.open()
+                self._after()
+                return True
+
+    def _pause_until(self, at: float) -> bool:
+        """Sleep until ``at`` (monotonic), or until woken (a close); True if it was ``at``."""
+        while (left := at - time.monotonic()) > 0:
+            ready, _, _ = select.select([self._wake_r], [], [], left)
+            if ready:
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(4096)
+                if self._stop or not self._reconnecting:
+                    return False
+        return True
 
     def _start(self, connect_timeout: float) -> None:
         """Queue the headers and open, start the I/O thread, wait for the peer's open."""
@@ -399,6 +536,7 @@ class Connection(ConnectionInfo):
             ok = self._wait_until(lambda: self._core.opened or self.closed, end)
             if self._core.opened:
                 log.info("%s: connected (peer %s)", self.label, self.remote_container_id)
+                self._arm_recovery()
                 return
         if not ok:
             with self._cond:
@@ -417,7 +555,7 @@ class Connection(ConnectionInfo):
 # -- entry points ---------------------------------------------------------------------------
 
 def open_connection(
-    url: str,
+    url: str | Sequence[str],
     *,
     sasl: SaslOption = DEFAULT,
     ssl_context: ssl.SSLContext | None = None,
@@ -431,29 +569,71 @@ def open_connection(
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
+    reconnect: bool | Reconnect = True,
 ) -> Connection:
     """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``) and open.
 
-    Credentials in the URL (percent-decoded) mean SASL PLAIN; otherwise SASL
-    ANONYMOUS, unless ``sasl=`` chooses (``None``: no SASL layer). ``amqps``
-    uses TLS with verification (``ssl.create_default_context()`` unless
-    ``ssl_context``). ``timeout`` is the default of every later blocking call.
-    Raises OSError (refused, unreachable), TimeoutError, or AuthenticationError.
+    ``url`` may be a list of URLs (a failover list): the first connect tries them in
+    order within ``connect_timeout`` in all and raises if none answers; later
+    reconnects go round the list. Credentials in the URL (percent-decoded) mean
+    SASL PLAIN; otherwise SASL ANONYMOUS, unless ``sasl=`` chooses (``None``: no
+    SASL layer). ``amqps`` uses TLS with verification (``ssl.create_default_context()``
+    unless ``ssl_context``). ``timeout`` is the default of every later blocking call.
+    ``reconnect``: True (the default policy), False, or a :class:`Reconnect`: a lost
+    transport is replaced and sessions and links attached again (see the how-to
+    "Surviving broker failures" for what is resent). Raises OSError (refused,
+    unreachable), TimeoutError, or AuthenticationError.
     """
-    parsed, sasl = url_sasl(url, sasl, ssl_context=ssl_context,
+    parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
                             allow_plain_without_tls=allow_plain_without_tls)
-    sock = socket.create_connection((parsed.host, parsed.port), timeout=connect_timeout)
-    try:
-        if parsed.tls:
-            context = ssl_context or ssl.create_default_context()
-            sock = context.wrap_socket(sock, server_hostname=server_hostname or parsed.host)
-    except BaseException:
-        sock.close()
-        raise
-    return _open(sock, f"{parsed.host}:{parsed.port}", sasl=sasl, hostname=hostname or parsed.host,
-                 connect_timeout=connect_timeout, timeout=timeout, idle_timeout=idle_timeout,
-                 container_id=container_id, max_frame_size=max_frame_size,
-                 channel_max=channel_max, properties=properties)
+    policy = Reconnect.resolve(reconnect)
+    options: dict[str, Any] = {"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
+               "channel_max": channel_max, "properties": properties}
+    ids: dict[str, str | None] = {"container_id": container_id}
+
+    def dial(parsed: Any, limit: float = connect_timeout) -> tuple[socket.socket, CoreConnection]:
+        sock = socket.create_connection((parsed.host, parsed.port), timeout=limit)
+        try:
+            if parsed.tls:
+                context = ssl_context or ssl.create_default_context()
+                sock = context.wrap_socket(sock, server_hostname=server_hostname or parsed.host)
+            _prepare(sock)
+            core = CoreConnection(container_id=ids["container_id"],
+                                  hostname=hostname or parsed.host,
+                                  sasl=url_mechanisms(parsed, sasl), **options)
+        except BaseException:
+            sock.close()
+            raise
+        ids["container_id"] = core.container_id  # one container across transports (2.4.1)
+        return sock, core
+
+    deadline = time.monotonic() + connect_timeout
+    error: BaseException | None = None
+    for index, parsed in enumerate(parsed_urls):
+        left = deadline - time.monotonic()
+        if left <= 0 and error is not None:
+            break
+        try:
+            sock, core = dial(parsed, max(left, 0.001))
+            conn = Connection(sock, core, timeout=timeout, label=f"{parsed.host}:{parsed.port}",
+                              dial=dial, policy=policy, urls=parsed_urls, current=index,
+                              connect_timeout=connect_timeout)
+            conn._start(max(left, 0.001))
+            return conn
+        except amqp_errors.AuthenticationError:
+            raise  # a refused login is refused everywhere: no other URL is tried
+        except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError is an OSError
+            if len(parsed_urls) > 1:
+                log.info("connecting to %s:%d failed: %s", parsed.host, parsed.port, exc)
+            error = exc
+    assert error is not None
+    raise error
+
+
+def _prepare(sock: socket.socket) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setblocking(False)
 
 
 def connect(
@@ -475,7 +655,8 @@ def connect(
     """Open an AMQP connection over an already-connected socket (plain or ``ssl.SSLSocket``).
 
     ``ssl_context`` wraps a plain socket in TLS first. The connection owns the
-    socket from here on and closes it. ``sasl`` defaults to ANONYMOUS.
+    socket from here on and closes it. ``sasl`` defaults to ANONYMOUS. A connection
+    made from a given socket does not reconnect (it would not know where to).
     """
     host, label = socket_peer(sock) or ("unknown", "socket")
     if ssl_context is not None and not isinstance(sock, ssl.SSLSocket):
@@ -483,19 +664,8 @@ def connect(
         sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or hostname or host)
     sasl = connect_sasl(sasl, tls=isinstance(sock, ssl.SSLSocket), host=host,
                         allow_plain_without_tls=allow_plain_without_tls)
-    return _open(sock, label, sasl=sasl, hostname=hostname, connect_timeout=connect_timeout,
-                 timeout=timeout, idle_timeout=idle_timeout, container_id=container_id,
-                 max_frame_size=max_frame_size, channel_max=channel_max, properties=properties)
-
-
-def _open(sock: socket.socket, label: str, *, sasl: Any, hostname: str | None,
-          connect_timeout: float, timeout: float, idle_timeout: float | None,
-          container_id: str | None, max_frame_size: int, channel_max: int,
-          properties: dict[str, Any] | None) -> Connection:
     try:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setblocking(False)
+        _prepare(sock)
         core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
                               max_frame_size=max_frame_size, channel_max=channel_max,
                               idle_timeout=idle_timeout, properties=properties)

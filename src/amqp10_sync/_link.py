@@ -152,17 +152,18 @@ class Sender(SenderBase, _Link):
     def _send(self, message: Message | bytes, timeout: float | None, end: float,
               settled: bool | None) -> CoreDelivery | Queued:
         conn = self._conn
-        core = self._core
         queue = self._queue
         with conn._cond:
-            if not queue and core.sendable and len(conn._out) < HIGH_WATER:
+            core = self._core
+            if not queue and core.sendable and len(conn._out) < HIGH_WATER \
+                    and not self._resend:
                 delivery = self._transfer(message, settled)
                 if core.drain_requested:
                     core.drained()  # nothing else waits to be sent (2.6.7)
                 conn._after()
                 return delivery
             self._check()
-            if core.state is not LinkState.ATTACHED:
+            if self._gone():  # (while reconnecting it is not: the message waits its turn)
                 raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
             if len(queue) >= self._queue_size:
                 self._room_waiters += 1
@@ -200,6 +201,8 @@ class Sender(SenderBase, _Link):
             # transfer; the connection sets that mark when it takes the bytes.
             delivery.context = -1
             self._conn._unmarked.append(delivery)
+        else:
+            self._track(delivery, message)  # sent again if the transport goes first
         return delivery
 
     def _pump(self) -> None:
@@ -208,6 +211,8 @@ class Sender(SenderBase, _Link):
         core = self._core
         conn = self._conn
         presettled = False
+        if self._resend and not self._pump_resends():
+            return  # what was in doubt after a reconnect goes first, in its order
         while queue and core.sendable and len(conn._out) < HIGH_WATER:
             handle = queue.popleft()
             delivery = handle.delivery = self._transfer(handle.message, handle.settled)
@@ -259,8 +264,14 @@ class Sender(SenderBase, _Link):
     def _on_flow_event(self, event: Any) -> None:
         self._pump()  # credit arrived (or a drain request): send what waits for it
 
+    def _recovered(self) -> None:
+        super()._recovered()
+        self._pump()
+
     def _detached(self, event: LinkDetached) -> None:
         super()._detached(event)
+        if self._lost:
+            return  # the transport went: the queue waits for the next one
         if self._queue:
             # Never sent: their wait_settled raises LinkDetached; say so for those not waited on.
             log.warning("%s: link %r ended with %d message(s) still waiting for credit; "

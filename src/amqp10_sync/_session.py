@@ -70,7 +70,7 @@ class Session(SessionBase):
             return self._core.attach_sender(**args)
 
         sender = self._open_link(Sender, attach, timeout, needs_remote=address is not None,
-                                 queue_size=queue_size)
+                                 queue_size=queue_size, attach_args=args)
         assert isinstance(sender, Sender)
         return sender
 
@@ -106,7 +106,8 @@ class Session(SessionBase):
         def attach() -> Any:
             return self._core.attach_receiver(**args)
 
-        receiver = self._open_link(Receiver, attach, timeout, needs_remote=True, credit=credit)
+        receiver = self._open_link(Receiver, attach, timeout, needs_remote=True, credit=credit,
+                                   attach_args=args)
         assert isinstance(receiver, Receiver)
         return receiver
 
@@ -115,6 +116,7 @@ class Session(SessionBase):
         conn = self._conn
         end = conn._deadline(timeout)
         with conn._cond:
+            conn._wait_connected(end, timeout)
             self._check()
             core = attach()
             link = cls(self, core, **extra)

@@ -32,6 +32,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    Recovering,
     SaslOption,
     closed_error,
     connect_sasl,
@@ -66,7 +67,7 @@ def _reason(exc: BaseException) -> str:
 
 
 
-class Connection(ConnectionInfo):
+class Connection(Recovering, ConnectionInfo):
     """An AMQP 1.0 connection on trio; made by :func:`open_connection` or :func:`connect`.
 
     Use it as an async context manager: ``async with open_connection(url) as conn``.
@@ -85,6 +86,7 @@ class Connection(ConnectionInfo):
                  connect_to: Callable[[], Any] | None = None, connect_timeout: float,
                  timeout: float, label: str) -> None:
         self._core = core
+        self._init_recovery(None, ())
         self._stream = stream
         self._connect_to = connect_to
         self._connect_timeout = connect_timeout

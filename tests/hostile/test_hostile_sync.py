@@ -195,7 +195,8 @@ def test_absurd_credit_is_taken_as_it_is(serve: Serve) -> None:
 
 def test_a_silent_peer_is_given_up_after_the_idle_timeout(serve: Serve) -> None:
     server = serve(silence())
-    conn = amqp.open_connection(server.url, sasl=None, idle_timeout=1, timeout=30)
+    conn = amqp.open_connection(server.url, sasl=None, idle_timeout=1, timeout=30,
+                                reconnect=False)
     t0 = time.monotonic()
     with pytest.raises(ConnectionClosed) as info:
         conn.open_session()

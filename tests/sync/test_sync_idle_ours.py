@@ -49,7 +49,8 @@ def test_we_advertise_at_most_half_the_silence_after_which_we_drop_the_peer() ->
     # 2.4.5: "To avoid spurious timeouts, the value in idle-time-out SHOULD be half
     # the peer's actual timeout threshold."
     with ServerPeer(heartbeats=False) as server:
-        conn = amqp.open_connection(server.url, sasl=None, idle_timeout=0.5)
+        conn = amqp.open_connection(server.url, sasl=None, idle_timeout=0.5,
+                                    reconnect=False)
         t0 = time.monotonic()
         assert server.core is not None
         advertised = server.core.remote_idle_timeout

@@ -149,7 +149,7 @@ def test_close_with_a_hung_peer_completes_within_its_timeout(fake: FakePeer) -> 
 
 
 def test_lost_connection_fails_every_pending_wait(fake: FakePeer) -> None:
-    conn = amqp.open_connection(fake.url, sasl=None)
+    conn = amqp.open_connection(fake.url, sasl=None, reconnect=False)
     session = conn.open_session()
     receiver = session.open_receiver("q", credit=5)
     sender = session.open_sender("q2")

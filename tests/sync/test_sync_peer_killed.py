@@ -32,7 +32,8 @@ def doomed_broker() -> object:
 
 
 def test_pending_sends_fail_with_connection_closed_when_the_broker_dies(doomed_broker: int) -> None:
-    conn = amqp10_sync.open_connection(f"amqp://127.0.0.1:{PORT}", timeout=10)
+    conn = amqp10_sync.open_connection(f"amqp://127.0.0.1:{PORT}", timeout=10,
+                                       reconnect=False)
     sender = conn.open_session().open_sender("doomed")
     sender.send(Message(b"warm-up"), timeout=10)
     big = b"x" * (4 << 20)  # 4 MiB each: still in flight when the broker goes

@@ -41,7 +41,8 @@ def test_accept_and_release_wait_until_the_sender_settles() -> None:
 
 def test_accept_times_out_when_the_sender_never_settles() -> None:
     with ServerPeer(messages=1, settle_second=None) as server:
-        with amqp.open_connection(server.url, sasl=None) as conn, conn.open_session() as s:
+        with amqp.open_connection(server.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s:
             receiver = s.open_receiver("q", credit=10, rcv_settle_mode="second")
             msg = receiver.receive(timeout=10)
             t0 = time.monotonic()
