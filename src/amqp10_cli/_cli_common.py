@@ -176,6 +176,9 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--connect-timeout", type=seconds, default=10.0, metavar="S",
                        help="seconds to connect and open (default: 10)")
     group.add_argument("--container-id", help="our container id (default: random)")
+    group.add_argument("--no-reconnect", action="store_true",
+                       help="fail on a lost connection instead of reconnecting (by default "
+                            "a lost connection is replaced, going round the URLs given)")
 
 
 def whole_number(low: int, high: int | None = None, what: str = "a whole number"
@@ -242,22 +245,31 @@ def _ssl_context(args: argparse.Namespace, tls: bool) -> ssl.SSLContext | None:
 
 def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
         amqp10_sync.Connection, str]:
-    """Open ``args.url`` with the connection options; the connection and ``host:port``.
+    """Open ``args.url`` (one URL, or several separated by commas: a failover list) with
+    the connection options; the connection and ``host:port`` of the first URL.
 
     Raises CliError for every expected failure.
     """
+    urls = [u.strip() for u in args.url.split(",") if u.strip()]
     try:
-        parsed = parse_url(args.url)
+        if not urls:
+            raise ValueError(f"no URL in {args.url!r}")
+        parsed_urls = [parse_url(u) for u in urls]
     except ValueError as exc:
         raise CliError(ExitCode.USAGE, str(exc)) from None
+    if len({p.tls for p in parsed_urls}) > 1:
+        raise CliError(ExitCode.USAGE, "the URLs of a failover list are all amqp:// or all "
+                                       "amqps://")
+    parsed = parsed_urls[0]
     where = f"{parsed.host}:{parsed.port}"
     sasl = _sasl(args, parsed.username, parsed.password)
     context = _ssl_context(args, parsed.tls)
     try:
         conn = amqp10_sync.open_connection(
-            args.url, sasl=sasl, ssl_context=context, connect_timeout=args.connect_timeout,
+            urls, sasl=sasl, ssl_context=context, connect_timeout=args.connect_timeout,
             timeout=timeout, container_id=args.container_id,
-            allow_plain_without_tls=args.allow_plain_without_tls)
+            allow_plain_without_tls=args.allow_plain_without_tls,
+            reconnect=not args.no_reconnect)
     except Exception as exc:
         error = explain(exc, where=where)
         if error is None and isinstance(exc, ValueError):

@@ -46,7 +46,8 @@ def add_receive_parser(subparsers: Any) -> None:
                     "after --count messages, or when none arrived for --timeout seconds. "
                     "Without --count that timeout is the normal end (exit 0, even with no "
                     "message); with --count, fewer than N messages is a timeout (exit 7).")
-    p.add_argument("url", help="amqp://[user:password@]host[:port] or amqps://...")
+    p.add_argument("url", help="amqp://[user:password@]host[:port] or amqps://...; "
+                                  "several, separated by commas, are a failover list")
     p.add_argument("address", help="the node to receive from (a queue name)")
     p.add_argument("--count", type=whole_number(1), metavar="N",
                    help="stop after N messages (default: until --timeout)")

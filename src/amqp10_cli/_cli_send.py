@@ -88,7 +88,8 @@ def add_send_parser(subparsers: Any) -> None:
                     "one message per line of standard input. Each is a data section "
                     "(binary), unless --amqp-value. Waits until the peer accepts each one "
                     "(pipelined), then prints a summary on stderr.")
-    p.add_argument("url", help="amqp://[user:password@]host[:port] or amqps://...")
+    p.add_argument("url", help="amqp://[user:password@]host[:port] or amqps://...; "
+                                  "several, separated by commas, are a failover list")
     p.add_argument("address", help="the node to send to (a queue or topic name)")
     body = p.add_mutually_exclusive_group()
     body.add_argument("--body", metavar="TEXT", help="the message body (UTF-8)")

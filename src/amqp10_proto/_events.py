@@ -130,7 +130,7 @@ class LinkResumed(Event):
     Follows :class:`LinkAttached`. ``local_unsettled``/``remote_unsettled`` are the
     two maps (delivery-tag -> state; None for a null map) and ``*_incomplete`` their
     incomplete-unsettled flags. ``resolution`` says, per tag, what 2.6.13 asks
-    (see :mod:`amqp10_proto._resume`). A sender acts on it with
+    (see ``amqp10_proto._resume``). A sender acts on it with
     ``sender.resume(tag, message)``; a receiver's core applies it to the resumed
     transfers itself and reports each as :class:`DeliveryResumed`. The tags still
     to act on are in ``link.pending_resume``.

@@ -163,7 +163,7 @@ def resolve(sender_map: Mapping[bytes, Any] | None, receiver_map: Mapping[bytes,
 def unsettled_map(deliveries: Iterable[Delivery], *, sender: bool) -> dict[bytes, Any]:
     """The ``unsettled`` map (2.7.3) for the next attach, from a detached link's deliveries.
 
-    ``deliveries`` is :attr:`LinkDetached.unsettled`. A sender's state is its own,
+    ``deliveries`` is ``LinkDetached.unsettled``. A sender's state is its own,
     else the last the receiver told it (received, or an outcome it has not settled);
     a receiver's is its own. Pre-settled and aborted deliveries are left out.
     """

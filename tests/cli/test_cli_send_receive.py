@@ -186,3 +186,36 @@ def test_send_and_receive_against_a_real_peer(cli: Cli, q: str) -> None:
     got = cli("receive", url, q, "--count", "200", "--timeout", "5", "--json")
     assert got.code == 0, got.err
     assert [json.loads(line)["body"] for line in got.lines] == ["to proton"] * 200
+
+
+def test_a_failover_list_is_tried_in_order_and_reconnecting_can_be_turned_off(
+        cli: Cli, broker: RunningBroker, q: str) -> None:
+    from ..faultproxy import FaultProxy
+
+    with FaultProxy(broker.port) as dead:
+        dead.refuse_new(True)
+        urls = f"{dead.url},{broker.url}"
+        sent = cli("send", urls, q, "--body", "via the second", "--connect-timeout", "5")
+        assert sent.code == 0, sent.err
+        got = cli("receive", urls, q, "--count", "1", "--timeout", "5", "--no-reconnect")
+        assert got.code == 0, got.err
+        assert got.lines == ["via the second"]
+        refused = cli("send", f"{dead.url},{dead.url}", q, "--body", "x",
+                      "--connect-timeout", "2")
+        assert refused.code == 3, refused.err  # connection failed: every URL refused
+
+
+def test_receive_rides_out_a_cut_connection(cli: Cli, broker: RunningBroker, q: str) -> None:
+    import threading
+
+    from ..faultproxy import FaultProxy
+
+    with FaultProxy(broker.port) as proxy:
+        with amqp10_sync.open_connection(broker.url, timeout=5) as conn, \
+                conn.open_session() as session, session.open_sender(q) as sender:
+            sender.send(Message(b"one"))
+            threading.Timer(1.0, lambda: (proxy.cut(), sender.send(Message(b"two")))).start()
+            got = cli("receive", proxy.url, q, "--count", "2", "--timeout", "15")
+        assert got.code == 0, got.err
+        assert got.lines == ["one", "two"]
+        assert proxy.stats().accepted == 2  # the cut connection, and the one after it
