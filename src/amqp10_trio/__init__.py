@@ -25,6 +25,8 @@ SessionEnded, LinkDetached, MessageRejected ...) and the standard TimeoutError.
 Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 
+from amqp10_proto.client import Reconnect, ReconnectInfo
+
 from ._connection import DEFAULT, Connection, connect, open_connection
 from ._link import ReceivedMessage, Receiver, Sender
 from ._session import Opening, Session
@@ -35,6 +37,8 @@ __all__ = [
     "Opening",
     "ReceivedMessage",
     "Receiver",
+    "Reconnect",
+    "ReconnectInfo",
     "Sender",
     "Session",
     "connect",

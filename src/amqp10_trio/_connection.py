@@ -1,7 +1,8 @@
 """The trio connection: one stream, three background tasks in a nursery the connection owns.
 
 ``Connection`` is an async context manager. Entering it connects (TCP, then TLS
-for ``amqps``), opens a nursery and starts three tasks in it:
+for ``amqps``), opens a nursery and starts the connection's ``_run`` task in it,
+which runs three tasks per transport:
 
 * the reader: ``await stream.receive_some()``, bytes into the core;
 * the writer: the only task that writes to the stream; it sends what the core
@@ -14,6 +15,12 @@ events and queueing its output, with no checkpoint in between, so a cancelled
 caller never leaves the core half-used: bytes the core produced are always
 written by the writer task. Waiters sleep on one ``trio.Event`` that is
 replaced each time events arrive (a broadcast). The core holds all protocol state.
+
+Reconnecting (issue 9) happens inside the same task: when a transport is lost and
+the policy says to reconnect, its three tasks end and ``_run`` sleeps until the
+next try, connects, installs the new stream and core, opens, and starts the three
+tasks again; the handshake moves on from the pump (``_process``). Sessions and
+links wait meanwhile; the application's cancel scopes still cancel their waits.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +39,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    Reconnect,
     Recovering,
     SaslOption,
     closed_error,
@@ -40,31 +48,35 @@ from amqp10_proto.client import (
     dispatch_events,
     receive_bytes,
     socket_peer,
-    url_sasl,
+    url_mechanisms,
+    urls_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._session import Opening, Session
 
-__all__ = ["DEFAULT", "Connection", "connect", "describe_error", "open_connection"]
+__all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
 _READ_SIZE = 1 << 18
 _SHUT_DOWN = "the connection was shut down"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+#: What a failed connect raises: refused, unreachable, TLS refused, or timed out.
+_CONNECT_ERRORS = (OSError, trio.BrokenResourceError, trio.TooSlowError)
 
 
 def _reason(exc: BaseException) -> str:
     """What broke the stream: trio wraps the OSError or the TLS alert (e.g. the server's
-    "certificate required") in BrokenResourceError; name the wrapped one."""
+    "certificate required") in BrokenResourceError, and a failed ``open_tcp_stream``
+    holds each address's error in a group; name the (first) wrapped one."""
     cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, trio.BrokenResourceError) and cause is not None:
+    inner = getattr(cause, "exceptions", None)  # an exception group (no builtin on 3.10)
+    if inner:
+        exc = inner[0]
+    elif isinstance(exc, trio.BrokenResourceError) and cause is not None:
         exc = cause
     return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
-
-
-
 
 
 class Connection(Recovering, ConnectionInfo):
@@ -78,17 +90,26 @@ class Connection(Recovering, ConnectionInfo):
     the pump in the middle of a frame. Leaving the block closes the connection
     (waiting at most ``timeout`` for the peer, shielded from cancellation for that
     long) and ends the tasks. Every method is safe to call from many tasks at once.
+
+    With ``reconnect`` on (the default of :func:`open_connection`), a lost transport
+    is replaced inside that nursery: ``state`` is "reconnecting" meanwhile, calls wait
+    (within their own timeouts and cancel scopes), and sessions and links carry on
+    once it is back.
     """
 
     _core: CoreConnection
 
     def __init__(self, core: CoreConnection, *, stream: trio.abc.Stream | None = None,
-                 connect_to: Callable[[], Any] | None = None, connect_timeout: float,
-                 timeout: float, label: str) -> None:
+                 dial: Callable[[Any], Awaitable[trio.abc.Stream]] | None = None,
+                 make_core: Callable[[Any], CoreConnection] | None = None,
+                 policy: Reconnect | None = None, urls: Sequence[Any] = (),
+                 connect_timeout: float, timeout: float, label: str) -> None:
         self._core = core
-        self._init_recovery(None, ())
         self._stream = stream
-        self._connect_to = connect_to
+        self._dial = dial  # a stream to a URL (open_connection); None for a given stream
+        self._make_core = make_core  # a fresh core for a URL, one container-id for all
+        self._urls = list(urls)
+        self._init_recovery(policy if dial is not None else None, self._urls)
         self._connect_timeout = connect_timeout
         self._timeout = timeout
         self.label = label
@@ -99,28 +120,37 @@ class Connection(Recovering, ConnectionInfo):
         self._sent_total = 0  # bytes the stream took, ever
         self._write_waiters = 0  # tasks waiting for bytes to be written (see _wait_written)
         self._dead = False  # the stream is gone (or given up on)
+        self._drops = 0  # transports given up for a new one (see _writer)
         self._transport_error: str | None = None
         self._closed_by_user = False
         self._entered = False
+        self._seen_end: CoreConnection | None = None  # the last core whose end was handled
+        self._attempt_end = math.inf  # when the reconnect handshake in progress times out
         self._nursery_manager: Any = None
         self._nursery: trio.Nursery | None = None
         self._tick_scope = trio.CancelScope()
         # The background tasks run shielded: an enclosing cancel scope cancels the
         # application's code, never the pump; only our own close or a lost stream stops it.
         self._tasks_scope = trio.CancelScope(shield=True)
+        self._pump_scope = trio.CancelScope()  # the current transport's three tasks
+        self._run_started = False
         self._run_done = trio.Event()
+        self._new_tracers()
+
+    def _new_tracers(self) -> None:
         tracing = trace_enabled()
-        self._trace_in = FrameTracer(label, "<-") if tracing else None
-        self._trace_out = FrameTracer(label, "->") if tracing else None
+        self._trace_in = FrameTracer(self.label, "<-") if tracing else None
+        self._trace_out = FrameTracer(self.label, "->") if tracing else None
 
     # -- what the application can read -------------------------------------------------
     @property
     def closed(self) -> bool:
-        """True once the connection is over: closed by either side, or the stream lost."""
-        return self._core.ended or self._dead
+        """True once the connection is over: closed by either side, or the stream lost
+        (and, with reconnect on, not coming back)."""
+        return (self._core.ended or self._dead) and not self._reconnecting
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "open" if self._entered else "not entered"
+        state = self.state if self._entered else "not entered"
         return f"<amqp10_trio.Connection {self.label} {state}>"
 
     async def wait_closed(self) -> None:
@@ -132,15 +162,13 @@ class Connection(Recovering, ConnectionInfo):
         if self._entered:
             raise RuntimeError("a Connection can be entered only once")
         self._entered = True
-        if self._stream is None:
-            assert self._connect_to is not None
-            with trio.fail_after(self._connect_timeout):
-                self._stream = await self._connect_to()
         self._nursery_manager = trio.open_nursery()
         self._nursery = await self._nursery_manager.__aenter__()
-        self._nursery.start_soon(self._run, name=f"amqp10-trio {self.label}")
         try:
-            await self._start()
+            if self._stream is not None:
+                await self._begin(trio.current_time() + self._connect_timeout)
+            else:
+                await self._connect_first()
         except BaseException:
             await self._stop_and_exit_nursery()
             raise
@@ -162,12 +190,72 @@ class Connection(Recovering, ConnectionInfo):
     async def _stop_and_exit_nursery(self) -> None:
         with trio.CancelScope(shield=True):
             await self._stop()
-            await self._run_done.wait()
+            if self._run_started:
+                await self._run_done.wait()
         manager, self._nursery_manager = self._nursery_manager, None
         if manager is not None:
             # Its one task has ended and never raises, so this does not wait; the
             # body's exception, if any, goes on past us unwrapped (no ExceptionGroup).
             await manager.__aexit__(None, None, None)
+
+    async def _connect_first(self) -> None:
+        """Try the URLs in order within ``connect_timeout`` in all: connect and open;
+        the last failure is raised if none answers. A refused login is not retried."""
+        assert self._dial is not None and self._make_core is not None
+        deadline = trio.current_time() + self._connect_timeout
+        error: BaseException | None = None
+        for index, url in enumerate(self._urls):
+            if trio.current_time() >= deadline and error is not None:
+                break
+            try:
+                with trio.fail_at(deadline):
+                    stream = await self._dial(url)
+                self._install(stream, self._make_core(url), url)
+                if self._schedule is not None:
+                    self._schedule.current = index
+                await self._begin(deadline)
+                return
+            except amqp_errors.AuthenticationError:
+                raise  # a refused login is refused everywhere: no other URL is tried
+            except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosed) as exc:
+                if len(self._urls) > 1:
+                    log.info("connecting to %s:%d failed: %s", url.host, url.port, exc)
+                error = exc
+                await self._abandon_try()
+        assert error is not None
+        raise error
+
+    async def _begin(self, deadline: float) -> None:
+        """Start ``_run`` on the installed stream and wait for the peer's open."""
+        assert self._nursery is not None
+        self._run_started = True
+        self._nursery.start_soon(self._run, name=f"amqp10-trio {self.label}")
+        await self._start(deadline)
+
+    async def _abandon_try(self) -> None:
+        """After a first-connect try failed: end its tasks and stream, ready for the next."""
+        with trio.CancelScope(shield=True):
+            self._dead = True
+            self._tasks_scope.cancel()
+            if self._run_started:
+                await self._run_done.wait()
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                await trio.aclose_forcefully(stream)
+        self._tasks_scope = trio.CancelScope(shield=True)
+        self._run_done = trio.Event()
+        self._run_started = False
+
+    def _install(self, stream: trio.abc.Stream, core: CoreConnection, url: Any) -> None:
+        """Take ``stream`` and ``core`` (a fresh one) as the connection's transport."""
+        self._stream = stream
+        self._core = core
+        self._dead = False
+        self._transport_error = None
+        self._out.clear()
+        self._sent_total = self._queued_total
+        self.label = f"{url.host}:{url.port}"
+        self._new_tracers()
 
     # -- sessions and closing ---------------------------------------------------------------
     def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
@@ -178,19 +266,25 @@ class Connection(Recovering, ConnectionInfo):
         """Begin a session and wait until the peer answers (within ``timeout``).
 
         ``async with conn.open_session() as session`` (ends it on exit), or
-        ``session = await conn.open_session()``.
+        ``session = await conn.open_session()``. While the connection reconnects it
+        waits for it first (within the same ``timeout``).
         """
+        args: dict[str, Any] = {
+            "incoming_window": incoming_window, "outgoing_window": outgoing_window,
+            "handle_max": handle_max, "properties": properties,
+            "offered_capabilities": offered_capabilities,
+            "desired_capabilities": desired_capabilities}
+
         async def begin() -> Session:
             end = self._deadline(timeout)
             await trio.lowlevel.checkpoint()
-            self._check()
-            core = self._core.begin_session(
-                incoming_window=incoming_window, outgoing_window=outgoing_window,
-                handle_max=handle_max, properties=properties,
-                offered_capabilities=offered_capabilities,
-                desired_capabilities=desired_capabilities)
-            session = Session(self, core)
+            await self._wait_connected(end, timeout)
+            core = self._core.begin_session(**args)
+            session = Session(self, core, args)
             core.context = session
+            sessions = self._sessions
+            sessions[:] = [s for s in sessions if not s._ended]
+            sessions.append(session)
             self._after()
             try:
                 ok = await self._wait_until(session._begin_done, end)
@@ -210,9 +304,14 @@ class Connection(Recovering, ConnectionInfo):
         """Close the connection; give up on the peer (drop the stream) after ``timeout``.
 
         Every pending operation fails with ConnectionClosed; the background tasks end.
+        While reconnecting, it ends at once (there is no one to say goodbye to).
         """
         end = self._deadline(timeout)
         self._closed_by_user = True
+        if self._reconnecting:
+            self._stop_recovery()  # between transports: nothing to say to anyone
+            self._dead = True
+            self._fire()
         if not self.closed:
             self._core.close()
             self._after()
@@ -228,6 +327,9 @@ class Connection(Recovering, ConnectionInfo):
 
     async def _stop(self) -> None:
         """End the background tasks and close the stream (idempotent, never waits long)."""
+        if self._reconnecting:
+            self._stop_recovery()
+            self._dead = True
         if not self._dead:
             self._dead = True
             if self._transport_error is None:
@@ -275,7 +377,17 @@ class Connection(Recovering, ConnectionInfo):
         finally:
             self._write_waiters -= 1
 
+    async def _wait_connected(self, end: float, timeout: float | None) -> None:
+        """Wait while the connection reconnects (TimeoutError past ``end``), then raise
+        if it is over. No checkpoint after the last check: the caller's core call is safe."""
+        if self._reconnecting and not await self._wait_until(
+                lambda: not self._reconnecting, end):
+            raise TimeoutError(f"{self.label}: still reconnecting after {self._span(timeout)} s")
+        self._check()
+
     def _closed_error(self) -> amqp_errors.ConnectionClosed:
+        if self._given_up is not None:
+            return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
                             transport_error=self._transport_error, shut_down=_SHUT_DOWN)
 
@@ -290,7 +402,43 @@ class Connection(Recovering, ConnectionInfo):
         self._flush()
 
     def _process(self) -> None:
-        if dispatch_events(self._core, self.label):
+        core = self._core
+        if core.ended and self._seen_end is not core:
+            # The core is over: a lost transport is replaced (issue 9) if the policy says
+            # so; decided before its events are handed out, so that its sessions and
+            # links wait for the new transport instead of failing.
+            self._seen_end = core
+            if self._transport_down(trio.current_time(), core.error, core.error_is_local):
+                self._drop_transport()
+            elif self._given_up is not None:
+                self._dead = True
+                self._pump_scope.cancel()
+            self._fire()
+        if dispatch_events(core, self.label):
+            self._fire()
+        if self._reconnecting and not self._dead:
+            self._handshake()
+
+    def _drop_transport(self) -> None:
+        """The transport is given up for a new one: its tasks end, its bytes are dropped."""
+        self._dead = True
+        self._out.clear()
+        self._sent_total = self._queued_total  # pre-settled in flight: may be lost
+        self._drops += 1  # a write in flight on it no longer counts
+        self._pump_scope.cancel()
+
+    def _handshake(self) -> None:
+        """(Reconnecting, a new transport) once the peer's open is here, begin the
+        sessions and attach the links again; once all answered, the connection is back."""
+        core = self._core
+        if core.opened and not self._replaying:
+            self._replay()
+            if dispatch_events(core, self.label):
+                self._fire()
+        if self._replaying and self._replay_done():
+            self._recovered(trio.current_time())
+            self._attempt_end = math.inf
+            dispatch_events(core, self.label)
             self._fire()
 
     def _flush(self) -> None:
@@ -309,17 +457,19 @@ class Connection(Recovering, ConnectionInfo):
         return self._queued_total - self._sent_total
 
     def _lost(self, reason: str) -> None:
-        """The stream is gone or given up on: end the core, fail every wait."""
+        """The stream is gone or given up on: end the core; fail every wait, or
+        (reconnecting) have them wait for the next transport."""
         if not self._dead:
             self._dead = True
             self._transport_error = reason
             if not self._core.ended:
-                log.warning("%s: connection lost: %s", self.label, reason)
+                if self._schedule is None or self._closed_by_user or not self._armed:
+                    log.warning("%s: connection lost: %s", self.label, reason)
                 self._core.transport_failed(reason)
             self._out.clear()
             self._process()
             self._fire()
-            self._tasks_scope.cancel()
+            self._pump_scope.cancel()
 
     def _retick_by(self, deadline: float | None) -> None:
         if deadline is not None and deadline < self._tick_scope.deadline:
@@ -349,6 +499,7 @@ class Connection(Recovering, ConnectionInfo):
 
     async def _writer(self) -> None:
         stream = self._stream
+        drops = self._drops
         assert stream is not None
         try:
             while not self._dead:
@@ -358,6 +509,8 @@ class Connection(Recovering, ConnectionInfo):
                     continue
                 data, self._out = self._out, bytearray()
                 await stream.send_all(data)
+                if self._drops != drops:
+                    return  # dropped meanwhile: the count was settled by the drop
                 self._sent_total += len(data)
                 if self._write_waiters:
                     self._fire()  # only those waiting on the write care; the rest sleep on
@@ -373,10 +526,17 @@ class Connection(Recovering, ConnectionInfo):
         core = self._core
         try:
             while not self._dead:
-                deadline = core.tick(trio.current_time())
+                now = trio.current_time()
+                if self._reconnecting and now >= self._attempt_end:
+                    self._lost(f"no answer within {self._connect_timeout} s while reconnecting")
+                    return
+                deadline = core.tick(now)
                 self._after()
-                self._tick_scope = trio.CancelScope(
-                    deadline=math.inf if deadline is None else deadline)
+                if deadline is None:
+                    deadline = math.inf
+                if self._reconnecting:
+                    deadline = min(deadline, self._attempt_end)
+                self._tick_scope = trio.CancelScope(deadline=deadline)
                 with self._tick_scope:
                     await trio.sleep_forever()
         except trio.Cancelled:
@@ -386,24 +546,64 @@ class Connection(Recovering, ConnectionInfo):
             self._lost(f"the ticker task failed: {exc!r}")
 
     async def _run(self) -> None:
+        """Pump each transport in turn: its three tasks, then (reconnecting) the next."""
         try:
             with self._tasks_scope:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer)
-                    nursery.start_soon(self._reader)
-                    nursery.start_soon(self._ticker)
+                while True:
+                    async with trio.open_nursery() as nursery:
+                        self._pump_scope = nursery.cancel_scope
+                        if self._dead:  # lost before the tasks started
+                            nursery.cancel_scope.cancel()
+                        nursery.start_soon(self._writer)
+                        nursery.start_soon(self._reader)
+                        nursery.start_soon(self._ticker)
+                    if not await self._reconnect():
+                        break
         finally:
+            if self._reconnecting:
+                self._stop_recovery()
+            self._dead = True
+            self._fire()
             self._run_done.set()
 
-    async def _start(self) -> None:
-        """Queue the headers and open, start the tasks, wait for the peer's open."""
-        assert self._nursery is not None
-        end = trio.current_time() + self._connect_timeout
+    async def _reconnect(self) -> bool:
+        """(Between two transports) wait for the next try, connect, and install the new
+        stream and core; False once the connection is closed or given up."""
+        old, self._stream = self._stream, None
+        if old is not None:
+            await trio.aclose_forcefully(old)
+        while self._reconnecting and not self._closed_by_user:
+            attempt = self._next_attempt(trio.current_time())
+            if attempt is None:  # given up: every wait fails with the last cause
+                self._fire()
+                return False
+            await trio.sleep_until(attempt.at)  # a close cancels it (_tasks_scope)
+            url = attempt.url
+            assert self._dial is not None and self._make_core is not None
+            try:
+                with trio.fail_after(self._connect_timeout):
+                    stream = await self._dial(url)
+            except _CONNECT_ERRORS as exc:
+                reason = "timed out" if isinstance(exc, trio.TooSlowError) else _reason(exc)
+                log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
+                         attempt.number, url.host, url.port, reason)
+                self._attempt_failed(f"connecting to {url.host}:{url.port}: {reason}")
+                continue
+            self._install(stream, self._make_core(url), url)
+            self._attempt_end = trio.current_time() + self._connect_timeout
+            self._core.open()
+            self._after()
+            return True
+        return False
+
+    async def _start(self, end: float) -> None:
+        """Queue the headers and open (the tasks are started), wait for the peer's open."""
         self._core.open()
         self._after()
         ok = await self._wait_until(lambda: self._core.opened or self.closed, end)
         if self._core.opened:
             log.info("%s: connected (peer %s)", self.label, self.remote_container_id)
+            self._arm_recovery()
             return
         if not ok:
             self._lost("the open handshake timed out")
@@ -415,7 +615,7 @@ class Connection(Recovering, ConnectionInfo):
 # -- entry points ---------------------------------------------------------------------------
 
 def open_connection(
-    url: str,
+    url: str | Sequence[str],
     *,
     sasl: SaslOption = DEFAULT,
     ssl_context: ssl.SSLContext | None = None,
@@ -429,21 +629,38 @@ def open_connection(
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
+    reconnect: bool | Reconnect = True,
 ) -> Connection:
     """A connection to ``amqp://[user:password@]host[:port]`` (or ``amqps://``).
 
     Use it with ``async with``: entering connects (``trio.open_tcp_stream``, then
     ``trio.SSLStream`` for amqps), opens the connection's own nursery and waits for
-    the peer's open. Credentials in the URL (percent-decoded) mean SASL PLAIN;
-    otherwise ANONYMOUS, unless ``sasl=`` chooses (``None``: no SASL layer).
-    ``amqps`` verifies the certificate and host name (``ssl.create_default_context()``
-    unless ``ssl_context``). ``timeout`` is the default of every later call that
-    waits. Entering raises OSError, TimeoutError, or AuthenticationError.
+    the peer's open. ``url`` may be a list of URLs (a failover list): entering tries
+    them in order within ``connect_timeout`` in all and raises the last failure if
+    none answers; later reconnects go round the list. Credentials in the URL
+    (percent-decoded) mean SASL PLAIN; otherwise ANONYMOUS, unless ``sasl=`` chooses
+    (``None``: no SASL layer). ``amqps`` verifies the certificate and host name
+    (``ssl.create_default_context()`` unless ``ssl_context``). ``timeout`` is the
+    default of every later call that waits. ``reconnect``: True (the default
+    policy), False, or a :class:`Reconnect`: a lost transport is replaced and
+    sessions and links attached again (see the how-to "Surviving broker failures"
+    for what is resent). Entering raises OSError, TimeoutError, or AuthenticationError.
     """
-    parsed, sasl = url_sasl(url, sasl, ssl_context=ssl_context,
+    parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
                             allow_plain_without_tls=allow_plain_without_tls)
+    policy = Reconnect.resolve(reconnect)
+    ids: dict[str, str | None] = {"container_id": container_id}
 
-    async def connect_to() -> trio.abc.Stream:
+    def make_core(parsed: Any) -> CoreConnection:
+        core = CoreConnection(container_id=ids["container_id"],
+                              hostname=hostname or parsed.host,
+                              sasl=url_mechanisms(parsed, sasl), max_frame_size=max_frame_size,
+                              channel_max=channel_max, idle_timeout=idle_timeout,
+                              properties=properties)
+        ids["container_id"] = core.container_id  # one container across transports (2.4.1)
+        return core
+
+    async def dial(parsed: Any) -> trio.abc.Stream:
         tcp = await trio.open_tcp_stream(parsed.host, parsed.port)
         if not parsed.tls:
             return tcp
@@ -456,11 +673,10 @@ def open_connection(
             raise
         return tls
 
-    core = CoreConnection(container_id=container_id, hostname=hostname or parsed.host,
-                          sasl=sasl, max_frame_size=max_frame_size, channel_max=channel_max,
-                          idle_timeout=idle_timeout, properties=properties)
-    return Connection(core, connect_to=connect_to, connect_timeout=connect_timeout,
-                      timeout=timeout, label=f"{parsed.host}:{parsed.port}")
+    first = parsed_urls[0]
+    return Connection(make_core(first), dial=dial, make_core=make_core, policy=policy,
+                      urls=parsed_urls, connect_timeout=connect_timeout, timeout=timeout,
+                      label=f"{first.host}:{first.port}")
 
 
 def connect(
@@ -485,7 +701,8 @@ def connect(
     Use it with ``async with`` like :func:`open_connection`. ``ssl_context`` wraps the
     stream in ``trio.SSLStream`` first (``server_hostname`` or ``hostname`` is checked).
     The connection owns the stream from here on and closes it. ``sasl`` defaults
-    to ANONYMOUS; PLAIN needs TLS unless ``allow_plain_without_tls``.
+    to ANONYMOUS; PLAIN needs TLS unless ``allow_plain_without_tls``. A connection
+    over a given stream does not reconnect (it would not know where to).
     """
     host = hostname or server_hostname or "unknown"
     peer = socket_peer(stream.socket) if isinstance(stream, trio.SocketStream) else None

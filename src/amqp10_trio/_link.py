@@ -21,7 +21,6 @@ import trio
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
     Error,
-    LinkState,
     Message,
 )
 from amqp10_proto import Receiver as CoreReceiver
@@ -116,28 +115,35 @@ class Sender(SenderBase, _Link):
         """
         return await self._send(message, timeout, self._conn._deadline(timeout), settled)
 
+    def _can_send(self) -> bool:
+        """Credit, room to write, and nothing in doubt from a lost transport to go first.
+        (It reads ``self._core`` each time: a reconnect installs a new core link.)"""
+        return (self._core.sendable and not self._resend
+                and self._conn._unwritten < HIGH_WATER)
+
     async def _send(self, message: Message | bytes, timeout: float | None, end: float,
                     settled: bool | None) -> CoreDelivery:
         conn = self._conn
-        core = self._core
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not (core.sendable and conn._unwritten < HIGH_WATER):
+        if not self._can_send():
             self._waiting += 1
             try:
-                ok = await conn._wait_written(
-                    lambda: (core.sendable and conn._unwritten < HIGH_WATER)
-                    or core.state is not LinkState.ATTACHED or conn.closed, end)
+                # While the connection reconnects the link is not gone: this waits for it.
+                ok = await conn._wait_written(lambda: self._can_send() or self._gone(), end)
             finally:
                 self._waiting -= 1
-            if core.state is not LinkState.ATTACHED or conn.closed:
+            if self._gone():
                 self._check()
                 raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
             if not ok:
                 raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                    f"{conn._span(timeout)} s")
         # No checkpoint from the check above to here: the send happens whole or not at all.
+        core = self._core
         delivery = core.send(message, settled=settled)
         presettled = delivery.settled
+        if not presettled:
+            self._track(delivery, message)  # sent again if the transport goes first
         if core.drain_requested and (self._waiting == 0 or core.credit == 0):
             core.drained()
         conn._after()

@@ -110,7 +110,7 @@ class Session(SessionBase):
 
         async def open_() -> Sender:
             link = await self._open_link(Sender, attach, timeout,
-                                         needs_remote=address is not None)
+                                         needs_remote=address is not None, attach_args=args)
             assert isinstance(link, Sender)
             return link
 
@@ -151,7 +151,7 @@ class Session(SessionBase):
 
         async def open_() -> Receiver:
             link = await self._open_link(Receiver, attach, timeout, needs_remote=True,
-                                         credit=credit)
+                                         credit=credit, attach_args=args)
             assert isinstance(link, Receiver)
             return link
 
@@ -162,7 +162,10 @@ class Session(SessionBase):
         conn = self._conn
         end = conn._deadline(timeout)
         await trio.lowlevel.checkpoint()
+        await conn._wait_connected(end, timeout)  # (while reconnecting: it comes back first)
         self._check()
+        links = self._links
+        links[:] = [link for link in links if not link._detached_flag]
         core = attach()
         link = cls(self, core, **extra)
         core.context = link

@@ -48,7 +48,8 @@ def test_we_advertise_at_most_half_the_silence_after_which_we_drop_the_peer() ->
 
     async def main() -> None:
         with trio.fail_after(10):
-            async with amqp.open_connection(server.url, sasl=None, idle_timeout=0.5) as conn:
+            async with amqp.open_connection(server.url, sasl=None, idle_timeout=0.5,
+                                            reconnect=False) as conn:
                 t0 = time.monotonic()
                 assert server.core is not None
                 advertised = server.core.remote_idle_timeout

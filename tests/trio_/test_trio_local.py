@@ -162,7 +162,7 @@ def test_leaving_the_block_with_a_silent_peer_is_bounded_by_the_timeout(fake: Fa
 
 def test_lost_connection_fails_every_pending_wait(fake: FakePeer) -> None:
     async def main() -> None:
-        async with amqp.open_connection(fake.url, sasl=None) as conn:
+        async with amqp.open_connection(fake.url, sasl=None, reconnect=False) as conn:
             session = await conn.open_session()
             receiver = await session.open_receiver("q", credit=5)
             sender = await session.open_sender("q2")

@@ -34,7 +34,8 @@ def test_pending_sends_fail_with_connection_closed_when_the_broker_dies(
             await transfer()
 
     async def transfer() -> None:
-        async with amqp.open_connection(doomed_broker.url, timeout=10) as conn:
+        async with amqp.open_connection(doomed_broker.url, timeout=10,
+                                        reconnect=False) as conn:
             sender = await (await conn.open_session()).open_sender("doomed")
             await sender.send(Message(b"warm-up"), timeout=10)
 
