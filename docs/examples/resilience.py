@@ -37,7 +37,8 @@ def produce(urls: Sequence[str], address: str, count: int,
             conn.open_session() as session, session.open_sender(address) as sender:
         for i in range(count):
             sender.send(Message(b"order %d" % i, properties=Properties(message_id=f"order-{i}")))
-        return sender.resent
+        resent: int = sender.resent
+        return resent
 
 
 def consume(urls: Sequence[str], address: str, count: int, events: list[str],

@@ -214,7 +214,11 @@ def test_receive_rides_out_a_cut_connection(cli: Cli, broker: RunningBroker, q: 
         with amqp10_sync.open_connection(broker.url, timeout=5) as conn, \
                 conn.open_session() as session, session.open_sender(q) as sender:
             sender.send(Message(b"one"))
-            threading.Timer(1.0, lambda: (proxy.cut(), sender.send(Message(b"two")))).start()
+            def cut_then_send() -> None:
+                proxy.cut()
+                sender.send(Message(b"two"))
+
+            threading.Timer(1.0, cut_then_send).start()
             got = cli("receive", proxy.url, q, "--count", "2", "--timeout", "15")
         assert got.code == 0, got.err
         assert got.lines == ["one", "two"]
