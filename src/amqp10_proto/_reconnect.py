@@ -19,6 +19,7 @@ from ._url import ParsedURL
 
 __all__ = [
     "Attempt",
+    "FirstConnect",
     "Reconnect",
     "ReconnectInfo",
     "ReconnectSchedule",
@@ -249,3 +250,33 @@ def redirect_target(error: Error | None, current: ParsedURL) -> ParsedURL | None
     if not 0 < port < 65536:
         return None
     return ParsedURL(current.scheme, host, port, current.username, current.password)
+
+
+class FirstConnect:
+    """The tries of a connection's first connect: each URL once, in order, and where a
+    peer redirects (2.8.15, amqp:connection:redirect, often its answer to our open)
+    that target next, at most ``max_redirects`` times (no loop between two peers).
+
+    Iterate for ``(index, url)``: ``index`` is the list position the try stands for.
+    """
+
+    def __init__(self, urls: Sequence[ParsedURL], max_redirects: int = 5) -> None:
+        self._todo: list[tuple[int, ParsedURL]] = list(enumerate(urls))
+        self._left = max_redirects
+
+    def __iter__(self) -> FirstConnect:
+        return self
+
+    def __next__(self) -> tuple[int, ParsedURL]:
+        if not self._todo:
+            raise StopIteration
+        return self._todo.pop(0)
+
+    def redirected(self, error: Error | None, index: int, current: ParsedURL) -> bool:
+        """After a try that ended with ``error``: if it is a redirect, try its target next."""
+        target = redirect_target(error, current)
+        if target is None or self._left <= 0:
+            return False
+        self._left -= 1
+        self._todo.insert(0, (index, target))
+        return True

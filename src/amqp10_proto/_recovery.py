@@ -55,9 +55,14 @@ class Recovering:
     _closed_by_user: bool
 
     def _init_recovery(self, policy: Reconnect | None, urls: Sequence[ParsedURL],
-                       current: int = 0) -> None:
+                       current: int = 0, connected: ParsedURL | None = None) -> None:
+        """``current``: the list position of the first transport; ``connected``: where it
+        really went, if a redirect took it elsewhere."""
         self._schedule = None if policy is None or not urls else ReconnectSchedule(
             policy, urls, current=current)
+        if self._schedule is not None and connected is not None \
+                and connected != urls[current]:
+            self._schedule._redirect_used = connected
         #: Between a drop and the end of its episode: waits go on, nothing fails.
         self._reconnecting = False
         #: A new core is open and the sessions and links are being attached again.

@@ -57,7 +57,7 @@ from ._events import (
 )
 from ._message import Message
 from ._performatives import Open
-from ._reconnect import Reconnect, ReconnectInfo
+from ._reconnect import FirstConnect, Reconnect, ReconnectInfo
 from ._recovery import Recovering
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
 from ._state import LinkState, SessionState
@@ -65,6 +65,7 @@ from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
+    "FirstConnect",
     "Reconnect",
     "ReconnectInfo",
     "Recovering",

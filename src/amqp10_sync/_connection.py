@@ -28,6 +28,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    FirstConnect,
     Reconnect,
     Recovering,
     SaslOption,
@@ -71,7 +72,8 @@ class Connection(Recovering, ConnectionInfo):
     def __init__(self, sock: socket.socket, core: CoreConnection, *, timeout: float,
                  label: str, dial: Callable[[Any], tuple[socket.socket, CoreConnection]]
                  | None = None, policy: Reconnect | None = None, urls: Sequence[Any] = (),
-                 current: int = 0, connect_timeout: float = 10.0) -> None:
+                 current: int = 0, connect_timeout: float = 10.0,
+                 connected: Any = None) -> None:
         self._sock = sock
         self._core = core
         self._timeout = timeout
@@ -80,7 +82,7 @@ class Connection(Recovering, ConnectionInfo):
         self._connect_timeout = connect_timeout
         self._seen_end: CoreConnection | None = None  # the last core whose end was handled
         self._attempt_end = 0.0  # when the reconnect handshake in progress times out
-        self._init_recovery(policy if dial is not None else None, urls, current)
+        self._init_recovery(policy if dial is not None else None, urls, current, connected)
         lock = threading.RLock()
         self._cond = threading.Condition(lock)
         # Senders waiting for room in their queue wait here, apart: the events that wake
@@ -609,7 +611,8 @@ def open_connection(
 
     deadline = time.monotonic() + connect_timeout
     error: BaseException | None = None
-    for index, parsed in enumerate(parsed_urls):
+    tries = FirstConnect(parsed_urls)
+    for index, parsed in tries:
         left = deadline - time.monotonic()
         if left <= 0 and error is not None:
             break
@@ -617,13 +620,16 @@ def open_connection(
             sock, core = dial(parsed, max(left, 0.001))
             conn = Connection(sock, core, timeout=timeout, label=f"{parsed.host}:{parsed.port}",
                               dial=dial, policy=policy, urls=parsed_urls, current=index,
-                              connect_timeout=connect_timeout)
+                              connect_timeout=connect_timeout, connected=parsed)
             conn._start(max(left, 0.001))
             return conn
         except amqp_errors.AuthenticationError:
             raise  # a refused login is refused everywhere: no other URL is tried
         except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError is an OSError
-            if len(parsed_urls) > 1:
+            if isinstance(exc, amqp_errors.ConnectionClosed) and tries.redirected(
+                    exc.error, index, parsed):  # type: ignore[arg-type]
+                log.info("%s:%d redirects us: %s", parsed.host, parsed.port, exc)
+            elif len(parsed_urls) > 1:
                 log.info("connecting to %s:%d failed: %s", parsed.host, parsed.port, exc)
             error = exc
     assert error is not None

@@ -245,3 +245,55 @@ def test_a_failover_list_is_tried_in_order_at_first(broker: RunningBroker) -> No
             conn.open_session().open_sender(queue()).send(Message(b"x"))
         with pytest.raises(OSError):
             amqp.open_connection([dead.url, dead.url], connect_timeout=2)
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["answering-open", "later"])
+def test_a_redirect_is_followed_to_the_host_and_port_it_names(
+        broker: RunningBroker, later: bool) -> None:
+    """A peer that closes with amqp:connection:redirect (2.8.15) naming the broker, in
+    answer to our open (the first connect follows it) or a while later (a reconnect)."""
+    import socket
+
+    from amqp10_proto import Connection as Core
+    from amqp10_proto import ConnectionOpened, Error, Symbol
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    redirect = Error(condition=Symbol("amqp:connection:redirect"), description="moved",
+                     info={Symbol("network-host"): "127.0.0.1", Symbol("port"): broker.port})
+
+    def redirecting_peer() -> None:
+        sock, _ = listener.accept()
+        core = Core(role="server", container_id="redirector")
+        core.open()
+        with sock:
+            sock.settimeout(0.3 if later else 10)
+            while not core.ended:
+                try:
+                    data = sock.recv(65536)
+                except TimeoutError:
+                    core.close(redirect)  # a while after the open
+                    data = b"x"
+                else:
+                    core.receive_data(data)
+                while (event := core.next_event()) is not None:
+                    if isinstance(event, ConnectionOpened) and not later:
+                        core.close(redirect)
+                sock.sendall(core.data_to_send())
+                if not data:
+                    break
+
+    server = threading.Thread(target=redirecting_peer)
+    server.start()
+    try:
+        with amqp.open_connection(f"amqp://127.0.0.1:{listener.getsockname()[1]}", sasl=None,
+                                  reconnect=FAST, timeout=10) as conn:
+            if later:
+                wait_for(lambda: conn.reconnects == 1)
+            assert conn.url == broker.url and conn.reconnects == int(later)
+            q = queue()
+            session = conn.open_session()
+            session.open_sender(q).send(Message(b"at the new address"))
+            assert session.open_receiver(q).receive(timeout=10).body == b"at the new address"
+    finally:
+        server.join(5)
+        listener.close()
