@@ -190,7 +190,7 @@ def test_the_first_connect_tries_each_url_once_and_follows_at_most_five_redirect
     redirect = err("amqp:connection:redirect", **{"network-host": "127.0.0.9", "port": 1})
     for index, url in tries:
         seen.append((index, url.port))
-        if url.host == "127.0.0.1" and index == 0 or url.host == "127.0.0.9":
+        if (url.host == "127.0.0.1" and index == 0) or url.host == "127.0.0.9":
             tries.redirected(redirect, index, url)  # a loop: 127.0.0.9 redirects to itself
     assert seen == [(0, 5681)] + [(0, 1)] * 5 + [(1, 5682)]
     assert not FirstConnect(URLS[:1]).redirected(err("amqp:connection:forced"), 0, URLS[0])
