@@ -299,7 +299,7 @@ def test_publisher_in_rcv_settle_mode_second(broker: RunningBroker, q: str) -> N
 def test_stop_closes_every_client_and_frees_the_port(q: str) -> None:
     running = start_broker()
     port = running.port
-    conn = amqp.open_connection(running.url, timeout=10)
+    conn = amqp.open_connection(running.url, timeout=10, reconnect=False)
     receiver = conn.open_session().open_receiver(q, credit=1)
     w = wire(port)
     t0 = time.monotonic()

@@ -1,0 +1,116 @@
+"""Reconnecting against real peers (issue 9), blocking adapter: Qpid Proton's C broker
+behind the fault proxy, a restart of that broker on its port, and RabbitMQ refusing a
+link (which must not make anyone reconnect).
+
+The Qpid C broker accepts and settles each message as it arrives and delivers to
+consumers pre-settled, so the counting is done on the sending side: every message
+whose send returned Accepted must be in the queue afterwards (read back over a
+connection without faults); duplicates may only come from sends in doubt at a fault.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import amqp10_sync as amqp
+from amqp10_proto import Message, Properties
+from amqp10_proto.errors import LinkDetached, SessionEnded
+
+from ..faultproxy import FaultProxy
+from .peers import PEERS_DIR, start, start_own
+
+FAST = amqp.Reconnect(initial_delay=0.05, max_delay=0.3, max_duration=30)
+QPID_OWN_PORT = 35841  # a Qpid C broker of this module's own, restarted mid-test
+
+
+def drain(url: str, address: str, expect: int, timeout: float = 20) -> list[str]:
+    """Every message of ``address``, read over a fresh connection, until ``expect`` distinct
+    ones came and the queue stays quiet."""
+    got: list[str] = []
+    end = time.monotonic() + timeout
+    with amqp.open_connection(url, reconnect=False, timeout=10) as conn, \
+            conn.open_session() as session, \
+            session.open_receiver(address, credit=50) as receiver:
+        while time.monotonic() < end:
+            try:
+                msg = receiver.receive(timeout=1.0 if len(set(got)) >= expect else 5.0)
+            except TimeoutError:
+                if len(set(got)) >= expect:
+                    break
+                continue
+            got.append(str(msg.properties.message_id))
+            msg.accept()
+    return got
+
+
+@pytest.mark.parametrize("fault", ["cut", "reset", "cut_mid_frame", "half_close", "delay"])
+def test_a_sender_through_faults_loses_nothing_the_qpid_broker_accepted(fault: str) -> None:
+    peer = start("qpid-broker")
+    address = f"reconnect-{fault}-{uuid.uuid4().hex[:8]}"
+    n = 300
+    # "delay": three seconds of latency on the open connection; our idle timeout
+    # (twice 0.5 s of silence) gives up on it and the next connection is fast.
+    with FaultProxy(peer.port) as proxy, \
+            amqp.open_connection(proxy.url, reconnect=FAST, idle_timeout=0.5,
+                                 timeout=30) as conn, conn.open_session() as session:
+        sender = session.open_sender(address)
+        accepted = []
+        for i in range(n):
+            if i in (60, 180):
+                if fault == "delay":
+                    proxy.delay(3.0)
+                else:
+                    getattr(proxy, fault)()
+            sender.send(Message(b"x", properties=Properties(message_id=f"m{i}")))
+            accepted.append(f"m{i}")
+        assert conn.reconnects == 2, conn.reconnects
+        resent = sender.resent
+    got = drain(f"amqp://127.0.0.1:{peer.port}", address, n)
+    assert set(got) == set(accepted)
+    assert len(got) - len(set(got)) <= resent  # a duplicate is a resend of one in doubt
+
+
+def test_a_qpid_broker_restarted_on_its_port_gets_the_sender_back() -> None:
+    peer = start_own("qpid-broker", QPID_OWN_PORT)
+    address = f"restart-{uuid.uuid4().hex[:8]}"
+    script = PEERS_DIR / "stop-qpid-broker"
+    with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}", reconnect=FAST,
+                              timeout=30) as conn, conn.open_session() as session:
+        sender = session.open_sender(address)
+        sender.send(Message(b"before"))
+        subprocess.run(["bash", str(script), str(peer.port)], check=True, timeout=60,
+                       capture_output=True)
+        deadline = time.monotonic() + 10
+        while conn.state != "reconnecting":
+            assert time.monotonic() < deadline, "the stop was not noticed"
+            time.sleep(0.02)
+        subprocess.run(["bash", str(PEERS_DIR / "start-qpid-broker"), str(peer.port)],
+                       check=True, timeout=120, capture_output=True)
+        sender.send(Message(b"after"), timeout=30)
+        assert conn.reconnects == 1
+    # The restarted broker's queues are new: only "after" is there.
+    with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}", reconnect=False,
+                              timeout=10) as conn, conn.open_session() as session, \
+            session.open_receiver(address) as receiver:
+        assert receiver.receive(timeout=10).body == b"after"
+
+
+def test_a_link_the_broker_refuses_is_not_a_reason_to_reconnect() -> None:
+    peer = start("rabbitmq")
+    with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}", reconnect=FAST,
+                              timeout=10) as conn:
+        session = conn.open_session()
+        with pytest.raises((SessionEnded, LinkDetached)) as info:
+            session.open_receiver(f"/amq/queue/missing-{uuid.uuid4().hex[:8]}")
+        assert info.value.condition == "amqp:not-found"
+        time.sleep(0.3)
+        assert conn.state == "open" and conn.reconnects == 0
+        # The connection is fine: another session works.
+        q = f"after-refusal-{uuid.uuid4().hex[:8]}"
+        other = conn.open_session()
+        other.open_sender(q).send(Message(b"still here"))
+        assert other.open_receiver(q).receive(timeout=10).body == b"still here"
