@@ -44,7 +44,8 @@ def test_sync_wait_detached_and_wait_closed_tell_why() -> None:
 def test_asyncio_wait_detached_and_wait_closed_tell_why() -> None:
     async def main() -> None:
         with start_broker() as broker:
-            async with amqp10_asyncio.open_connection(broker.url, timeout=5) as conn:
+            async with amqp10_asyncio.open_connection(broker.url, timeout=5,
+                                                      reconnect=False) as conn:
                 session = await conn.open_session()
                 node = await session.open_receiver(None, dynamic=True)
                 watcher = await session.open_sender(node.address)

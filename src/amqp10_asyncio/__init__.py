@@ -3,7 +3,7 @@
 A thin adapter over the sans-IO core in ``amqp10_proto``: it holds no protocol
 state. Each connection is an ``asyncio.Protocol`` on a transport: bytes go into
 the core as they arrive, ``tick()`` runs from a ``loop.call_at`` timer at the
-core's deadline, and no task runs per connection. Every waiting call takes a
+core's deadline, and no task runs per connection (one runs while it reconnects). Every waiting call takes a
 timeout (the connection's ``timeout=`` by default)::
 
     import amqp10_asyncio as amqp
@@ -24,8 +24,12 @@ sender.wait_settled(d)`` for each. Cancelling a task never corrupts the
 connection: a cancelled send either did not go out or is tracked by the core to
 its settlement. Errors are those of ``amqp10_proto.errors`` (ConnectionClosed,
 SessionEnded, LinkDetached, MessageRejected ...) and the standard
-TimeoutError. Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
+TimeoutError. A lost transport is replaced (``reconnect=`` on ``open_connection``:
+True, False or a ``Reconnect(...)`` policy; a list of URLs fails over): sessions and
+links carry on. Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
+
+from amqp10_proto.client import Reconnect, ReconnectInfo
 
 from ._common import Opening
 from ._connection import DEFAULT, Connection, connect, open_connection
@@ -38,6 +42,8 @@ __all__ = [
     "Opening",
     "ReceivedMessage",
     "Receiver",
+    "Reconnect",
+    "ReconnectInfo",
     "Sender",
     "Session",
     "connect",

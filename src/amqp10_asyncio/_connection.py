@@ -1,4 +1,4 @@
-"""The asyncio connection: one transport, one protocol object, no task of its own.
+"""The asyncio connection: one transport at a time, one protocol object for each.
 
 Bytes arrive in ``data_received`` (a callback of the event loop, not a task)
 and go straight into the core; whoever calls the core then writes
@@ -7,15 +7,22 @@ wait on them. ``tick()`` runs from a ``loop.call_at`` timer set to the
 deadline the core returned, so an idle connection only wakes for heartbeats.
 Callers wait on futures that the pump resolves when something changed; the
 core holds all the protocol state.
+
+No task runs while the connection is up. When a transport is lost and the policy
+says to reconnect (issue 9), one task waits for each try's time, connects, and
+installs the new transport and core; the pump moves the new handshake on (sessions
+and links attached again once the peer's open is here), and ``close()`` cancels and
+awaits that task, so nothing is left running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
@@ -23,6 +30,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    Reconnect,
     Recovering,
     SaslOption,
     closed_error,
@@ -30,64 +38,115 @@ from amqp10_proto.client import (
     dispatch_events,
     receive_bytes,
     socket_peer,
-    url_sasl,
+    url_mechanisms,
+    urls_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening
 from ._session import Session
 
-__all__ = ["DEFAULT", "Connection", "connect", "open_connection"]
+__all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "open_connection"]
 
 log = logging.getLogger("amqp10")
-
-
-
 
 _BURST = 32  # transfers or settlements queued before a write goes out regardless
 
 
 class _Protocol(asyncio.Protocol):
-    """The event loop's callbacks, forwarded to the connection."""
+    """One transport's event loop callbacks, forwarded to the connection while this is
+    its current transport (a replaced one's late callbacks are only recorded)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self.transport: asyncio.Transport | None = None
+        #: Done once the transport is gone (its ``connection_lost``).
+        self.lost: asyncio.Future[None] = conn._loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        self._conn._transport = transport
+        self.transport = transport
+        if self._conn._protocol is self:
+            self._conn._transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self._conn._on_data(data)
+        if self._conn._protocol is self:
+            self._conn._on_data(data)
 
     def eof_received(self) -> bool:
-        self._conn._on_data(b"")
+        if self._conn._protocol is self:
+            self._conn._on_data(b"")
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._conn._on_lost(exc)
+        if not self.lost.done():
+            self.lost.set_result(None)
+        if self._conn._protocol is self:
+            self._conn._on_lost(exc)
 
     def pause_writing(self) -> None:
-        self._conn._paused = True
+        if self._conn._protocol is self:
+            self._conn._paused = True
 
     def resume_writing(self) -> None:
-        self._conn._paused = False
-        self._conn._notify()
+        if self._conn._protocol is self:
+            self._conn._paused = False
+            self._conn._notify()
+
+
+class _Dialer:
+    """How to reach a URL of ``open_connection``'s list: a fresh core for it (one
+    container-id across transports, 2.4.1) and a transport to it (TLS per URL)."""
+
+    def __init__(self, *, sasl: SaslOption, ssl_context: ssl.SSLContext | None,
+                 server_hostname: str | None, hostname: str | None,
+                 container_id: str | None, options: dict[str, Any]) -> None:
+        self._sasl = sasl
+        self._ssl_context = ssl_context
+        self._server_hostname = server_hostname
+        self._hostname = hostname
+        self._container_id = container_id
+        self._options = options
+
+    def core(self, url: Any) -> CoreConnection:
+        core = CoreConnection(container_id=self._container_id,
+                              hostname=self._hostname or url.host,
+                              sasl=url_mechanisms(url, self._sasl), **self._options)
+        self._container_id = core.container_id
+        return core
+
+    async def connect(self, url: Any, protocol: _Protocol, limit: float) -> None:
+        """Open a transport to ``url`` for ``protocol`` within ``limit`` seconds."""
+        context = (self._ssl_context or ssl.create_default_context()) if url.tls else None
+        loop = asyncio.get_running_loop()
+        await _timed(loop.create_connection(
+            lambda: protocol, url.host, url.port, ssl=context,
+            server_hostname=(self._server_hostname or url.host) if context else None,
+            ssl_handshake_timeout=limit if context else None),
+            limit, f"connecting to {url.host}:{url.port}")
 
 
 class Connection(Recovering, ConnectionInfo):
     """An open AMQP 1.0 connection on the running event loop. Made by :func:`open_connection`.
 
     Use it (and its sessions and links) from tasks of the loop it was opened on.
+    With ``reconnect`` on (the default of :func:`open_connection`), a lost transport
+    is replaced: ``state`` is "reconnecting" meanwhile, calls wait (within their own
+    timeouts), and sessions and links carry on once it is back.
     """
 
     _core: CoreConnection
 
-    def __init__(self, core: CoreConnection, *, timeout: float, label: str) -> None:
+    def __init__(self, core: CoreConnection, *, timeout: float, label: str,
+                 dialer: _Dialer | None = None, policy: Reconnect | None = None,
+                 urls: Sequence[Any] = (), current: int = 0,
+                 connect_timeout: float = 10.0) -> None:
         self._core = core
         self._timeout = timeout
         self.label = label
-        self._init_recovery(None, ())
+        self._dialer = dialer
+        self._connect_timeout = connect_timeout
+        self._init_recovery(policy if dialer is not None else None, urls, current)
         self._loop = asyncio.get_running_loop()
         self._protocol = _Protocol(self)
         self._transport: asyncio.Transport | None = None
@@ -95,7 +154,8 @@ class Connection(Recovering, ConnectionInfo):
         self._dead = False  # the transport is gone (or given up on)
         self._transport_error: str | None = None
         self._closed_by_user = False
-        self._lost: asyncio.Future[None] = self._loop.create_future()
+        self._seen_end: CoreConnection | None = None  # the last core whose end was decided
+        self._task: asyncio.Task[None] | None = None  # the reconnect loop, while it runs
         self._waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
@@ -107,12 +167,12 @@ class Connection(Recovering, ConnectionInfo):
     # -- what the application can read -------------------------------------------------
     @property
     def closed(self) -> bool:
-        """True once the connection is over: closed by either side, or the transport lost."""
-        return self._core.ended or self._dead
+        """True once the connection is over: closed by either side, or the transport lost
+        (and, with reconnect on, not coming back)."""
+        return (self._core.ended or self._dead) and not self._reconnecting
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"<amqp10_asyncio.Connection {self.label} {state}>"
+        return f"<amqp10_asyncio.Connection {self.label} {self.state}>"
 
     async def wait_closed(self) -> None:
         """Return once the connection is over (closed by either side or lost); see ``error``."""
@@ -136,10 +196,11 @@ class Connection(Recovering, ConnectionInfo):
 
     async def _open_session(self, *, timeout: float | None, **options: Any) -> Session:
         end = self._deadline(timeout)
-        self._check()
+        await self._wait_connected(end, timeout)
         core = self._core.begin_session(**options)
-        session = Session(self, core)
+        session = Session(self, core, options)
         core.context = session
+        self._sessions.append(session)
         self._after()
         try:
             ok = await self._wait_until(session._begin_done, end)
@@ -155,10 +216,16 @@ class Connection(Recovering, ConnectionInfo):
     async def close(self, timeout: float | None = None) -> None:
         """Close the connection; give up on the peer (drop the transport) after ``timeout``.
 
-        Every pending operation fails with ConnectionClosed; nothing is left running.
+        Every pending operation fails with ConnectionClosed; nothing is left running
+        (a reconnect in progress is stopped, its task cancelled and awaited).
         """
         end = self._deadline(timeout)
         self._closed_by_user = True
+        if self._reconnecting:
+            self._stop_recovery()  # between transports: nothing to say to anyone
+            self._abort("closed while reconnecting")
+            self._notify()
+        await self._stop_task()
         if not self.closed:
             self._core.close()
             self._after()
@@ -167,6 +234,14 @@ class Connection(Recovering, ConnectionInfo):
                         "connection", self.label, self._span(timeout))
             self._abort("the peer did not answer our close in time")
         await self._release_transport(max(0.2, end - self._loop.time()))
+
+    async def _stop_task(self) -> None:
+        """Cancel the reconnect loop, if it runs, and wait until it has ended."""
+        task = self._task
+        if task is None or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.wait([task])  # (a cancel of our caller still reaches it)
 
     async def __aenter__(self) -> Connection:
         return self
@@ -213,6 +288,14 @@ class Connection(Recovering, ConnectionInfo):
             if handle is not None:
                 handle.cancel()
 
+    async def _wait_connected(self, end: float, timeout: float | None) -> None:
+        """Wait while the connection reconnects (until loop time ``end``), then raise if
+        it is over."""
+        if self._reconnecting and not await self._wait_until(
+                lambda: not self._reconnecting, end):
+            raise TimeoutError(f"{self.label}: still reconnecting after {self._span(timeout)} s")
+        self._check()
+
     def _notify(self) -> None:
         """Wake every waiter to check its condition again."""
         waiters = self._waiters
@@ -223,6 +306,8 @@ class Connection(Recovering, ConnectionInfo):
                     fut.set_result(None)
 
     def _closed_error(self) -> amqp_errors.ConnectionClosed:
+        if self._given_up is not None:
+            return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
                             transport_error=self._transport_error)
 
@@ -251,18 +336,44 @@ class Connection(Recovering, ConnectionInfo):
             self._after()
 
     def _process(self) -> None:
-        dispatch_events(self._core, self.label)
+        core = self._core
+        if core.ended and self._seen_end is not core:
+            # The core is over: a lost transport is replaced (issue 9) if the policy says
+            # so; decided before its events are handed out, so that its sessions and
+            # links wait for the new transport instead of failing.
+            self._seen_end = core
+            if self._transport_down(self._loop.time(), core.error, core.error_is_local):
+                self._drop_transport()
+                if self._task is None:
+                    self._task = self._loop.create_task(self._reconnect())
+            elif self._given_up is not None:
+                self._dead = True
+        dispatch_events(core, self.label)
+        if self._reconnecting and not self._dead:
+            self._handshake()
+
+    def _handshake(self) -> None:
+        """(Reconnecting, on the new transport) once the peer's open is here, begin the
+        sessions and attach the links again; once all answered, the connection is back."""
+        if self._core.opened and not self._replaying:
+            self._replay()
+            self._flush()
+        if self._replaying and self._replay_done():
+            self._recovered(self._loop.time())
+            self._flush()
 
     def _flush(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return  # not connected yet: the core keeps what it queued
         core = self._core
         data = core.data_to_send()
-        transport = self._transport
         if data:
             if self._trace_out is not None:
                 self._trace_out.feed(data)
-            if not self._dead and transport is not None:
+            if not self._dead:
                 transport.write(data)
-        if core.ended and transport is not None and not transport.is_closing():
+        if core.ended and not transport.is_closing():
             transport.close()  # after our last frames (a close) are written
 
     def _on_data(self, data: bytes) -> None:
@@ -295,48 +406,134 @@ class Connection(Recovering, ConnectionInfo):
         self._tick()
         self._after()
 
-    def _on_lost(self, exc: Exception | None) -> None:
-        if not self._dead:
-            self._dead = True
-            if not self._core.ended:
-                reason = f"connection lost: {exc}" if exc else "the peer closed the connection"
-                self._transport_error = reason
-                log.warning("%s: %s", self.label, reason)
-                self._core.transport_failed(reason)
-            self._process()
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        if not self._dead:
+            reason = f"connection lost: {exc}" if exc else "the peer closed the connection"
+            self._lose(reason, quiet=False)
+        self._cancel_timer()
         self._paused = False
-        if not self._lost.done():
-            self._lost.set_result(None)
         self._notify()
 
     def _abort(self, reason: str) -> None:
         """Give up on the peer: end the core with ``reason`` and drop the transport."""
         if not self._dead:
-            self._dead = True
-            self._transport_error = reason
-            self._core.transport_failed(reason)
-            self._process()
+            self._lose(reason, quiet=True)
             self._notify()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._cancel_timer()
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _lose(self, reason: str, *, quiet: bool) -> None:
+        """The transport is gone or given up on: end the core (its waiters fail, or, when
+        the connection reconnects, wait for the next transport)."""
+        self._dead = True
+        if not self._core.ended:
+            self._transport_error = reason
+            if not quiet and (self._schedule is None or self._closed_by_user):
+                log.warning("%s: %s", self.label, reason)
+            self._core.transport_failed(reason)
+        self._process()
+
+    def _drop_transport(self) -> None:
+        """The core ended and the connection reconnects: the transport is done with."""
+        self._dead = True
+        self._paused = False
+        self._cancel_timer()
         if self._transport is not None:
             self._transport.abort()
 
     async def _release_transport(self, grace: float) -> None:
         """Close the transport (abort it after ``grace`` s) and wait until it is gone."""
         transport = self._transport
-        if transport is None or self._lost.done():
+        lost = self._protocol.lost
+        if transport is None or lost.done():
             return
         if not transport.is_closing():
             transport.close()
-        lost = self._lost
         if not await self._wait_until(lost.done, self._loop.time() + grace):
             transport.abort()
             await self._wait_until(lost.done, self._loop.time() + 1.0)
+
+    # -- reconnecting -----------------------------------------------------------------------
+    async def _reconnect(self) -> None:
+        """The reconnect loop (one task per connection, while it is needed): wait for each
+        try's time, connect, open, and wait until the pump says the try got the connection
+        back (``_recovered``) or lost its transport; ends when the connection is back,
+        given up, or closed."""
+        loop = self._loop
+        try:
+            while self._reconnecting:
+                attempt = self._next_attempt(loop.time())
+                if attempt is None:  # given up: every wait fails with the last cause
+                    self._dead = True
+                    self._notify()
+                    return
+                delay = attempt.at - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not self._reconnecting:
+                    return
+                protocol = await self._dial_attempt(attempt)
+                if protocol is None:
+                    continue
+                end = loop.time() + self._connect_timeout
+
+                def over(protocol: _Protocol = protocol) -> bool:
+                    """This try's end: the connection is back, or the try is lost."""
+                    return not self._reconnecting or self._dead or self._protocol is not protocol
+
+                if not await self._wait_until(over, end):
+                    self._abort(f"no answer within {self._connect_timeout} s while reconnecting")
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
+
+    async def _dial_attempt(self, attempt: Any) -> _Protocol | None:
+        """Connect to the attempt's URL with a fresh core and protocol, installed as the
+        connection's, and open it; None if the connect failed (the schedule is told)."""
+        dialer = self._dialer
+        assert dialer is not None
+        url = attempt.url
+        protocol = self._install(dialer.core(url), f"{url.host}:{url.port}")
+        try:
+            await dialer.connect(url, protocol, self._connect_timeout)
+        except OSError as exc:  # refused, unreachable, timed out, TLS refused
+            # asyncio says "Connect call failed": the errno's own words say why.
+            why = f"{os.strerror(exc.errno)}: {exc}" if isinstance(exc, ConnectionError) \
+                and exc.errno else str(exc)
+            log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
+                     attempt.number, url.host, url.port, why)
+            self._dead = True
+            self._attempt_failed(f"connecting to {url.host}:{url.port}: {why}")
+            return None
+        except BaseException:
+            self._dead = True
+            raise
+        self._core.open()
+        self._after()
+        self._tick()
+        return protocol
+
+    def _install(self, core: CoreConnection, label: str) -> _Protocol:
+        """Make ``core`` and a fresh protocol (not yet connected) the connection's own."""
+        self._cancel_timer()
+        self._core = core
+        self._seen_end = None
+        self._protocol = protocol = _Protocol(self)
+        self._transport = None
+        self._dead = False
+        self._paused = False
+        self._transport_error = None
+        self.label = label
+        if self._trace_in is not None:  # a new byte stream: its frames start afresh
+            self._trace_in = FrameTracer(label, "<-")
+            self._trace_out = FrameTracer(label, "->")
+        return protocol
 
     async def _start(self, connect_timeout: float) -> None:
         """Queue the headers and open, and wait for the peer's open."""
@@ -348,6 +545,7 @@ class Connection(Recovering, ConnectionInfo):
             ok = await self._wait_until(lambda: self._core.opened or self.closed, end)
             if self._core.opened:
                 log.info("%s: connected (peer %s)", self.label, self.remote_container_id)
+                self._arm_recovery()
                 return
             if not ok:
                 self._abort("the open handshake timed out")
@@ -365,7 +563,7 @@ class Connection(Recovering, ConnectionInfo):
 # -- entry points ---------------------------------------------------------------------------
 
 def open_connection(
-    url: str,
+    url: str | Sequence[str],
     *,
     sasl: SaslOption = DEFAULT,
     ssl_context: ssl.SSLContext | None = None,
@@ -379,34 +577,55 @@ def open_connection(
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
+    reconnect: bool | Reconnect = True,
 ) -> Opening[Connection]:
     """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``) and open.
 
     ``conn = await open_connection(url)`` or ``async with open_connection(url) as conn``.
-    Credentials in the URL (percent-decoded) mean SASL PLAIN; otherwise SASL
-    ANONYMOUS, unless ``sasl=`` chooses (``None``: no SASL layer). ``amqps``
-    uses TLS with verification (``ssl.create_default_context()`` unless
-    ``ssl_context``). ``timeout`` is the default of every later waiting call.
-    Raises OSError (refused, unreachable), TimeoutError, or AuthenticationError.
+    ``url`` may be a list of URLs (a failover list): the first connect tries them in
+    order within ``connect_timeout`` in all and raises if none answers; later
+    reconnects go round the list. Credentials in the URL (percent-decoded) mean
+    SASL PLAIN; otherwise SASL ANONYMOUS, unless ``sasl=`` chooses (``None``: no
+    SASL layer). ``amqps`` uses TLS with verification (``ssl.create_default_context()``
+    unless ``ssl_context``). ``timeout`` is the default of every later waiting call.
+    ``reconnect``: True (the default policy), False, or a :class:`Reconnect`: a lost
+    transport is replaced and sessions and links attached again (see the how-to
+    "Surviving broker failures" for what is resent). Raises OSError (refused,
+    unreachable), TimeoutError, or AuthenticationError.
     """
-    parsed, sasl = url_sasl(url, sasl, ssl_context=ssl_context,
+    parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
                             allow_plain_without_tls=allow_plain_without_tls)
-    context = (ssl_context or ssl.create_default_context()) if parsed.tls else None
+    policy = Reconnect.resolve(reconnect)
+    dialer = _Dialer(sasl=sasl, ssl_context=ssl_context, server_hostname=server_hostname,
+                     hostname=hostname, container_id=container_id,
+                     options={"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
+                              "channel_max": channel_max, "properties": properties})
 
     async def opening() -> Connection:
-        conn = _new(f"{parsed.host}:{parsed.port}", sasl=sasl,
-                    hostname=hostname or parsed.host, timeout=timeout,
-                    idle_timeout=idle_timeout, container_id=container_id,
-                    max_frame_size=max_frame_size, channel_max=channel_max,
-                    properties=properties)
         loop = asyncio.get_running_loop()
-        await _timed(loop.create_connection(
-            lambda: conn._protocol, parsed.host, parsed.port, ssl=context,
-            server_hostname=(server_hostname or parsed.host) if context else None,
-            ssl_handshake_timeout=connect_timeout if context else None),
-            connect_timeout, f"connecting to {conn.label}")
-        await conn._start(connect_timeout)
-        return conn
+        deadline = loop.time() + connect_timeout
+        error: BaseException | None = None
+        for index, parsed in enumerate(parsed_urls):
+            left = deadline - loop.time()
+            if left <= 0 and error is not None:
+                break
+            left = max(left, 0.001)
+            conn = Connection(dialer.core(parsed), timeout=timeout,
+                              label=f"{parsed.host}:{parsed.port}", dialer=dialer,
+                              policy=policy, urls=parsed_urls, current=index,
+                              connect_timeout=connect_timeout)
+            try:
+                await dialer.connect(parsed, conn._protocol, left)
+                await conn._start(left)
+                return conn
+            except amqp_errors.AuthenticationError:
+                raise  # a refused login is refused everywhere: no other URL is tried
+            except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError too
+                if len(parsed_urls) > 1:
+                    log.info("connecting to %s:%d failed: %s", parsed.host, parsed.port, exc)
+                error = exc
+        assert error is not None
+        raise error
 
     return Opening(opening())
 
@@ -431,17 +650,18 @@ def connect(
 
     ``ssl_context`` runs TLS over it first (``server_hostname`` or ``hostname``
     or the peer's address is checked). The connection owns the socket from here
-    on and closes it. ``sasl`` defaults to ANONYMOUS.
+    on and closes it. ``sasl`` defaults to ANONYMOUS. A connection made from a
+    given socket does not reconnect (it would not know where to).
     """
     host, label = socket_peer(sock) or ("unknown", "socket")
     sasl = connect_sasl(sasl, tls=ssl_context is not None, host=host,
                         allow_plain_without_tls=allow_plain_without_tls)
 
     async def opening() -> Connection:
-        conn = _new(label, sasl=sasl, hostname=hostname, timeout=timeout,
-                    idle_timeout=idle_timeout, container_id=container_id,
-                    max_frame_size=max_frame_size, channel_max=channel_max,
-                    properties=properties)
+        core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
+                              max_frame_size=max_frame_size, channel_max=channel_max,
+                              idle_timeout=idle_timeout, properties=properties)
+        conn = Connection(core, timeout=timeout, label=label)
         loop = asyncio.get_running_loop()
         try:
             sock.setblocking(False)
@@ -459,18 +679,8 @@ def connect(
     return Opening(opening())
 
 
-async def _timed(coro: Any, timeout: float, what: str) -> Any:
+async def _timed(coro: Awaitable[Any], timeout: float, what: str) -> Any:
     try:
         return await asyncio.wait_for(coro, timeout)
     except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
         raise TimeoutError(f"{what}: no answer within {timeout} s") from None
-
-
-def _new(label: str, *, sasl: Any, hostname: str | None, timeout: float,
-         idle_timeout: float | None, container_id: str | None, max_frame_size: int,
-         channel_max: int, properties: dict[str, Any] | None) -> Connection:
-    core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
-                          max_frame_size=max_frame_size, channel_max=channel_max,
-                          idle_timeout=idle_timeout, properties=properties)
-    return Connection(core, timeout=timeout, label=label)
-

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
     Error,
-    LinkState,
     Message,
 )
 from amqp10_proto import Receiver as CoreReceiver
@@ -109,29 +108,35 @@ class Sender(SenderBase, _Link):
     async def _send(self, message: Message | bytes, timeout: float | None, end: float,
                     settled: bool | None) -> CoreDelivery:
         conn = self._conn
-        core = self._core
-        if not core.sendable or conn._paused:
+        if not self._ready():
             self._waiting += 1
             try:
-                ok = await conn._wait_until(
-                    lambda: (core.sendable and not conn._paused)
-                    or core.state is not LinkState.ATTACHED or conn.closed, end)
+                # While the connection reconnects the link is not gone: this waits for it.
+                ok = await conn._wait_until(lambda: self._ready() or self._gone(), end)
             finally:
                 self._waiting -= 1
-            if core.state is not LinkState.ATTACHED or conn.closed:
+            if self._gone():
                 self._check()
                 raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
             if not ok:
                 raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                    f"{conn._span(timeout)} s")
+        core = self._core  # (read after the wait: a reconnect attaches a new one)
         delivery = core.send(message, settled=settled)
         delivery.context = delivery.settled  # pre-settled: done once written
+        self._track(delivery, message)  # unsettled: sent again if the transport goes first
         if core.drain_requested and (self._waiting == 0 or core.credit == 0):
             core.drained()
             conn._after()
         else:
             conn._after_soon()
         return delivery
+
+    def _ready(self) -> bool:
+        """A send can go now: credit, room in the transport, the connection up, and
+        nothing in doubt from a lost transport still waiting to be sent again first."""
+        return (self._core.sendable and not self._conn._paused and not self._lost
+                and not self._resend)
 
     async def wait_settled(self, delivery: CoreDelivery, *,
                            timeout: float | None = None) -> Any:

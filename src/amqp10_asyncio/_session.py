@@ -34,8 +34,6 @@ log = logging.getLogger("amqp10")
 L = TypeVar("L", bound=_Link)
 
 
-
-
 class Session(SessionBase):
     """A session on a :class:`Connection`; made by ``conn.open_session()``."""
 
@@ -74,7 +72,8 @@ class Session(SessionBase):
         def attach() -> Any:
             return self._core.attach_sender(**args)
 
-        return Opening(self._open_link(Sender, attach, timeout, needs_remote=address is not None))
+        return Opening(self._open_link(Sender, attach, timeout, needs_remote=address is not None,
+                                       attach_args=args))
 
     def open_receiver(self, address: str | Source | None = None, *, credit: int = 100,
                       name: str | None = None, dynamic: bool = False,
@@ -109,12 +108,13 @@ class Session(SessionBase):
             return self._core.attach_receiver(**args)
 
         return Opening(self._open_link(Receiver, attach, timeout, needs_remote=True,
-                                       credit=credit))
+                                       credit=credit, attach_args=args))
 
     async def _open_link(self, cls: type[L], attach: Callable[[], Any], timeout: float | None,
                          needs_remote: bool, **extra: Any) -> L:
         conn = self._conn
         end = conn._deadline(timeout)
+        await conn._wait_connected(end, timeout)
         self._check()
         core = attach()
         link = cls(self, core, **extra)

@@ -49,7 +49,8 @@ def test_we_advertise_at_most_half_the_silence_after_which_we_drop_the_peer() ->
     server = ServerPeer(heartbeats=False)
 
     async def main() -> None:
-        conn = await amqp.open_connection(server.url, sasl=None, idle_timeout=0.5)
+        conn = await amqp.open_connection(server.url, sasl=None, idle_timeout=0.5,
+                                          reconnect=False)
         t0 = time.monotonic()
         assert server.core is not None
         advertised = server.core.remote_idle_timeout

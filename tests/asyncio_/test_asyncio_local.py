@@ -172,14 +172,14 @@ def test_close_with_a_hung_peer_completes_within_its_timeout(fake: FakePeer) -> 
         with pytest.raises(ConnectionClosed):
             await sender.send(Message(b"after close"))
         assert await no_other_tasks()
-        assert conn._timer is None and conn._lost.done()
+        assert conn._timer is None and conn._protocol.lost.done()
 
     run(main())
 
 
 def test_lost_connection_fails_every_pending_wait(fake: FakePeer) -> None:
     async def main() -> None:
-        conn = await amqp.open_connection(fake.url, sasl=None)
+        conn = await amqp.open_connection(fake.url, sasl=None, reconnect=False)
         session = await conn.open_session()
         receiver = await session.open_receiver("q", credit=5)
         sender = await session.open_sender("q2")
@@ -218,7 +218,8 @@ def test_heartbeats_keep_an_idle_connection_open_and_cost_no_cpu() -> None:
 
 def test_our_idle_timeout_closes_a_silent_connection(fake: FakePeer) -> None:
     async def main() -> None:
-        conn = await amqp.open_connection(fake.url, sasl=None, idle_timeout=0.3)
+        conn = await amqp.open_connection(fake.url, sasl=None, idle_timeout=0.3,
+                                          reconnect=False)
         fake.silent = True
         await asyncio.sleep(1.0)
         assert conn.closed

@@ -31,7 +31,7 @@ def test_pending_sends_fail_with_connection_closed_when_the_broker_dies(
     big = b"x" * (4 << 20)  # 4 MiB each: still in flight when the broker goes
 
     async def main() -> None:
-        conn = await amqp.open_connection(doomed_broker.url, timeout=10)
+        conn = await amqp.open_connection(doomed_broker.url, timeout=10, reconnect=False)
         sender = await (await conn.open_session()).open_sender("doomed")
         await sender.send(Message(b"warm-up"), timeout=10)
         sends = [asyncio.create_task(sender.send(Message(big), timeout=15)) for _ in range(6)]

@@ -49,7 +49,7 @@ def test_accept_times_out_when_the_sender_never_settles() -> None:
     server = ServerPeer(messages=1, settle_second=None)
 
     async def main() -> None:
-        async with amqp.open_connection(server.url, sasl=None) as conn, \
+        async with amqp.open_connection(server.url, sasl=None, reconnect=False) as conn, \
                 conn.open_session() as s:
             receiver = await s.open_receiver("q", credit=10, rcv_settle_mode="second")
             msg = await receiver.receive(timeout=10)
