@@ -10,6 +10,7 @@ are those of test_reconnect_sync.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -103,6 +104,47 @@ def test_a_broken_transport_mid_stream_loses_no_accepted_message(
 
     run(main)
     assert proxy.stats().accepted == 3
+
+
+def test_pipelined_sends_in_doubt_are_resent_and_their_outcomes_arrive(
+        proxy: FaultProxy) -> None:
+    """send_nowait keeps many transfers in flight: those without an outcome at a reset go
+    again first, in order, and wait_settled on the application's delivery returns the
+    resend's outcome; nothing accepted is lost."""
+    n = 600
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=30) as conn:
+            session = await conn.open_session()
+            sender = await session.open_sender(q)
+            receiver = await session.open_receiver(q, credit=50)
+            got: list[str] = []
+
+            async def consume() -> None:
+                while len(set(got)) < n:
+                    msg = await receiver.receive(timeout=30)
+                    with contextlib.suppress(SettlementLost):
+                        await msg.accept()
+                    got.append(str(msg.properties.message_id))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(consume)
+                deliveries = []
+                for i in range(n):
+                    deliveries.append(await sender.send_nowait(numbered(i)))
+                    if i == 150:
+                        proxy.reset()  # the sends after it go on during the outage
+                    elif i == 400:
+                        await wait_for(lambda: conn.reconnects == 1)
+                        proxy.reset()
+                outcomes = [await sender.wait_settled(d) for d in deliveries]
+            assert {type(o).__name__ for o in outcomes} == {"Accepted"}
+            assert set(got) == {f"m{i}" for i in range(n)}
+            assert conn.reconnects == 2 and sender.resent > 0
+            assert len(got) - len(set(got)) <= sender.resent + 2 * 50
+
+    run(main)
 
 
 def test_calls_made_during_the_outage_wait_and_then_proceed(proxy: FaultProxy) -> None:
