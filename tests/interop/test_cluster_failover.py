@@ -326,7 +326,7 @@ def clients_trio(urls: list[str], run: Run) -> None:
 
 
 CLIENTS: dict[str, Callable[[list[str], Run], None]] = {
-    "sync": clients_sync, "trio": clients_trio}  # asyncio: once its reconnect is in
+    "sync": clients_sync, "asyncio": clients_asyncio, "trio": clients_trio}
 
 
 # -- the test -------------------------------------------------------------------------------
