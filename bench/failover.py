@@ -30,6 +30,7 @@ A client is a function ``run_NAME(urls, address, probe, body)`` that runs until
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import queue
 import statistics
@@ -38,8 +39,10 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
@@ -213,16 +216,152 @@ def run_proton(urls: list[str], address: str, probe: Probe, body: bytes) -> None
     Container(Failover()).run()
 
 
+def _policy(reconnect: Any, probe: Probe, unsettled: Callable[[], int]) -> Any:
+    """proton's schedule (0.05 s doubling to 2 s) as amqp10's Reconnect, wired to the probe."""
+    return reconnect(initial_delay=0.05, multiplier=2.0, max_delay=2.0, max_duration=None,
+                     on_disconnect=lambda info: probe.on_disconnected(unsettled()),
+                     on_reconnect=lambda info: probe.on_connected(info.url))
+
+
 def run_sync(urls: list[str], address: str, probe: Probe, body: bytes) -> None:
-    raise NotImplementedError("needs reconnect")
+    """amqp10_sync: open_connection(urls, reconnect=Reconnect(...)); the sends in doubt at a
+    drop are resent by the adapter. A producer thread keeps up to 100 sends in flight
+    (send_nowait, wait_settled oldest first); this thread receives and accepts."""
+    import amqp10_sync as amqp
+    from amqp10_proto import Message
+    from amqp10_proto.errors import DeliveryFailed, SettlementLost
+
+    pending: deque[Any] = deque()
+    policy = _policy(amqp.Reconnect, probe, pending.__len__)
+    with _traceback_to_log(), amqp.open_connection(urls, reconnect=policy, timeout=60) as conn:
+        probe.on_connected(conn.url or "")
+        sender = conn.open_session().open_sender(address)
+        receiver = conn.open_session().open_receiver(address, credit=100)
+        failed: list[BaseException] = []
+
+        def produce() -> None:
+            seq = 0
+            try:
+                while not probe.stop.is_set():
+                    if probe.room(len(pending)):
+                        seq += 1
+                        pending.append(sender.send_nowait(Message(message_body(seq, body)),
+                                                          timeout=60))
+                    elif pending:
+                        with contextlib.suppress(DeliveryFailed):  # not accepted: not counted
+                            sender.wait_settled(pending[0], timeout=60)
+                            probe.on_accepted()
+                        pending.popleft()
+                    else:
+                        time.sleep(0.001)  # the receiver is behind: the backlog bound
+            except BaseException as exc:
+                failed.append(exc)
+                probe.stop.set()
+
+        producer = threading.Thread(target=produce, name="producer")
+        producer.start()
+        try:
+            while not probe.stop.is_set():
+                try:
+                    msg = receiver.receive(timeout=0.1)
+                except TimeoutError:
+                    continue
+                with contextlib.suppress(SettlementLost):  # it comes again: counted twice
+                    msg.accept()
+                probe.on_received(int.from_bytes(bytes(msg.body)[:8], "big"))
+        finally:
+            probe.stop.set()
+            producer.join(60)
+        if failed:
+            raise failed[0]
+
+
+async def _run_async(amqp: Any, urls: list[str], address: str, probe: Probe,
+                     body: bytes) -> None:
+    """run_sync's client on amqp10_asyncio or amqp10_trio (one API): two tasks."""
+    import asyncio
+
+    import trio
+
+    from amqp10_proto import Message
+    from amqp10_proto.errors import DeliveryFailed, SettlementLost
+
+    is_trio = amqp.__name__ == "amqp10_trio"
+    sleep = trio.sleep if is_trio else asyncio.sleep
+    pending: deque[Any] = deque()
+    async with amqp.open_connection(urls, reconnect=_policy(amqp.Reconnect, probe,
+                                                            pending.__len__),
+                                    timeout=60) as conn:
+        probe.on_connected(conn.url or "")
+        sender = await (await conn.open_session()).open_sender(address)
+        receiver = await (await conn.open_session()).open_receiver(address, credit=100)
+
+        async def produce() -> None:
+            seq = 0
+            while not probe.stop.is_set():
+                if probe.room(len(pending)):
+                    seq += 1
+                    pending.append(await sender.send_nowait(Message(message_body(seq, body)),
+                                                            timeout=60))
+                elif pending:
+                    with contextlib.suppress(DeliveryFailed):  # not accepted: not counted
+                        await sender.wait_settled(pending[0], timeout=60)
+                        probe.on_accepted()
+                    pending.popleft()
+                else:
+                    await sleep(0.001)  # the receiver is behind: the backlog bound
+
+        async def consume() -> None:
+            while not probe.stop.is_set():
+                try:
+                    msg = await receiver.receive(timeout=0.1)
+                except TimeoutError:
+                    continue
+                with contextlib.suppress(SettlementLost):  # it comes again: counted twice
+                    await msg.accept()
+                probe.on_received(int.from_bytes(bytes(msg.body)[:8], "big"))
+
+        try:
+            if is_trio:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(produce)
+                    nursery.start_soon(consume)
+            else:
+                await asyncio.gather(produce(), consume())
+        finally:
+            probe.stop.set()
 
 
 def run_asyncio(urls: list[str], address: str, probe: Probe, body: bytes) -> None:
-    raise NotImplementedError("needs reconnect")
+    import asyncio
+
+    import amqp10_asyncio
+
+    if not hasattr(amqp10_asyncio, "Reconnect"):
+        raise NotImplementedError("amqp10_asyncio does not reconnect yet")
+    with _traceback_to_log():
+        asyncio.run(_run_async(amqp10_asyncio, urls, address, probe, body))
 
 
 def run_trio(urls: list[str], address: str, probe: Probe, body: bytes) -> None:
-    raise NotImplementedError("needs reconnect")
+    import trio
+
+    import amqp10_trio
+
+    if not hasattr(amqp10_trio, "Reconnect"):
+        raise NotImplementedError("amqp10_trio does not reconnect yet")
+    with _traceback_to_log():
+        trio.run(_run_async, amqp10_trio, urls, address, probe, body)
+
+
+@contextlib.contextmanager
+def _traceback_to_log() -> Iterator[None]:
+    """A client's failure in full on stderr (the worker's log; the controller gets one line)."""
+    try:
+        yield
+    except BaseException:
+        traceback.print_exc()
+        raise
 
 
 CLIENTS: dict[str, Callable[[list[str], str, Probe, bytes], None]] = {
