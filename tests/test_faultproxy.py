@@ -150,7 +150,10 @@ def test_forwards_both_ways_and_counts_the_bytes(echo: EchoServer, proxy: FaultP
         writer.start()
         assert recv_exactly(sock, len(payload)) == payload
         writer.join(5)
-    stats = proxy.stats()
+    # The proxy thread counts a chunk after its send returns: the bytes may reach us first.
+    deadline = time.monotonic() + 5
+    while (stats := proxy.stats()).to_client < len(payload) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert (stats.accepted, stats.to_upstream, stats.to_client) == (1, len(payload), len(payload))
     assert stats.dropped == 0
     assert echo.wait_endings(1) == ["eof"]  # our close passed on as a FIN
