@@ -13,6 +13,7 @@ What they expect of the adapter's objects: a connection with ``closed``,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from typing import Any, Generic, TypeVar
@@ -87,6 +88,15 @@ def settle_timeout_text(link_name: str, span: float) -> str:
     """The TimeoutError text when the sender never settles after our outcome (2.8.3)."""
     return (f"link {link_name!r}: the peer did not settle the delivery within {span} s "
             "after our outcome (rcv-settle-mode second)")
+
+
+def _forget(endpoints: list[Any] | None, endpoint: Any) -> None:
+    """Drop an endpoint that is over from the list kept to open it again after a
+    reconnect (issue 9): a connection that opens and closes links for ever keeps
+    only those still open."""
+    if endpoints is not None:
+        with contextlib.suppress(ValueError):
+            endpoints.remove(endpoint)
 
 
 class LinkInfo:
@@ -204,6 +214,7 @@ class SessionBase:
             self._lost = True  # begun again once the connection is back
             return
         self._ended = True
+        _forget(getattr(self._conn, "_sessions", None), self)
         self.error = event.error if event.error is not None else self._failure
         if event.error is not None and not self._conn.closed:
             log.warning("%s: session %d ended by the peer: %s", self._conn.label,
@@ -318,6 +329,7 @@ class LinkBase(LinkInfo):
             self._link_lost(event)
             return
         self._detached_flag = True
+        _forget(self._session._links, self)
         # The peer's error; or ours, when the core detached the link for a fault of the
         # peer's and the peer's answering detach carried none (2.6.6).
         self.error = event.error if event.error is not None else self._core.local_error

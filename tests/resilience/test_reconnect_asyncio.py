@@ -331,3 +331,28 @@ def test_amqps_reconnects_with_tls_on_each_new_transport(cert: tuple[Path, Path]
             FaultProxy(broker.port) as proxy:
         run(main(proxy), timeout=60)
     assert proxy.stats().accepted == 2
+
+
+def test_links_and_sessions_closed_for_ever_are_not_kept_to_replay(proxy: FaultProxy) -> None:
+    """What a reconnect attaches again is what is open: an application that opens and
+    closes a sender per message keeps no closed one (memory stays bounded)."""
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=20) as conn:
+            session = await conn.open_session()
+            for i in range(200):
+                async with session.open_sender(q) as sender:
+                    await sender.send(numbered(i))
+            for _ in range(50):
+                async with conn.open_session():
+                    pass
+            receiver = await session.open_receiver(q, credit=10)
+            assert session._links == [receiver] and conn._sessions == [session]
+            proxy.cut()
+            await wait_for(lambda: conn.reconnects == 1)
+            assert session._links == [receiver] and conn._sessions == [session]
+            got = [(await receiver.receive(timeout=10)) for _ in range(200)]
+            assert {m.body for m in got} == {b"m%d" % i for i in range(200)}
+
+    run(main(), timeout=60)
