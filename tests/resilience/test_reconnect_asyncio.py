@@ -356,3 +356,32 @@ def test_links_and_sessions_closed_for_ever_are_not_kept_to_replay(proxy: FaultP
             assert {m.body for m in got} == {b"m%d" % i for i in range(200)}
 
     run(main(), timeout=60)
+
+
+def test_a_try_whose_peer_never_answers_the_open_fails_after_connect_timeout(
+        proxy: FaultProxy) -> None:
+    """The failover list's second URL accepts TCP and says nothing: that try ends after
+    connect_timeout and the next goes round to the first URL, which is back."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    silent_url = f"amqp://127.0.0.1:{silent.getsockname()[1]}"
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection([proxy.url, silent_url], reconnect=FAST,
+                                        connect_timeout=0.5, timeout=20) as conn:
+            sender = await (await conn.open_session()).open_sender(q)
+            proxy.cut()
+            await wait_for(lambda: conn.url == silent_url)
+            t0 = time.monotonic()
+            await sender.send(Message(b"after"), timeout=20)
+            assert time.monotonic() - t0 >= 0.4  # the silent try's connect_timeout
+            assert conn.reconnects == 1 and conn.url == proxy.url
+        assert await no_other_tasks()
+
+    try:
+        run(main(), timeout=60)
+        silent.settimeout(1)
+        accepted, _ = silent.accept()  # the try reached it (and was given up on)
+        accepted.close()
+    finally:
+        silent.close()
