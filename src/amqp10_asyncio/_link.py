@@ -182,8 +182,22 @@ class Receiver(AsyncReceiverBase[ReceivedMessage], _Link):
     _message_class = ReceivedMessage
 
     async def add_credit(self, n: int) -> None:
-        """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more."""
+        """Manual credit (receivers opened with ``credit=0``): let the peer send ``n`` more.
+
+        While the connection reconnects, this waits for it (within the connection's
+        ``timeout``) and grants the credit on the new link.
+        """
+        conn = self._conn
+        await conn._wait_connected(conn._deadline(None), None)
         self._add_credit(n)
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Ask the peer to use all outstanding credit now or give it back; wait until done
+        (while the connection reconnects, first for it to be back: all within ``timeout``)."""
+        conn = self._conn
+        end = conn._deadline(timeout)
+        await conn._wait_connected(end, timeout)
+        await super().drain(max(0.0, end - conn._loop.time()))
 
     async def _settled(self) -> None:
         self._conn._after_soon()  # coalesced with the settlements that follow in this burst

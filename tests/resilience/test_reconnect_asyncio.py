@@ -38,6 +38,14 @@ async def wait_for(pred: Callable[[], object], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def go_down(proxy: FaultProxy, conn: amqp.Connection) -> None:
+    """The broker goes away and stays away (new connections refused) until
+    ``proxy.refuse_new(False)``; returns once the connection is reconnecting."""
+    proxy.refuse_new(True)
+    proxy.cut()
+    await wait_for(lambda: conn.state == "reconnecting")
+
+
 async def in_thread(fn: Callable[[], object]) -> object:
     """Run a blocking call (a broker's start or stop) off the loop, which must keep
     serving the connection meanwhile."""
@@ -103,9 +111,7 @@ def test_calls_made_during_the_outage_wait_and_then_proceed(proxy: FaultProxy) -
             session = await conn.open_session()
             sender = await session.open_sender(q)
             receiver = await session.open_receiver(q, credit=10)
-            proxy.refuse_new(True)
-            proxy.cut()
-            await wait_for(lambda: conn.state == "reconnecting")
+            await go_down(proxy, conn)
             send = asyncio.create_task(sender.send(Message(b"during"), timeout=20))
             opening = asyncio.ensure_future(conn.open_session(timeout=20))
             await asyncio.sleep(0.5)
@@ -258,9 +264,7 @@ def test_closing_while_reconnecting_ends_it_at_once(proxy: FaultProxy) -> None:
             proxy.url, reconnect=amqp.Reconnect(initial_delay=5, max_delay=5), timeout=20)
         receiver = await (await conn.open_session()).open_receiver(queue(), credit=5)
         waiting = asyncio.create_task(receiver.receive(timeout=20))
-        proxy.refuse_new(True)
-        proxy.cut()
-        await wait_for(lambda: conn.state == "reconnecting")
+        await go_down(proxy, conn)
         await asyncio.sleep(0.2)  # the first try was refused: the loop sleeps 5 s now
         assert conn._task is not None and not conn._task.done()
         t0 = time.monotonic()
@@ -385,3 +389,29 @@ def test_a_try_whose_peer_never_answers_the_open_fails_after_connect_timeout(
         accepted.close()
     finally:
         silent.close()
+
+
+def test_manual_credit_and_drain_during_the_outage_wait_for_the_new_link(
+        proxy: FaultProxy) -> None:
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=20) as conn:
+            session = await conn.open_session()
+            sender = await session.open_sender(q)
+            receiver = await session.open_receiver(q, credit=0)
+            for outage in range(2):
+                await go_down(proxy, conn)
+                call = asyncio.ensure_future(
+                    receiver.add_credit(2) if outage == 0 else receiver.drain(timeout=20))
+                await asyncio.sleep(0.2)
+                assert not call.done()
+                proxy.refuse_new(False)
+                await asyncio.wait_for(call, 20)
+            assert conn.reconnects == 2 and receiver.credit == 0  # granted, then drained
+            await receiver.add_credit(2)
+            for body in (b"a", b"b"):
+                await sender.send(Message(body))
+            assert [(await receiver.receive(timeout=10)).body for _ in range(2)] == [b"a", b"b"]
+
+    run(main(), timeout=60)
