@@ -85,6 +85,19 @@ class Recovering:
         self._replaying = False
         if self._schedule is not None:
             self._schedule.started = None
+        self._end_lost()
+
+    def _end_lost(self) -> None:
+        """The connection is not coming back: the sessions and links its transport took
+        are over for good (``ended``, ``detached``), as its close would have made them."""
+        for session in self._sessions:
+            for link in session._links:
+                if link._lost:
+                    link._lost = False
+                    link._detached_flag = True
+            if session._lost:
+                session._lost = False
+                session._ended = True
 
     # -- what the application sees ----------------------------------------------------------
     @property
@@ -203,6 +216,7 @@ class Recovering:
         self._replaying = False
         attempts = schedule.attempts
         schedule.started = None
+        self._end_lost()
         text = (f"connection lost and not recovered after {attempts} attempt(s): "
                 f"{describe_error(cause) or 'no reason given'}")
         self._given_up = ConnectionClosedError(text, cause)

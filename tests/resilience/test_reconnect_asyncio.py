@@ -217,6 +217,7 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
             assert time.monotonic() - t0 < 10  # a hang guard: 3 quick tries
             assert "refused" in str(info.value).lower()
             assert conn.state == "closed" and conn.closed
+            assert receiver.detached and receiver.session.ended  # over for good
             assert await no_other_tasks()  # the reconnect task ended with the episode
             with pytest.raises(ConnectionClosed, match="not recovered"):
                 await conn.open_session()
@@ -271,6 +272,7 @@ def test_closing_while_reconnecting_ends_it_at_once(proxy: FaultProxy) -> None:
         await conn.close(timeout=5)
         assert time.monotonic() - t0 < 2
         assert conn.state == "closed" and conn._task is None
+        assert receiver.detached and receiver.session.ended
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(waiting, 2)
         with pytest.raises(ConnectionClosed):
