@@ -415,6 +415,18 @@ class SenderBase(LinkBase):
                       or isinstance(d.remote_state, _TERMINAL)]:
                 del payloads[d]
             self._sweep_at = max(64, 2 * len(payloads))
+            if self._forward:
+                self._sweep_forwards()
+
+    def _sweep_forwards(self) -> None:
+        """Forget resends whose outcome came: the application's delivery takes it over, so
+        a later wait on it still answers (bounded memory however many reconnects)."""
+        forward = self._forward
+        for old in list(forward):
+            new = self._resolve(old)
+            if new.remote_settled or isinstance(new.remote_state, _TERMINAL):
+                old.remote_state, old.remote_settled = new.remote_state, new.remote_settled
+                del forward[old]
 
     def _link_lost(self, event: LinkDetached) -> None:
         for delivery, message in self._payloads.items():
