@@ -348,7 +348,7 @@ class Connection(Recovering, ConnectionInfo):
                     self._task = self._loop.create_task(self._reconnect())
             elif self._given_up is not None:
                 self._dead = True
-        dispatch_events(core, self.label)
+        dispatch_events(core, self.label, reconnecting=self._reconnecting)
         if self._reconnecting and not self._dead:
             self._handshake()
 

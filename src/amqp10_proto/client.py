@@ -115,14 +115,15 @@ _NO_INCOMING_LINK = Error(condition=ErrorCondition.NOT_ALLOWED,
                           description="this client accepts no incoming links")
 
 
-def dispatch_events(core: Connection, label: str) -> bool:
+def dispatch_events(core: Connection, label: str, *, reconnecting: bool = False) -> bool:
     """Hand every queued core event to the adapter object its link or session carries.
 
     The adapters keep their Session/Sender/Receiver in the core object's
     ``context``; each has ``_deliver``, ``_detached``, ``_on_end``, ``_on_failed``,
     ``_undecodable`` or ``_on_flow_event`` as it needs. A client takes no session
     or link the peer begins (refused with amqp:not-allowed, 2.5.1 / 2.6.3). True if
-    there was any event (the adapter then wakes its waiters).
+    there was any event (the adapter then wakes its waiters). ``reconnecting``: the
+    connection replaces its lost transport, whose end was logged already.
 
     No exception escapes from handling one event: the peer's fault
     (RemoteProtocolError, its close already queued by the core) is logged, ours is
@@ -140,7 +141,7 @@ def dispatch_events(core: Connection, label: str) -> bool:
                     if obj is not None:
                         obj._deliver(event)
                 else:
-                    _dispatch_one(event, label)
+                    _dispatch_one(event, label, reconnecting)
                 event = core.next_event()
             return True
         except RemoteProtocolError as exc:
@@ -170,7 +171,7 @@ _ROUTES: dict[type, tuple[str, str]] = {
 }
 
 
-def _dispatch_one(event: Any, label: str) -> None:
+def _dispatch_one(event: Any, label: str, reconnecting: bool = False) -> None:
     """Every event but MessageReceived: to its endpoint's adapter object, or answered here."""
     t = type(event)
     route = _ROUTES.get(t)
@@ -179,8 +180,11 @@ def _dispatch_one(event: Any, label: str) -> None:
         if obj is not None:
             getattr(obj, route[1])(event)
     elif t is ConnectionClosed:
-        log.log(logging.INFO if event.error is None else logging.WARNING,
-                "%s: connection closed %s", label, describe_error(event.error) or "cleanly")
+        # While reconnecting, the drop was logged once already (with where it goes next).
+        level = logging.DEBUG if reconnecting else (
+            logging.INFO if event.error is None else logging.WARNING)
+        log.log(level, "%s: connection closed %s", label,
+                describe_error(event.error) or "cleanly")
     elif t is ConnectionFailed:
         log.debug("%s: closing for the peer's fault: %s", label, describe_error(event.error))
     # 2.5.1 / 2.6.3: refuse what the peer still waits on; a session or link it ended

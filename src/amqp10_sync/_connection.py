@@ -278,7 +278,7 @@ class Connection(Recovering, ConnectionInfo):
                 self._dead = True
                 self._room.notify_all()
             self._cond.notify_all()
-        if dispatch_events(core, self.label):
+        if dispatch_events(core, self.label, reconnecting=self._reconnecting):
             self._cond.notify_all()
 
     def _flush(self) -> None:

@@ -414,7 +414,7 @@ class Connection(Recovering, ConnectionInfo):
                 self._dead = True
                 self._pump_scope.cancel()
             self._fire()
-        if dispatch_events(core, self.label):
+        if dispatch_events(core, self.label, reconnecting=self._reconnecting):
             self._fire()
         if self._reconnecting and not self._dead:
             self._handshake()
@@ -433,12 +433,12 @@ class Connection(Recovering, ConnectionInfo):
         core = self._core
         if core.opened and not self._replaying:
             self._replay()
-            if dispatch_events(core, self.label):
+            if dispatch_events(core, self.label, reconnecting=self._reconnecting):
                 self._fire()
         if self._replaying and self._replay_done():
             self._recovered(trio.current_time())
             self._attempt_end = math.inf
-            dispatch_events(core, self.label)
+            dispatch_events(core, self.label, reconnecting=self._reconnecting)
             self._fire()
 
     def _flush(self) -> None:
