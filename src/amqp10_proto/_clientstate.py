@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ._definitions import Accepted, Error, Modified, Rejected, Released
 from ._delivery import Delivery
@@ -43,7 +43,6 @@ from ._performatives import Attach
 from ._state import LinkState
 
 __all__ = [
-    "AsyncReceiverBase",
     "LinkBase",
     "LinkInfo",
     "ReceiverBase",
@@ -666,123 +665,3 @@ class ReceiverBase(LinkBase):
             self._drains += 1
         else:  # an aborted transfer used a credit
             self._refill()
-
-
-M = TypeVar("M")
-
-
-class AsyncReceiverBase(ReceiverBase, Generic[M]):
-    """A receiver's calls for the adapters whose connections wait with
-    ``await conn._wait_until(pred, end)`` (asyncio, trio); ``M`` is the adapter's
-    received-message class. Each adapter says how it checkpoints and what follows a
-    settlement that needs no wait."""
-
-    _buffer: deque[M]
-
-    async def _checkpoint(self) -> None:
-        """Before a call does anything (trio: let a cancelled caller out first)."""
-
-    async def _settled(self) -> None:
-        """After a settlement that needs no wait: have its disposition written."""
-        self._conn._after()
-
-    # -- receiving ----------------------------------------------------------------------
-    async def receive(self, timeout: float | None = None) -> M:
-        """The next message; raises TimeoutError if none arrives within ``timeout``.
-
-        Cancelled while waiting, no message is taken.
-        """
-        conn = self._conn
-        end = conn._deadline(timeout)
-        buffer = self._buffer
-        await self._checkpoint()
-        if not buffer:
-            ok = await conn._wait_until(lambda: buffer or self._gone(), end)
-            if not buffer:
-                raise self._no_message(ok, conn._span(timeout))
-        msg = buffer.popleft()
-        self._refill(flush=True)
-        return msg
-
-    async def receive_batch(self, n: int, timeout: float | None = None) -> list[M]:
-        """Up to ``n`` messages: return once ``n`` are here or ``timeout`` passed (maybe [])."""
-        conn = self._conn
-        end = conn._deadline(timeout)
-        want = self._batch_size(n)
-        buffer = self._buffer
-        await self._checkpoint()
-        await conn._wait_until(lambda: len(buffer) >= want or self._gone(), end)
-        if not buffer and self._gone():
-            raise self._no_message(True, conn._span(timeout))
-        got: list[M] = self._take(n)
-        return got
-
-    def __aiter__(self) -> AsyncReceiverBase[M]:
-        """``async for msg in receiver``: messages as they arrive, until we close the link.
-
-        Waits without a timeout; raises LinkDetached / SessionEnded /
-        ConnectionClosed if the peer ends it.
-        """
-        return self
-
-    async def __anext__(self) -> M:
-        buffer = self._buffer
-        await self._conn._wait_until(lambda: buffer or self._gone(), None)
-        if not buffer:
-            if self._iteration_over():
-                raise StopAsyncIteration
-            raise self._no_message(True, 0)
-        msg = buffer.popleft()
-        self._refill(flush=True)
-        return msg
-
-    # -- credit ---------------------------------------------------------------------------
-    async def drain(self, timeout: float | None = None) -> None:
-        """Ask the peer to use all outstanding credit now or give it back; wait until done."""
-        conn = self._conn
-        end = conn._deadline(timeout)
-        await self._checkpoint()
-        before = self._drain_start()
-        ok = await conn._wait_until(lambda: self._drains != before or self._gone(), end)
-        self._drain_result(before, ok)
-
-    # -- settling -------------------------------------------------------------------------
-    # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
-    # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
-    async def accept(self, msg: Any, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
-        await self._settle(msg, timeout, "accept")
-
-    async def reject(self, msg: Any, error: Error | None = None, *,
-                     timeout: float | None = None) -> None:
-        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
-        await self._settle(msg, timeout, "reject", error)
-
-    async def release(self, msg: Any, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
-        await self._settle(msg, timeout, "release")
-
-    async def modify(self, msg: Any, *, delivery_failed: bool = True,
-                     undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None) -> None:
-        """The modified outcome (3.4.5; RabbitMQ 3.10 lacks it and ends the session)."""
-        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
-                           undeliverable_here=undeliverable_here,
-                           message_annotations=message_annotations)
-
-    async def _settle(self, msg: Any, timeout: float | None, how: str, *args: Any,
-                      **kwargs: Any) -> None:
-        # Cancellation is checked first: a cancelled settle said nothing to the peer.
-        await self._checkpoint()
-        conn = self._conn
-        delivery = msg.delivery
-        wait = self._settle_start(delivery, how, args, kwargs)
-        if wait is None:
-            return
-        if not wait:
-            await self._settled()
-            return
-        conn._after()
-        ok = await conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout))
-        self._settle_result(delivery, ok, conn._span(timeout))

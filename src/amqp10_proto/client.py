@@ -12,8 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._asyncreceiver import AsyncReceiverBase
 from ._clientstate import (
-    AsyncReceiverBase,
     LinkBase,
     LinkInfo,
     ReceiverBase,
