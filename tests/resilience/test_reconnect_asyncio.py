@@ -10,6 +10,7 @@ or a dying node does; every count is made by the test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import time
@@ -20,10 +21,12 @@ import pytest
 
 import amqp10_asyncio as amqp
 from amqp10_cli import RunningBroker, start_broker
-from amqp10_proto import Message
+from amqp10_proto import Error, Message, Symbol
 from amqp10_proto.errors import ConnectionClosed, SettlementLost
+from amqp10_proto.performatives import Close
 from tests.asyncio_.helpers import no_other_tasks, run
 from tests.asyncio_.test_asyncio_tls import cert
+from tests.hostile.servers import Closed, HostileServer, RawPeer, frame
 
 from ..faultproxy import FaultProxy
 from .test_reconnect_sync import FAST, broker, numbered, proxy, queue
@@ -417,3 +420,37 @@ def test_manual_credit_and_drain_during_the_outage_wait_for_the_new_link(
             assert [(await receiver.receive(timeout=10)).body for _ in range(2)] == [b"a", b"b"]
 
     run(main(), timeout=60)
+
+
+def test_a_redirect_is_followed_to_the_host_and_port_it_names(broker: RunningBroker) -> None:
+    """2.8.15: the peer closes with amqp:connection:redirect; the next try goes where its
+    info says, and the session begun on the first peer is begun again there."""
+    def redirect(peer: RawPeer) -> None:
+        peer.handshake()
+        peer.begin()
+        info = {Symbol("network-host"): "127.0.0.1", Symbol("port"): broker.port}
+        peer.send(frame(0, Close(error=Error(condition=Symbol("amqp:connection:redirect"),
+                                             description="go there", info=info))))
+        with contextlib.suppress(Closed):
+            while not peer.stopping:
+                peer.read_some(0.1)
+
+    server = HostileServer(redirect)
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection(server.url, sasl=None, reconnect=FAST,
+                                        timeout=20) as conn:
+            session = await conn.open_session()
+            await wait_for(lambda: conn.reconnects == 1)
+            assert conn.url == broker.url
+            sender = await session.open_sender(q)
+            receiver = await session.open_receiver(q, credit=1)
+            await sender.send(Message(b"there"))
+            assert (await receiver.receive(timeout=10)).body == b"there"
+        assert await no_other_tasks()
+
+    try:
+        run(main(), timeout=60)
+    finally:
+        server.close()
