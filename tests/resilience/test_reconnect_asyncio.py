@@ -41,6 +41,13 @@ async def wait_for(pred: Callable[[], object], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def sender_and_receiver(conn: amqp.Connection, q: str,
+                              credit: int) -> tuple[amqp.Sender, amqp.Receiver]:
+    """A session on ``conn`` with a sender to ``q`` and a receiver from it."""
+    session = await conn.open_session()
+    return await session.open_sender(q), await session.open_receiver(q, credit=credit)
+
+
 async def go_down(proxy: FaultProxy, conn: amqp.Connection) -> None:
     """The broker goes away and stays away (new connections refused) until
     ``proxy.refuse_new(False)``; returns once the connection is reconnecting."""
@@ -66,9 +73,7 @@ def test_a_broken_transport_mid_stream_loses_no_accepted_message(
 
     async def main() -> None:
         async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=30) as conn:
-            session = await conn.open_session()
-            sender = await session.open_sender(q)
-            receiver = await session.open_receiver(q, credit=20)
+            sender, receiver = await sender_and_receiver(conn, q, 20)
 
             async def produce() -> None:
                 for i in range(n):
@@ -111,9 +116,7 @@ def test_calls_made_during_the_outage_wait_and_then_proceed(proxy: FaultProxy) -
 
     async def main() -> None:
         async with amqp.open_connection(proxy.url, reconnect=policy, timeout=20) as conn:
-            session = await conn.open_session()
-            sender = await session.open_sender(q)
-            receiver = await session.open_receiver(q, credit=10)
+            sender, receiver = await sender_and_receiver(conn, q, 10)
             await go_down(proxy, conn)
             send = asyncio.create_task(sender.send(Message(b"during"), timeout=20))
             opening = asyncio.ensure_future(conn.open_session(timeout=20))
@@ -143,9 +146,7 @@ def test_a_blackholed_transport_is_found_by_the_idle_timeout_and_replaced() -> N
     async def main(proxy: FaultProxy) -> None:
         async with amqp.open_connection(proxy.url, reconnect=FAST, idle_timeout=0.5,
                                         timeout=20) as conn:
-            session = await conn.open_session()
-            sender = await session.open_sender(q)
-            receiver = await session.open_receiver(q, credit=10)
+            sender, receiver = await sender_and_receiver(conn, q, 10)
             await sender.send(Message(b"before"))
             await (await receiver.receive(timeout=10)).accept()
             proxy.blackhole()
@@ -211,6 +212,7 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
         conn = await amqp.open_connection(proxy.url, reconnect=policy, timeout=20)
         try:
             receiver = await (await conn.open_session()).open_receiver(queue(), credit=5)
+            closing = asyncio.ensure_future(conn.wait_closed())
             proxy.refuse_new(True)
             proxy.cut()
             t0 = time.monotonic()
@@ -218,6 +220,7 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
                                match=r"not recovered after 3 attempt\(s\)") as info:
                 await receiver.receive(timeout=20)
             assert time.monotonic() - t0 < 10  # a hang guard: 3 quick tries
+            await asyncio.wait_for(closing, 1)  # waited through the tries, not past them
             assert "refused" in str(info.value).lower()
             assert conn.state == "closed" and conn.closed
             assert receiver.detached and receiver.session.ended  # over for good
@@ -239,9 +242,7 @@ def test_a_broker_restart_on_the_same_port_brings_the_links_back() -> None:
         port = first.port
         conn = await amqp.open_connection(first.url, reconnect=FAST, timeout=20)
         try:
-            session = await conn.open_session()
-            sender = await session.open_sender(q)
-            receiver = await session.open_receiver(q, credit=10)
+            sender, receiver = await sender_and_receiver(conn, q, 10)
             await sender.send(Message(b"one"))
             await (await receiver.receive(timeout=10)).accept()
             await in_thread(first.stop)
@@ -324,9 +325,7 @@ def test_amqps_reconnects_with_tls_on_each_new_transport(cert: tuple[Path, Path]
         ctx = ssl.create_default_context(cafile=str(cert[1]))
         async with amqp.open_connection(f"amqps://localhost:{proxy.port}", ssl_context=ctx,
                                         reconnect=FAST, timeout=20) as conn:
-            session = await conn.open_session()
-            sender = await session.open_sender(q)
-            receiver = await session.open_receiver(q, credit=10)
+            sender, receiver = await sender_and_receiver(conn, q, 10)
             await sender.send(Message(b"before"))
             proxy.reset()
             await wait_for(lambda: conn.reconnects == 1)
@@ -402,9 +401,7 @@ def test_manual_credit_and_drain_during_the_outage_wait_for_the_new_link(
 
     async def main() -> None:
         async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=20) as conn:
-            session = await conn.open_session()
-            sender = await session.open_sender(q)
-            receiver = await session.open_receiver(q, credit=0)
+            sender, receiver = await sender_and_receiver(conn, q, 0)
             for outage in range(2):
                 await go_down(proxy, conn)
                 call = asyncio.ensure_future(
@@ -454,3 +451,29 @@ def test_a_redirect_is_followed_to_the_host_and_port_it_names(broker: RunningBro
         run(main(), timeout=60)
     finally:
         server.close()
+
+
+def test_a_send_cancelled_during_the_outage_is_never_sent(proxy: FaultProxy) -> None:
+    """Cancelling never corrupts the connection: a send cancelled while it waited for the
+    transport did not go out, and is not sent once the connection is back."""
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=20) as conn:
+            sender, receiver = await sender_and_receiver(conn, q, 10)
+            await go_down(proxy, conn)
+            cancelled = asyncio.create_task(sender.send(Message(b"cancelled")))
+            waiting = asyncio.create_task(sender.send(Message(b"kept")))
+            await asyncio.sleep(0.1)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            proxy.refuse_new(False)
+            await asyncio.wait_for(waiting, 20)
+            await sender.send(Message(b"last"))
+            bodies = [(await receiver.receive(timeout=10)).body for _ in range(2)]
+            assert bodies == [b"kept", b"last"] and sender.resent == 0
+            with pytest.raises(TimeoutError):
+                await receiver.receive(timeout=0.3)
+
+    run(main(), timeout=60)
