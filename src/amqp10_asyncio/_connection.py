@@ -26,10 +26,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import Error
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    FirstConnect,
     Reconnect,
     Recovering,
     SaslOption,
@@ -140,13 +142,13 @@ class Connection(Recovering, ConnectionInfo):
     def __init__(self, core: CoreConnection, *, timeout: float, label: str,
                  dialer: _Dialer | None = None, policy: Reconnect | None = None,
                  urls: Sequence[Any] = (), current: int = 0,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, connected: Any = None) -> None:
         self._core = core
         self._timeout = timeout
         self.label = label
         self._dialer = dialer
         self._connect_timeout = connect_timeout
-        self._init_recovery(policy if dialer is not None else None, urls, current)
+        self._init_recovery(policy if dialer is not None else None, urls, current, connected)
         self._loop = asyncio.get_running_loop()
         self._protocol = _Protocol(self)
         self._transport: asyncio.Transport | None = None
@@ -605,7 +607,8 @@ def open_connection(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + connect_timeout
         error: BaseException | None = None
-        for index, parsed in enumerate(parsed_urls):
+        tries = FirstConnect(parsed_urls)
+        for index, parsed in tries:
             left = deadline - loop.time()
             if left <= 0 and error is not None:
                 break
@@ -613,7 +616,7 @@ def open_connection(
             conn = Connection(dialer.core(parsed), timeout=timeout,
                               label=f"{parsed.host}:{parsed.port}", dialer=dialer,
                               policy=policy, urls=parsed_urls, current=index,
-                              connect_timeout=connect_timeout)
+                              connect_timeout=connect_timeout, connected=parsed)
             try:
                 await dialer.connect(parsed, conn._protocol, left)
                 await conn._start(left)
@@ -621,7 +624,11 @@ def open_connection(
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
             except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError too
-                if len(parsed_urls) > 1:
+                cause = getattr(exc, "error", None)
+                if isinstance(cause, Error) and tries.redirected(
+                        cause, index, parsed):  # 2.8.15: often the answer to our open
+                    log.info("%s:%d redirects us: %s", parsed.host, parsed.port, exc)
+                elif len(parsed_urls) > 1:
                     log.info("connecting to %s:%d failed: %s", parsed.host, parsed.port, exc)
                 error = exc
         assert error is not None
