@@ -445,6 +445,7 @@ class SenderBase(LinkBase):
             self._forward[old] = new
             self._track(new, message)
             self._resent += 1
+            self._conn._resent_total += 1
         return not resend
 
     def _resolve(self, delivery: Delivery) -> Delivery:
@@ -575,12 +576,21 @@ class ReceiverBase(LinkBase):
 
     def _add_credit(self, n: int) -> None:
         self._check()
+        if self._lost:  # granted on the new link when the connection is back
+            if n < 0:
+                raise ValueError(f"credit to add must not be negative, not {n!r}")
+            self._lost_credit += n
+            return
         self._core.add_credit(n)
         self._conn._after()
 
     def _drain_start(self) -> int:
         self._check()
         before = self._drains
+        if self._lost:  # no link to drain: the credit is given up, and that is the drain
+            self._lost_credit = 0
+            self._drains += 1
+            return before
         self._core.drain()
         self._conn._after()
         return before

@@ -69,6 +69,7 @@ class Recovering:
         self._replaying = False
         #: Sessions in the order they were opened (the adapter adds; ended ones leave).
         self._sessions: list[Any] = []
+        self._resent_total = 0
         #: Set when the policy gave up: what every later call raises.
         self._given_up: ConnectionClosedError | None = None
         #: Recovery starts only once the first open succeeded: the first connect fails
@@ -121,8 +122,7 @@ class Recovering:
     @property
     def resent(self) -> int:
         """Messages sent again after a reconnect because their outcome had not arrived."""
-        return sum(link.resent for s in self._sessions for link in s._links
-                   if hasattr(link, "resent"))
+        return self._resent_total
 
     @property
     def closed(self) -> bool:

@@ -512,6 +512,9 @@ class Connection(Recovering, ConnectionInfo):
                 self._out.clear()
                 self._attempt_end = time.monotonic() + self._connect_timeout
                 self.label = f"{attempt.url.host}:{attempt.url.port}"
+                if self._trace_in is not None:  # a new stream: frames start afresh
+                    self._trace_in = FrameTracer(self.label, "<-")
+                    self._trace_out = FrameTracer(self.label, "->")
                 core.open()
                 self._after()
                 return True

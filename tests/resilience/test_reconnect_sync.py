@@ -297,3 +297,24 @@ def test_a_redirect_is_followed_to_the_host_and_port_it_names(
     finally:
         server.join(5)
         listener.close()
+
+
+def test_manual_credit_and_drain_during_the_outage_carry_over(proxy: FaultProxy) -> None:
+    q = queue()
+    with amqp.open_connection(proxy.url, reconnect=FAST, timeout=10) as conn:
+        session = conn.open_session()
+        receiver = session.open_receiver(q, credit=0)
+        receiver.add_credit(5)
+        proxy.refuse_new(True)
+        proxy.cut()
+        wait_for(lambda: conn.state == "reconnecting")
+        receiver.drain(timeout=1)  # no link to drain: the credit is given up at once
+        receiver.add_credit(2)  # granted on the new link
+        proxy.refuse_new(False)
+        wait_for(lambda: conn.state == "open")
+        assert receiver.credit == 2
+        sender = session.open_sender(q)
+        for body in (b"a", b"b", b"c"):
+            sender.send(Message(body))
+        assert [m.body for m in receiver.receive_batch(3, timeout=1)] == [b"a", b"b"]
+        assert conn.resent == 0 and sender.resent == 0
