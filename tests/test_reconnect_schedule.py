@@ -28,6 +28,8 @@ def err(condition: str, **info: object) -> Error:
 def test_first_try_is_immediate_then_the_delay_doubles_up_to_the_cap() -> None:
     policy = Reconnect(initial_delay=0.1, max_delay=1.0, jitter=0.0)
     assert [policy.delay(n) for n in range(1, 8)] == [0.0, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    waiting = Reconnect(first_delay=0.3, initial_delay=0.1, max_delay=1.0, jitter=0.0)
+    assert [waiting.delay(n) for n in range(1, 4)] == [0.3, 0.1, 0.2]
 
 
 def test_jitter_spreads_the_delay_within_its_band() -> None:
@@ -141,6 +143,7 @@ def test_resolve_and_validation() -> None:
         Reconnect.resolve("yes")  # type: ignore[arg-type]
     for bad in ({"initial_delay": -1}, {"max_delay": 0.01, "initial_delay": 1},
                 {"multiplier": 0.5}, {"jitter": 2}, {"max_attempts": 0},
+                {"first_delay": -1}, {"first_delay": 10, "max_delay": 5},
                 {"max_duration": 0}):
         with pytest.raises(ValueError):
             Reconnect(**bad)
@@ -167,7 +170,7 @@ def test_schedule_invariants(policy: Reconnect, spreads: list[float], n_urls: in
         assert attempt.at >= now >= start
         assert attempt.at - now <= policy.max_delay * (1 + policy.jitter) + 1e-9
         if attempt.number == 1:
-            assert attempt.at == now
+            assert attempt.at == now + policy.first_delay
         if policy.max_attempts is not None:
             assert attempt.number <= policy.max_attempts
         if policy.max_duration is not None:
