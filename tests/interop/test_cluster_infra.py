@@ -42,7 +42,8 @@ def test_messages_accepted_by_a_crashed_node_come_out_of_another(
     port1 = rabbitmq_cluster.ports[0]
     address = f"/amq/queue/{queue}"  # /queue/NAME would re-declare it as a classic queue
     assert rabbitmq_cluster.leader(queue) == port1
-    doomed = amqp10_sync.open_connection(node1, timeout=30)
+    # reconnect=False: this is the cluster's story (what a crash does to a connection).
+    doomed = amqp10_sync.open_connection(node1, timeout=30, reconnect=False)
     try:
         sender = doomed.open_session().open_sender(address)
         for i in range(COUNT):
