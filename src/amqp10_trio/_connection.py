@@ -39,6 +39,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    FirstConnect,
     Reconnect,
     Recovering,
     SaslOption,
@@ -200,11 +201,13 @@ class Connection(Recovering, ConnectionInfo):
 
     async def _connect_first(self) -> None:
         """Try the URLs in order within ``connect_timeout`` in all: connect and open;
-        the last failure is raised if none answers. A refused login is not retried."""
+        the last failure is raised if none answers. A refused login is not retried; a
+        redirect (2.8.15) is followed, at most five hops."""
         assert self._dial is not None and self._make_core is not None
         deadline = trio.current_time() + self._connect_timeout
         error: BaseException | None = None
-        for index, url in enumerate(self._urls):
+        tries = FirstConnect(self._urls)
+        for index, url in tries:
             if trio.current_time() >= deadline and error is not None:
                 break
             try:
@@ -213,12 +216,17 @@ class Connection(Recovering, ConnectionInfo):
                 self._install(stream, self._make_core(url), url)
                 if self._schedule is not None:
                     self._schedule.current = index
+                    if url != self._urls[index]:  # where a redirect took us
+                        self._schedule._redirect_used = url
                 await self._begin(deadline)
                 return
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
             except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosed) as exc:
-                if len(self._urls) > 1:
+                if isinstance(exc, amqp_errors.ConnectionClosed) and tries.redirected(
+                        exc.error, index, url):  # type: ignore[arg-type]
+                    log.info("%s:%d redirects us: %s", url.host, url.port, exc)
+                elif len(self._urls) > 1:
                     log.info("connecting to %s:%d failed: %s", url.host, url.port, exc)
                 error = exc
                 await self._abandon_try()

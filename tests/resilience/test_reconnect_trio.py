@@ -369,3 +369,45 @@ def test_a_failover_list_is_tried_in_order_at_first(broker: RunningBroker) -> No
     with FaultProxy(broker.port) as dead, FaultProxy(broker.port) as live:
         dead.refuse_new(True)
         run(main, dead, live)
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["answering-open", "later"])
+def test_a_redirect_is_followed_to_the_host_and_port_it_names(
+        broker: RunningBroker, later: bool) -> None:
+    """2.8.15: the peer closes with amqp:connection:redirect, in answer to our open (the
+    first connect follows it) or once a session is begun (a reconnect goes there)."""
+    from amqp10_proto import Error, Symbol
+    from amqp10_proto.performatives import Close
+    from tests.hostile.servers import Closed, HostileServer, RawPeer, frame
+
+    def redirect(peer: RawPeer) -> None:
+        peer.handshake()
+        if later:
+            peer.begin()
+        info = {Symbol("network-host"): "127.0.0.1", Symbol("port"): broker.port}
+        peer.send(frame(0, Close(error=Error(condition=Symbol("amqp:connection:redirect"),
+                                             description="go there", info=info))))
+        with contextlib.suppress(Closed):
+            while not peer.stopping:
+                peer.read_some(0.1)
+
+    server = HostileServer(redirect)
+    q = queue()
+
+    async def main() -> None:
+        async with amqp.open_connection(server.url, sasl=None, reconnect=FAST,
+                                        timeout=20) as conn:
+            session = await conn.open_session()
+            if later:
+                await wait_for(lambda: conn.reconnects == 1)
+            assert conn.url == broker.url and conn.reconnects == int(later)
+            sender = await session.open_sender(q)
+            receiver = await session.open_receiver(q, credit=1)
+            await sender.send(Message(b"there"))
+            assert (await receiver.receive(timeout=10)).body == b"there"
+        assert adapter_tasks() == []
+
+    try:
+        run(main)
+    finally:
+        server.close()
