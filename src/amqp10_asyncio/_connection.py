@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import Error
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -606,11 +605,10 @@ def open_connection(
     async def opening() -> Connection:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + connect_timeout
-        error: BaseException | None = None
         tries = FirstConnect(parsed_urls)
         for index, parsed in tries:
             left = deadline - loop.time()
-            if left <= 0 and error is not None:
+            if left <= 0 and tries.error is not None:
                 break
             left = max(left, 0.001)
             conn = Connection(dialer.core(parsed), timeout=timeout,
@@ -624,15 +622,9 @@ def open_connection(
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
             except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError too
-                cause = getattr(exc, "error", None)
-                if isinstance(cause, Error) and tries.redirected(
-                        cause, index, parsed):  # 2.8.15: often the answer to our open
-                    log.info("%s:%d redirects us: %s", parsed.host, parsed.port, exc)
-                elif len(parsed_urls) > 1:
-                    log.info("connecting to %s:%d failed: %s", parsed.host, parsed.port, exc)
-                error = exc
-        assert error is not None
-        raise error
+                tries.failed(exc, index, parsed)  # 2.8.15: a redirect is often the answer
+        assert tries.error is not None
+        raise tries.error
 
     return Opening(opening())
 

@@ -357,6 +357,10 @@ class LinkBase(LinkInfo):
         """Attached again on the new transport (or refused there)."""
         self._lost = False
 
+    def _never_back(self) -> None:
+        """The transport went and the connection is not coming back (given up, or closed
+        while reconnecting): report what will never be sent."""
+
     def _check(self) -> None:
         """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
         self._session._check()
@@ -458,6 +462,14 @@ class SenderBase(LinkBase):
     def _recovered(self) -> None:
         super()._recovered()
         self._pump_resends()
+
+    def _never_back(self) -> None:
+        if self._resend:
+            # Their waiters raise ConnectionClosed; say so for the sends nobody waits on.
+            log.warning("%s: link %r: %d message(s) whose outcome was in doubt were not "
+                        "sent again: the connection did not come back", self._conn.label,
+                        self._core.name, len(self._resend))
+            self._resend.clear()
 
     def _on_flow_event(self, event: Any) -> None:
         core = self._core

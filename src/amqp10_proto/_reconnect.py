@@ -9,6 +9,7 @@ try, and reports each try's end. Tests drive it with literal clock values.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 
 from ._definitions import Error, ErrorCondition
 from ._url import ParsedURL
+
+log = logging.getLogger("amqp10")
 
 __all__ = [
     "Attempt",
@@ -161,6 +164,10 @@ class ReconnectSchedule:
             self.started = now
             self.attempts = 0
 
+    def arrived(self, url: ParsedURL) -> None:
+        """The transport in use went to ``url`` (a redirect's target, not the list's)."""
+        self._redirect_used = None if url == self.urls[self.current] else url
+
     def redirect(self, url: ParsedURL) -> None:
         """The peer sent us elsewhere: try ``url`` next, once (before the list's next)."""
         self._redirect = url
@@ -270,6 +277,9 @@ class FirstConnect:
     def __init__(self, urls: Sequence[ParsedURL], max_redirects: int = 5) -> None:
         self._todo: list[tuple[int, ParsedURL]] = list(enumerate(urls))
         self._left = max_redirects
+        self._many = len(urls) > 1
+        #: The last try's failure: what the first connect raises once no try is left.
+        self.error: BaseException | None = None
 
     def __iter__(self) -> FirstConnect:
         return self
@@ -278,6 +288,16 @@ class FirstConnect:
         if not self._todo:
             raise StopIteration
         return self._todo.pop(0)
+
+    def failed(self, exc: BaseException, index: int, url: ParsedURL) -> None:
+        """The try of ``url`` raised ``exc`` (OSError, ConnectionClosed): follow the
+        redirect it carries, if any, else note it; ``error`` keeps it."""
+        self.error = exc
+        cause = getattr(exc, "error", None)
+        if isinstance(cause, Error) and self.redirected(cause, index, url):
+            log.info("%s:%d redirects us: %s", url.host, url.port, exc)
+        elif self._many:
+            log.info("connecting to %s:%d failed: %s", url.host, url.port, exc)
 
     def redirected(self, error: Error | None, index: int, current: ParsedURL) -> bool:
         """After a try that ended with ``error``: if it is a redirect, try its target next."""

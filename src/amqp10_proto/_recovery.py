@@ -60,9 +60,8 @@ class Recovering:
         really went, if a redirect took it elsewhere."""
         self._schedule = None if policy is None or not urls else ReconnectSchedule(
             policy, urls, current=current)
-        if self._schedule is not None and connected is not None \
-                and connected != urls[current]:
-            self._schedule._redirect_used = connected
+        if self._schedule is not None and connected is not None:
+            self._schedule.arrived(connected)
         #: Between a drop and the end of its episode: waits go on, nothing fails.
         self._reconnecting = False
         #: A new core is open and the sessions and links are being attached again.
@@ -96,6 +95,7 @@ class Recovering:
                 if link._lost:
                     link._lost = False
                     link._detached_flag = True
+                    link._never_back()
             if session._lost:
                 session._lost = False
                 session._ended = True

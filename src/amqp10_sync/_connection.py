@@ -613,11 +613,10 @@ def open_connection(
         return sock, core
 
     deadline = time.monotonic() + connect_timeout
-    error: BaseException | None = None
     tries = FirstConnect(parsed_urls)
     for index, parsed in tries:
         left = deadline - time.monotonic()
-        if left <= 0 and error is not None:
+        if left <= 0 and tries.error is not None:
             break
         try:
             sock, core = dial(parsed, max(left, 0.001))
@@ -629,14 +628,9 @@ def open_connection(
         except amqp_errors.AuthenticationError:
             raise  # a refused login is refused everywhere: no other URL is tried
         except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError is an OSError
-            if isinstance(exc, amqp_errors.ConnectionClosed) and tries.redirected(
-                    exc.error, index, parsed):  # type: ignore[arg-type]
-                log.info("%s:%d redirects us: %s", parsed.host, parsed.port, exc)
-            elif len(parsed_urls) > 1:
-                log.info("connecting to %s:%d failed: %s", parsed.host, parsed.port, exc)
-            error = exc
-    assert error is not None
-    raise error
+            tries.failed(exc, index, parsed)  # 2.8.15: a redirect is often the answer
+    assert tries.error is not None
+    raise tries.error
 
 
 def _prepare(sock: socket.socket) -> None:

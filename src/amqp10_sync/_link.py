@@ -272,8 +272,16 @@ class Sender(SenderBase, _Link):
         super()._detached(event)
         if self._lost:
             return  # the transport went: the queue waits for the next one
+        self._drop_queue()
+
+    def _never_back(self) -> None:
+        super()._never_back()
+        self._drop_queue()
+
+    def _drop_queue(self) -> None:
+        """The link is over: what waits for credit is never sent (their wait_settled
+        raises); say so for those not waited on, and wake the senders waiting for room."""
         if self._queue:
-            # Never sent: their wait_settled raises LinkDetached; say so for those not waited on.
             log.warning("%s: link %r ended with %d message(s) still waiting for credit; "
                         "they were not sent", self._conn.label, self.name, len(self._queue))
             self._queue.clear()

@@ -205,10 +205,9 @@ class Connection(Recovering, ConnectionInfo):
         redirect (2.8.15) is followed, at most five hops."""
         assert self._dial is not None and self._make_core is not None
         deadline = trio.current_time() + self._connect_timeout
-        error: BaseException | None = None
         tries = FirstConnect(self._urls)
         for index, url in tries:
-            if trio.current_time() >= deadline and error is not None:
+            if trio.current_time() >= deadline and tries.error is not None:
                 break
             try:
                 with trio.fail_at(deadline):
@@ -216,22 +215,16 @@ class Connection(Recovering, ConnectionInfo):
                 self._install(stream, self._make_core(url), url)
                 if self._schedule is not None:
                     self._schedule.current = index
-                    if url != self._urls[index]:  # where a redirect took us
-                        self._schedule._redirect_used = url
+                    self._schedule.arrived(url)  # a redirect may have taken us elsewhere
                 await self._begin(deadline)
                 return
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
             except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosed) as exc:
-                if isinstance(exc, amqp_errors.ConnectionClosed) and tries.redirected(
-                        exc.error, index, url):  # type: ignore[arg-type]
-                    log.info("%s:%d redirects us: %s", url.host, url.port, exc)
-                elif len(self._urls) > 1:
-                    log.info("connecting to %s:%d failed: %s", url.host, url.port, exc)
-                error = exc
+                tries.failed(exc, index, url)
                 await self._abandon_try()
-        assert error is not None
-        raise error
+        assert tries.error is not None
+        raise tries.error
 
     async def _begin(self, deadline: float) -> None:
         """Start ``_run`` on the installed stream and wait for the peer's open."""

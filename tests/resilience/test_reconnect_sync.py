@@ -318,3 +318,21 @@ def test_manual_credit_and_drain_during_the_outage_carry_over(proxy: FaultProxy)
             sender.send(Message(body))
         assert [m.body for m in receiver.receive_batch(3, timeout=1)] == [b"a", b"b"]
         assert conn.resent == 0 and sender.resent == 0
+
+
+def test_sends_in_doubt_when_the_policy_gives_up_are_reported_not_dropped_silently(
+        proxy: FaultProxy, caplog: pytest.LogCaptureFixture) -> None:
+    policy = amqp.Reconnect(initial_delay=0.05, max_delay=0.05, max_attempts=2)
+    conn = amqp.open_connection(proxy.url, reconnect=policy, idle_timeout=0.5, timeout=10)
+    try:
+        sender = conn.open_session().open_sender(queue())
+        sender.send(Message(b"before"))
+        proxy.refuse_new(True)
+        proxy.blackhole()
+        handle = sender.send_nowait(Message(b"into the hole"))  # its outcome never comes
+        wait_for(lambda: conn.state == "closed")
+        with pytest.raises(ConnectionClosed, match="not recovered"):
+            sender.wait_settled(handle, timeout=5)
+        assert "1 message(s) whose outcome was in doubt were not sent again" in caplog.text
+    finally:
+        conn.close(timeout=2)
