@@ -19,7 +19,7 @@ import amqp10_asyncio
 import amqp10_sync
 import amqp10_trio
 from amqp10_cli import start_broker
-from amqp10_proto.errors import LinkDetached
+from amqp10_proto.errors import LinkDetachedError
 
 
 def test_sync_wait_detached_and_wait_closed_tell_why() -> None:
@@ -105,5 +105,5 @@ def test_a_link_we_detach_for_the_peers_fault_keeps_our_error() -> None:
         assert receiver.wait_detached(timeout=10)
         assert receiver.error is not None
         assert receiver.error.condition == "amqp:link:message-size-exceeded"
-        with pytest.raises(LinkDetached, match="message-size-exceeded"):
+        with pytest.raises(LinkDetachedError, match="message-size-exceeded"):
             receiver.receive(timeout=1)

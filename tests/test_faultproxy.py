@@ -19,7 +19,7 @@ import pytest
 import amqp10_sync
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message
-from amqp10_proto.errors import ConnectionClosed
+from amqp10_proto.errors import ConnectionClosedError
 from tests.faultproxy import FaultProxy
 
 # A begin frame (2.3.1, 2.7.2): size 26, doff 2, type 0 (AMQP), channel 0; then begin with
@@ -313,7 +313,7 @@ def test_sync_a_cut_fails_a_pending_receive_with_connection_closed(broker: Runni
             cutter = threading.Timer(0.3, proxy.cut)
             cutter.start()
             t0 = time.monotonic()
-            with pytest.raises(ConnectionClosed):
+            with pytest.raises(ConnectionClosedError):
                 receiver.receive(timeout=20)
             assert time.monotonic() - t0 < 15  # a hang guard, not a timing
             cutter.join()
@@ -334,7 +334,7 @@ def test_sync_a_blackhole_is_found_by_the_idle_timeout(broker: RunningBroker) ->
             receiver.accept(receiver.receive(timeout=10))
             proxy.blackhole()
             t0 = time.monotonic()
-            with pytest.raises(ConnectionClosed):
+            with pytest.raises(ConnectionClosedError):
                 receiver.receive(timeout=20)
             assert time.monotonic() - t0 < 10  # "within a few seconds"; a hang guard
             assert conn.closed

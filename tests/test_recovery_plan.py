@@ -24,7 +24,7 @@ from amqp10_proto._reconnect import Reconnect
 from amqp10_proto._recovery import Recovering
 from amqp10_proto._url import parse_url
 from amqp10_proto.client import dispatch_events
-from amqp10_proto.errors import ConnectionClosed, SettlementLost
+from amqp10_proto.errors import ConnectionClosedError, SettlementLost
 
 from .corepair import CorePair
 
@@ -47,7 +47,7 @@ class FakeConnection(Recovering):
 
     def _check(self) -> None:
         if self.closed:
-            raise ConnectionClosed("closed")
+            raise ConnectionClosedError("closed")
 
     def _after(self) -> None:
         core = self._core

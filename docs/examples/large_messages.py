@@ -10,7 +10,7 @@ import sys
 
 import amqp10_sync as amqp
 from amqp10_proto import Message
-from amqp10_proto.errors import LinkDetached
+from amqp10_proto.errors import LinkDetachedError
 
 
 def run(url: str, address: str, size: int = 8 << 20) -> int:
@@ -37,10 +37,10 @@ def over_the_limit(url: str, address: str) -> str:
         try:
             # A broker that honours the receiver's limit detaches the link itself, maybe
             # as soon as it attaches; with one that sends the message anyway, the core
-            # detaches it with amqp:link:message-size-exceeded. Either way: LinkDetached.
+            # detaches it with amqp:link:message-size-exceeded. Either way: LinkDetachedError.
             with session.open_receiver(address, credit=1, max_message_size=1 << 20) as receiver:
                 receiver.receive(timeout=30)
-        except LinkDetached as exc:
+        except LinkDetachedError as exc:
             print(f"refused: {exc}")
             return type(exc).__name__
         return "no error"

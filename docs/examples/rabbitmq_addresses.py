@@ -11,7 +11,7 @@ import sys
 
 import amqp10_sync as amqp
 from amqp10_proto import Message
-from amqp10_proto.errors import LinkDetached, SessionEnded
+from amqp10_proto.errors import LinkDetachedError, SessionEndedError
 
 
 def queue_round_trip(conn: amqp.Connection, name: str) -> bytes:
@@ -46,7 +46,7 @@ def missing_queue(conn: amqp.Connection, name: str) -> str | None:
     session = conn.open_session()
     try:
         session.open_receiver(f"/amq/queue/{name}")
-    except (SessionEnded, LinkDetached) as exc:  # SessionEnded with RabbitMQ 3.x
+    except (SessionEndedError, LinkDetachedError) as exc:  # SessionEndedError with RabbitMQ 3.x
         print(f"{type(exc).__name__}: {exc}; session.ended={session.ended}")
         return exc.condition
     finally:

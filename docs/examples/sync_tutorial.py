@@ -14,10 +14,10 @@ import amqp10_sync as amqp
 from amqp10_proto import Message, Properties
 from amqp10_proto.errors import (
     AuthenticationError,
-    ConnectionClosed,
-    LinkDetached,
+    ConnectionClosedError,
+    LinkDetachedError,
     MessageRejected,
-    SessionEnded,
+    SessionEndedError,
 )
 
 
@@ -66,7 +66,7 @@ def show_errors(url: str, bad_url: str, address: str) -> list[str]:
     seen = []
     try:
         amqp.open_connection(bad_url, connect_timeout=5)
-    except AuthenticationError as exc:  # a ConnectionClosed; not a protocol error
+    except AuthenticationError as exc:  # a ConnectionClosedError; not a protocol error
         print(f"wrong password: {exc} (condition {exc.condition})")
         seen.append(type(exc).__name__)
     except OSError as exc:  # refused, unreachable, TLS verification failed
@@ -83,10 +83,10 @@ def show_errors(url: str, bad_url: str, address: str) -> list[str]:
         receiver.close()
         try:
             receiver.receive(timeout=1)
-        except LinkDetached as exc:
+        except LinkDetachedError as exc:
             print(f"after close: {exc}")
             seen.append(type(exc).__name__)
-        except (SessionEnded, ConnectionClosed) as exc:
+        except (SessionEndedError, ConnectionClosedError) as exc:
             print(f"the session or connection is over: {exc}")
             seen.append(type(exc).__name__)
     return seen

@@ -13,7 +13,7 @@ import trio
 
 import amqp10_trio as amqp
 from amqp10_proto import Message, Properties
-from amqp10_proto.errors import AuthenticationError, LinkDetached, MessageRejected
+from amqp10_proto.errors import AuthenticationError, LinkDetachedError, MessageRejected
 
 
 async def send_orders(session: amqp.Session, address: str, count: int) -> None:
@@ -90,7 +90,7 @@ async def show_errors(bad_url: str, url: str, address: str) -> list[str]:
         await receiver.close()
         try:
             await receiver.receive(timeout=1)
-        except LinkDetached as exc:
+        except LinkDetachedError as exc:
             print(f"after close: {exc}")
             seen.append(type(exc).__name__)
     return seen

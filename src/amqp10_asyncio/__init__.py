@@ -22,8 +22,8 @@ also work with a plain ``await``. The bulk path: ``d = await
 sender.send_nowait(msg)`` for many messages, then ``await
 sender.wait_settled(d)`` for each. Cancelling a task never corrupts the
 connection: a cancelled send either did not go out or is tracked by the core to
-its settlement. Errors are those of ``amqp10_proto.errors`` (ConnectionClosed,
-SessionEnded, LinkDetached, MessageRejected ...) and the standard
+its settlement. Errors are those of ``amqp10_proto.errors`` (ConnectionClosedError,
+SessionEndedError, LinkDetachedError, MessageRejected ...) and the standard
 TimeoutError. A lost transport is replaced (``reconnect=`` on ``open_connection``:
 True, False or a ``Reconnect(...)`` policy; a list of URLs fails over): sessions and
 links carry on. Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).

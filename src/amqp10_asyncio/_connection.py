@@ -217,7 +217,7 @@ class Connection(Recovering, ConnectionInfo):
     async def close(self, timeout: float | None = None) -> None:
         """Close the connection; give up on the peer (drop the transport) after ``timeout``.
 
-        Every pending operation fails with ConnectionClosed; nothing is left running
+        Every pending operation fails with ConnectionClosedError; nothing is left running
         (a reconnect in progress is stopped, its task cancelled and awaited).
         """
         end = self._deadline(timeout)
@@ -306,7 +306,7 @@ class Connection(Recovering, ConnectionInfo):
                 if not fut.done():
                     fut.set_result(None)
 
-    def _closed_error(self) -> amqp_errors.ConnectionClosed:
+    def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
             return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
@@ -621,7 +621,7 @@ def open_connection(
                 return conn
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
-            except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError too
+            except (OSError, amqp_errors.ConnectionClosedError) as exc:  # TimeoutError too
                 tries.failed(exc, index, parsed)  # 2.8.15: a redirect is often the answer
         assert tries.error is not None
         raise tries.error

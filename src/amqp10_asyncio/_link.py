@@ -90,7 +90,7 @@ class Sender(SenderBase, _Link):
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once handed to the transport). Raises MessageRejected /
         MessageReleased / MessageModified with the peer's error, TimeoutError, or
-        LinkDetached / SessionEnded / ConnectionClosed. A timeout or a cancel after
+        LinkDetachedError / SessionEndedError / ConnectionClosedError. A timeout or a cancel after
         the message went out leaves it tracked by the core: it is not sent twice.
         """
         end = self._conn._deadline(timeout)
@@ -117,7 +117,7 @@ class Sender(SenderBase, _Link):
                 self._waiting -= 1
             if self._gone():
                 self._check()
-                raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
+                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
             if not ok:
                 raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                    f"{conn._span(timeout)} s")

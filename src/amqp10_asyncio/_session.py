@@ -61,7 +61,7 @@ class Session(SessionBase):
         ``settle_mode``: "unsettled" (``send`` waits for the outcome), "settled"
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
         None is the anonymous relay (each message's ``to``). Raises
-        LinkDetached or SessionEnded (RabbitMQ 3.10) if the peer refuses.
+        LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         """
         args = sender_attach_args(
             address, settle_mode=settle_mode, durable=durable, expiry_policy=expiry_policy,

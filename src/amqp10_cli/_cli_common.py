@@ -23,11 +23,11 @@ from amqp10_proto import ErrorCondition, SaslAnonymous, SaslExternal, SaslPlain,
 from amqp10_proto.client import describe_error
 from amqp10_proto.errors import (
     AuthenticationError,
-    ConnectionClosed,
+    ConnectionClosedError,
     DeliveryFailed,
-    LinkDetached,
+    LinkDetachedError,
     SaslError,
-    SessionEnded,
+    SessionEndedError,
 )
 
 __all__ = [
@@ -105,7 +105,7 @@ def explain(exc: BaseException, *, where: str = "", address: str | None = None) 
 
     ``where`` is ``host:port`` for connection errors; ``address`` the node a link
     was opened on. RabbitMQ 3.10 reports a refused link as its session's end, so
-    SessionEnded is read like LinkDetached.
+    SessionEndedError is read like LinkDetachedError.
     """
     if isinstance(exc, CliError):
         return exc
@@ -124,14 +124,14 @@ def explain(exc: BaseException, *, where: str = "", address: str | None = None) 
         return CliError(ExitCode.CONNECTION, f"cannot connect to {where}: {exc.strerror or exc}")
     if isinstance(exc, AuthenticationError | SaslError):
         return CliError(ExitCode.AUTHENTICATION, f"authentication failed ({_peer_text(exc)})")
-    if isinstance(exc, LinkDetached | SessionEnded):
+    if isinstance(exc, LinkDetachedError | SessionEndedError):
         if getattr(exc, "condition", None) == ErrorCondition.NOT_FOUND:
             return CliError(ExitCode.ADDRESS, f"address not found: {address} ({_peer_text(exc)})")
         if getattr(exc, "error", None) is not None:
             return CliError(ExitCode.ADDRESS, f"link to {address!r} refused or ended by the "
                                               f"peer ({_peer_text(exc)})")
         return CliError(ExitCode.ADDRESS, str(exc))
-    if isinstance(exc, ConnectionClosed):
+    if isinstance(exc, ConnectionClosedError):
         return CliError(ExitCode.CONNECTION, f"{exc} ({where})")
     if isinstance(exc, DeliveryFailed):
         return CliError(ExitCode.OUTCOME, str(exc))

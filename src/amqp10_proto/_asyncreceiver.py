@@ -67,8 +67,8 @@ class AsyncReceiverBase(ReceiverBase, Generic[M]):
     def __aiter__(self) -> AsyncReceiverBase[M]:
         """``async for msg in receiver``: messages as they arrive, until we close the link.
 
-        Waits without a timeout; raises LinkDetached / SessionEnded /
-        ConnectionClosed if the peer ends it.
+        Waits without a timeout; raises LinkDetachedError / SessionEndedError /
+        ConnectionClosedError if the peer ends it.
         """
         return self
 

@@ -22,14 +22,14 @@ from ._definitions import Accepted, Error, Modified, Rejected, Released
 from ._delivery import Delivery
 from ._errors import (
     DeliveryFailed,
+    LinkDetachedError,
     LocalProtocolError,
     MessageModified,
     MessageRejected,
     MessageReleased,
+    SessionEndedError,
     SettlementLost,
 )
-from ._errors import LinkDetached as LinkDetachedError
-from ._errors import SessionEnded as SessionEndedError
 from ._events import (
     DrainCompleted,
     LinkDetached,
@@ -220,7 +220,7 @@ class SessionBase:
                         self._core.channel, describe_error(event.error))
 
     def _check(self) -> None:
-        """Raise ConnectionClosed or SessionEnded if this session can no longer be used."""
+        """Raise ConnectionClosedError or SessionEndedError if this session can no longer be used."""
         self._conn._check()
         if self._ended or self._failure is not None:
             if self.error is not None:
@@ -362,7 +362,7 @@ class LinkBase(LinkInfo):
         while reconnecting): report what will never be sent."""
 
     def _check(self) -> None:
-        """Raise ConnectionClosed, SessionEnded or LinkDetached if the link is over."""
+        """Raise ConnectionClosedError, SessionEndedError or LinkDetachedError if the link is over."""
         self._session._check()
         name = self._core.name
         if self._detached_flag:
@@ -465,7 +465,7 @@ class SenderBase(LinkBase):
 
     def _never_back(self) -> None:
         if self._resend:
-            # Their waiters raise ConnectionClosed; say so for the sends nobody waits on.
+            # Their waiters raise ConnectionClosedError; say so for the sends nobody waits on.
             log.warning("%s: link %r: %d message(s) whose outcome was in doubt were not "
                         "sent again: the connection did not come back", self._conn.label,
                         self._core.name, len(self._resend))

@@ -11,19 +11,19 @@ from __future__ import annotations
 __all__ = [
     "AMQPError",
     "AuthenticationError",
-    "ConnectionClosed",
+    "ConnectionClosedError",
     "DecodeError",
     "DeliveryFailed",
     "EncodeError",
     "EncodeTypeError",
-    "LinkDetached",
+    "LinkDetachedError",
     "LocalProtocolError",
     "MessageModified",
     "MessageRejected",
     "MessageReleased",
     "ProtocolError",
     "RemoteProtocolError",
-    "SessionEnded",
+    "SessionEndedError",
     "SettlementLost",
 ]
 
@@ -104,19 +104,19 @@ class _PeerError(AMQPError):
         return getattr(self.error, "description", None)
 
 
-class ConnectionClosed(_PeerError):
+class ConnectionClosedError(_PeerError):
     """The connection is closed (by us, by the peer, or because the socket went)."""
 
 
-class AuthenticationError(ConnectionClosed):
+class AuthenticationError(ConnectionClosedError):
     """SASL authentication failed (amqp:unauthorized-access); not a protocol error."""
 
 
-class SessionEnded(_PeerError):
+class SessionEndedError(_PeerError):
     """The session ended (the peer's end, ours, or its connection's)."""
 
 
-class LinkDetached(_PeerError):
+class LinkDetachedError(_PeerError):
     """The link detached; with RabbitMQ 3.10 link errors arrive as the session's end."""
 
 
@@ -141,7 +141,7 @@ class MessageModified(DeliveryFailed):
     """The peer gave the modified outcome (3.4.5): see ``state.delivery_failed`` etc."""
 
 
-class SettlementLost(LinkDetached):
+class SettlementLost(LinkDetachedError):
     """A received message can no longer be settled: the connection it came on was lost.
 
     The broker still holds the message as unsettled on the old link and delivers it

@@ -57,7 +57,7 @@ class Reconnect:
     ``jitter`` (a fraction) of random spread so a fleet of clients does not reconnect
     in step. It gives up after ``max_attempts`` tries or ``max_duration`` seconds since
     the drop (None: no such limit), and everything pending then fails with
-    ConnectionClosed carrying the last cause. ``on_disconnect`` / ``on_reconnect`` are
+    ConnectionClosedError carrying the last cause. ``on_disconnect`` / ``on_reconnect`` are
     called (from the connection's I/O context: keep them short, never block) with a
     :class:`ReconnectInfo`.
     """
@@ -290,7 +290,7 @@ class FirstConnect:
         return self._todo.pop(0)
 
     def failed(self, exc: BaseException, index: int, url: ParsedURL) -> None:
-        """The try of ``url`` raised ``exc`` (OSError, ConnectionClosed): follow the
+        """The try of ``url`` raised ``exc`` (OSError, ConnectionClosedError): follow the
         redirect it carries, if any, else note it; ``error`` keeps it."""
         self.error = exc
         cause = getattr(exc, "error", None)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ._clientstate import SenderBase, describe_error
 from ._definitions import Error
-from ._errors import ConnectionClosed as ConnectionClosedError
+from ._errors import ConnectionClosedError
 from ._reconnect import (
     Attempt,
     Reconnect,

@@ -35,10 +35,8 @@ from ._definitions import (
 from ._delivery import Delivery
 from ._errors import (
     AuthenticationError,
+    ConnectionClosedError,
     RemoteProtocolError,
-)
-from ._errors import (
-    ConnectionClosed as ConnectionClosedError,
 )
 from ._events import (
     ConnectionClosed,
@@ -384,7 +382,7 @@ def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str
     """The exception every pending and later call raises once ``core`` is over.
 
     AuthenticationError when SASL refused us (5.3.3.6: the server closes before
-    any open); otherwise ConnectionClosed with the peer's error, or the local
+    any open); otherwise ConnectionClosedError with the peer's error, or the local
     reason (our own close, or the transport's failure, ``transport_error``).
     ``shut_down``: the text an adapter gave ``transport_failed`` when the user
     closed it, which is then no error.

@@ -16,8 +16,8 @@ core's deadline; every blocking call takes a timeout (the connection's
                 msg = receiver.receive(timeout=5)
                 receiver.accept(msg)
 
-Errors are those of ``amqp10_proto.errors`` (ConnectionClosed, SessionEnded,
-LinkDetached, MessageRejected ...) and the standard TimeoutError. Set
+Errors are those of ``amqp10_proto.errors`` (ConnectionClosedError, SessionEndedError,
+LinkDetachedError, MessageRejected ...) and the standard TimeoutError. Set
 ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 

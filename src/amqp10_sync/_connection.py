@@ -161,7 +161,7 @@ class Connection(Recovering, ConnectionInfo):
     def close(self, timeout: float | None = None) -> None:
         """Close the connection; give up on the peer (drop the socket) after ``timeout``.
 
-        Every pending operation fails with ConnectionClosed; the I/O thread ends.
+        Every pending operation fails with ConnectionClosedError; the I/O thread ends.
         """
         end = self._deadline(timeout)
         with self._cond:
@@ -216,7 +216,7 @@ class Connection(Recovering, ConnectionInfo):
             cond.wait(remaining)
         return True
 
-    def _closed_error(self) -> amqp_errors.ConnectionClosed:
+    def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
             return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
@@ -627,7 +627,7 @@ def open_connection(
             return conn
         except amqp_errors.AuthenticationError:
             raise  # a refused login is refused everywhere: no other URL is tried
-        except (OSError, amqp_errors.ConnectionClosed) as exc:  # TimeoutError is an OSError
+        except (OSError, amqp_errors.ConnectionClosedError) as exc:  # TimeoutError is an OSError
             tries.failed(exc, index, parsed)  # 2.8.15: a redirect is often the answer
     assert tries.error is not None
     raise tries.error

@@ -129,8 +129,8 @@ class Sender(SenderBase, _Link):
 
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once written). Raises MessageRejected / MessageReleased /
-        MessageModified with the peer's error, TimeoutError, or LinkDetached /
-        SessionEnded / ConnectionClosed. A timeout while waiting for credit
+        MessageModified with the peer's error, TimeoutError, or LinkDetachedError /
+        SessionEndedError / ConnectionClosedError. A timeout while waiting for credit
         withdraws the message; a timeout after it went out leaves it tracked by
         the core: it is not sent twice.
         """
@@ -164,7 +164,7 @@ class Sender(SenderBase, _Link):
                 return delivery
             self._check()
             if self._gone():  # (while reconnecting it is not: the message waits its turn)
-                raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
+                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
             if len(queue) >= self._queue_size:
                 self._room_waiters += 1
                 try:
@@ -173,7 +173,7 @@ class Sender(SenderBase, _Link):
                     self._room_waiters -= 1
                 if self._gone():
                     self._check()
-                    raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
+                    raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
                 if not ok:
                     raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                        f"{conn._span(timeout)} s")
@@ -243,7 +243,7 @@ class Sender(SenderBase, _Link):
                     if not ok:
                         raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                            f"{conn._span(timeout)} s")
-                    raise amqp_errors.LinkDetached(
+                    raise amqp_errors.LinkDetachedError(
                         f"link {self.name!r} ended before the message was sent")
                 return self._wait_outcome(handle.delivery, timeout, end)
             return self._wait_outcome(delivery, timeout, end)
@@ -355,8 +355,8 @@ class Receiver(ReceiverBase, _Link):
     def __iter__(self) -> Iterator[ReceivedMessage]:
         """Messages as they arrive, until the link (or connection) is closed by us.
 
-        Waits without a timeout; raises LinkDetached / SessionEnded /
-        ConnectionClosed if the peer ends it.
+        Waits without a timeout; raises LinkDetachedError / SessionEndedError /
+        ConnectionClosedError if the peer ends it.
         """
         conn = self._conn
         buffer = self._buffer

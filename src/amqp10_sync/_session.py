@@ -56,7 +56,7 @@ class Session(SessionBase):
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
         None is the anonymous relay (each message's ``to``). ``queue_size``:
         how many ``send_nowait`` messages may wait for credit before it blocks.
-        Raises LinkDetached or SessionEnded (RabbitMQ 3.10) if the peer refuses.
+        Raises LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         """
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, not {queue_size!r}")

@@ -220,7 +220,7 @@ class Connection(Recovering, ConnectionInfo):
                 return
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
-            except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosed) as exc:
+            except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosedError) as exc:
                 tries.failed(exc, index, url)
                 await self._abandon_try()
         assert tries.error is not None
@@ -304,7 +304,7 @@ class Connection(Recovering, ConnectionInfo):
     async def close(self, timeout: float | None = None) -> None:
         """Close the connection; give up on the peer (drop the stream) after ``timeout``.
 
-        Every pending operation fails with ConnectionClosed; the background tasks end.
+        Every pending operation fails with ConnectionClosedError; the background tasks end.
         While reconnecting, it ends at once (there is no one to say goodbye to).
         """
         end = self._deadline(timeout)
@@ -386,7 +386,7 @@ class Connection(Recovering, ConnectionInfo):
             raise TimeoutError(f"{self.label}: still reconnecting after {self._span(timeout)} s")
         self._check()
 
-    def _closed_error(self) -> amqp_errors.ConnectionClosed:
+    def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
             return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,

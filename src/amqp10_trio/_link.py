@@ -98,8 +98,8 @@ class Sender(SenderBase, _Link):
 
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once written). Raises MessageRejected / MessageReleased /
-        MessageModified with the peer's error, TimeoutError, or LinkDetached /
-        SessionEnded / ConnectionClosed. Cancelled (or timed out) while waiting for
+        MessageModified with the peer's error, TimeoutError, or LinkDetachedError /
+        SessionEndedError / ConnectionClosedError. Cancelled (or timed out) while waiting for
         credit, nothing was sent; after the message went out, it stays tracked by
         the core to its settlement and is never sent twice.
         """
@@ -134,7 +134,7 @@ class Sender(SenderBase, _Link):
                 self._waiting -= 1
             if self._gone():
                 self._check()
-                raise amqp_errors.LinkDetached(f"link {self.name!r} is not attached")
+                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
             if not ok:
                 raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                    f"{conn._span(timeout)} s")

@@ -96,7 +96,7 @@ class Session(SessionBase):
         ``sender = await session.open_sender(q)``. ``settle_mode``: "unsettled"
         (``send`` waits for the outcome), "settled" (fire and forget), or "mixed"
         (per ``send(settled=...)``). ``address`` None is the anonymous relay (each
-        message's ``to``). Raises LinkDetached or SessionEnded (RabbitMQ 3.10) if
+        message's ``to``). Raises LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if
         the peer refuses.
         """
         args = sender_attach_args(

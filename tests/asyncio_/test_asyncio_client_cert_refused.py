@@ -9,7 +9,7 @@ import pytest
 
 import amqp10_asyncio as amqp
 from amqp10_proto import SaslExternal, SaslServer
-from amqp10_proto.errors import ConnectionClosed
+from amqp10_proto.errors import ConnectionClosedError
 from tests.certs import Pki, make_pki
 from tests.serverpeer import ServerPeer
 
@@ -34,7 +34,7 @@ def test_a_refused_client_certificate_raises_with_the_servers_tls_alert(
                                        sasl=SaslExternal(), connect_timeout=5)
             raise AssertionError("connected with a certificate the server refuses")
 
-        with pytest.raises((ConnectionClosed, ssl.SSLError)) as info:
+        with pytest.raises((ConnectionClosedError, ssl.SSLError)) as info:
             run(main())
         assert server.tls_error is not None  # the server did refuse the certificate
     assert alert in str(info.value).lower(), str(info.value)

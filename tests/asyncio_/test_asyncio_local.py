@@ -14,7 +14,7 @@ import amqp10_asyncio as amqp
 from amqp10_proto import Message, Modified, Rejected, Released, SaslPlain, SaslServer
 from amqp10_proto.errors import (
     AuthenticationError,
-    ConnectionClosed,
+    ConnectionClosedError,
     MessageModified,
     MessageRejected,
     MessageReleased,
@@ -166,10 +166,10 @@ def test_close_with_a_hung_peer_completes_within_its_timeout(fake: FakePeer) -> 
         t0 = time.monotonic()
         await conn.close(timeout=0.5)
         assert time.monotonic() - t0 < 1.5
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await asyncio.wait_for(waiter, 2)
         assert conn.closed
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await sender.send(Message(b"after close"))
         assert await no_other_tasks()
         assert conn._timer is None and conn._protocol.lost.done()
@@ -188,7 +188,7 @@ def test_lost_connection_fails_every_pending_wait(fake: FakePeer) -> None:
         await asyncio.sleep(0.2)
         fake.kill()
         results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
-        assert all(isinstance(r, ConnectionClosed) for r in results), results
+        assert all(isinstance(r, ConnectionClosedError) for r in results), results
         assert conn.closed and conn.error is not None
         assert conn.error.condition == "amqp:connection:forced"
         assert session.ended and receiver.detached

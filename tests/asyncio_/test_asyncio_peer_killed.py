@@ -1,5 +1,5 @@
 """A broker killed mid-transfer on asyncio (as tests/sync/test_sync_peer_killed.py): every
-pending send fails with ConnectionClosed in time, nothing hangs. The broker is our own
+pending send fails with ConnectionClosedError in time, nothing hangs. The broker is our own
 (tests/interop/ownpeers.py) on a port of this test's own: only that process is killed."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 import amqp10_asyncio as amqp
 from amqp10_proto import Message
-from amqp10_proto.errors import ConnectionClosed
+from amqp10_proto.errors import ConnectionClosedError
 from tests.interop.ownpeers import OwnPeer
 
 from .helpers import no_other_tasks, run
@@ -44,10 +44,10 @@ def test_pending_sends_fail_with_connection_closed_when_the_broker_dies(
         outcomes = [t.exception() for t in sends]
         failures = [o for o in outcomes if o is not None]
         assert failures, "the broker died, yet every 4 MiB send was settled"
-        assert all(isinstance(o, ConnectionClosed) for o in failures), failures
+        assert all(isinstance(o, ConnectionClosedError) for o in failures), failures
         assert conn.closed
         # Nothing new is accepted after the loss, and closing is quick.
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await sender.send(Message(b"after"), timeout=5)
         t0 = time.monotonic()
         await conn.close(timeout=2)

@@ -23,7 +23,7 @@ from amqp10_proto import (
     UInt,
     ULong,
 )
-from amqp10_proto.errors import AuthenticationError, LinkDetached, SessionEnded
+from amqp10_proto.errors import AuthenticationError, LinkDetachedError, SessionEndedError
 from tests.interop.peers import Peer
 
 from .conftest import start
@@ -199,7 +199,7 @@ def test_reject_release_modify(peer: Peer) -> None:
                 else:
                     # RabbitMQ 3.10 lacks the modified outcome: it ends the session.
                     await m.modify()
-                    with pytest.raises(SessionEnded) as info:
+                    with pytest.raises(SessionEndedError) as info:
                         while True:
                             await (await receiver.receive(timeout=10)).accept()
                     assert info.value.condition == "amqp:invalid-field"
@@ -314,7 +314,7 @@ def test_refused_link_raises_with_the_peer_error() -> None:
     async def main() -> None:
         async with amqp.open_connection(url(peer)) as conn:
             session = await conn.open_session()
-            with pytest.raises((SessionEnded, LinkDetached)) as info:
+            with pytest.raises((SessionEndedError, LinkDetachedError)) as info:
                 await session.open_receiver("/amq/queue/does-not-exist-" + uuid.uuid4().hex[:6])
             assert info.value.condition == "amqp:not-found"
             async with conn.open_session() as s2, s2.open_sender(address("after")) as sender:

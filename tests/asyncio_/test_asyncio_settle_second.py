@@ -10,7 +10,7 @@ import pytest
 
 import amqp10_asyncio as amqp
 from amqp10_proto import Accepted, Message, ReceiverSettleMode, Released
-from amqp10_proto.errors import ConnectionClosed, SessionEnded
+from amqp10_proto.errors import ConnectionClosedError, SessionEndedError
 from tests.serverpeer import ServerPeer
 
 from .conftest import start
@@ -68,11 +68,11 @@ def test_accept_times_out_when_the_sender_never_settles() -> None:
             with pytest.raises(TimeoutError):
                 await receiver.receive(timeout=0.1)
             assert not conn.closed
-            # A wait for settlement ends with ConnectionClosed when the peer dies.
+            # A wait for settlement ends with ConnectionClosedError when the peer dies.
             waiter = asyncio.create_task(msg.accept(timeout=30))
             await asyncio.sleep(0.2)
             await asyncio.get_running_loop().run_in_executor(None, server.kill)
-            with pytest.raises(ConnectionClosed):
+            with pytest.raises(ConnectionClosedError):
                 await asyncio.wait_for(waiter, 5)
         assert await no_other_tasks()
 
@@ -113,7 +113,7 @@ def test_rabbitmq_refuses_mode_second_with_a_clear_error() -> None:
     async def main() -> None:
         async with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}") as conn:
             session = await conn.open_session()
-            with pytest.raises(SessionEnded) as info:
+            with pytest.raises(SessionEndedError) as info:
                 await session.open_receiver(f"amqp10-asyncio-second-{uuid.uuid4().hex[:8]}",
                                             rcv_settle_mode="second")
             assert info.value.condition == "amqp:not-implemented"

@@ -355,7 +355,7 @@ def test_max_connections(q: str) -> None:
     with start_broker(max_connections=2) as running:
         a = amqp.open_connection(running.url, timeout=10)
         b = amqp.open_connection(running.url, timeout=10)
-        with pytest.raises(amqp_errors.ConnectionClosed) as info:
+        with pytest.raises(amqp_errors.ConnectionClosedError) as info:
             amqp.open_connection(running.url, timeout=10).open_session()
         assert info.value.condition == "amqp:resource-limit-exceeded"
         assert "at most 2 connections" in (info.value.description or "")

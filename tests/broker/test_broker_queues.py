@@ -13,7 +13,7 @@ import pytest
 import amqp10_sync as amqp
 from amqp10_cli import RunningBroker
 from amqp10_proto import Accepted, Message, Properties, Symbol, Target
-from amqp10_proto.errors import LinkDetached, MessageRejected
+from amqp10_proto.errors import LinkDetachedError, MessageRejected
 
 
 def bodies(msgs: list[amqp.ReceivedMessage]) -> list[bytes]:
@@ -132,10 +132,10 @@ def test_dynamic_receiver_node_lives_as_long_as_its_link(broker: RunningBroker) 
         assert r.receive(timeout=5).body == b"reply"
         r.close()
         # The node is gone: links on it are detached, and it cannot be found again.
-        with pytest.raises(LinkDetached) as info:
+        with pytest.raises(LinkDetachedError) as info:
             sender.send(Message(b"too late"), timeout=5)
         assert info.value.condition == "amqp:resource-deleted"
-        with pytest.raises(LinkDetached) as info:
+        with pytest.raises(LinkDetachedError) as info:
             s.open_sender(address)
         assert info.value.condition == "amqp:not-found"
 
@@ -231,7 +231,7 @@ def test_unsettled_messages_requeue_in_order_when_the_consumer_ends(
 
 def test_refused_links_say_why(broker: RunningBroker) -> None:
     with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s:
-        with pytest.raises(LinkDetached) as info:
+        with pytest.raises(LinkDetachedError) as info:
             s.open_receiver(None)  # no address and not dynamic
         assert info.value.condition == "amqp:invalid-field"
         with s.open_sender("still-fine") as sender:

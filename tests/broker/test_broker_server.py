@@ -69,7 +69,7 @@ def test_users_without_allow_anonymous_turn_anonymous_off() -> None:
         assert running.broker.mechanisms == ["PLAIN"]
         with pytest.raises(amqp_errors.AuthenticationError):
             amqp.open_connection(running.url, timeout=10)  # ANONYMOUS
-        with pytest.raises((amqp_errors.ConnectionClosed, amqp_errors.ProtocolError)):
+        with pytest.raises((amqp_errors.ConnectionClosedError, amqp_errors.ProtocolError)):
             amqp.open_connection(running.url, timeout=10, sasl=None)  # no SASL layer at all
         with amqp.open_connection(f"amqp://u:p@127.0.0.1:{running.port}", timeout=10) as conn, \
                 conn.open_session() as s, s.open_sender("q") as sender:
@@ -175,7 +175,7 @@ def test_a_message_too_big_for_a_consumer_detaches_it_and_stays(broker: RunningB
     with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s:
         with s.open_sender(q) as sender:
             sender.send(Message(b"z" * 1000))
-        with pytest.raises(amqp_errors.LinkDetached) as info:  # as it attaches, or just after
+        with pytest.raises(amqp_errors.LinkDetachedError) as info:  # as it attaches, or just after
             s.open_receiver(q, credit=5, max_message_size=100).receive(timeout=5)
         assert info.value.condition == "amqp:link:message-size-exceeded"
         assert "max-message-size 100" in (info.value.description or "")
@@ -305,7 +305,7 @@ def test_stop_closes_every_client_and_frees_the_port(q: str) -> None:
     t0 = time.monotonic()
     running.stop(timeout=5)
     assert time.monotonic() - t0 < 3 and not running.running
-    with pytest.raises(amqp_errors.ConnectionClosed) as info:
+    with pytest.raises(amqp_errors.ConnectionClosedError) as info:
         receiver.receive(timeout=5)
     assert info.value.condition == "amqp:connection:forced"
     w.run_until(lambda: w.conn.ended, timeout=5)

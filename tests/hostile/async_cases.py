@@ -22,7 +22,7 @@ import trio
 
 from amqp10_proto import Accepted, Message
 from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
-from amqp10_proto.errors import ConnectionClosed, LinkDetached, SessionEnded
+from amqp10_proto.errors import ConnectionClosedError, LinkDetachedError, SessionEndedError
 from amqp10_proto.performatives import Attach, Detach, Disposition, End, Flow
 
 from .servers import (
@@ -98,7 +98,7 @@ async def endless_delivery_cut_at_max_message_size(amqp: Any, serve: Serve, *_: 
         tracemalloc.start()
         try:
             t0 = time.monotonic()
-            with pytest.raises(LinkDetached) as info:
+            with pytest.raises(LinkDetachedError) as info:
                 await receiver.receive(timeout=20)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -145,7 +145,7 @@ async def exception_handling_an_event_is_an_internal_error(
     async with amqp.open_connection(server.url, sasl=None) as conn:
         session = await conn.open_session()
         receiver = await session.open_receiver("q")
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await receiver.receive(timeout=10)
     assert close_error(server).condition == "amqp:internal-error"
     assert "internal error handling MessageReceived" in caplog.text
@@ -158,7 +158,7 @@ async def oversize_message_fails_receive_at_once(amqp: Any, serve: Serve, *_: An
             conn.open_session() as session:
         receiver = await session.open_receiver("q", max_message_size=1024)
         t0 = time.monotonic()
-        with pytest.raises(LinkDetached) as info:
+        with pytest.raises(LinkDetachedError) as info:
             await receiver.receive(timeout=20)
         assert time.monotonic() - t0 < 10
         assert info.value.condition == "amqp:link:message-size-exceeded"
@@ -170,7 +170,7 @@ async def oversize_message_ends_iteration(amqp: Any, serve: Serve, *_: Any) -> N
     async with amqp.open_connection(server.url, sasl=None) as conn, \
             conn.open_session() as session:
         receiver = await session.open_receiver("q", max_message_size=1024)
-        with pytest.raises(LinkDetached):
+        with pytest.raises(LinkDetachedError):
             async for _ in receiver:
                 pass
 
@@ -182,7 +182,7 @@ async def oversize_message_with_the_attach_fails_the_open(amqp: Any, serve: Serv
     async with amqp.open_connection(server.url, sasl=None) as conn, \
             conn.open_session() as session:
         t0 = time.monotonic()
-        with pytest.raises(LinkDetached):
+        with pytest.raises(LinkDetachedError):
             await session.open_receiver("q", max_message_size=1024, timeout=20)
         assert time.monotonic() - t0 < 10
 
@@ -194,7 +194,7 @@ async def transfers_beyond_the_session_window(amqp: Any, serve: Serve, *_: Any) 
         session = await conn.open_session(incoming_window=0)
         receiver = await session.open_receiver("q")
         t0 = time.monotonic()
-        with pytest.raises(SessionEnded) as info:
+        with pytest.raises(SessionEndedError) as info:
             while True:
                 await receiver.receive(timeout=20)
         assert time.monotonic() - t0 < 10
@@ -262,7 +262,7 @@ async def silent_peer_given_up_after_the_idle_timeout(amqp: Any, serve: Serve,
     async with amqp.open_connection(server.url, sasl=None, idle_timeout=1, timeout=30,
                                     reconnect=False) as conn:
         t0 = time.monotonic()
-        with pytest.raises(ConnectionClosed) as info:
+        with pytest.raises(ConnectionClosedError) as info:
             await conn.open_session()
         assert time.monotonic() - t0 < 10
         assert info.value.condition == "amqp:resource-limit-exceeded"

@@ -12,7 +12,7 @@ import pytest
 import amqp10_sync as amqp
 from amqp10_proto import Accepted, Message
 from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
-from amqp10_proto.errors import ConnectionClosed, LinkDetached, SessionEnded
+from amqp10_proto.errors import ConnectionClosedError, LinkDetachedError, SessionEndedError
 from amqp10_proto.performatives import Attach, Detach, Disposition, End, Flow
 
 from .servers import (
@@ -61,7 +61,7 @@ def test_a_delivery_that_never_ends_is_cut_at_max_message_size(serve: Serve) -> 
         tracemalloc.start()
         try:
             t0 = time.monotonic()
-            with pytest.raises(LinkDetached) as info:
+            with pytest.raises(LinkDetachedError) as info:
                 receiver.receive(timeout=20)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -101,7 +101,7 @@ def test_an_exception_handling_an_event_closes_with_internal_error(
     server = serve(one_message(encoded(b"x")))
     with amqp.open_connection(server.url, sasl=None) as conn, conn.open_session() as session:
         receiver = session.open_receiver("q")
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             receiver.receive(timeout=10)
     assert close_error(server).condition == "amqp:internal-error"
     assert "internal error handling MessageReceived" in caplog.text
@@ -112,7 +112,7 @@ def test_a_message_over_max_message_size_fails_receive_at_once(serve: Serve) -> 
     with amqp.open_connection(server.url, sasl=None) as conn, conn.open_session() as session:
         receiver = session.open_receiver("q", max_message_size=1024)
         t0 = time.monotonic()
-        with pytest.raises(LinkDetached) as info:
+        with pytest.raises(LinkDetachedError) as info:
             receiver.receive(timeout=20)
         assert time.monotonic() - t0 < 10
         assert info.value.condition == "amqp:link:message-size-exceeded"
@@ -122,7 +122,7 @@ def test_a_message_over_max_message_size_ends_iteration(serve: Serve) -> None:
     server = serve(one_message(encoded(b"x" * 2048)))
     with amqp.open_connection(server.url, sasl=None) as conn, conn.open_session() as session:
         receiver = session.open_receiver("q", max_message_size=1024)
-        with pytest.raises(LinkDetached):
+        with pytest.raises(LinkDetachedError):
             for _ in receiver:
                 pass
 
@@ -131,7 +131,7 @@ def test_a_message_over_max_message_size_with_the_attach_fails_the_open(serve: S
     server = serve(one_message(encoded(b"x" * 2048), with_attach=True))
     with amqp.open_connection(server.url, sasl=None) as conn, conn.open_session() as session:
         t0 = time.monotonic()
-        with pytest.raises(LinkDetached):
+        with pytest.raises(LinkDetachedError):
             session.open_receiver("q", max_message_size=1024, timeout=20)
         assert time.monotonic() - t0 < 10
 
@@ -142,7 +142,7 @@ def test_transfers_beyond_the_session_window_fail_its_receivers_at_once(serve: S
         session = conn.open_session(incoming_window=0)
         receiver = session.open_receiver("q")
         t0 = time.monotonic()
-        with pytest.raises(SessionEnded) as info:
+        with pytest.raises(SessionEndedError) as info:
             while True:
                 receiver.receive(timeout=20)
         assert time.monotonic() - t0 < 10
@@ -198,7 +198,7 @@ def test_a_silent_peer_is_given_up_after_the_idle_timeout(serve: Serve) -> None:
     conn = amqp.open_connection(server.url, sasl=None, idle_timeout=1, timeout=30,
                                 reconnect=False)
     t0 = time.monotonic()
-    with pytest.raises(ConnectionClosed) as info:
+    with pytest.raises(ConnectionClosedError) as info:
         conn.open_session()
     assert time.monotonic() - t0 < 10  # twice the 1 s we advertised, not the 30 s timeout
     assert info.value.condition == "amqp:resource-limit-exceeded"

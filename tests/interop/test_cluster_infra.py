@@ -2,7 +2,7 @@
 
 No reconnecting yet (issue 9): each step opens its own connection. Messages that node 1
 accepted into a quorum queue survive node 1's crash and come out through node 2; the
-connection to the crashed node fails with ConnectionClosed; the restarted node serves
+connection to the crashed node fails with ConnectionClosedError; the restarted node serves
 again.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 import amqp10_sync
 from amqp10_proto import Message
-from amqp10_proto.errors import AMQPError, ConnectionClosed
+from amqp10_proto.errors import AMQPError, ConnectionClosedError
 
 from .cluster import Cluster, rabbitmq_cluster
 
@@ -50,7 +50,7 @@ def test_messages_accepted_by_a_crashed_node_come_out_of_another(
             sender.send(Message(f"m{i}".encode()), timeout=30)  # each one Accepted
         rabbitmq_cluster.kill(port1)
         t0 = time.monotonic()
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             sender.send(Message(b"after the crash"), timeout=30)
         assert time.monotonic() - t0 < 30  # a hang guard
         assert doomed.closed

@@ -18,7 +18,7 @@ import pytest
 
 import amqp10_sync as amqp
 from amqp10_proto import Message, Properties
-from amqp10_proto.errors import LinkDetached, SessionEnded
+from amqp10_proto.errors import LinkDetachedError, SessionEndedError
 
 from ..faultproxy import FaultProxy
 from .peers import PEERS_DIR, start, start_own
@@ -104,7 +104,7 @@ def test_a_link_the_broker_refuses_is_not_a_reason_to_reconnect() -> None:
     with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}", reconnect=FAST,
                               timeout=10) as conn:
         session = conn.open_session()
-        with pytest.raises((SessionEnded, LinkDetached)) as info:
+        with pytest.raises((SessionEndedError, LinkDetachedError)) as info:
             session.open_receiver(f"/amq/queue/missing-{uuid.uuid4().hex[:8]}")
         assert info.value.condition == "amqp:not-found"
         time.sleep(0.3)

@@ -22,7 +22,7 @@ import pytest
 import amqp10_asyncio as amqp
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Error, Message, Symbol
-from amqp10_proto.errors import ConnectionClosed, SettlementLost
+from amqp10_proto.errors import ConnectionClosedError, SettlementLost
 from amqp10_proto.performatives import Close
 from tests.asyncio_.helpers import no_other_tasks, run
 from tests.asyncio_.test_asyncio_tls import cert
@@ -216,7 +216,7 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
             proxy.refuse_new(True)
             proxy.cut()
             t0 = time.monotonic()
-            with pytest.raises(ConnectionClosed,
+            with pytest.raises(ConnectionClosedError,
                                match=r"not recovered after 3 attempt\(s\)") as info:
                 await receiver.receive(timeout=20)
             assert time.monotonic() - t0 < 10  # a hang guard: 3 quick tries
@@ -225,7 +225,7 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
             assert conn.state == "closed" and conn.closed
             assert receiver.detached and receiver.session.ended  # over for good
             assert await no_other_tasks()  # the reconnect task ended with the episode
-            with pytest.raises(ConnectionClosed, match="not recovered"):
+            with pytest.raises(ConnectionClosedError, match="not recovered"):
                 await conn.open_session()
         finally:
             await conn.close(timeout=2)
@@ -277,9 +277,9 @@ def test_closing_while_reconnecting_ends_it_at_once(proxy: FaultProxy) -> None:
         assert time.monotonic() - t0 < 2
         assert conn.state == "closed" and conn._task is None
         assert receiver.detached and receiver.session.ended
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await asyncio.wait_for(waiting, 2)
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await receiver.receive(timeout=1)
         assert await no_other_tasks()
 
@@ -306,7 +306,7 @@ def test_a_connection_over_a_given_socket_does_not_reconnect(proxy: FaultProxy) 
         conn = await amqp.connect(sock, timeout=10)
         receiver = await (await conn.open_session()).open_receiver(queue(), credit=5)
         proxy.cut()
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await receiver.receive(timeout=10)
         assert conn.state == "closed" and conn.reconnects == 0 and conn.url is None
         await conn.close(timeout=1)

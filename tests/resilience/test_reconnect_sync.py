@@ -17,7 +17,7 @@ import pytest
 import amqp10_sync as amqp
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message, Properties
-from amqp10_proto.errors import ConnectionClosed, SettlementLost
+from amqp10_proto.errors import ConnectionClosedError, SettlementLost
 
 from ..faultproxy import FaultProxy
 
@@ -189,7 +189,7 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
         proxy.refuse_new(True)
         proxy.cut()
         t0 = time.monotonic()
-        with pytest.raises(ConnectionClosed, match=r"not recovered after 3 attempt\(s\)") as info:
+        with pytest.raises(ConnectionClosedError, match=r"not recovered after 3 attempt\(s\)") as info:
             receiver.receive(timeout=20)
         assert time.monotonic() - t0 < 10  # a hang guard: 3 quick tries
         assert "refused" in str(info.value).lower()
@@ -233,7 +233,7 @@ def test_closing_while_reconnecting_ends_it_at_once(proxy: FaultProxy) -> None:
     assert conn.state == "closed"
     conn.io_thread.join(5)
     assert not conn.io_thread.is_alive()
-    with pytest.raises(ConnectionClosed):
+    with pytest.raises(ConnectionClosedError):
         receiver.receive(timeout=1)
 
 
@@ -331,7 +331,7 @@ def test_sends_in_doubt_when_the_policy_gives_up_are_reported_not_dropped_silent
         proxy.blackhole()
         handle = sender.send_nowait(Message(b"into the hole"))  # its outcome never comes
         wait_for(lambda: conn.state == "closed")
-        with pytest.raises(ConnectionClosed, match="not recovered"):
+        with pytest.raises(ConnectionClosedError, match="not recovered"):
             sender.wait_settled(handle, timeout=5)
         assert "1 message(s) whose outcome was in doubt were not sent again" in caplog.text
     finally:

@@ -20,7 +20,7 @@ import trio
 import amqp10_trio as amqp
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message
-from amqp10_proto.errors import ConnectionClosed, SettlementLost
+from amqp10_proto.errors import ConnectionClosedError, SettlementLost
 
 from ..faultproxy import FaultProxy
 from .test_reconnect_sync import FAST, broker, numbered, proxy, queue
@@ -296,13 +296,13 @@ def test_the_policy_gives_up_and_every_wait_fails_with_the_last_cause(
             proxy.refuse_new(True)
             proxy.cut()
             t0 = time.monotonic()
-            with pytest.raises(ConnectionClosed,
+            with pytest.raises(ConnectionClosedError,
                                match=r"not recovered after 3 attempt\(s\)") as info:
                 await receiver.receive(timeout=20)
             assert time.monotonic() - t0 < 10  # a hang guard: 3 quick tries
             assert "refused" in str(info.value).lower()
             assert conn.state == "closed" and conn.closed
-            with pytest.raises(ConnectionClosed, match="not recovered"):
+            with pytest.raises(ConnectionClosedError, match="not recovered"):
                 await conn.open_session()
             await conn.wait_closed()
         assert adapter_tasks() == []
@@ -351,7 +351,7 @@ def test_leaving_the_block_while_reconnecting_ends_it_at_once(proxy: FaultProxy)
         assert trio.current_time() - t0 < 1
         assert conn.state == "closed"
         assert adapter_tasks() == []
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosedError):
             await receiver.receive(timeout=1)
 
     run(main)

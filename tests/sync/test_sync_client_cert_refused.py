@@ -15,7 +15,7 @@ import pytest
 
 import amqp10_sync as amqp
 from amqp10_proto import SaslExternal, SaslServer
-from amqp10_proto.errors import ConnectionClosed
+from amqp10_proto.errors import ConnectionClosedError
 from tests.certs import Pki, make_pki
 from tests.serverpeer import ServerPeer
 
@@ -31,7 +31,7 @@ def test_a_refused_client_certificate_raises_with_the_servers_tls_alert(
         pki: Pki, cert: str | None, alert: str) -> None:
     with ServerPeer(ssl_context=pki.server_context(),
                     sasl=lambda _: SaslServer(external=lambda authzid: True)) as server:
-        with pytest.raises((ConnectionClosed, ssl.SSLError)) as info:
+        with pytest.raises((ConnectionClosedError, ssl.SSLError)) as info:
             amqp.open_connection(f"amqps://localhost:{server.port}",
                                  ssl_context=pki.client_context(
                                      pki.rogue_client if cert else None),

@@ -14,7 +14,7 @@ import pytest
 
 import amqp10_sync as amqp
 from amqp10_proto import Message
-from amqp10_proto.errors import SessionEnded
+from amqp10_proto.errors import SessionEndedError
 from tests.interop.peers import RABBITMQ_OWN_PORT, start_own
 
 from .conftest import start
@@ -93,7 +93,7 @@ def test_a_drain_rabbitmq_cannot_do_ends_in_a_clear_error_within_its_timeout() -
         receiver = session.open_receiver(q, credit=0)
         receiver.add_credit(2)
         t0 = time.monotonic()
-        with pytest.raises(SessionEnded) as info:
+        with pytest.raises(SessionEndedError) as info:
             receiver.drain(timeout=5)
         assert time.monotonic() - t0 < 6
         assert info.value.condition == "amqp:internal-error"

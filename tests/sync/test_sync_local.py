@@ -24,8 +24,8 @@ from amqp10_proto import (
 )
 from amqp10_proto.errors import (
     AuthenticationError,
-    ConnectionClosed,
-    LinkDetached,
+    ConnectionClosedError,
+    LinkDetachedError,
     MessageModified,
     MessageRejected,
     MessageReleased,
@@ -140,11 +140,11 @@ def test_close_with_a_hung_peer_completes_within_its_timeout(fake: FakePeer) -> 
     assert time.monotonic() - t0 < 1.5
     waiter.join(2)
     assert not waiter.is_alive()
-    assert len(errors) == 1 and isinstance(errors[0], ConnectionClosed)
+    assert len(errors) == 1 and isinstance(errors[0], ConnectionClosedError)
     assert conn.closed
     assert not conn.io_thread.is_alive()
     assert wait_no_io_threads()
-    with pytest.raises(ConnectionClosed):
+    with pytest.raises(ConnectionClosedError):
         sender.send(Message(b"after close"))
 
 
@@ -172,7 +172,7 @@ def test_lost_connection_fails_every_pending_wait(fake: FakePeer) -> None:
     for t in threads:
         t.join(5)
         assert not t.is_alive()
-    assert len(errors) == 2 and all(isinstance(e, ConnectionClosed) for e in errors)
+    assert len(errors) == 2 and all(isinstance(e, ConnectionClosedError) for e in errors)
     assert conn.closed and conn.error is not None
     assert conn.error.condition == "amqp:connection:forced"
     assert session.ended and receiver.detached
@@ -274,7 +274,7 @@ def test_queued_sends_fail_with_link_detached_when_the_link_closes(
             with caplog.at_level(logging.WARNING, logger="amqp10"):
                 sender.close()
             assert "1 message(s) still waiting for credit; they were not sent" in caplog.text
-            with pytest.raises(LinkDetached, match="was closed"):
+            with pytest.raises(LinkDetachedError, match="was closed"):
                 sender.wait_settled(handle)
     finally:
         fake.close()

@@ -13,7 +13,7 @@ import pytest
 
 import amqp10_sync
 from amqp10_proto import Message
-from amqp10_proto.errors import ConnectionClosed
+from amqp10_proto.errors import ConnectionClosedError
 from tests.interop.peers import PEERS_DIR
 
 PORT = 35851  # a broker of its own: this test kills it
@@ -61,6 +61,6 @@ def test_pending_sends_fail_with_connection_closed_when_the_broker_dies(doomed_b
     assert time.monotonic() - t0 < 16
     failures = [o for o in outcomes if o is not None]
     assert failures, "the broker died, yet every 4 MiB send was settled"
-    assert all(isinstance(o, ConnectionClosed) for o in failures), failures
+    assert all(isinstance(o, ConnectionClosedError) for o in failures), failures
     assert conn.closed
     conn.close(timeout=2)

@@ -24,8 +24,8 @@ from amqp10_proto import (
 )
 from amqp10_proto.errors import (
     AuthenticationError,
-    LinkDetached,
-    SessionEnded,
+    LinkDetachedError,
+    SessionEndedError,
 )
 from tests.interop.peers import Peer
 
@@ -176,7 +176,7 @@ def test_reject_release_modify(peer: Peer) -> None:
             else:
                 # RabbitMQ 3.10 lacks the modified outcome: it ends the session.
                 m.modify()
-                with pytest.raises(SessionEnded) as info:
+                with pytest.raises(SessionEndedError) as info:
                     while True:
                         receiver.receive(timeout=10).accept()
                 assert info.value.condition == "amqp:invalid-field"
@@ -193,7 +193,7 @@ def test_rabbitmq_refused_sender_raises_session_ended() -> None:
     peer = start("rabbitmq")
     with amqp.open_connection(url(peer)) as conn:
         session = conn.open_session()
-        with pytest.raises(SessionEnded) as info:
+        with pytest.raises(SessionEndedError) as info:
             session.open_sender("/exchange/no-such-exchange/key")
         assert info.value.condition == "amqp:not-found"
         assert session.ended and session.error is not None
@@ -242,7 +242,7 @@ def test_refused_link_raises_with_the_peer_error() -> None:
     peer = start("rabbitmq")
     with amqp.open_connection(url(peer)) as conn:
         session = conn.open_session()
-        with pytest.raises((SessionEnded, LinkDetached)) as info:
+        with pytest.raises((SessionEndedError, LinkDetachedError)) as info:
             session.open_receiver("/amq/queue/does-not-exist-" + uuid.uuid4().hex[:6])
         assert info.value.condition == "amqp:not-found"
         # A new session works.

@@ -13,7 +13,7 @@ import pytest
 
 import amqp10_sync as amqp
 from amqp10_proto import Accepted, Message, ReceiverSettleMode, Released
-from amqp10_proto.errors import ConnectionClosed, SessionEnded
+from amqp10_proto.errors import ConnectionClosedError, SessionEndedError
 from tests.serverpeer import ServerPeer
 
 from .conftest import start
@@ -54,7 +54,7 @@ def test_accept_times_out_when_the_sender_never_settles() -> None:
             assert not receiver.detached and not conn.closed
             with pytest.raises(TimeoutError):
                 receiver.receive(timeout=0.1)
-            # A wait for settlement ends with ConnectionClosed when the peer dies.
+            # A wait for settlement ends with ConnectionClosedError when the peer dies.
             errors: list[BaseException] = []
 
             def wait() -> None:
@@ -69,7 +69,7 @@ def test_accept_times_out_when_the_sender_never_settles() -> None:
             server.kill()
             waiter.join(5)
             assert not waiter.is_alive(), "accept() hung after the peer died"
-            assert len(errors) == 1 and isinstance(errors[0], ConnectionClosed), errors
+            assert len(errors) == 1 and isinstance(errors[0], ConnectionClosedError), errors
         # Each accept said "accepted, not settled" (2.8.3); nothing was settled.
         assert [(type(st), settled) for _, st, settled in server.dispositions] == \
             [(Accepted, False)] * 2
@@ -99,7 +99,7 @@ def test_rabbitmq_refuses_mode_second_with_a_clear_error() -> None:
     peer = start("rabbitmq")
     with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}") as conn:
         session = conn.open_session()
-        with pytest.raises(SessionEnded) as info:
+        with pytest.raises(SessionEndedError) as info:
             session.open_receiver(f"amqp10-sync-second-{uuid.uuid4().hex[:8]}",
                                   rcv_settle_mode="second")
         assert info.value.condition == "amqp:not-implemented"

@@ -14,7 +14,7 @@ import amqp10_trio as amqp
 from amqp10_proto import Message, Modified, Rejected, Released, SaslPlain, SaslServer
 from amqp10_proto.errors import (
     AuthenticationError,
-    ConnectionClosed,
+    ConnectionClosedError,
     MessageModified,
     MessageRejected,
     MessageReleased,
@@ -138,14 +138,14 @@ def test_close_with_a_silent_peer_completes_within_its_timeout(fake: FakePeer) -
                 await conn.close(timeout=0.5)
                 assert time.monotonic() - t0 < 1.5
             assert conn.closed
-            with pytest.raises(ConnectionClosed):
+            with pytest.raises(ConnectionClosedError):
                 await sender.send(Message(b"after close"))
             # Leaving the block after a close is quick too.
             t0 = time.monotonic()
         assert time.monotonic() - t0 < 0.5
 
     trio.run(main)
-    assert len(errors) == 1 and isinstance(errors[0], ConnectionClosed)
+    assert len(errors) == 1 and isinstance(errors[0], ConnectionClosedError)
 
 
 def test_leaving_the_block_with_a_silent_peer_is_bounded_by_the_timeout(fake: FakePeer) -> None:
@@ -180,7 +180,7 @@ def test_lost_connection_fails_every_pending_wait(fake: FakePeer) -> None:
                     nursery.start_soon(run, lambda: sender.send(Message(b"hold"), timeout=30))
                     await trio.sleep(0.2)
                     fake.kill()
-            assert len(errors) == 2 and all(isinstance(e, ConnectionClosed) for e in errors)
+            assert len(errors) == 2 and all(isinstance(e, ConnectionClosedError) for e in errors)
             assert conn.closed and conn.error is not None
             assert conn.error.condition == "amqp:connection:forced"
             assert session.ended and receiver.detached

@@ -25,7 +25,7 @@ from amqp10_proto import (
     UInt,
     ULong,
 )
-from amqp10_proto.errors import AuthenticationError, SessionEnded
+from amqp10_proto.errors import AuthenticationError, SessionEndedError
 from tests.interop.peers import Peer
 
 from .conftest import start
@@ -199,7 +199,7 @@ def test_reject_release_modify(peer: Peer) -> None:
                 else:
                     # RabbitMQ 3.10 lacks the modified outcome: it ends the session.
                     await m.modify()
-                    with pytest.raises(SessionEnded) as info:
+                    with pytest.raises(SessionEndedError) as info:
                         while True:
                             await (await receiver.receive(timeout=10)).accept()
                     assert info.value.condition == "amqp:invalid-field"

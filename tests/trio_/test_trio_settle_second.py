@@ -10,7 +10,7 @@ import trio
 
 import amqp10_trio as amqp
 from amqp10_proto import Accepted, Message, ReceiverSettleMode, Released
-from amqp10_proto.errors import ConnectionClosed, SessionEnded
+from amqp10_proto.errors import ConnectionClosedError, SessionEndedError
 from tests.serverpeer import ServerPeer
 
 from .conftest import start
@@ -64,7 +64,7 @@ def test_accept_times_out_when_the_sender_never_settles() -> None:
             with pytest.raises(TimeoutError):
                 await receiver.receive(timeout=0.1)
             assert not conn.closed
-            # A wait for settlement ends with ConnectionClosed when the peer dies.
+            # A wait for settlement ends with ConnectionClosedError when the peer dies.
             errors: list[BaseException] = []
 
             async def wait() -> None:
@@ -78,7 +78,7 @@ def test_accept_times_out_when_the_sender_never_settles() -> None:
                     nursery.start_soon(wait)
                     await trio.sleep(0.2)
                     await trio.to_thread.run_sync(server.kill)
-            assert len(errors) == 1 and isinstance(errors[0], ConnectionClosed), errors
+            assert len(errors) == 1 and isinstance(errors[0], ConnectionClosedError), errors
 
     with server:
         trio.run(main)
@@ -117,7 +117,7 @@ def test_rabbitmq_refuses_mode_second_with_a_clear_error() -> None:
     async def main() -> None:
         async with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}") as conn:
             session = await conn.open_session()
-            with pytest.raises(SessionEnded) as info:
+            with pytest.raises(SessionEndedError) as info:
                 await session.open_receiver(f"amqp10-trio-second-{uuid.uuid4().hex[:8]}",
                                             rcv_settle_mode="second")
             assert info.value.condition == "amqp:not-implemented"
