@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import email.message
+import email.parser
 import importlib
+import re
 import subprocess
 import sys
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -101,3 +108,99 @@ def test_issue_10_events_are_exported_frozen_and_keyword_only() -> None:
         params = cls.__dataclass_params__
         assert params.frozen and all(f.kw_only for f in dataclasses.fields(cls))
         assert "__slots__" in cls.__dict__
+
+
+# --- What `pip install amqp10` gets: the built sdist and wheel (issue 11) --------------
+
+SDIST_MUST_HAVE = ["pyproject.toml", "README.md", "LICENSE", "src/amqp10_proto/__init__.py",
+                   "src/amqp10_sync/py.typed", "tests/test_package.py", "tests/corepair.py",
+                   "docs/index.md", "docs/conf.py", "docs/examples/sync_tutorial.py",
+                   "examples/selectors_client.py", "tools/gen_definitions.py"]
+STRAY = re.compile(r"(^|/)(__pycache__|\.hypothesis|\.mypy_cache|\.ruff_cache|\.pytest_cache|"
+                   r"\.venv|_build|dist|build|[^/]*\.egg-info)(/|$)|\.py[co]$")
+# A dependency pinned to one version, and why it must be (none must today).
+MUST_PIN: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Built:
+    sdist: list[str]  # paths inside the sdist, without its top directory
+    wheel: zipfile.ZipFile
+    metadata: email.message.Message
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """``python -m build``: the sdist, then the wheel built from that sdist (so the
+    sdist is proven whole), as a release would make them."""
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"python -m build failed:\n{proc.stdout}\n{proc.stderr}"
+    (sdist_path,) = out.glob("*.tar.gz")
+    (wheel_path,) = out.glob("*.whl")
+    with tarfile.open(sdist_path) as tar:
+        sdist = [name.split("/", 1)[1] for name in tar.getnames() if "/" in name]
+    with zipfile.ZipFile(wheel_path) as wheel:
+        (meta,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(wheel.read(meta).decode())
+        yield Built(sdist, wheel, metadata)
+
+
+def test_the_sdist_carries_tests_docs_and_license_and_no_build_outputs(built: Built) -> None:
+    missing = [path for path in SDIST_MUST_HAVE if path not in built.sdist]
+    assert not missing, f"not in the sdist: {missing}"
+    stray = [path for path in built.sdist if STRAY.search(path)]
+    assert not stray, f"build outputs or caches in the sdist: {stray[:20]}"
+
+
+def test_the_wheel_holds_the_five_packages_and_the_license(built: Built) -> None:
+    names = built.wheel.namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == set(PACKAGES)
+    for pkg in PACKAGES:
+        assert f"{pkg}/py.typed" in names
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert built.wheel.read(license_file) == (ROOT / "LICENSE").read_bytes()
+    assert not [n for n in names if STRAY.search(n)]
+
+
+def test_the_license_is_the_apache_2_text_the_metadata_names(built: Built) -> None:
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the whole text, not a notice
+    assert built.metadata["License-Expression"] == "Apache-2.0"
+
+
+def test_the_version_has_one_place(built: Built) -> None:
+    """amqp10_proto.__version__ is read by the build backend; pyproject states none."""
+    import amqp10_proto
+
+    project = (ROOT / "pyproject.toml").read_text().split("[project]", 1)[1].split("\n[", 1)[0]
+    assert not re.search(r"^version\s*=", project, re.M), "a second version in pyproject.toml"
+    assert built.metadata["Version"] == amqp10_proto.__version__
+    cli = subprocess.run([sys.executable, "-m", "amqp10_cli", "--version"],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.stdout.split() == ["amqp10", amqp10_proto.__version__], cli
+
+
+def test_the_metadata_says_who_where_how_mature_and_which_pythons(built: Built) -> None:
+    meta = built.metadata
+    assert meta["Author"] or meta["Author-email"]
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL", []))
+    assert {"Source", "Issues", "Documentation"} <= set(urls), urls
+    classifiers = meta.get_all("Classifier", [])
+    assert sum(c.startswith("Development Status :: ") for c in classifiers) == 1
+    lowest = int(re.fullmatch(r">=3\.(\d+)", meta["Requires-Python"]).group(1))  # type: ignore[union-attr]
+    minors = sorted(int(c.rsplit(".", 1)[1]) for c in classifiers
+                    if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c))
+    assert minors[0] == lowest and minors == list(range(lowest, minors[-1] + 1)), minors
+    assert sys.version_info[1] in minors  # the one this suite runs on is claimed
+
+
+def test_no_published_dependency_is_pinned_to_one_version(built: Built) -> None:
+    pinned = [req for req in built.metadata.get_all("Requires-Dist", [])
+              if "==" in req.split(";")[0] or "===" in req]
+    names = {re.split(r"[=<>!~ \[;]", req, maxsplit=1)[0] for req in pinned}
+    assert names <= set(MUST_PIN), f"pinned without a reason in MUST_PIN: {pinned}"
