@@ -204,3 +204,49 @@ def test_no_published_dependency_is_pinned_to_one_version(built: Built) -> None:
               if "==" in req.split(";")[0] or "===" in req]
     names = {re.split(r"[=<>!~ \[;]", req, maxsplit=1)[0] for req in pinned}
     assert names <= set(MUST_PIN), f"pinned without a reason in MUST_PIN: {pinned}"
+
+
+# --- Logging etiquette: the library's loggers print nothing unless the program asks ----
+
+WARN_ON_DROP = """
+import contextlib, logging, sys
+if "configured" in sys.argv:
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+import {adapter}
+import amqp10_sync as amqp
+from amqp10_cli import start_broker
+handlers = logging.getLogger("amqp10").handlers
+print(sum(isinstance(h, logging.NullHandler) for h in handlers), len(handlers))
+with start_broker() as running:  # its stop closes our connection: a WARNING of ours
+    conn = amqp.open_connection(running.url, timeout=5, reconnect=None)
+with contextlib.suppress(Exception):
+    conn.open_session(timeout=5)
+conn.close()  # joins the I/O thread: everything it logs is written by now
+"""
+
+
+def run_warning_program(adapter: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", WARN_ON_DROP.format(adapter=adapter), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_library_warning_is_printed_once_with_basic_config() -> None:
+    proc = run_warning_program("amqp10_sync", "configured")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "connection closed" in line]
+    assert len(lines) == 1 and lines[0].startswith("WARNING amqp10: "), proc.stderr
+
+
+@pytest.mark.xfail(reason="needs logging.getLogger('amqp10').addHandler(logging.NullHandler()) "
+                          "in amqp10_proto/client.py (issue 11): amqp10_proto/__init__ cannot "
+                          "import logging, which imports threading", strict=True)
+@pytest.mark.parametrize("adapter", ["amqp10_sync", "amqp10_asyncio", "amqp10_trio",
+                                     "amqp10_cli"])
+def test_the_amqp10_logger_has_one_null_handler(adapter: str) -> None:
+    """Library etiquette (the logging HOWTO): a NullHandler on the package's logger, no
+    other handler, so a program that configures no logging gets no "last resort" copy
+    of a warning on stderr beside the exception that tells the same thing."""
+    proc = run_warning_program(adapter)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "1"], proc.stdout
+    assert "connection closed" not in proc.stderr, proc.stderr

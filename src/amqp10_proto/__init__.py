@@ -262,4 +262,5 @@ __all__ = [
     "unsettled_map",
 ]
 
+# The one place for the version: the build backend reads it (pyproject tool.hatch.version).
 __version__ = "0.1.0.dev0"
