@@ -6,6 +6,7 @@ The Qpid C broker accepts and settles each message as it arrives and delivers to
 consumers pre-settled, so the counting is done on the sending side: every message
 whose send returned Accepted must be in the queue afterwards (read back over a
 connection without faults); duplicates may only come from sends in doubt at a fault.
+reconnect_cases tells these stories (and more) for the two async adapters.
 """
 
 from __future__ import annotations
@@ -17,19 +18,25 @@ import uuid
 import pytest
 
 import amqp10_sync as amqp
+from amqp10_cli import start_broker
 from amqp10_proto import Message, Properties
-from amqp10_proto.errors import LinkDetachedError, SessionEndedError
+from amqp10_proto.errors import (
+    AuthenticationError,
+    ConnectionClosedError,
+    LinkDetachedError,
+    SessionEndedError,
+)
 
 from ..faultproxy import FaultProxy
 from .peers import PEERS_DIR, start, start_own
+from .reconnect_cases import FAULTS, QPID_OWN_PORT, check_counts, fast
 
-FAST = amqp.Reconnect(initial_delay=0.05, max_delay=0.3, max_duration=30)
-QPID_OWN_PORT = 35841  # a Qpid C broker of this module's own, restarted mid-test
+FAST = fast(amqp)
 
 
 def drain(url: str, address: str, expect: int, timeout: float = 20) -> list[str]:
     """Every message of ``address``, read over a fresh connection, until ``expect`` distinct
-    ones came and the queue stays quiet."""
+    ones came and the queue stays quiet for 0.5 s."""
     got: list[str] = []
     end = time.monotonic() + timeout
     with amqp.open_connection(url, reconnect=False, timeout=10) as conn, \
@@ -37,7 +44,7 @@ def drain(url: str, address: str, expect: int, timeout: float = 20) -> list[str]
             session.open_receiver(address, credit=50) as receiver:
         while time.monotonic() < end:
             try:
-                msg = receiver.receive(timeout=1.0 if len(set(got)) >= expect else 5.0)
+                msg = receiver.receive(timeout=0.5 if len(set(got)) >= expect else 5.0)
             except TimeoutError:
                 if len(set(got)) >= expect:
                     break
@@ -47,13 +54,13 @@ def drain(url: str, address: str, expect: int, timeout: float = 20) -> list[str]
     return got
 
 
-@pytest.mark.parametrize("fault", ["cut", "reset", "cut_mid_frame", "half_close", "delay"])
+@pytest.mark.parametrize("fault", FAULTS)
 def test_a_sender_through_faults_loses_nothing_the_qpid_broker_accepted(fault: str) -> None:
     peer = start("qpid-broker")
     address = f"reconnect-{fault}-{uuid.uuid4().hex[:8]}"
     n = 300
-    # "delay": three seconds of latency on the open connection; our idle timeout
-    # (twice 0.5 s of silence) gives up on it and the next connection is fast.
+    # "delay" (three seconds of latency) and "blackhole" (silence, no FIN): our idle
+    # timeout (2.4.5: twice 0.5 s without a frame) gives up on the connection.
     with FaultProxy(peer.port) as proxy, \
             amqp.open_connection(proxy.url, reconnect=FAST, idle_timeout=0.5,
                                  timeout=30) as conn, conn.open_session() as session:
@@ -69,9 +76,7 @@ def test_a_sender_through_faults_loses_nothing_the_qpid_broker_accepted(fault: s
             accepted.append(f"m{i}")
         assert conn.reconnects == 2, conn.reconnects
         resent = sender.resent
-    got = drain(f"amqp://127.0.0.1:{peer.port}", address, n)
-    assert set(got) == set(accepted)
-    assert len(got) - len(set(got)) <= resent  # a duplicate is a resend of one in doubt
+    check_counts(drain(f"amqp://127.0.0.1:{peer.port}", address, n), set(accepted), resent)
 
 
 def test_a_qpid_broker_restarted_on_its_port_gets_the_sender_back() -> None:
@@ -101,8 +106,8 @@ def test_a_qpid_broker_restarted_on_its_port_gets_the_sender_back() -> None:
 
 def test_a_link_the_broker_refuses_is_not_a_reason_to_reconnect() -> None:
     peer = start("rabbitmq")
-    with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}", reconnect=FAST,
-                              timeout=10) as conn:
+    with FaultProxy(peer.port) as proxy, \
+            amqp.open_connection(proxy.url, reconnect=FAST, timeout=10) as conn:
         session = conn.open_session()
         with pytest.raises((SessionEndedError, LinkDetachedError)) as info:
             session.open_receiver(f"/amq/queue/missing-{uuid.uuid4().hex[:8]}")
@@ -114,3 +119,36 @@ def test_a_link_the_broker_refuses_is_not_a_reason_to_reconnect() -> None:
         other = conn.open_session()
         other.open_sender(q).send(Message(b"still here"))
         assert other.open_receiver(q).receive(timeout=10).body == b"still here"
+        assert proxy.stats().accepted == 1
+
+
+def test_a_refused_password_fails_at_once() -> None:
+    """5.3.3.6: a refused SASL outcome is final: one try, no reconnect loop."""
+    peer = start("rhea-broker")
+    with FaultProxy(peer.port) as proxy:
+        t0 = time.monotonic()
+        with pytest.raises(AuthenticationError):
+            amqp.open_connection(f"amqp://guest:wrong@127.0.0.1:{proxy.port}", reconnect=FAST,
+                                 timeout=10)
+        assert time.monotonic() - t0 < 5  # a hang guard; the policy would try for 30 s
+        time.sleep(0.3)
+        assert proxy.stats().accepted == 1
+
+
+def test_a_password_refused_on_reconnecting_ends_it_at_once() -> None:
+    """The rhea broker goes away; the broker now behind its address (the embedded one)
+    refuses the password: reconnecting gives up on that first refusal, and waits fail."""
+    peer = start("rhea-broker")
+    with start_broker(users={"guest": "changed"}) as other, FaultProxy(peer.port) as proxy:
+        with amqp.open_connection(f"amqp://guest:guest@127.0.0.1:{proxy.port}",
+                                  reconnect=FAST, timeout=10) as conn:
+            receiver = conn.open_session().open_receiver(f"auth-{uuid.uuid4().hex[:8]}")
+            proxy.upstream = ("127.0.0.1", other.port)  # read at each accept
+            proxy.cut()
+            t0 = time.monotonic()
+            with pytest.raises(ConnectionClosedError, match="authentication failed"):
+                receiver.receive(timeout=20)
+            assert time.monotonic() - t0 < 5  # a hang guard; the policy allows 30 s
+            assert conn.state == "closed" and conn.reconnects == 0
+        time.sleep(0.3)
+        assert proxy.stats().accepted == 2  # the first connection and one try
