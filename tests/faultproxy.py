@@ -191,6 +191,18 @@ class FaultProxy:
                     self._discard(pipe)
         self._call(apply)
 
+    def drop_to_client(self) -> None:
+        """Stop forwarding server->client only (no FIN): what the client sends still arrives.
+
+        The client's sends reach the server, whose answers (outcomes) are lost on the
+        way back: deliveries in doubt, until :meth:`cut` or an idle timeout ends it.
+        """
+        def apply() -> None:
+            for link in self._links:
+                link.down.drop = True
+                self._discard(link.down)
+        self._call(apply)
+
     def cut_mid_frame(self, keep: int = 5) -> None:
         """Pass only the first ``keep`` bytes of the next server->client chunk, then cut().
 

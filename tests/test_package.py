@@ -237,9 +237,6 @@ def test_a_library_warning_is_printed_once_with_basic_config() -> None:
     assert len(lines) == 1 and lines[0].startswith("WARNING amqp10: "), proc.stderr
 
 
-@pytest.mark.xfail(reason="needs logging.getLogger('amqp10').addHandler(logging.NullHandler()) "
-                          "in amqp10_proto/client.py (issue 11): amqp10_proto/__init__ cannot "
-                          "import logging, which imports threading", strict=True)
 @pytest.mark.parametrize("adapter", ["amqp10_sync", "amqp10_asyncio", "amqp10_trio",
                                      "amqp10_cli"])
 def test_the_amqp10_logger_has_one_null_handler(adapter: str) -> None:

@@ -47,6 +47,7 @@ class Session(SessionBase):
     # -- links ----------------------------------------------------------------------------
     def open_sender(self, address: str | Target | None, *, name: str | None = None,
                     settle_mode: SettleMode = "unsettled",
+                    rcv_settle_mode: Literal["first", "second"] = "first",
                     source: str | Source | None = None,
                     durable: bool | str | None = None, expiry_policy: str | None = None,
                     capabilities: list[str] | None = None,
@@ -58,13 +59,18 @@ class Session(SessionBase):
         """Attach a sending link to ``address`` and wait for the peer's attach.
 
         ``sender = await session.open_sender(...)`` or ``async with ... as sender``.
+        ``rcv_settle_mode`` "second": the peer
+        keeps each message until we settle it after its outcome (2.8.3); with
+        ``durable="unsettled-state", expiry_policy="never"`` a reconnect resumes the
+        link (2.6.13) and neither loses nor duplicates a message.
         ``settle_mode``: "unsettled" (``send`` waits for the outcome), "settled"
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
         None is the anonymous relay (each message's ``to``). Raises
         LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         """
         args = sender_attach_args(
-            address, settle_mode=settle_mode, durable=durable, expiry_policy=expiry_policy,
+            address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
+            expiry_policy=expiry_policy,
             capabilities=capabilities, name=name, source=source,
             max_message_size=max_message_size, properties=properties,
             offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)

@@ -9,6 +9,7 @@ makes dynamic nodes, and refuses what this broker cannot do, with a clear error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Protocol
 
@@ -40,7 +41,7 @@ from amqp10_proto import (
     UInt,
 )
 from amqp10_proto._events import LinkResumed
-from amqp10_proto.errors import DecodeError
+from amqp10_proto.errors import DecodeError, LocalProtocolError
 
 from ._queues import Entry, Queue, Router
 
@@ -103,6 +104,8 @@ class LinkStore:
     def __init__(self, expiry: float = LINK_STATE_EXPIRY) -> None:
         self.expiry = expiry
         self._kept: dict[tuple[str, str, str], Kept] = {}
+        #: The durable links attached now, by the same key: a second attach steals one.
+        self._live: dict[tuple[str, str, str], Outgoing | Incoming] = {}
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -117,6 +120,26 @@ class LinkStore:
     def take(self, key: tuple[str, str, str], now: float) -> Kept | None:
         self.purge(now)
         return self._kept.pop(key, None)
+
+    def attached(self, key: tuple[str, str, str], link: Outgoing | Incoming) -> None:
+        """``link`` is attached now as ``key`` (durable)."""
+        link.store_key = key
+        self._live[key] = link
+
+    def gone(self, link: Outgoing | Incoming) -> None:
+        """``link`` detached (or was stolen)."""
+        key = link.store_key
+        if key is not None and self._live.get(key) is link:
+            del self._live[key]
+
+    def steal(self, key: tuple[str, str, str]) -> None:
+        """The peer attaches ``key`` again while we still hold it attached on another
+        connection (its loss not seen yet, e.g. no FIN: 2.4.5 has not expired): the old
+        attachment's unsettled state is kept for the new one, and it is detached with
+        amqp:link:stolen, as Qpid and ActiveMQ Artemis do."""
+        old = self._live.pop(key, None)
+        if old is not None:
+            old.steal()
 
     def purge(self, now: float) -> None:
         for key in [k for k, v in self._kept.items() if v.expires <= now]:
@@ -170,6 +193,8 @@ class Outgoing:
         self.durable = False
         #: What the link's earlier incarnation held, until LinkResumed says what to do.
         self.kept: Kept | None = None
+        #: Set when durable: (peer container-id, name, role), see LinkStore.
+        self.store_key: tuple[str, str, str] | None = None
         link.context = self
 
     def __repr__(self) -> str:
@@ -315,11 +340,32 @@ class Outgoing:
             self.queue.requeue(back)
         self.host.wake()
 
+    def steal(self) -> None:
+        """Attached again elsewhere (LinkStore.steal): what it held unsettled is kept for
+        the new attachment, and this one is detached."""
+        queue = self.queue
+        queue.remove_consumer(self)
+        keep: dict[bytes, tuple[Entry | None, Any]] = {}
+        for delivery in list(self.link.unsettled.values()):
+            entry = delivery.context
+            if isinstance(entry, Entry):
+                delivery.context = None  # now the kept state's, not ours to requeue
+                keep[delivery.tag] = (entry, delivery.remote_state)
+        if self.kept is not None:
+            self.kept.give_back()
+            self.kept = None
+        host = self.host
+        assert self.store_key is not None
+        host.link_store.put(self.store_key, Kept(keep, queue, host.now() + host.link_store.expiry),
+                            host.now())
+        _detach_stolen(self)
+
     def on_detached(self, event: LinkDetached) -> None:
         """The link ended: what it held unsettled goes back to the queue, in order;
         a durable link's connection was lost: kept for its re-attach (2.6.13)."""
         queue = self.queue
         queue.remove_consumer(self)
+        self.host.link_store.gone(self)
         back: list[Entry] = []
         keep: dict[bytes, tuple[Entry | None, Any]] = {}
         for delivery in event.unsettled:
@@ -362,6 +408,9 @@ class Incoming:
         self.queue = queue
         self.owns_node = owns_node
         self.durable = False
+        self.store_key: tuple[str, str, str] | None = None
+        #: Attached again elsewhere: its unsettled state went to the new attachment.
+        self.stolen = False
         link.context = self
         if queue is not None:
             queue.publishers.add(self)
@@ -423,13 +472,23 @@ class Incoming:
                                     "created it"))
             self.host.wake()
 
+    def steal(self) -> None:
+        """Attached again elsewhere (LinkStore.steal): the outcomes it gave and the peer
+        never settled are kept for the new attachment, and this one is detached."""
+        self.stolen = True
+        host = self.host
+        assert self.store_key is not None
+        host.link_store.put(self.store_key, Kept(_given(self.link.unsettled.values()), None,
+                                                 host.now() + host.link_store.expiry), host.now())
+        _detach_stolen(self)
+
     def on_detached(self, event: LinkDetached) -> None:
         queue = self.queue
         self.host.forget_link(self)
+        self.host.link_store.gone(self)
         # 2.6.13: outcomes we gave that the peer never settled (rcv-settle-mode second); the
         # messages are queued already, so a resumed delivery is settled, not queued twice.
-        keep: dict[bytes, tuple[Entry | None, Any]] = {
-            d.tag: (None, d.state) for d in event.unsettled if d.state is not None}
+        keep = {} if self.stolen else _given(event.unsettled)
         if self.durable and event.with_connection and not self.owns_node and keep:
             host = self.host
             host.link_store.put((host.peer_id, self.link.name, "receiver"),
@@ -441,6 +500,19 @@ class Incoming:
             self.host.router.delete(queue)
         else:
             self.host.router.forget_if_idle(queue)
+
+
+def _given(deliveries: Any) -> dict[bytes, tuple[Entry | None, Any]]:
+    """A receiving link's unsettled deliveries that have our outcome, for Kept."""
+    return {d.tag: (None, d.state) for d in deliveries if d.state is not None}
+
+
+def _detach_stolen(link: Outgoing | Incoming) -> None:
+    # If its session or connection is ending already, the link goes with it.
+    with contextlib.suppress(LocalProtocolError):
+        link.link.detach(_error(ErrorCondition.LINK_STOLEN, "the link was attached again on "
+                                                            "another connection"))
+    link.host.wake()
 
 
 def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
@@ -481,6 +553,8 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
             capabilities=source.capabilities))
         out = Outgoing(host, link, queue, owns_node=owns)
         out.durable, out.kept = durable, kept
+        if durable:
+            host.link_store.attached((host.peer_id, link.name, "sender"), out)
         queue.add_consumer(out)
         return out
     assert isinstance(link, Receiver)
@@ -519,6 +593,8 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
     link.attach(target=reply, max_message_size=host.max_message_size, unsettled=unsettled)
     made = Incoming(host, link, queue, owns_node=owns)
     made.durable = durable
+    if durable:
+        host.link_store.attached((host.peer_id, link.name, "receiver"), made)
     return made
 
 
@@ -531,7 +607,9 @@ def _kept_for(host: Host, link: Link, role: str,
     """
     if not durable:
         return None, None
-    kept = host.link_store.take((host.peer_id, link.name, role), host.now())
+    key = (host.peer_id, link.name, role)
+    host.link_store.steal(key)
+    kept = host.link_store.take(key, host.now())
     remote = link.remote_attach
     if remote is None or remote.unsettled is None:
         if kept is not None:

@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from ._definitions import Accepted, Error, Modified, Rejected, Released
+from ._definitions import Accepted, Error, Modified, ReceiverSettleMode, Rejected, Released
 from ._delivery import Delivery
 from ._errors import (
     DeliveryFailed,
@@ -39,6 +39,7 @@ from ._events import (
     SessionFailed,
 )
 from ._link import Sender as CoreSender
+from ._linkresume import ReceiverResumption, SenderResumption, outcome_state
 from ._performatives import Attach
 from ._state import LinkState
 
@@ -378,13 +379,14 @@ class LinkBase(LinkInfo):
                 f"link {name!r} detached: {describe_error(core.local_error)}", core.local_error)
 
 
-class SenderBase(LinkBase):
+class SenderBase(SenderResumption, LinkBase):
     """A sender's outcomes: when a delivery is finished and what that means (3.4).
 
     Across a reconnect (issue 9) it sends again, first and in their order, the
     messages sent unsettled whose outcome had not arrived (at-least-once): it keeps
     each such message until its outcome comes, and the application's delivery then
-    stands for the resent one (``_resolve``).
+    stands for the resent one (``_resolve``). A durable link is resumed instead
+    (2.6.13, ``_linkresume``): only what the receiver never got is sent again.
     """
 
     #: Calls of this sender waiting for credit now (the adapter counts them).
@@ -438,19 +440,10 @@ class SenderBase(LinkBase):
                 self._resend.append((delivery, message))
         self._payloads.clear()
         self._sweep_at = 64
+        self._resume_prepare()
 
-    def _pump_resends(self) -> bool:
-        """Send what was in doubt while there is credit; True once none is left."""
-        resend = self._resend
-        core = self._core
-        while resend and core.sendable:
-            old, message = resend.popleft()
-            new = core.send(message, settled=False)
-            self._forward[old] = new
-            self._track(new, message)
-            self._resent += 1
-            self._conn._resent_total += 1
-        return not resend
+    def _replay_args(self) -> dict[str, Any]:
+        return self._resume_args(self._attach_args)
 
     def _resolve(self, delivery: Delivery) -> Delivery:
         """The delivery that stands for ``delivery`` now (itself, or its resend)."""
@@ -508,7 +501,7 @@ class SenderBase(LinkBase):
         raise LinkDetachedError(f"link {self._core.name!r} ended before the peer settled")
 
 
-class ReceiverBase(LinkBase):
+class ReceiverBase(ReceiverResumption, LinkBase):
     """A receiver's buffer and credit window, drains and settlements (2.6.7, 3.4)."""
 
     def __init__(self, session: Any, core: Any, *, credit: int = 100, **extra: Any) -> None:
@@ -518,6 +511,8 @@ class ReceiverBase(LinkBase):
         self._drains = 0
         self._undecodable_count = 0
         self._lost_credit = 0  # manual credit outstanding when the transport went
+        self._held: dict[bytes, Delivery] = {}  # 2.6.13, see ReceiverResumption
+        self._moved: dict[Delivery, Delivery] = {}
         # RabbitMQ 3.10 takes a flow's link-credit as counted from its own current
         # delivery-count, not ours (2.6.7): a top-up that crosses transfers in flight
         # lets it overrun the credit. With it, top up only once the credit is used up.
@@ -621,29 +616,48 @@ class ReceiverBase(LinkBase):
         nothing to say. The adapter writes (or schedules) the frames."""
         if delivery.settled:
             return None  # pre-settled by the sender (or settled already)
+        if self._is_held(delivery):
+            # 2.6.13: the link is being resumed; the outcome goes in the next attach's map
+            # (or to the resumed delivery once it comes).
+            self._check()
+            delivery.state = outcome_state(how, args, kwargs)
+            return self._core.rcv_settle_mode is ReceiverSettleMode.SECOND
+        mine, delivery = delivery, self._settling(delivery)
         self._check_stale(delivery)
         if delivery.link is not self._core:
             raise ValueError("that message came from another receiver")
         self._check()
         getattr(self._core, how)(delivery, *args, **kwargs)
+        if delivery is not mine:
+            self._settled_through(mine, delivery)
         return not delivery.settled
 
     def _settle_done(self, delivery: Delivery) -> bool:
-        return (delivery.settled or self._gone() or self._lost
-                or delivery.link is not self._core)
+        if self._is_held(delivery):
+            return delivery.settled or self._gone()
+        current = self._settling(delivery)
+        return (current.settled or self._gone() or current.link is not self._core
+                or (self._lost and current.link.state is not LinkState.ATTACHED))
 
     def _settle_result(self, delivery: Delivery, ok: bool, span: float) -> None:
+        mine, delivery = delivery, self._settling(delivery)
         if delivery.settled:
+            self._settled_through(mine, delivery)
             return
-        self._check_stale(delivery)
+        if not self._is_held(mine):
+            self._check_stale(delivery)
         self._check()
         if not ok:
             raise TimeoutError(settle_timeout_text(self._core.name, span))
         raise LinkDetachedError(f"link {self._core.name!r} ended before the peer settled")
 
     def _check_stale(self, delivery: Delivery) -> None:
-        """Raise SettlementLost for a message of this receiver from a lost transport."""
-        if delivery.link.context is self and (delivery.link is not self._core or self._lost):
+        """Raise SettlementLost for a message of this receiver from a lost transport
+        (unless the link is resumed: then it is held, or moved to the resumed delivery)."""
+        link = delivery.link
+        # (While reconnecting, a link attached again carries its new deliveries already.)
+        if link.context is self and (link is not self._core or (
+                self._lost and link.state is not LinkState.ATTACHED)):
             raise SettlementLost(
                 f"link {self._core.name!r}: the connection this message came on was lost; "
                 "it cannot be settled, and the broker will deliver it again")
@@ -651,6 +665,8 @@ class ReceiverBase(LinkBase):
     def _link_lost(self, event: LinkDetached) -> None:
         self._lost_credit = event.credit
         self._drains += 1  # a drain in progress ends with the credit it drains
+        if self._resume_prepare(event):
+            return  # resumed: the messages it holds are settled through the new link
         # Unsettled messages not handed out yet cannot be settled any more: the broker
         # delivers them again. Pre-settled ones are the application's: kept.
         buffer = self._buffer
@@ -665,7 +681,7 @@ class ReceiverBase(LinkBase):
     def _replay_args(self) -> dict[str, Any]:
         window = self._window
         credit = max(0, window - len(self._buffer)) if window > 0 else self._lost_credit
-        return dict(self._attach_args, credit=credit)
+        return dict(self._resume_args(self._attach_args), credit=credit)
 
     def _deliver(self, event: Any) -> None:
         self._buffer.append(self._message_class(event.message, event.delivery, self))

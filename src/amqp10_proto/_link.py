@@ -378,7 +378,14 @@ class Sender(Link):
     @property
     def sendable(self) -> bool:
         """True when ``send()`` would not be refused for want of credit or window."""
-        return self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send
+        return (self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send
+                and not self._no_new)
+
+    @property
+    def can_resume(self) -> bool:
+        """True when ``resume()`` of a resumed transfer (no credit needed, 2.6.13) would not
+        be refused for the link's state or the session window."""
+        return self.state is LinkState.ATTACHED and self.session._can_send
 
     @property
     def receiver_settle_mode(self) -> ReceiverSettleMode:

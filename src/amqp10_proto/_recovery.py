@@ -243,6 +243,7 @@ def replay_session(session: Any, core: Any) -> None:
             else core_session.attach_receiver
         link._core = attach(**args)
         link._core.context = link
+        link._on_replayed()
 
 
 def session_replayed(session: Any) -> bool:

@@ -42,9 +42,11 @@ from ._events import (
     ConnectionClosed,
     ConnectionFailed,
     CreditGranted,
+    DeliveryResumed,
     DrainCompleted,
     LinkDetached,
     LinkFailed,
+    LinkResumed,
     MessageReceived,
     MessageUndecodable,
     RemoteAttach,
@@ -99,6 +101,9 @@ if TYPE_CHECKING:
     from ._connection import Connection
 
 log = logging.getLogger("amqp10")
+# A library adds only a NullHandler (the logging HOWTO): the application decides where its
+# records go, and logging's last resort does not print them when it configured nothing.
+log.addHandler(logging.NullHandler())
 
 
 #: The default ``max_message_size`` of the adapters' receivers: 100 MiB (Azure Service
@@ -166,6 +171,9 @@ _ROUTES: dict[type, tuple[str, str]] = {
     LinkFailed: ("link", "_on_failed"),
     SessionFailed: ("session", "_on_failed"),
     MessageUndecodable: ("link", "_undecodable"),
+    # 2.6.13: a resumed link's two unsettled maps, and each resumed delivery.
+    LinkResumed: ("link", "_on_link_resumed"),
+    DeliveryResumed: ("link", "_on_delivery_resumed"),
 }
 
 
@@ -343,14 +351,20 @@ def _terminus(kind: Any, address: Any, durable: bool | str | None,
 
 def sender_attach_args(address: str | Target | None, *, settle_mode: SettleMode,
                        durable: bool | str | None, expiry_policy: str | None,
-                       capabilities: list[str] | None, **core_options: Any) -> dict[str, Any]:
+                       capabilities: list[str] | None,
+                       rcv_settle_mode: Literal["first", "second"] = "first",
+                       **core_options: Any) -> dict[str, Any]:
     """Keyword arguments for ``Session.attach_sender`` from an adapter's ``open_sender`` options.
 
-    Raises ValueError for an unknown settle mode or durability, before anything is sent.
+    ``rcv_settle_mode`` "second" asks the receiver to keep each delivery until we have
+    settled it after its outcome (2.8.3): with a durable target, a resumed link then
+    neither loses nor duplicates what was in doubt (2.6.13). Raises ValueError for an
+    unknown settle mode or durability, before anything is sent.
     """
     target = address if isinstance(address, Target) else _terminus(
         Target, address, durable, expiry_policy, capabilities)
     return {"target": target, "snd_settle_mode": _mode(_SND_MODES, settle_mode, "settle_mode"),
+            "rcv_settle_mode": _mode(_RCV_MODES, rcv_settle_mode, "rcv_settle_mode"),
             **core_options}
 
 

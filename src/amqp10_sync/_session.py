@@ -41,6 +41,7 @@ class Session(SessionBase):
     # -- links ----------------------------------------------------------------------------
     def open_sender(self, address: str | Target | None, *, name: str | None = None,
                     settle_mode: SettleMode = "unsettled",
+                    rcv_settle_mode: Literal["first", "second"] = "first",
                     source: str | Source | None = None,
                     durable: bool | str | None = None, expiry_policy: str | None = None,
                     capabilities: list[str] | None = None,
@@ -52,6 +53,10 @@ class Session(SessionBase):
                     timeout: float | None = None) -> Sender:
         """Attach a sending link to ``address`` and wait for the peer's attach.
 
+        ``rcv_settle_mode`` "second": the peer
+        keeps each message until we settle it after its outcome (2.8.3); with
+        ``durable="unsettled-state", expiry_policy="never"`` a reconnect resumes the
+        link (2.6.13) and neither loses nor duplicates a message.
         ``settle_mode``: "unsettled" (``send`` waits for the outcome), "settled"
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
         None is the anonymous relay (each message's ``to``). ``queue_size``:
@@ -61,7 +66,8 @@ class Session(SessionBase):
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, not {queue_size!r}")
         args = sender_attach_args(
-            address, settle_mode=settle_mode, durable=durable, expiry_policy=expiry_policy,
+            address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
+            expiry_policy=expiry_policy,
             capabilities=capabilities, name=name, source=source,
             max_message_size=max_message_size, properties=properties,
             offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)
