@@ -16,15 +16,13 @@ so the loop keeps serving the connection meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-import trio
 
 from amqp10_cli import start_broker
 from amqp10_proto import Message, Properties
@@ -36,13 +34,13 @@ from amqp10_proto.errors import (
 )
 
 from ..faultproxy import FaultProxy
+from ..resilience.loops import in_thread, sleep, together, until
 from .peers import PEERS_DIR, start, start_own
 
 __all__ = ["CASES", "FAULTS", "QPID_OWN_PORT", "Case", "check_counts", "fast"]
 
 Case = Callable[[Any], Awaitable[None]]
 CASES: list[Case] = []
-T = TypeVar("T")
 
 #: The faults of tests/faultproxy.py a sender rides out, each applied twice mid-stream.
 FAULTS = ["cut", "reset", "cut_mid_frame", "half_close", "delay", "blackhole"]
@@ -59,39 +57,6 @@ def case(fn: Case) -> Case:
 def fast(amqp: Any) -> Any:
     """A quick reconnect policy (the one test_reconnect_peers uses), bounded at 30 s."""
     return amqp.Reconnect(initial_delay=0.05, max_delay=0.3, max_duration=30)
-
-
-def _trio(amqp: Any) -> bool:
-    return bool(amqp.__name__ == "amqp10_trio")
-
-
-async def _sleep(amqp: Any, seconds: float) -> None:
-    await (trio.sleep if _trio(amqp) else asyncio.sleep)(seconds)
-
-
-async def _until(amqp: Any, pred: Callable[[], object], timeout: float = 10.0) -> None:
-    """Poll ``pred`` on the adapter's loop until true; AssertionError after ``timeout``."""
-    end = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < end, f"not within {timeout} s"
-        await _sleep(amqp, 0.02)
-
-
-async def _in_thread(amqp: Any, fn: Callable[[], T]) -> T:
-    """Run a blocking call (a broker's start or stop) in a thread, off the adapter's loop."""
-    if _trio(amqp):
-        return await trio.to_thread.run_sync(fn)
-    return await asyncio.to_thread(fn)
-
-
-async def _together(amqp: Any, *fns: Callable[[], Awaitable[None]]) -> None:
-    """Run ``fns`` concurrently on the adapter's loop; return once all are done."""
-    if _trio(amqp):
-        async with trio.open_nursery() as nursery:
-            for fn in fns:
-                nursery.start_soon(fn)
-    else:
-        await asyncio.gather(*(fn() for fn in fns))
 
 
 def _numbered(i: int) -> Message:
@@ -126,7 +91,7 @@ async def _drain(amqp: Any, port: int, address: str, expect: int) -> list[str]:
 
 def _through_a_fault(fault: str) -> Case:
     async def story(amqp: Any) -> None:
-        peer = await _in_thread(amqp, lambda: start("qpid-broker"))
+        peer = await in_thread(amqp, lambda: start("qpid-broker"))
         address = f"reconnect-{fault}-{uuid.uuid4().hex[:8]}"
         n = 300
         accepted: set[str] = set()
@@ -149,7 +114,7 @@ def _through_a_fault(fault: str) -> Case:
                         assert type(outcome).__name__ == "Accepted", outcome
                         accepted.add(f"m{i}")
 
-                await _together(amqp, *[produce] * PRODUCERS)
+                await together(amqp, *[produce] * PRODUCERS)
                 assert conn.reconnects == 2 and conn.state == "open", conn.reconnects
                 resent = sender.resent
             assert proxy.stats().accepted == 3
@@ -170,7 +135,7 @@ async def qpid_broker_restarted_on_its_port_gets_the_sender_back(amqp: Any) -> N
     made during the outage wait and then proceed, those in doubt at the stop are resent.
     The restarted broker's queues are new, so it holds exactly the messages whose send
     returned after the reconnect."""
-    peer = await _in_thread(amqp, lambda: start_own("qpid-broker", QPID_OWN_PORT))
+    peer = await in_thread(amqp, lambda: start_own("qpid-broker", QPID_OWN_PORT))
     address = f"restart-{uuid.uuid4().hex[:8]}"
     issued: list[int] = []  # the numbers given out, in order
     after: set[str] = set()  # sends that returned Accepted once reconnected
@@ -189,16 +154,16 @@ async def qpid_broker_restarted_on_its_port_gets_the_sender_back(amqp: Any) -> N
                 if conn.reconnects:
                     after.add(f"m{i}")
                 else:
-                    await _sleep(amqp, 0.005)  # a steady stream for the stop to cut into
+                    await sleep(amqp, 0.005)  # a steady stream for the stop to cut into
 
         async def restart() -> None:
-            await _until(amqp, lambda: len(issued) >= 40)
-            await _in_thread(amqp, lambda: _qpid_script("stop", peer.port))
-            await _until(amqp, lambda: conn.state == "reconnecting")
-            await _sleep(amqp, 0.3)  # the sends keep coming: they wait
-            await _in_thread(amqp, lambda: _qpid_script("start", peer.port))
+            await until(amqp, lambda: len(issued) >= 40)
+            await in_thread(amqp, lambda: _qpid_script("stop", peer.port))
+            await until(amqp, lambda: conn.state == "reconnecting")
+            await sleep(amqp, 0.3)  # the sends keep coming: they wait
+            await in_thread(amqp, lambda: _qpid_script("start", peer.port))
 
-        await _together(amqp, restart, *[produce] * PRODUCERS)
+        await together(amqp, restart, *[produce] * PRODUCERS)
         assert conn.reconnects == 1 and conn.state == "open"
         resent = sender.resent
     # Sends begun before the stop (in doubt, or waiting) returned after the reconnect.
@@ -216,7 +181,7 @@ def _qpid_script(verb: str, port: int) -> None:
 async def rabbitmq_refusing_a_link_is_not_a_reason_to_reconnect(amqp: Any) -> None:
     """2.6.3: RabbitMQ refuses the attach (amqp:not-found); the connection stays, on its
     one TCP connection, and another session works."""
-    peer = await _in_thread(amqp, lambda: start("rabbitmq"))
+    peer = await in_thread(amqp, lambda: start("rabbitmq"))
     with FaultProxy(peer.port) as proxy:
         async with amqp.open_connection(proxy.url, reconnect=fast(amqp),
                                         timeout=10) as conn:
@@ -224,7 +189,7 @@ async def rabbitmq_refusing_a_link_is_not_a_reason_to_reconnect(amqp: Any) -> No
             with pytest.raises((SessionEndedError, LinkDetachedError)) as info:
                 await session.open_receiver(f"/amq/queue/missing-{uuid.uuid4().hex[:8]}")
             assert info.value.condition == "amqp:not-found"
-            await _sleep(amqp, 0.3)
+            await sleep(amqp, 0.3)
             assert conn.state == "open" and conn.reconnects == 0
             q = f"after-refusal-{uuid.uuid4().hex[:8]}"
             other = await conn.open_session()
@@ -239,7 +204,7 @@ async def rhea_refusing_the_password_fails_at_once(amqp: Any) -> None:
     """5.3.3.6: a refused SASL outcome is final: one try, no reconnect loop. (The rhea
     broker answers at once; RabbitMQ holds a refusal back 3 s, which would only slow
     this down.)"""
-    peer = await _in_thread(amqp, lambda: start("rhea-broker"))
+    peer = await in_thread(amqp, lambda: start("rhea-broker"))
     with FaultProxy(peer.port) as proxy:
         t0 = time.monotonic()
         with pytest.raises(AuthenticationError):
@@ -247,7 +212,7 @@ async def rhea_refusing_the_password_fails_at_once(amqp: Any) -> None:
                                             reconnect=fast(amqp), timeout=10):
                 pass
         assert time.monotonic() - t0 < 5  # a hang guard; the policy would try for 30 s
-        await _sleep(amqp, 0.3)
+        await sleep(amqp, 0.3)
         assert proxy.stats().accepted == 1
 
 
@@ -255,8 +220,8 @@ async def rhea_refusing_the_password_fails_at_once(amqp: Any) -> None:
 async def a_password_refused_on_reconnecting_ends_it_at_once(amqp: Any) -> None:
     """The rhea broker goes away; the broker now behind its address (the embedded one)
     refuses the password: reconnecting gives up on that first refusal, and waits fail."""
-    peer = await _in_thread(amqp, lambda: start("rhea-broker"))
-    other = await _in_thread(amqp, lambda: start_broker(users={"guest": "changed"}))
+    peer = await in_thread(amqp, lambda: start("rhea-broker"))
+    other = await in_thread(amqp, lambda: start_broker(users={"guest": "changed"}))
     try:
         with FaultProxy(peer.port) as proxy:
             async with amqp.open_connection(f"amqp://guest:guest@127.0.0.1:{proxy.port}",
@@ -270,7 +235,7 @@ async def a_password_refused_on_reconnecting_ends_it_at_once(amqp: Any) -> None:
                     await receiver.receive(timeout=20)
                 assert time.monotonic() - t0 < 5  # a hang guard; the policy allows 30 s
                 assert conn.state == "closed" and conn.reconnects == 0
-            await _sleep(amqp, 0.3)
+            await sleep(amqp, 0.3)
             assert proxy.stats().accepted == 2  # the first connection and one try
     finally:
-        await _in_thread(amqp, other.stop)
+        await in_thread(amqp, other.stop)
