@@ -25,7 +25,14 @@ from tests.hostile.servers import Closed, HostileServer, RawPeer, frame
 
 from ..faultproxy import FaultProxy
 from .loops import in_thread, sleep, together, until
-from .test_reconnect_sync import FAST, numbered, queue
+from .test_reconnect_sync import (
+    FAST,
+    MID_STREAM_FAULTS,
+    apply_fault,
+    idle_timeout,
+    numbered,
+    queue,
+)
 
 __all__ = ["CASES", "Case"]
 
@@ -53,9 +60,8 @@ def _mid_stream(fault: str) -> Case:
         accepted: list[int] = []
         got: list[str] = []
         lost_settlements = 0
-        # "delay" (2 s of latency) is found by our idle timeout (2.4.5: twice 0.5 s).
         async with amqp.open_connection(proxy.url, reconnect=FAST, timeout=30,
-                                        idle_timeout=0.5 if fault == "delay" else 60) as conn:
+                                        idle_timeout=idle_timeout(fault)) as conn:
             sender, receiver = await _sender_and_receiver(conn, q, 20)
 
             async def produce() -> None:
@@ -74,10 +80,7 @@ def _mid_stream(fault: str) -> Case:
                         lost_settlements += 1  # the broker delivers it again
                     got.append(str(msg.properties.message_id))
                     if (what := faults.pop(len(got), None)) is not None:
-                        if what == "delay":
-                            proxy.delay(2.0)
-                        else:
-                            getattr(proxy, what)()
+                        apply_fault(proxy, what)
 
             await together(amqp, produce, consume)
             assert accepted == list(range(n))
@@ -93,7 +96,7 @@ def _mid_stream(fault: str) -> Case:
     return story
 
 
-for _fault in ("cut", "reset", "cut_mid_frame", "half_close", "delay"):
+for _fault in MID_STREAM_FAULTS:
     case(_mid_stream(_fault))
 
 
