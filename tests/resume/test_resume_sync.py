@@ -21,7 +21,8 @@ from amqp10_cli import RunningBroker
 from amqp10_proto import Accepted, Message
 
 from ..faultproxy import FaultProxy
-from .conftest import DURABLE, numbered, queue
+from ..resilience.test_reconnect_sync import numbered, queue
+from .conftest import DURABLE
 
 FAST = amqp.Reconnect(initial_delay=0.05, max_delay=0.2, max_duration=20)
 
@@ -163,3 +164,24 @@ def test_streaming_through_faults_neither_loses_nor_duplicates(
         assert sorted(got) == sorted(b"m%d" % i for i in range(n))  # none lost, none twice
         assert conn.reconnects == len(faults)
         assert drain(receiver) == []
+
+
+def test_a_blackholed_link_is_resumed_while_the_broker_still_holds_it(
+        proxy: FaultProxy) -> None:
+    """No FIN: our idle timeout (2.4.5) finds the silence long before the broker would,
+    so the broker still holds the old attachment when we attach again; it hands its
+    unsettled state over (link stealing) and the held messages settle once."""
+    q = queue()
+    with amqp.open_connection(proxy.url, reconnect=FAST, timeout=10, idle_timeout=0.5) as conn:
+        session = conn.open_session()
+        sender = session.open_sender(q, **DURABLE)
+        receiver = session.open_receiver(q, credit=10, **DURABLE)
+        for i in range(10):
+            sender.send(numbered(i))
+        held = [receiver.receive(timeout=5) for _ in range(10)]
+        proxy.blackhole()
+        back_again(conn, 1)
+        for msg in held:
+            msg.accept(timeout=5)
+        sender.send(Message(b"marker"))
+        assert drain(receiver) == [b"marker"]
