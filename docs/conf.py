@@ -30,15 +30,17 @@ version = release
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinxcontrib.mermaid",
+    "sphinx.ext.graphviz",
 ]
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build", "examples"]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-# docs/state-diagrams.md is generated (tools/gen_diagrams.py) with ```mermaid fences.
-myst_fence_as_directive = ["mermaid"]
+# docs/state-diagrams.md is generated (tools/gen_diagrams.py) with {graphviz} fences:
+# Graphviz's dot (Debian: graphviz) draws them at build time, as SVG images the pages
+# load from _images/, so they need neither network nor JavaScript to show.
+graphviz_output_format = "svg"
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"

@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "gen_diagrams.py"
 DOC = ROOT / "docs" / "state-diagrams.md"
 
-EDGE = re.compile(r"^\s*(\S+) --> (\S+)(?: : (.+?))?\s*$")
+# One statement of a generated digraph: an edge (labelled or not) or a lone node.
+EDGE = re.compile(r'^\s*(\w+) -> (\w+)(?: \[label="(.+?)"\])?;$')
+NODE = re.compile(r"^\s*(\w+);$")
+INITIAL, FINAL = "_initial", "_final"  # the point and the bull's eye
 
 Table = Mapping[tuple[enum.Enum, Input], enum.Enum]
 TABLES: list[tuple[str, type[enum.Enum], Table]] = [
@@ -42,13 +45,14 @@ def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def diagram(title: str) -> list[str]:
-    """The lines of the mermaid block under ``## title``."""
+    """The statements of the digraph in the graphviz fence under ``## title``."""
     text = DOC.read_text(encoding="utf-8")
-    m = re.search(rf"^## {title}\n(.*?)^```mermaid\n(.*?)^```", text, re.S | re.M)
-    assert m is not None, f"no mermaid diagram under '## {title}'"
-    lines = m.group(2).splitlines()
-    assert lines[0] == "stateDiagram-v2"
-    return lines[1:]
+    m = re.search(rf"^## {title}\n(.*?)^```{{graphviz}}\n(.*?)^```", text, re.S | re.M)
+    assert m is not None, f"no graphviz diagram under '## {title}'"
+    lines = [line for line in m.group(2).splitlines() if not line.startswith(":")]
+    body = lines[lines.index(f"digraph {title} {{") + 1:]
+    assert body[-1] == "}"
+    return body[:-1]
 
 
 def test_doc_is_current() -> None:
@@ -74,31 +78,40 @@ def test_every_entry_is_an_edge(title: str, states: type[enum.Enum], table: Tabl
     edges: set[tuple[str, str | None, str]] = set()
     for line in diagram(title):
         m = EDGE.match(line)
-        if m and "[*]" not in (m.group(1), m.group(2)):
+        if m and not {INITIAL, FINAL} & {m.group(1), m.group(2)}:
             edges.add((m.group(1), m.group(3), m.group(2)))
     expected = {(s.name, i.value, n.name) for (s, i), n in table.items()}
     assert edges == expected
     # One line per entry: nothing drawn twice.
-    assert sum(1 for line in diagram(title) if EDGE.match(line) and "[*]" not in line) == len(table)
+    labelled = [m for line in diagram(title) if (m := EDGE.match(line)) and m.group(3)]
+    assert len(labelled) == len(table)
 
 
 @pytest.mark.parametrize(("title", "states", "table"), TABLES, ids=[t[0] for t in TABLES])
 def test_every_state_is_drawn(title: str, states: type[enum.Enum], table: Table) -> None:
     drawn: set[str] = set()
     for line in diagram(title):
-        m = EDGE.match(line)
-        if m:
+        if m := EDGE.match(line):
             drawn.update((m.group(1), m.group(2)))
-        else:
-            drawn.add(line.strip())
+        elif m := NODE.match(line):
+            drawn.add(m.group(1))
     assert {s.name for s in states} <= drawn
 
 
 @pytest.mark.parametrize(("title", "states", "table"), TABLES, ids=[t[0] for t in TABLES])
 def test_initial_state_is_marked(title: str, states: type[enum.Enum], table: Table) -> None:
     initial = [m.group(2) for line in diagram(title)
-               if (m := EDGE.match(line)) and m.group(1) == "[*]"]
+               if (m := EDGE.match(line)) and m.group(1) == INITIAL]
     assert initial == [next(iter(states)).name]
+
+
+@pytest.mark.parametrize(("title", "states", "table"), TABLES, ids=[t[0] for t in TABLES])
+def test_final_states_are_marked(title: str, states: type[enum.Enum], table: Table) -> None:
+    # Exactly the states with no way out lead to the bull's eye.
+    final = {m.group(1) for line in diagram(title)
+             if (m := EDGE.match(line)) and m.group(2) == FINAL}
+    assert final == {s.name for s in states} - {s.name for s, _ in table}
+    assert final
 
 
 def test_initial_states_are_the_engines() -> None:

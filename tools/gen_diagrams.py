@@ -3,11 +3,13 @@
 Usage: python tools/gen_diagrams.py [--check] [--output PATH]
 
 Each table in ``amqp10_proto._state`` (CONNECTION_TABLE, SESSION_TABLE,
-LINK_TABLE: ``(state, input) -> next state``) becomes one Mermaid
-``stateDiagram-v2``: one edge per table entry, labelled with the input's value
-("send open"), the initial state marked by an edge from ``[*]`` and the states
-with no way out by an edge to ``[*]``. With --check, exit 1 if the file on
-disk differs from what would be generated (it is stale: run without --check).
+LINK_TABLE: ``(state, input) -> next state``) becomes one Graphviz ``digraph``
+in a ``{graphviz}`` fence, which ``sphinx.ext.graphviz`` renders to SVG at build
+time (Debian's ``dot``; no network, no JavaScript): one edge per table entry,
+labelled with the input's value ("send open"), the initial state marked by an
+edge from the point ``_initial`` and the states with no way out by an edge to the
+bull's eye ``_final``. With --check, exit 1 if the file on disk differs from what
+would be generated (it is stale: run without --check).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ TITLE = """\
 
 INTRO = (
     "These diagrams are generated from the protocol engine's own transition tables "
-    "(`amqp10_proto._state`), the very tables the engine consults for every header, "
+    "(`src/amqp10_proto/_state.py`), the very tables the engine consults for every header, "
     "open, close, begin, end, attach and detach it sends or receives, so they cannot "
     "drift from what the code does. Each edge is one table entry `(state, input) -> next "
     "state`, labelled with the input: a frame we send (`send ...`) or one we receive "
@@ -107,23 +109,35 @@ def initial_state(states: type[enum.Enum]) -> enum.Enum:
     return next(iter(states))
 
 
-def mermaid(d: Diagram) -> str:
-    """One ``stateDiagram-v2`` for one table (without the code fence)."""
+#: Graphviz attributes shared by the three diagrams: rounded boxes, small type, so the
+#: widest (Connection) fits the text column of the rendered page.
+DOT_STYLE = """\
+    graph [fontname="Helvetica,Arial,sans-serif", bgcolor="transparent", nodesep=0.25, ranksep=0.3];
+    node [shape=box, style="rounded,filled", fillcolor="#f3f6f9", color="#5a6b7b", fontname="Helvetica,Arial,sans-serif", fontsize=10, height=0.3, margin="0.1,0.04"];
+    edge [color="#5a6b7b", fontname="Helvetica,Arial,sans-serif", fontsize=9];
+    _initial [shape=point, width=0.12, style=filled, fillcolor=black, label=""];
+    _final [shape=doublecircle, fixedsize=true, width=0.16, style=filled, fillcolor=black, label=""];
+"""
+
+
+def dot(d: Diagram) -> str:
+    """One Graphviz ``digraph`` for one table (without the fence)."""
     init = initial_state(d.states)
     targets = {nxt for nxt in d.table.values()}
     if init in targets:
         raise SystemExit(f"{d.table_name}: the initial state {init.name} has an edge into it")
-    lines = ["stateDiagram-v2", f"    [*] --> {init.name}"]
+    lines = [f"digraph {d.title} {{", DOT_STYLE.rstrip("\n"), f"    _initial -> {init.name};"]
     for (state, event), nxt in d.table.items():
-        lines.append(f"    {state.name} --> {nxt.name} : {event.value}")
+        label = event.value.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'    {state.name} -> {nxt.name} [label="{label}"];')
     sources = {state for state, _ in d.table}
     for state in d.states:
         if state not in sources and state not in targets and state is not init:
-            lines.append(f"    {state.name}")  # unreachable, but every state is drawn
+            lines.append(f"    {state.name};")  # unreachable, but every state is drawn
     for state in d.states:
         if state not in sources:
-            lines.append(f"    {state.name} --> [*]")
-    return "\n".join(lines) + "\n"
+            lines.append(f"    {state.name} -> _final;")
+    return "\n".join(lines) + "\n}\n"
 
 
 def render() -> str:
@@ -135,7 +149,8 @@ def render() -> str:
                 f"endpoint starts in {init.name}; {' and '.join(finals)} "
                 f"{'is' if len(finals) == 1 else 'are'} final.")
         parts.append(f"\n## {d.title}\n\n{textwrap.fill(para, 88, break_on_hyphens=False)}\n\n"
-                     f"```mermaid\n{mermaid(d)}```\n")
+                     f"```{{graphviz}}\n:alt: {d.title} state diagram ({d.table_name})\n"
+                     f":class: state-diagram\n\n{dot(d)}```\n")
     return "".join(parts)
 
 
