@@ -45,6 +45,9 @@ graphviz_output_format = "svg"
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = False
+# The public alias in signatures rather than the union it stands for, whose last member is
+# the private type of the DEFAULT sentinel.
+autodoc_type_aliases = {"SaslOption": "~amqp10_proto.client.SaslOption"}
 
 nitpicky = True
 # Standard-library and trio names in signatures: the build runs offline (no
@@ -57,7 +60,17 @@ nitpick_ignore_regex = [
 
 html_theme = "alabaster"
 html_title = f"amqp10 {release}"
-html_theme_options = {"description": "AMQP 1.0 for Python", "fixed_sidebar": True}
+html_theme_options = {
+    "description": "AMQP 1.0 for Python",
+    "fixed_sidebar": True,
+    # Wide enough, with code in 0.8em, for a 100-character example line at 1280 px
+    # (_static/custom.css wraps program output; tests/test_docs_browser.py measures).
+    "page_width": "1160px",
+    "body_max_width": "none",  # the basic theme's 800 px would undo the page width
+    "code_font_size": "0.8em",
+}
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"  # else browsers ask the server for /favicon.ico
 
 # The public namespaces, in the order their names are preferred; each name resolves
 # to the page that documents it (errors are documented under amqp10_proto.errors).
@@ -166,6 +179,11 @@ def _qualify(obj: Any, text: str | None) -> str | None:
     return re.sub(r"(?<![\w.])([A-Z]\w*)", qualify, text)
 
 
+def _public_text(text: str | None) -> str | None:
+    """The DEFAULT sentinel as its public name: ``DEFAULT``, not ``_Default.DEFAULT``."""
+    return re.sub(r"(?<![\w.])_Default\.DEFAULT\b", "DEFAULT", text) if text else text
+
+
 def _process_signature(app: Any, what: str, name: str, obj: Any, options: Any,
                        signature: str | None, return_annotation: str | None) -> Any:
     """``autodoc-process-signature``: qualify bare names; no constructor for adapter classes.
@@ -175,11 +193,46 @@ def _process_signature(app: Any, what: str, name: str, obj: Any, options: Any,
     """
     if what in ("class", "exception") and name.startswith(ADAPTERS):
         return "", None
-    return _qualify(obj, signature), _qualify(obj, return_annotation)
+    return (_public_text(_qualify(obj, signature)),
+            _public_text(_qualify(obj, return_annotation)))
+
+
+PRIVATE = re.compile(r"(?<![\w.])(?:_Default\b|amqp10_\w+(?:\.\w+)*\._\w+(?:\.\w+)*)")
+
+
+def _public_titles(app: Any, doctree: Any, docname: str) -> None:
+    """``doctree-resolved``: no private name where a reader sees it.
+
+    Autodoc gives each re-exported class its defining module as a canonical name, so a
+    link to it may carry ``amqp10_proto._errors.AMQPError`` as its tooltip: the public
+    name replaces it. A private name left in a signature is a warning (an error in the
+    tests' ``-W`` build) naming the page, so a new one cannot slip in.
+    """
+    from sphinx.util import logging
+
+    def tagged(tagname: str) -> Any:
+        return lambda node: getattr(node, "tagname", None) == tagname
+
+    names = _public_names()
+    for ref in doctree.findall(tagged("reference")):
+        title = ref.get("reftitle", "")
+        if PRIVATE.search(title):
+            obj = _lookup(title)
+            public = names.get(id(obj)) if obj is not None else None
+            if public is not None:
+                ref["reftitle"] = public
+    for sig in doctree.findall(tagged("desc_signature")):
+        titles = [r.get("reftitle", "") for r in sig.findall(tagged("reference"))]
+        for text in (sig.astext(), *titles):
+            if m := PRIVATE.search(text):
+                logging.getLogger(__name__).warning(
+                    "private name %r in the signature %r", m.group(), sig.astext()[:120],
+                    location=(docname, sig.line))
 
 
 def setup(app: Any) -> dict[str, Any]:
     app.connect("missing-reference", _resolve_private)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("autodoc-process-signature", _process_signature)
+    app.connect("doctree-resolved", _public_titles)
     return {"parallel_read_safe": True}
