@@ -112,11 +112,14 @@ def initial_state(states: type[enum.Enum]) -> enum.Enum:
 #: Graphviz attributes shared by the three diagrams: rounded boxes, small type, so the
 #: widest (Connection) fits the text column of the rendered page.
 DOT_STYLE = """\
-    graph [fontname="Helvetica,Arial,sans-serif", bgcolor="transparent", nodesep=0.25, ranksep=0.3];
-    node [shape=box, style="rounded,filled", fillcolor="#f3f6f9", color="#5a6b7b", fontname="Helvetica,Arial,sans-serif", fontsize=10, height=0.3, margin="0.1,0.04"];
+    graph [fontname="Helvetica,Arial,sans-serif", bgcolor="transparent",
+           nodesep=0.25, ranksep=0.3];
+    node [shape=box, style="rounded,filled", fillcolor="#f3f6f9", color="#5a6b7b",
+          fontname="Helvetica,Arial,sans-serif", fontsize=10, height=0.3, margin="0.1,0.04"];
     edge [color="#5a6b7b", fontname="Helvetica,Arial,sans-serif", fontsize=9];
     _initial [shape=point, width=0.12, style=filled, fillcolor=black, label=""];
-    _final [shape=doublecircle, fixedsize=true, width=0.16, style=filled, fillcolor=black, label=""];
+    _final [shape=doublecircle, fixedsize=true, width=0.16, style=filled, fillcolor=black,
+            label=""];
 """
 
 
