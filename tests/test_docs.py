@@ -89,7 +89,7 @@ def test_the_docs_build_without_a_warning(
                  "howto/embedding", "state-diagrams", "comparison", "reference/proto"):
         assert (out / f"{page}.html").is_file(), page
     diagrams = (out / "state-diagrams.html").read_text()
-    assert diagrams.count('class="mermaid"') == 3
+    assert diagrams.count('class="graphviz') == 3
     # The embedding guide includes the selectors example itself (tags stripped: the
     # highlighter wraps every token).
     embedding = re.sub(r"<[^>]+>", "", (out / "howto" / "embedding.html").read_text())
@@ -120,7 +120,7 @@ def test_sync_tutorial(broker: RunningBroker, examples: dict[str, ModuleType]) -
     assert tutorial.run(broker.url, address("sync")) == ["order 0", "order 1", "order 2"]
     bad = broker.url.replace("://", "://guest:wrong@")
     assert tutorial.show_errors(broker.url, bad, address("sync-errors")) == [
-        "AuthenticationError", "TimeoutError", "LinkDetached"]
+        "AuthenticationError", "TimeoutError", "LinkDetachedError"]
 
 
 def test_asyncio_tutorial(broker: RunningBroker, examples: dict[str, ModuleType]) -> None:
@@ -129,7 +129,7 @@ def test_asyncio_tutorial(broker: RunningBroker, examples: dict[str, ModuleType]
     assert bodies == ["order 0", "order 1", "order 2", "after the cancel"]
     bad = broker.url.replace("://", "://guest:wrong@")
     assert asyncio.run(tutorial.show_errors(bad, broker.url, address("asyncio-errors"))) == [
-        "AuthenticationError", "TimeoutError", "LinkDetached"]
+        "AuthenticationError", "TimeoutError", "LinkDetachedError"]
 
 
 def test_trio_tutorial(broker: RunningBroker, examples: dict[str, ModuleType]) -> None:
@@ -138,7 +138,7 @@ def test_trio_tutorial(broker: RunningBroker, examples: dict[str, ModuleType]) -
     assert bodies == ["order 0", "order 1", "order 2", "after the cancel"]
     bad = broker.url.replace("://", "://guest:wrong@")
     assert trio.run(tutorial.show_errors, bad, broker.url, address("trio-errors")) == [
-        "AuthenticationError", "TimeoutError", "LinkDetached"]
+        "AuthenticationError", "TimeoutError", "LinkDetachedError"]
 
 
 def test_manual_credit_and_drain(broker: RunningBroker,
@@ -157,7 +157,7 @@ def test_request_response(broker: RunningBroker, examples: dict[str, ModuleType]
 def test_large_messages(broker: RunningBroker, examples: dict[str, ModuleType]) -> None:
     large = examples["large_messages"]
     assert large.run(broker.url, address("large")) == 8 << 20
-    assert large.over_the_limit(broker.url, address("limit")) == "LinkDetached"
+    assert large.over_the_limit(broker.url, address("limit")) == "LinkDetachedError"
 
 
 def test_resilience(broker: RunningBroker, examples: dict[str, ModuleType]) -> None:
