@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import queue
 import statistics
 import subprocess
@@ -218,7 +219,11 @@ def run_proton(urls: list[str], address: str, probe: Probe, body: bytes) -> None
 
 def _policy(reconnect: Any, probe: Probe, unsettled: Callable[[], int]) -> Any:
     """proton's schedule (0.05 s doubling to 2 s) as amqp10's Reconnect, wired to the probe."""
-    return reconnect(initial_delay=0.05, multiplier=2.0, max_delay=2.0, max_duration=None,
+    # --first-delay (passed to the worker in its environment): wait that long before the
+    # first try after a drop, e.g. out a quorum queue's election (docs/howto/resilience.md).
+    first = float(os.environ.get("AMQP10_BENCH_FIRST_DELAY", "0"))
+    return reconnect(first_delay=first, initial_delay=0.05, multiplier=2.0, max_delay=2.0,
+                     max_duration=None,
                      on_disconnect=lambda info: probe.on_disconnected(unsettled()),
                      on_reconnect=lambda info: probe.on_connected(info.url))
 
@@ -567,6 +572,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--clients", default=",".join(CLIENTS))
     ap.add_argument("--window", type=float, default=2.0)
     ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--first-delay", type=float, default=0.0,
+                    help="amqp10's Reconnect(first_delay=...): seconds before the first try")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--urls", help=argparse.SUPPRESS)
     ap.add_argument("--address", help=argparse.SUPPRESS)
@@ -575,6 +582,7 @@ def main(argv: list[str]) -> int:
         return worker_main(args.worker, args.urls.split(","), args.address, args.size)
     if args.size < 8:
         ap.error("--size must be at least 8 (the sequence number)")
+    os.environ["AMQP10_BENCH_FIRST_DELAY"] = str(args.first_delay)  # the workers inherit it
 
     from tests.interop.cluster import CLUSTER
 
@@ -602,7 +610,8 @@ def print_table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespa
     med = statistics.median
     print(f"python {sys.version.split()[0]}, python-qpid-proton "
           f"{'.'.join(map(str, proton.VERSION))}; RabbitMQ 3.10.8 3-node cluster, quorum queue; "
-          f"{args.failovers} failovers, messages of {args.size} B, {args.window} s windows")
+          f"{args.failovers} failovers, messages of {args.size} B, {args.window} s windows, "
+          f"amqp10 first_delay {args.first_delay} s")
     print(f"{'client':<8} {'connected ms':>12} {'accepted ms':>11} {'max':>7} {'x':>5} "
           f"{'received ms':>11} {'max':>7} {'x':>5} {'before/s':>8} {'after/s':>8} {'x':>5} "
           f"{'RSS KiB':>15}")
