@@ -47,12 +47,10 @@ Service Bus.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import hmac
 import logging
-import signal
 import ssl
 import sys
 import threading
@@ -331,48 +329,12 @@ def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.
     return RunningBroker(broker, h, p, box["loop"], box["task"], thread)
 
 
-def _user(text: str) -> tuple[str, str]:
-    name, sep, password = text.partition(":")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected USER:PASSWORD, not {text!r}")
-    return name, password
-
-
 def _serve_main(argv: Sequence[str] | None = None) -> None:
-    """Run a broker in the foreground until SIGTERM or Ctrl-C (the interop tests' peer).
+    """Run ``amqp10 broker`` with ``argv`` (default ``sys.argv[1:]``) and exit with its status.
 
-    ``--host``, ``--port``, ``--user u:p`` (repeatable), ``--allow-anonymous``,
-    ``--idle-timeout``, ``-v``. People use ``amqp10 broker``, which also serves TLS.
+    Kept for callers of the old interop entry point; its options are those of
+    ``amqp10 broker``, parsed by that command's one parser (``_cli_broker``).
     """
-    ap = argparse.ArgumentParser(prog="amqp10-broker", description="the embedded AMQP 1.0 broker")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=5672)
-    ap.add_argument("--user", type=_user, action="append", default=[],
-                    help="USER:PASSWORD accepted by SASL PLAIN (repeatable)")
-    ap.add_argument("--allow-anonymous", action="store_true",
-                    help="keep ANONYMOUS on although users are given")
-    ap.add_argument("--idle-timeout", type=float, default=None)
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(message)s")
-    broker = Broker(users=dict(args.user) or None,
-                    allow_anonymous=True if args.allow_anonymous else None,
-                    idle_timeout=args.idle_timeout)
+    from ._cli import main  # the command imports this module: import it only when run
 
-    def ready(host: str, port: int) -> None:
-        print(f"amqp10 broker listening on {host}:{port}", flush=True)
-
-    async def main() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        # SIGTERM (how test harnesses stop it) closes every connection cleanly, as cancel does.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        await broker.serve(args.host, args.port, ready=ready)
-
-    try:
-        asyncio.run(main())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        pass
-    except OSError as exc:
-        sys.exit(f"amqp10 broker: {exc}")
+    sys.exit(main(["broker", *(sys.argv[1:] if argv is None else argv)]))

@@ -37,7 +37,12 @@ def add_broker_parser(subparsers: Any) -> None:
                     "created on first use; SASL ANONYMOUS and PLAIN; optional TLS. It "
                     "prints its URL once it listens and runs until Ctrl-C or SIGTERM. It "
                     "is not a production broker: use RabbitMQ, ActiveMQ Artemis, Qpid "
-                    "Dispatch Router or Azure Service Bus for that.")
+                    "Dispatch Router or Azure Service Bus for that.",
+        exit_codes={ExitCode.OK: "stopped by SIGTERM", ExitCode.UNEXPECTED: None,
+                    ExitCode.USAGE: "bad arguments, or --tls-cert/--tls-key unreadable",
+                    ExitCode.CONNECTION: "cannot listen: the port is taken, or the host is "
+                                         "not this machine's",
+                    ExitCode.INTERRUPTED: "stopped by Ctrl-C (SIGINT)"})
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=whole_number(0, 65535, "a port number"), default=5672,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import getpass
 import math
 import os
 import socket
@@ -16,6 +17,7 @@ import ssl
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import amqp10_sync
@@ -31,13 +33,19 @@ from amqp10_proto.errors import (
 )
 
 __all__ = [
+    "CLIENT_EXIT_CODES",
     "EXIT_CODES_HELP",
+    "EXIT_MEANINGS",
     "CliError",
     "ExitCode",
     "add_connection_options",
     "add_subcommand",
+    "connect",
+    "exit_codes_help",
     "explain",
     "open_connection",
+    "prepare_connection",
+    "Target",
     "seconds",
     "whole_number",
     "write_error",
@@ -60,20 +68,44 @@ class ExitCode(enum.IntEnum):
     BROKEN_PIPE = 141  # whoever read stdout went away (128 + SIGPIPE)
 
 
-EXIT_CODES_HELP = """\
-exit status:
-  0    success
-  1    unexpected error (printed with a traceback)
-  2    bad arguments or URL
-  3    connection failed: refused, unreachable, unknown host, closed by the peer
-  4    authentication failed
-  5    TLS failed: certificate verification or handshake
-  6    address not found, or the peer refused the link
-  7    timed out
-  8    the peer did not accept a message we sent (rejected, released, modified)
-  130  interrupted (Ctrl-C)
-  141  stdout was closed by its reader (e.g. | head); unwritten messages stay queued
-"""
+#: What each exit status means, for the tables in ``--help``.
+EXIT_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.UNEXPECTED: "unexpected error (printed with a traceback)",
+    ExitCode.USAGE: "bad arguments or URL",
+    ExitCode.CONNECTION: "connection failed: refused, unreachable, unknown host, closed by "
+                         "the peer",
+    ExitCode.AUTHENTICATION: "authentication failed",
+    ExitCode.TLS: "TLS failed: certificate verification or handshake",
+    ExitCode.ADDRESS: "address not found, or the peer refused the link",
+    ExitCode.TIMEOUT: "timed out",
+    ExitCode.OUTCOME: "the peer did not accept a message we sent (rejected, released, "
+                      "modified)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C), after saying how far it got",
+    ExitCode.BROKEN_PIPE: "stdout was closed by its reader (e.g. | head)",
+}
+
+
+def exit_codes_help(codes: dict[ExitCode, str | None]) -> str:
+    """The ``exit status:`` table of a ``--help``: ``codes`` with their meaning.
+
+    A None meaning is the usual one (:data:`EXIT_MEANINGS`); a text says what the
+    code means for this command.
+    """
+    lines = ["exit status:"]
+    for code in sorted(codes):
+        lines.append(f"  {int(code):<4} {codes[code] or EXIT_MEANINGS[code]}")
+    return "\n".join(lines) + "\n"
+
+
+#: Every code, for ``amqp10 --help`` (each subcommand lists only its own).
+EXIT_CODES_HELP = exit_codes_help(dict.fromkeys(ExitCode))
+
+#: What connecting and opening a link can end in: the codes ``send`` and ``receive`` share.
+CLIENT_EXIT_CODES: dict[ExitCode, str | None] = dict.fromkeys([
+    ExitCode.OK, ExitCode.UNEXPECTED, ExitCode.USAGE, ExitCode.CONNECTION,
+    ExitCode.AUTHENTICATION, ExitCode.TLS, ExitCode.ADDRESS, ExitCode.TIMEOUT,
+    ExitCode.INTERRUPTED])
 
 
 class CliError(Exception):
@@ -140,11 +172,12 @@ def explain(exc: BaseException, *, where: str = "", address: str | None = None) 
 
 # -- parsers --------------------------------------------------------------------------
 
-def add_subcommand(subparsers: Any, name: str, *, help: str, description: str
-                   ) -> argparse.ArgumentParser:
-    """A subcommand's parser with what every one has: -v and the exit codes in its epilog."""
+def add_subcommand(subparsers: Any, name: str, *, help: str, description: str,
+                   exit_codes: dict[ExitCode, str | None]) -> argparse.ArgumentParser:
+    """A subcommand's parser with what every one has: -v, and in its epilog the exit
+    codes it can return (``exit_codes``, see :func:`exit_codes_help`)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help, epilog=EXIT_CODES_HELP,
+        name, help=help, epilog=exit_codes_help(exit_codes),
         description=textwrap.fill(description, 78, break_on_hyphens=False),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     # SUPPRESS: a -v before the subcommand is not reset by this one's default.
@@ -165,7 +198,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--user", help="user name for SASL PLAIN (or put user:password@ in "
                                       "the URL)")
     group.add_argument("--password", help="password for SASL PLAIN (default: the "
-                                          "AMQP10_PASSWORD environment variable)")
+                                          "AMQP10_PASSWORD environment variable, else asked "
+                                          "for on the terminal)")
     group.add_argument("--allow-plain-without-tls", action="store_true",
                        help="allow SASL PLAIN over amqp:// to a host that is not loopback "
                             "(sends the password in clear text)")
@@ -173,6 +207,10 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
                        help="amqps: trust the CA certificate(s) in this PEM file")
     group.add_argument("--no-verify", action="store_true",
                        help="amqps: do not verify the server's certificate or host name")
+    group.add_argument("--cert", metavar="FILE",
+                       help="amqps: present this PEM client certificate (for --sasl external)")
+    group.add_argument("--key", metavar="FILE",
+                       help="amqps: the PEM private key of --cert (if not in its file)")
     group.add_argument("--connect-timeout", type=seconds, default=10.0, metavar="S",
                        help="seconds to connect and open (default: 10)")
     group.add_argument("--container-id", help="our container id (default: random)")
@@ -208,6 +246,19 @@ def seconds(text: str, *, infinite: bool = False) -> float:
     return value
 
 
+def _password(user: str) -> str:
+    """Ask for ``user``'s password on the terminal (not echoed); refuse without one."""
+    isatty = getattr(sys.stdin, "isatty", None)
+    if isatty is None or not isatty():
+        raise CliError(ExitCode.USAGE, f"no password for --user {user}: give --password, "
+                                       "set AMQP10_PASSWORD or put user:password@ in the URL "
+                                       "(there is no terminal to ask on)")
+    try:
+        return getpass.getpass(f"password for {user}: ")
+    except EOFError:
+        raise CliError(ExitCode.USAGE, f"no password for --user {user}") from None
+
+
 def _sasl(args: argparse.Namespace, url_user: str | None, url_password: str | None) -> Any:
     user = args.user if args.user is not None else url_user
     password = args.password if args.password is not None else url_password
@@ -218,10 +269,13 @@ def _sasl(args: argparse.Namespace, url_user: str | None, url_password: str | No
         if user is None:
             raise CliError(ExitCode.USAGE, "--sasl plain needs --user (or user:password@ in "
                                            "the URL)")
-        return SaslPlain(user, password or "")
+        return SaslPlain(user, password if password is not None else _password(user))
     if args.password is not None and args.user is None and url_user is None:
         raise CliError(ExitCode.USAGE, "--password needs --user")
     if mechanism == "external":
+        if args.cert is None:
+            raise CliError(ExitCode.USAGE, "--sasl external needs a client certificate: "
+                                           "--cert FILE (and --key FILE) with an amqps:// URL")
         return SaslExternal()
     if mechanism == "none":
         return None
@@ -230,9 +284,12 @@ def _sasl(args: argparse.Namespace, url_user: str | None, url_password: str | No
 
 def _ssl_context(args: argparse.Namespace, tls: bool) -> ssl.SSLContext | None:
     if not tls:
-        if args.ca or args.no_verify:
-            raise CliError(ExitCode.USAGE, "--ca and --no-verify are for amqps:// URLs")
+        if args.ca or args.no_verify or args.cert or args.key:
+            raise CliError(ExitCode.USAGE, "--ca, --no-verify, --cert and --key are for "
+                                           "amqps:// URLs")
         return None
+    if args.key is not None and args.cert is None:
+        raise CliError(ExitCode.USAGE, "--key goes with --cert")
     try:
         context = ssl.create_default_context(cafile=args.ca)
     except (OSError, ssl.SSLError) as exc:
@@ -240,16 +297,27 @@ def _ssl_context(args: argparse.Namespace, tls: bool) -> ssl.SSLContext | None:
     if args.no_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    if args.cert is not None:
+        try:
+            context.load_cert_chain(args.cert, args.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise CliError(ExitCode.USAGE, f"cannot load --cert/--key: {exc}") from None
     return context
 
 
-def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
-        amqp10_sync.Connection, str]:
-    """Open ``args.url`` (one URL, or several separated by commas: a failover list) with
-    the connection options; the connection and ``host:port`` of the first URL.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """Where and how to connect, every option checked (and the password asked for)."""
 
-    Raises CliError for every expected failure.
-    """
+    urls: list[str]
+    where: str  # host:port of the first URL, for errors
+    sasl: Any
+    ssl_context: ssl.SSLContext | None
+
+
+def prepare_connection(args: argparse.Namespace) -> Target:
+    """Check ``args.url`` (one URL, or several separated by commas: a failover list) and the
+    connection options, before any input is read; CliError (usage) if they are wrong."""
     urls = [u.strip() for u in args.url.split(",") if u.strip()]
     try:
         if not urls:
@@ -261,17 +329,25 @@ def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
         raise CliError(ExitCode.USAGE, "the URLs of a failover list are all amqp:// or all "
                                        "amqps://")
     parsed = parsed_urls[0]
-    where = f"{parsed.host}:{parsed.port}"
-    sasl = _sasl(args, parsed.username, parsed.password)
     context = _ssl_context(args, parsed.tls)
+    sasl = _sasl(args, parsed.username, parsed.password)
+    return Target(urls=urls, where=f"{parsed.host}:{parsed.port}", sasl=sasl,
+                  ssl_context=context)
+
+
+def connect(args: argparse.Namespace, target: Target, *, timeout: float
+            ) -> amqp10_sync.Connection:
+    """Open the connection :func:`prepare_connection` checked; CliError for every expected
+    failure."""
     try:
-        conn = amqp10_sync.open_connection(
-            urls, sasl=sasl, ssl_context=context, connect_timeout=args.connect_timeout,
-            timeout=timeout, container_id=args.container_id,
+        return amqp10_sync.open_connection(
+            target.urls, sasl=target.sasl, ssl_context=target.ssl_context,
+            connect_timeout=args.connect_timeout, timeout=timeout,
+            container_id=args.container_id,
             allow_plain_without_tls=args.allow_plain_without_tls,
             reconnect=not args.no_reconnect)
     except Exception as exc:
-        error = explain(exc, where=where)
+        error = explain(exc, where=target.where)
         if error is None and isinstance(exc, ValueError):
             # The adapter refuses PLAIN in clear text to a remote host. (Checked after
             # explain: ssl.SSLCertVerificationError is a ValueError too.)
@@ -279,4 +355,10 @@ def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
         if error is None:
             raise
         raise error from None
-    return conn, where
+
+
+def open_connection(args: argparse.Namespace, *, timeout: float) -> tuple[
+        amqp10_sync.Connection, str]:
+    """:func:`prepare_connection` then :func:`connect`: the connection and ``host:port``."""
+    target = prepare_connection(args)
+    return connect(args, target, timeout=timeout), target.where

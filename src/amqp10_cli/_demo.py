@@ -40,7 +40,10 @@ def add_demo_parser(subparsers: Any) -> None:
         description="Start the embedded broker on a free port, then send and receive a few "
                     "messages through each adapter (blocking, asyncio, trio) and tell what "
                     "happened: outcomes, properties, and a request/response over a dynamic "
-                    "reply queue. Ends in a few seconds and exits 0.")
+                    "reply queue. Ends in a few seconds and exits 0.",
+        exit_codes={**dict.fromkeys(ExitCode),
+                    ExitCode.OUTCOME: "the broker did not accept a message of the demo",
+                    ExitCode.BROKEN_PIPE: "stdout was closed by its reader (e.g. | head)"})
     p.add_argument("--url", help="use this running broker instead of the embedded one (it "
                                  "needs dynamic nodes for the request/response)")
     p.add_argument("--timeout", type=seconds, default=5.0, metavar="S",
