@@ -203,3 +203,18 @@ def test_each_help_lists_only_the_exit_codes_its_command_can_return(cli: Cli) ->
     assert exit_codes(cli, "broker") == {0, 1, 2, 3, 130}
     assert exit_codes(cli, "demo") == {int(code) for code in ExitCode}
     assert exit_codes(cli) == {int(code) for code in ExitCode}  # amqp10 --help: all
+
+
+def test_the_docs_table_of_exit_codes_matches_each_help(cli: Cli) -> None:
+    """docs/cli.md says which command returns which code: as their --help tables do."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    commands = ("send", "receive", "broker", "demo")
+    documented: dict[str, set[int]] = {c: set() for c in commands}
+    for row in page.split("| code | meaning | returned by |")[1].split("\n\n")[0].splitlines():
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        if not cells[0].isdigit():
+            continue
+        for command in commands if cells[-1] == "all" else cells[-1].split(", "):
+            documented[command].add(int(cells[0]))
+    for command in commands:
+        assert documented[command] == exit_codes(cli, command), command
