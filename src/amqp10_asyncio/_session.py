@@ -34,7 +34,7 @@ log = logging.getLogger("amqp10")
 L = TypeVar("L", bound=_Link)
 
 
-class Session(SessionBase):
+class Session(SessionBase["Connection"]):
     """A session on a :class:`Connection`; made by ``conn.open_session()``."""
 
     _conn: Connection

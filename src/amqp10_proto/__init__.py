@@ -50,6 +50,7 @@ from ._definitions import (
 )
 from ._delivery import (
     Delivery,
+    DeliveryState,
 )
 from ._errors import (
     AMQPError,
@@ -179,6 +180,7 @@ __all__ = [
     "Delivery",
     "DeliveryAnnotations",
     "DeliveryResumed",
+    "DeliveryState",
     "DeliveryUpdated",
     "Described",
     "Discharge",

@@ -16,10 +16,20 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, Generic
 
-from ._definitions import Accepted, Error, Modified, ReceiverSettleMode, Rejected, Released
-from ._delivery import Delivery
+from typing_extensions import TypeVar
+
+from ._definitions import (
+    Accepted,
+    Error,
+    Modified,
+    ReceiverSettleMode,
+    Rejected,
+    Released,
+    Source,
+)
+from ._delivery import Delivery, DeliveryState
 from ._errors import (
     DeliveryFailed,
     LinkDetachedError,
@@ -38,10 +48,14 @@ from ._events import (
     SessionEnded,
     SessionFailed,
 )
+from ._link import Link as CoreLink
+from ._link import Receiver as CoreReceiver
 from ._link import Sender as CoreSender
 from ._linkresume import ReceiverResumption, SenderResumption, outcome_state
 from ._performatives import Attach
+from ._session import Session as CoreSession
 from ._state import LinkState
+from ._types import Described
 
 __all__ = [
     "LinkBase",
@@ -58,7 +72,7 @@ log = logging.getLogger("amqp10")
 _TERMINAL = (Accepted, Rejected, Released, Modified)
 
 
-def describe_error(error: Any) -> str:
+def describe_error(error: Error | None) -> str:
     """``condition: description`` of an AMQP error (2.8.14), the condition alone, or ''."""
     if error is None:
         return ""
@@ -110,15 +124,20 @@ class LinkInfo:
         value: str = self._core.name
         return value
 
+    # These two stay Any while code reads ``.address`` off them unchecked (the tests);
+    # their precise types are Source | Described | None and Target | Coordinator |
+    # Described | None (2.7.3: null when the peer refuses, Described for an extension).
     @property
     def remote_source(self) -> Any:
         """The source the peer attached (3.5.3): for a receiver, the node it reads from."""
-        return self._core.remote_source
+        a: Attach | None = self._core.remote_attach
+        return None if a is None else a.source
 
     @property
     def remote_target(self) -> Any:
         """The target the peer attached (3.5.4): for a sender, the node it writes to."""
-        return self._core.remote_target
+        a: Attach | None = self._core.remote_attach
+        return None if a is None else a.target
 
     @property
     def remote_properties(self) -> dict[Any, Any] | None:
@@ -139,10 +158,21 @@ class LinkInfo:
         return None if a is None else a.offered_capabilities
 
 
-class SessionBase:
-    """A session's state as an adapter shows it: ended or not, why, and the peer's begin."""
+#: An adapter's connection class, as its sessions give it back (``session.connection``).
+C = TypeVar("C", default=Any)
 
-    def __init__(self, conn: Any, core: Any, begin_args: dict[str, Any] | None = None) -> None:
+
+class SessionBase(Generic[C]):
+    """A session's state as an adapter shows it: ended or not, why, and the peer's begin.
+
+    ``C`` is the adapter's connection class (``SessionBase[Connection]``), so that
+    ``session.connection`` is typed for the application.
+    """
+
+    #: The adapter's connection (the attributes the module docstring names).
+    _conn: Any
+
+    def __init__(self, conn: C, core: CoreSession, begin_args: dict[str, Any] | None = None) -> None:
         self._conn = conn
         self._core = core
         self._ended = False
@@ -159,9 +189,10 @@ class SessionBase:
         self.error: Error | None = None
 
     @property
-    def connection(self) -> Any:
+    def connection(self) -> C:
         """The connection this session is on."""
-        return self._conn
+        conn: C = self._conn
+        return conn
 
     @property
     def ended(self) -> bool:
@@ -230,12 +261,22 @@ class SessionBase:
                 "the session was ended" if self._ended_locally else "the peer ended the session")
 
 
-class LinkBase(LinkInfo):
-    """What an adapter's senders and receivers share: attach, detach, state and errors."""
+#: An adapter's session class, as its links give it back (``link.session``).
+S = TypeVar("S", bound=SessionBase[Any], default=SessionBase[Any])
+
+
+class LinkBase(LinkInfo, Generic[S]):
+    """What an adapter's senders and receivers share: attach, detach, state and errors.
+
+    ``S`` is the adapter's session class (``LinkBase[Session]``), so that
+    ``link.session`` is typed for the application.
+    """
 
     _core: Any
+    _session: Any
+    _conn: Any
 
-    def __init__(self, session: Any, core: Any, *, attach_args: dict[str, Any] | None = None,
+    def __init__(self, session: S, core: CoreLink, *, attach_args: dict[str, Any] | None = None,
                  **_: Any) -> None:
         self._session = session
         self._conn = session._conn
@@ -253,9 +294,10 @@ class LinkBase(LinkInfo):
         self.error: Error | None = None
 
     @property
-    def session(self) -> Any:
+    def session(self) -> S:
         """The session this link is on."""
-        return self._session
+        session: S = self._session
+        return session
 
     @property
     def detached(self) -> bool:
@@ -379,7 +421,7 @@ class LinkBase(LinkInfo):
                 f"link {name!r} detached: {describe_error(core.local_error)}", core.local_error)
 
 
-class SenderBase(SenderResumption, LinkBase):
+class SenderBase(SenderResumption, LinkBase[S]):
     """A sender's outcomes: when a delivery is finished and what that means (3.4).
 
     Across a reconnect (issue 9) it sends again, first and in their order, the
@@ -392,7 +434,7 @@ class SenderBase(SenderResumption, LinkBase):
     #: Calls of this sender waiting for credit now (the adapter counts them).
     _waiting = 0
 
-    def __init__(self, session: Any, core: Any, **extra: Any) -> None:
+    def __init__(self, session: S, core: CoreSender, **extra: Any) -> None:
         super().__init__(session, core, **extra)
         #: Unsettled sends, in send order, with their message, until their outcome.
         self._payloads: dict[Delivery, Any] = {}
@@ -485,7 +527,7 @@ class SenderBase(SenderResumption, LinkBase):
                 or (self._core.state is LinkState.CLOSED and not self._lost)
                 or self._conn.closed)
 
-    def _outcome(self, delivery: Delivery, ok: bool, span: float) -> Any:
+    def _outcome(self, delivery: Delivery, ok: bool, span: float) -> DeliveryState:
         """After waiting for ``delivery``: its outcome, or the exception for it (3.4)."""
         if self._forward:
             delivery = self._resolve(delivery)
@@ -501,10 +543,11 @@ class SenderBase(SenderResumption, LinkBase):
         raise LinkDetachedError(f"link {self._core.name!r} ended before the peer settled")
 
 
-class ReceiverBase(ReceiverResumption, LinkBase):
+class ReceiverBase(ReceiverResumption, LinkBase[S]):
     """A receiver's buffer and credit window, drains and settlements (2.6.7, 3.4)."""
 
-    def __init__(self, session: Any, core: Any, *, credit: int = 100, **extra: Any) -> None:
+    def __init__(self, session: S, core: CoreReceiver, *, credit: int = 100,
+                 **extra: Any) -> None:
         super().__init__(session, core, **extra)
         self._window = credit
         self._buffer: deque[Any] = deque()
@@ -520,9 +563,11 @@ class ReceiverBase(ReceiverResumption, LinkBase):
         self._refill_only_when_empty = props.get("product") == "RabbitMQ"
 
     @property
-    def address(self) -> Any:
+    def address(self) -> str | None:
         """The source address the peer attached (a dynamic node's assigned name)."""
-        return getattr(self._core.remote_source, "address", None)
+        source: Source | Described | None = self.remote_source
+        address: str | None = source.address if isinstance(source, Source) else None
+        return address
 
     @property
     def credit(self) -> int:

@@ -6,12 +6,29 @@ forgets it once both have settled, or reports it when its link ends first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from ._definitions import (
+    Accepted,
+    Declared,
+    Modified,
+    Received,
+    Rejected,
+    Released,
+    TransactionalState,
+)
+from ._types import Described
 
 if TYPE_CHECKING:
     from ._link import Link
 
-__all__ = ["Delivery"]
+__all__ = ["Delivery", "DeliveryState"]
+
+#: A delivery's state as either side sets it (the delivery-state archetype, 3.4 and
+#: 4.5.8): an outcome, received (3.4.1), declared or transactional-state (4.5), or a
+#: described value of a type this implementation does not know (an extension outcome).
+DeliveryState: TypeAlias = (Received | Accepted | Rejected | Released | Modified | Declared
+                            | TransactionalState | Described)
 
 
 class Delivery:
@@ -45,8 +62,8 @@ class Delivery:
         self.message_format = message_format
         self.settled = settled
         self.remote_settled = False
-        self.state: Any = None
-        self.remote_state: Any = None
+        self.state: DeliveryState | None = None
+        self.remote_state: DeliveryState | None = None
         self.aborted = False
         #: Free for the application or adapter (e.g. the future waiting on it).
         self.context: Any = None

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._definitions import Error
-    from ._delivery import Delivery
+    from ._delivery import Delivery, DeliveryState
     from ._link import Link, Receiver, Sender
     from ._message import Message
     from ._performatives import Open
-    from ._resume import Resolution
+    from ._resume import Resolution, ResumeAction
     from ._session import Session
 
 __all__ = [
@@ -157,7 +157,7 @@ class DeliveryResumed(Event):
 
     link: Receiver
     delivery: Delivery
-    action: Any
+    action: ResumeAction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,7 +221,7 @@ class DeliveryUpdated(Event):
     """The peer set the state of ``delivery`` or settled it (a disposition, 2.7.6)."""
 
     delivery: Delivery
-    state: Any
+    state: DeliveryState | None
     settled: bool
 
 
@@ -281,7 +281,7 @@ def message_received(link: Receiver, delivery: Delivery, message: Message) -> Me
     return ev
 
 
-def delivery_updated(delivery: Delivery, state: Any, settled: bool) -> DeliveryUpdated:
+def delivery_updated(delivery: Delivery, state: DeliveryState | None, settled: bool) -> DeliveryUpdated:
     """``DeliveryUpdated(delivery=..., state=..., settled=...)``, for the hot path."""
     ev = _new(DeliveryUpdated)
     a, b, c = _set_du

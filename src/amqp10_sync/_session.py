@@ -29,7 +29,7 @@ __all__ = ["Session", "SettleMode"]
 log = logging.getLogger("amqp10")
 
 
-class Session(SessionBase):
+class Session(SessionBase["Connection"]):
     """A session on a :class:`Connection`; made by ``conn.open_session()``."""
 
     _conn: Connection

@@ -70,7 +70,7 @@ class Opening(Generic[T]):
 
 
 
-class Session(SessionBase):
+class Session(SessionBase["Connection"]):
     """A session on a :class:`Connection`; made by ``conn.open_session()``."""
 
     _conn: Connection
