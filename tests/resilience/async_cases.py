@@ -20,7 +20,7 @@ import pytest
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Error, Message, Symbol
 from amqp10_proto.errors import SettlementLost
-from amqp10_proto.performatives import Close
+from amqp10_proto.performatives import Close, Open
 from tests.hostile.servers import Closed, HostileServer, RawPeer, frame
 
 from ..faultproxy import FaultProxy
@@ -287,12 +287,16 @@ def _redirect(later: bool) -> Case:
         (the first connect follows it) or once a session is begun (a reconnect goes where
         its info says, and the session is begun again there)."""
         def redirect(peer: RawPeer) -> None:
-            peer.handshake()
+            # In answer to our open: the peer's open and close in one write, so that the
+            # client reads them together (2.8.15: an open, then at once the redirect).
+            peer.handshake(open_=later)
+            opening = b"" if later else frame(0, Open(container_id="hostile"))
             if later:
                 peer.begin()
             info = {Symbol("network-host"): "127.0.0.1", Symbol("port"): broker.port}
-            peer.send(frame(0, Close(error=Error(condition=Symbol("amqp:connection:redirect"),
-                                                 description="go there", info=info))))
+            peer.send(opening + frame(0, Close(error=Error(
+                condition=Symbol("amqp:connection:redirect"), description="go there",
+                info=info))))
             with contextlib.suppress(Closed):
                 while not peer.stopping:
                     peer.read_some(0.1)
