@@ -52,9 +52,8 @@ import contextlib
 import hmac
 import logging
 import ssl
-import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from amqp10_proto import Error, ErrorCondition, SaslServer
@@ -327,14 +326,3 @@ def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.
         raise box["error"]
     h, p = box["address"]
     return RunningBroker(broker, h, p, box["loop"], box["task"], thread)
-
-
-def _serve_main(argv: Sequence[str] | None = None) -> None:
-    """Run ``amqp10 broker`` with ``argv`` (default ``sys.argv[1:]``) and exit with its status.
-
-    Kept for callers of the old interop entry point; its options are those of
-    ``amqp10 broker``, parsed by that command's one parser (``_cli_broker``).
-    """
-    from ._cli import main  # the command imports this module: import it only when run
-
-    sys.exit(main(["broker", *(sys.argv[1:] if argv is None else argv)]))

@@ -86,11 +86,6 @@ def test_demo_against_a_broker_that_is_not_there(cli: Cli) -> None:
                                       "127.0.0.1:1")
 
 
-#: The entry point the interop tests run the broker with (tests/interop/peers.py).
-INTEROP_BROKER = [sys.executable, "-c", "from amqp10_cli._broker import _serve_main; "
-                                        "_serve_main()"]
-
-
 @contextmanager
 def broker_process(*options: str, command: tuple[str, ...] = (AMQP10, "broker")
                    ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
@@ -175,22 +170,6 @@ def test_broker_limits_from_the_command_line() -> None:
             sender.send(Message(b"two"))  # --max-queue-depth 1
         assert info.value.condition == "amqp:resource-limit-exceeded"
         proc.send_signal(signal.SIGTERM)
-
-
-def test_the_interop_entry_point_parses_options_as_amqp10_broker_does(cli: Cli) -> None:
-    """One parser for the broker: the interop tests' entry point is ``amqp10 broker``."""
-    with broker_process("--user", "guest:guest", "--allow-anonymous", "--max-queue-depth", "1",
-                        command=tuple(INTEROP_BROKER)) as (proc, url):
-        assert url.startswith("amqp://127.0.0.1:")
-        assert cli("send", url, "q", "--body", "one", "--user", "guest",
-                   "--password", "guest").code == 0
-        full = cli("send", url, "q", "--body", "two")  # ANONYMOUS, and the queue is full
-        assert full.code == ExitCode.OUTCOME
-        assert "amqp:resource-limit-exceeded" in one_error_line(full)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-        assert proc.stderr is not None
-        assert proc.stderr.read().decode() == "amqp10 broker stopped\n"
 
 
 def test_broker_limit_options_and_their_defaults() -> None:

@@ -53,8 +53,8 @@ PEERS = {
 
 #: Peers run from this repository, as a command (with the port appended) to run.
 IN_REPO = {
-    "amqp10-broker": [sys.executable, "-c", "from amqp10_cli._broker import _serve_main; "
-                      "_serve_main()", "--user", "guest:guest", "--allow-anonymous", "--port"],
+    "amqp10-broker": [sys.executable, "-m", "amqp10_cli", "broker", "--user", "guest:guest",
+                      "--allow-anonymous", "--port"],
 }
 
 _started: set[str] = set()  # peers this test session started (and will stop)
