@@ -19,6 +19,7 @@ import amqp10_asyncio
 import amqp10_sync
 import amqp10_trio
 from amqp10_cli import start_broker
+from amqp10_proto import EncodedMessage
 from amqp10_proto.errors import LinkDetachedError
 
 
@@ -101,7 +102,8 @@ def test_a_link_we_detach_for_the_peers_fault_keeps_our_error() -> None:
         session = conn.open_session()
         receiver = session.open_receiver(address, max_message_size=1000)
         with session.open_sender(address) as sender:
-            sender.send(b"\x00Sw\xb0\x00\x00\x13\x88" + b"x" * 5000)  # a 5000-byte binary amqp-value
+            # A 5000-byte binary amqp-value, encoded already.
+            sender.send(EncodedMessage(b"\x00Sw\xb0\x00\x00\x13\x88" + b"x" * 5000))
         assert receiver.wait_detached(timeout=10)
         assert receiver.error is not None
         assert receiver.error.condition == "amqp:link:message-size-exceeded"

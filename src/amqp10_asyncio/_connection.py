@@ -34,11 +34,14 @@ from amqp10_proto.client import (
     Reconnect,
     Recovering,
     SaslOption,
+    check_connect_timeouts,
     closed_error,
+    connect_failure,
     connect_sasl,
     dispatch_events,
     receive_bytes,
     socket_peer,
+    timeout_or,
     url_mechanisms,
     urls_sasl,
 )
@@ -111,7 +114,7 @@ class _Dialer:
 
     def core(self, url: Any) -> CoreConnection:
         core = CoreConnection(container_id=self._container_id,
-                              hostname=self._hostname or url.host,
+                              hostname=self._hostname or url.open_hostname,
                               sasl=url_mechanisms(url, self._sasl), **self._options)
         self._container_id = core.container_id
         return core
@@ -257,7 +260,7 @@ class Connection(Recovering, ConnectionInfo):
 
     # -- for sessions and links: waiting and checking ----------------------------------------
     def _span(self, timeout: float | None) -> float:
-        return self._timeout if timeout is None else timeout
+        return timeout_or(self._timeout, timeout)  # TypeError / ValueError if not >= 0
 
     def _deadline(self, timeout: float | None) -> float:
         return self._loop.time() + self._span(timeout)
@@ -593,10 +596,16 @@ def open_connection(
     transport is replaced and sessions and links attached again (see the how-to
     "Surviving broker failures" for what is resent). Raises OSError (refused,
     unreachable), TimeoutError, or AuthenticationError.
+    ``idle_timeout``: seconds without a frame from the peer before we close (2.4.5: it
+    is told to send at least that often); 0 or None turns it off. A path in the URL
+    names a virtual host (``amqp://host/vhost``: the open's hostname ``vhost:vhost``,
+    as RabbitMQ reads it; ``hostname=`` overrides); a query or fragment is a ValueError.
     """
     parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
                             allow_plain_without_tls=allow_plain_without_tls)
     policy = Reconnect.resolve(reconnect)
+    connect_timeout, timeout, idle_timeout = check_connect_timeouts(
+        connect_timeout, timeout, idle_timeout)
     dialer = _Dialer(sasl=sasl, ssl_context=ssl_context, server_hostname=server_hostname,
                      hostname=hostname, container_id=container_id,
                      options={"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
@@ -622,7 +631,9 @@ def open_connection(
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
             except (OSError, amqp_errors.ConnectionClosedError) as exc:  # TimeoutError too
-                tries.failed(exc, index, parsed)  # 2.8.15: a redirect is often the answer
+                # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
+                # redirect is often the answer.
+                tries.failed(connect_failure(exc, parsed, conn._core), index, parsed)
         assert tries.error is not None
         raise tries.error
 
@@ -650,8 +661,10 @@ def connect(
     ``ssl_context`` runs TLS over it first (``server_hostname`` or ``hostname``
     or the peer's address is checked). The connection owns the socket from here
     on and closes it. ``sasl`` defaults to ANONYMOUS. A connection made from a
-    given socket does not reconnect (it would not know where to).
+    given socket does not reconnect (it would not know where to). ``idle_timeout`` 0 or None: none.
     """
+    connect_timeout, timeout, idle_timeout = check_connect_timeouts(
+        connect_timeout, timeout, idle_timeout)
     host, label = socket_peer(sock) or ("unknown", "socket")
     sasl = connect_sasl(sasl, tls=ssl_context is not None, host=host,
                         allow_plain_without_tls=allow_plain_without_tls)

@@ -12,13 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    EncodedMessage,
     Error,
     Message,
 )
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import AsyncReceivedMessage, AsyncReceiverBase, LinkBase, SenderBase
+from amqp10_proto.client import (
+    AsyncReceivedMessage,
+    AsyncReceiverBase,
+    LinkBase,
+    SenderBase,
+    sendable,
+)
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -83,9 +90,12 @@ class Sender(SenderBase, _Link):
         super().__init__(session, core, **extra)
         self._waiting = 0
 
-    async def send(self, message: Message | bytes, *, timeout: float | None = None,
-                   settled: bool | None = None) -> Any:
+    async def send(self, message: Message | bytes | EncodedMessage, *,
+                   timeout: float | None = None, settled: bool | None = None) -> Any:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
+
+        ``message``: a Message; bytes are a data body (``Message(data)``); a message
+        encoded already goes as ``EncodedMessage(data)``; anything else is a TypeError.
 
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once handed to the transport). Raises MessageRejected /
@@ -97,7 +107,8 @@ class Sender(SenderBase, _Link):
         delivery = await self._send(message, timeout, end, settled)
         return await self._wait_settled(delivery, timeout, end)
 
-    async def send_nowait(self, message: Message | bytes, *, timeout: float | None = None,
+    async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
+                          timeout: float | None = None,
                           settled: bool | None = None) -> CoreDelivery:
         """Send without waiting for the outcome (waits only for credit); the bulk path.
 
@@ -105,8 +116,10 @@ class Sender(SenderBase, _Link):
         """
         return await self._send(message, timeout, self._conn._deadline(timeout), settled)
 
-    async def _send(self, message: Message | bytes, timeout: float | None, end: float,
-                    settled: bool | None) -> CoreDelivery:
+    async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
+                    end: float, settled: bool | None) -> CoreDelivery:
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError now, before any wait
         conn = self._conn
         if not self._ready():
             self._waiting += 1

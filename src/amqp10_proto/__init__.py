@@ -15,6 +15,9 @@ exceptions, ``amqp10_proto.performatives`` the frame bodies.
 """
 
 from . import codec, errors, performatives
+from ._checks import (
+    EncodedMessage,
+)
 from ._connection import (
     Connection,
 )
@@ -188,6 +191,7 @@ __all__ = [
     "DrainCompleted",
     "EncodeError",
     "EncodeTypeError",
+    "EncodedMessage",
     "Error",
     "ErrorCondition",
     "Event",

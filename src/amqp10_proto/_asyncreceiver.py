@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Generic, TypeVar
 
+from ._checks import check_settle, check_settle_once
 from ._clientstate import ReceiverBase
 from ._definitions import Error
 
@@ -96,6 +97,8 @@ class AsyncReceiverBase(ReceiverBase, Generic[M]):
     # -- settling -------------------------------------------------------------------------
     # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
     # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
+    # The arguments are checked first (TypeError / ValueError, nothing sent). A message
+    # settles once: another outcome later is a ValueError (see _checks.check_settle_once).
     async def accept(self, msg: Any, *, timeout: float | None = None) -> None:
         """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
         await self._settle(msg, timeout, "accept")
@@ -120,10 +123,11 @@ class AsyncReceiverBase(ReceiverBase, Generic[M]):
 
     async def _settle(self, msg: Any, timeout: float | None, how: str, *args: Any,
                       **kwargs: Any) -> None:
-        # Cancellation is checked first: a cancelled settle said nothing to the peer.
+        delivery = check_settle(msg, how, args, kwargs, timeout)
+        # Cancellation is checked next: a cancelled settle said nothing to the peer.
         await self._checkpoint()
         conn = self._conn
-        delivery = msg.delivery
+        check_settle_once(self, delivery, how, args, kwargs)
         wait = self._settle_start(delivery, how, args, kwargs)
         if wait is None:
             return

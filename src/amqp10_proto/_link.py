@@ -12,6 +12,14 @@ import struct
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._checks import (
+    EncodedMessage,
+    check_credit,
+    check_delivery_state,
+    check_error,
+    check_modify,
+    message_parts,
+)
 from ._definitions import (
     Accepted,
     Error,
@@ -393,22 +401,23 @@ class Sender(Link):
         a = self.remote_attach
         return ReceiverSettleMode.FIRST if a is None else a.rcv_settle_mode
 
-    def send(self, message: Message | bytes, *, settled: bool | None = None,
+    def send(self, message: Message | bytes | EncodedMessage, *, settled: bool | None = None,
              tag: bytes | None = None, message_format: int = 0) -> Delivery:
-        """Send one message (or its encoded bytes) as a new delivery.
+        """Send one message as a new delivery.
 
-        ``settled`` applies in mixed mode; the link's snd-settle-mode decides
-        otherwise. Raises :class:`LocalProtocolError` when there is no credit,
-        the session window is closed, or the message exceeds the peer's
-        max-message-size; nothing is sent then.
+        ``message`` is a :class:`Message`; bytes are a data body (as ``Message(data)``);
+        a message encoded already goes as :class:`EncodedMessage`. ``settled``
+        applies in mixed mode; the link's snd-settle-mode decides otherwise.
+        Raises :class:`LocalProtocolError` when there is no credit, the session
+        window is closed, or the message exceeds the peer's max-message-size, and
+        TypeError for anything but a message; nothing is sent then.
         """
         session = self.session
         if (self.credit <= 0 or self.state is not LinkState.ATTACHED
                 or session.remote_incoming_window <= 0 or session._blocked
                 or session.state is not SessionState.MAPPED or self._no_new):
             self._refuse_send()
-        parts = message.encode_parts() if type(message) is Message or isinstance(
-            message, Message) else [bytes(message)]
+        parts = message.encode_parts() if type(message) is Message else message_parts(message)
         if len(parts) == 2:
             size = len(parts[0]) + len(parts[1])
         else:
@@ -466,12 +475,13 @@ class Sender(Link):
         self._no_new = bool(remote.incomplete_unsettled)
         return super()._resolve(remote)
 
-    def resume(self, tag: bytes, message: Message | bytes | None = None, *,
+    def resume(self, tag: bytes, message: Message | bytes | EncodedMessage | None = None, *,
                message_format: int = 0) -> Delivery | None:
         """Do what 2.6.13 resolved for ``tag`` (see :class:`LinkResumed`): the sender's half.
 
         - RESUME: a transfer with resume=true and the same tag carrying ``message``
-          (the whole message: a receiver of ours drops what it already has).
+          (the whole message: a receiver of ours drops what it already has); as for
+          :meth:`send`, bytes are a data body and :class:`EncodedMessage` goes as given.
         - SETTLE / RESTATE / ABORT: a resumed transfer with no payload, settled with
           the agreed outcome / unsettled with ours / aborted.
         - RESEND: ``send(message, tag=tag)``, a new delivery (it needs credit).
@@ -483,6 +493,7 @@ class Sender(Link):
         (nothing sent) for a tag not awaiting resumption (WAIT tags never do: the peer's
         map was incomplete, decide them on a later attach), a missing message, or when the link, window or credit does not allow it now.
         """
+        parts = [] if message is None else message_parts(message)  # TypeError before anything
         res = self.pending_resume.get(tag)
         if res is None:
             raise LocalProtocolError(f"no delivery tagged {tag!r} awaits resumption on "
@@ -506,10 +517,8 @@ class Sender(Link):
                 raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
             raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
                                      "wait for the peer's flow")
-        parts: list[bytes] = []
-        if action is A.RESUME:
-            assert message is not None
-            parts = message.encode_parts() if isinstance(message, Message) else [bytes(message)]
+        if action is not A.RESUME:
+            parts = []
         size = sum(map(len, parts))
         settled = action is A.SETTLE or action is A.ABORT
         state = res.outcome if action is A.SETTLE or action is A.RESTATE else None
@@ -550,6 +559,7 @@ class Sender(Link):
 
     def settle(self, delivery: Delivery, state: Any = None) -> None:
         """Settle a delivery we sent (e.g. after the receiver's outcome in rcv-settle-mode second)."""
+        check_delivery_state(state)
         if delivery.link is not self:
             raise LocalProtocolError("that delivery is not on this link")
         if delivery.settled:
@@ -636,15 +646,14 @@ class Receiver(Link):
         return SenderSettleMode.MIXED if a is None else a.snd_settle_mode
 
     def add_credit(self, n: int) -> None:
-        """Let the sender send ``n`` more messages."""
-        if n < 0:
-            raise LocalProtocolError("credit to add must not be negative")
+        """Let the sender send ``n`` more messages (TypeError / ValueError for a bad ``n``)."""
+        check_credit(n, "credit to add")
         self.set_credit(self.credit + n)
 
     def set_credit(self, credit: int) -> None:
         """Set the link-credit (2.6.7); a flow goes out if the link is attached."""
-        if not 0 <= credit < _UINT:
-            raise LocalProtocolError(f"credit {credit} is not a uint")
+        if type(credit) is not int or not 0 <= credit < _UINT:
+            check_credit(credit)  # raises: 2.6.7, link-credit is a uint
         if self.state in (LinkState.DETACH_SENT, LinkState.CLOSED, LinkState.DETACH_RCVD):
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}")
         if credit < self.credit:
@@ -848,7 +857,11 @@ class Receiver(Link):
 
         In rcv-settle-mode second the outcome goes out unsettled and the core
         settles once the sender has (2.8.3); otherwise it is settled at once.
+        ``state`` is checked first (TypeError / ValueError): an outcome of 3.4, or None.
+        A settled delivery is left as it is.
         """
+        if state is not _ACCEPTED and state is not None:
+            check_delivery_state(state)
         if delivery.link is not self:
             raise LocalProtocolError("that delivery is not on this link")
         if delivery.settled:
@@ -871,6 +884,7 @@ class Receiver(Link):
 
     def update(self, delivery: Delivery, state: Any) -> None:
         """Tell the sender a non-terminal state without settling (e.g. Received, 3.4.1)."""
+        check_delivery_state(state)
         if delivery.link is not self:
             raise LocalProtocolError("that delivery is not on this link")
         if delivery.settled:
@@ -883,6 +897,8 @@ class Receiver(Link):
         self.settle(delivery, _ACCEPTED)
 
     def reject(self, delivery: Delivery, error: Error | None = None) -> None:
+        """Settle as rejected (3.4.3); ``error`` (an :class:`Error` or None) tells the sender why."""
+        check_error(error)
         self.settle(delivery, Rejected(error=error))
 
     def release(self, delivery: Delivery) -> None:
@@ -891,6 +907,8 @@ class Receiver(Link):
     def modify(self, delivery: Delivery, *, delivery_failed: bool = True,
                undeliverable_here: bool = False,
                message_annotations: dict[Any, Any] | None = None) -> None:
+        """Settle as modified (3.4.5): the sender may deliver it again, annotated so."""
+        check_modify(delivery_failed, undeliverable_here, message_annotations)
         self.settle(delivery, Modified(delivery_failed=delivery_failed,
                                        undeliverable_here=undeliverable_here,
                                        message_annotations=message_annotations))

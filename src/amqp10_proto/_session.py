@@ -12,6 +12,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._checks import check_credit, check_link_options
 from ._definitions import (
     Error,
     ReceiverSettleMode,
@@ -154,6 +155,11 @@ class Session:
         """
         tgt = Target(address=target) if isinstance(target, str) or target is None else target
         src = Source(address=source) if isinstance(source, str) or source is None else source
+        # Checked before the link exists (TypeError / ValueError); a controller's sender
+        # may target a Coordinator (4.2).
+        check_link_options(source=src, target=tgt, name=name, max_message_size=max_message_size,
+                           properties=properties, offered_capabilities=offered_capabilities,
+                           desired_capabilities=desired_capabilities, coordinator=True)
         link = Sender(self, self._link_name(name, "sender"), self._new_handle(), source=src,
                       target=tgt, snd_settle_mode=snd_settle_mode,
                       rcv_settle_mode=rcv_settle_mode, max_message_size=max_message_size,
@@ -188,8 +194,10 @@ class Session:
         else:
             src = Source(address=source, dynamic=dynamic)
         tgt = Target(address=target) if isinstance(target, str) or target is None else target
-        if not 0 <= credit < _UINT:
-            raise LocalProtocolError(f"credit {credit} is not a uint")
+        check_credit(credit)
+        check_link_options(source=src, target=tgt, name=name, max_message_size=max_message_size,
+                           properties=properties, offered_capabilities=offered_capabilities,
+                           desired_capabilities=desired_capabilities)
         link = Receiver(self, self._link_name(name, "receiver"), self._new_handle(), source=src,
                         target=tgt, snd_settle_mode=snd_settle_mode,
                         rcv_settle_mode=rcv_settle_mode, max_message_size=max_message_size,

@@ -8,11 +8,24 @@ message together with its delivery.
 from __future__ import annotations
 
 import enum
+import errno
 import logging
+import ssl
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._asyncreceiver import AsyncReceiverBase
+from ._checks import (
+    check_connect_timeouts,
+    check_credit,
+    check_link_options,
+    check_settle,
+    check_settle_once,
+    check_symbols,
+    check_timeout,
+    sendable,
+    timeout_or,
+)
 from ._clientstate import (
     LinkBase,
     LinkInfo,
@@ -24,6 +37,7 @@ from ._clientstate import (
     settle_timeout_text,
 )
 from ._definitions import (
+    Coordinator,
     Error,
     ErrorCondition,
     ReceiverSettleMode,
@@ -85,6 +99,10 @@ __all__ = [
     "SenderBase",
     "SessionBase",
     "SettleMode",
+    "check_connect_timeouts",
+    "check_settle",
+    "check_timeout",
+    "connect_failure",
     "connect_sasl",
     "describe_error",
     "dispatch_events",
@@ -92,7 +110,10 @@ __all__ = [
     "receive_bytes",
     "receiver_attach_args",
     "sender_attach_args",
+    "sendable",
     "settle_timeout_text",
+    "check_settle_once",
+    "timeout_or",
     "socket_peer",
     "url_sasl",
 ]
@@ -262,6 +283,65 @@ def socket_peer(sock: Any) -> tuple[str, str] | None:
     return "localhost", str(peer)  # a Unix socket
 
 
+#: OpenSSL's words for a handshake answered by something that is not TLS (a plain AMQP
+#: port answers our ClientHello with its protocol header, "AMQP...").
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure",
+            "packet length too long", "unknown protocol", "http request")
+
+
+def _refused(exc: BaseException) -> bool:
+    """A refused TCP connect, alone or as every error of a group (trio, asyncio try each
+    address of a host name)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return True
+    group: Any = getattr(exc.__cause__, "exceptions", None) or getattr(exc, "exceptions", None)
+    return bool(group) and all(isinstance(e, ConnectionRefusedError) for e in group)
+
+
+def connect_failure(exc: BaseException, url: ParsedURL,
+                    core: Connection | None = None) -> BaseException:
+    """What a first connect to ``url`` raises for its failure ``exc``: the same kind of
+    error, saying where (host:port) and, when the port likely speaks the other protocol
+    (amqps:// to a plain port, amqp:// to a TLS one), what to change. ``core`` is the
+    connection the try opened, if it got that far. Anything else is ``exc`` itself."""
+    where = url.where
+    if _refused(exc):
+        new: BaseException = ConnectionRefusedError(
+            errno.ECONNREFUSED, f"connection refused by {where}: nothing listens there "
+                                "(is the broker running, and on that port?)")
+    elif (tls_error := _ssl_error(exc)) is not None:
+        new = ssl.SSLError(tls_error.errno, f"{where} did not answer in TLS "
+                                            f"({tls_error.reason or tls_error}): is it a plain "
+                                            "AMQP port? Use amqp:// for a plain port, amqps:// "
+                                            "for a TLS one (5671 by default)")
+    elif isinstance(exc, ConnectionClosedError) and core is not None and not url.tls \
+            and core.remote_open is None and _silent_or_tls(core):
+        new = ConnectionClosedError(f"{exc}; {where} never answered in AMQP: if it is a TLS "
+                                    "port (5671 by default), use amqps://", exc.error)
+    else:
+        return exc
+    new.__cause__ = exc
+    return new
+
+
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS handshake error that says the peer does not speak TLS (trio wraps it)."""
+    for e in (exc, exc.__cause__):
+        if isinstance(e, ssl.SSLError) and not isinstance(e, ssl.SSLCertVerificationError) \
+                and any(word in str(e) for word in _NOT_TLS):
+            return e
+    return None
+
+
+def _silent_or_tls(core: Connection) -> bool:
+    """The peer closed before a byte of AMQP (a TLS port drops a plain AMQP header), or
+    what it sent began like TLS (a handshake or alert record, 5.2's bytes 0x16 / 0x15)."""
+    if core._reader.bytes_received == 0:
+        return True
+    text = getattr(core.error, "description", None) or ""
+    return "protocol header" in text and ("TLS" in text or "bytes 15 03" in text)
+
+
 def url_sasl(url: str, sasl: SaslOption, *, ssl_context: Any,
              allow_plain_without_tls: bool) -> tuple[ParsedURL, _Mechanisms]:
     """The parsed URL and the SASL mechanisms for an adapter's ``open_connection``.
@@ -326,27 +406,49 @@ _DURABILITY = {None: TerminusDurability.NONE, False: TerminusDurability.NONE,
                "unsettled-state": TerminusDurability.UNSETTLED_STATE}
 
 
+_EXPIRY_POLICIES = ("link-detach", "session-end", "connection-close", "never")
+
+
 def _mode(table: dict[str, Any], value: str, what: str) -> Any:
-    try:
-        return table[value]
-    except KeyError:
-        raise ValueError(f"{what} must be one of {sorted(table)}, not {value!r}") from None
+    mode = table.get(value) if isinstance(value, str) else None
+    if mode is None:
+        raise ValueError(f"{what} must be one of {sorted(table)}, not {value!r}")
+    return mode
 
 
 def _terminus(kind: Any, address: Any, durable: bool | str | None,
               expiry_policy: str | None, capabilities: list[str] | None) -> Any:
     """A Source or Target from the adapters' plain options (3.5.3, 3.5.4)."""
-    try:
-        durability = _DURABILITY[durable]
-    except KeyError:
+    if address is not None and not isinstance(address, str):
+        raise TypeError(f"the address must be a str, a {kind.__name__} or None, "
+                        f"not {type(address).__name__}")
+    durability = _DURABILITY.get(durable) if isinstance(durable, (str, bool)) or \
+        durable is None else None
+    if durability is None:
         raise ValueError(f"durable must be a bool or one of none, configuration, "
-                         f"unsettled-state; not {durable!r}") from None
+                         f"unsettled-state; not {durable!r}")
     t = kind(address=address, durable=durability)
     if expiry_policy is not None:
+        if expiry_policy not in _EXPIRY_POLICIES:
+            raise ValueError(f"expiry_policy must be one of {', '.join(_EXPIRY_POLICIES)} "
+                             f"(3.5.6), not {expiry_policy!r}")
         t.expiry_policy = Symbol(expiry_policy)
+    check_symbols(capabilities, "capabilities")
     if capabilities is not None:
         t.capabilities = [Symbol(c) for c in capabilities]
     return t
+
+
+def _check_options(source: Any, target: Any, core_options: dict[str, Any]) -> None:
+    """The options passed on to the core's attach, checked before any wait or frame."""
+    if "credit" in core_options:
+        check_credit(core_options["credit"])
+    check_link_options(
+        source=source, target=target, name=core_options.get("name"),
+        max_message_size=core_options.get("max_message_size"),
+        properties=core_options.get("properties"),
+        offered_capabilities=core_options.get("offered_capabilities"),
+        desired_capabilities=core_options.get("desired_capabilities"))
 
 
 def sender_attach_args(address: str | Target | None, *, settle_mode: SettleMode,
@@ -358,11 +460,17 @@ def sender_attach_args(address: str | Target | None, *, settle_mode: SettleMode,
 
     ``rcv_settle_mode`` "second" asks the receiver to keep each delivery until we have
     settled it after its outcome (2.8.3): with a durable target, a resumed link then
-    neither loses nor duplicates what was in doubt (2.6.13). Raises ValueError for an
-    unknown settle mode or durability, before anything is sent.
+    neither loses nor duplicates what was in doubt (2.6.13). Raises TypeError or
+    ValueError for any option it cannot send (an unknown settle mode, durability or
+    expiry policy, a capability that is not a str, a Coordinator target ...), before
+    anything is sent.
     """
-    target = address if isinstance(address, Target) else _terminus(
+    # (A Coordinator is refused by the check below: it is for transaction controllers.)
+    target = address if isinstance(address, (Target, Coordinator)) else _terminus(
         Target, address, durable, expiry_policy, capabilities)
+    source = core_options.get("source")
+    _check_options(Source(address=source) if isinstance(source, str) else source, target,
+                   core_options)
     return {"target": target, "snd_settle_mode": _mode(_SND_MODES, settle_mode, "settle_mode"),
             "rcv_settle_mode": _mode(_RCV_MODES, rcv_settle_mode, "rcv_settle_mode"),
             **core_options}
@@ -375,17 +483,24 @@ def receiver_attach_args(address: str | Source | None, *, dynamic: bool,
                          capabilities: list[str] | None, **core_options: Any) -> dict[str, Any]:
     """Keyword arguments for ``Session.attach_receiver`` from an adapter's ``open_receiver``.
 
-    String filter keys become symbols (3.5.1, filter-set). Raises ValueError for an
-    unknown settle mode or durability, before anything is sent.
+    String filter keys become symbols (3.5.1, filter-set). Raises TypeError or
+    ValueError for any option it cannot send, before anything is sent.
     """
     if isinstance(address, Source):
         source = address
     else:
         source = _terminus(Source, address, durable, expiry_policy, capabilities)
+        if not isinstance(dynamic, bool):
+            raise TypeError(f"dynamic must be a bool, not {type(dynamic).__name__}")
         source.dynamic = dynamic
         if filters is not None:
+            if not isinstance(filters, dict):
+                raise TypeError(f"filters must be a dict, not {type(filters).__name__}")
             source.filter = {Symbol(k) if isinstance(k, str) else k: v
                              for k, v in filters.items()}
+    target = core_options.get("target")
+    _check_options(source, Target(address=target) if isinstance(target, str) else target,
+                   core_options)
     return {"source": source, "snd_settle_mode": _mode(_SND_MODES, settle_mode, "settle_mode"),
             "rcv_settle_mode": _mode(_RCV_MODES, rcv_settle_mode, "rcv_settle_mode"),
             **core_options}

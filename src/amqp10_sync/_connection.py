@@ -32,12 +32,15 @@ from amqp10_proto.client import (
     Reconnect,
     Recovering,
     SaslOption,
+    check_connect_timeouts,
     closed_error,
+    connect_failure,
     connect_sasl,
     describe_error,
     dispatch_events,
     receive_bytes,
     socket_peer,
+    timeout_or,
     url_mechanisms,
     urls_sasl,
 )
@@ -128,7 +131,7 @@ class Connection(Recovering, ConnectionInfo):
 
         Waits at most ``timeout`` seconds (None: until it happens); True if it is over.
         """
-        end = None if timeout is None else time.monotonic() + timeout
+        end = None if timeout is None else time.monotonic() + timeout_or(0.0, timeout)
         with self._cond:
             self._wait_until(lambda: self.closed, end)
             return self.closed
@@ -198,7 +201,7 @@ class Connection(Recovering, ConnectionInfo):
 
     # -- for sessions and links: waiting and checking ----------------------------------------
     def _span(self, timeout: float | None) -> float:
-        return self._timeout if timeout is None else timeout
+        return timeout_or(self._timeout, timeout)  # TypeError / ValueError if not >= 0
 
     def _deadline(self, timeout: float | None) -> float:
         return time.monotonic() + self._span(timeout)
@@ -588,10 +591,16 @@ def open_connection(
     transport is replaced and sessions and links attached again (see the how-to
     "Surviving broker failures" for what is resent). Raises OSError (refused,
     unreachable), TimeoutError, or AuthenticationError.
+    ``idle_timeout``: seconds without a frame from the peer before we close (2.4.5: it
+    is told to send at least that often); 0 or None turns it off. A path in the URL
+    names a virtual host (``amqp://host/vhost``: the open's hostname ``vhost:vhost``,
+    as RabbitMQ reads it; ``hostname=`` overrides); a query or fragment is a ValueError.
     """
     parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
                             allow_plain_without_tls=allow_plain_without_tls)
     policy = Reconnect.resolve(reconnect)
+    connect_timeout, timeout, idle_timeout = check_connect_timeouts(
+        connect_timeout, timeout, idle_timeout)
     options: dict[str, Any] = {"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
                "channel_max": channel_max, "properties": properties}
     ids: dict[str, str | None] = {"container_id": container_id}
@@ -604,7 +613,7 @@ def open_connection(
                 sock = context.wrap_socket(sock, server_hostname=server_hostname or parsed.host)
             _prepare(sock)
             core = CoreConnection(container_id=ids["container_id"],
-                                  hostname=hostname or parsed.host,
+                                  hostname=hostname or parsed.open_hostname,
                                   sasl=url_mechanisms(parsed, sasl), **options)
         except BaseException:
             sock.close()
@@ -618,6 +627,7 @@ def open_connection(
         left = deadline - time.monotonic()
         if left <= 0 and tries.error is not None:
             break
+        core = None
         try:
             sock, core = dial(parsed, max(left, 0.001))
             conn = Connection(sock, core, timeout=timeout, label=f"{parsed.host}:{parsed.port}",
@@ -628,7 +638,9 @@ def open_connection(
         except amqp_errors.AuthenticationError:
             raise  # a refused login is refused everywhere: no other URL is tried
         except (OSError, amqp_errors.ConnectionClosedError) as exc:  # TimeoutError is an OSError
-            tries.failed(exc, index, parsed)  # 2.8.15: a redirect is often the answer
+            # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
+            # redirect is often the answer.
+            tries.failed(connect_failure(exc, parsed, core), index, parsed)
     assert tries.error is not None
     raise tries.error
 
@@ -659,8 +671,10 @@ def connect(
 
     ``ssl_context`` wraps a plain socket in TLS first. The connection owns the
     socket from here on and closes it. ``sasl`` defaults to ANONYMOUS. A connection
-    made from a given socket does not reconnect (it would not know where to).
+    made from a given socket does not reconnect (it would not know where to). ``idle_timeout`` 0 or None: none.
     """
+    connect_timeout, timeout, idle_timeout = check_connect_timeouts(
+        connect_timeout, timeout, idle_timeout)
     host, label = socket_peer(sock) or ("unknown", "socket")
     if ssl_context is not None and not isinstance(sock, ssl.SSLSocket):
         sock.settimeout(connect_timeout)

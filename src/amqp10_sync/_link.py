@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    EncodedMessage,
     Error,
     LinkDetached,
     LinkState,
@@ -24,7 +25,16 @@ from amqp10_proto import (
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import LinkBase, ReceivedSections, ReceiverBase, SenderBase
+from amqp10_proto.client import (
+    LinkBase,
+    ReceivedSections,
+    ReceiverBase,
+    SenderBase,
+    check_settle,
+    check_settle_once,
+    sendable,
+    timeout_or,
+)
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -49,7 +59,7 @@ class _Link(LinkBase):
         """Block until the link is gone (detached by either side, its session or connection
         over); see ``error``. Waits at most ``timeout`` s (None: until then); True if gone."""
         conn = self._conn
-        end = None if timeout is None else time.monotonic() + timeout
+        end = None if timeout is None else time.monotonic() + timeout_or(0.0, timeout)
         with conn._cond:
             conn._wait_until(self._gone, end)
             return self._gone()
@@ -91,7 +101,7 @@ class Queued:
 
     __slots__ = ("delivery", "message", "settled")
 
-    def __init__(self, message: Message | bytes, settled: bool | None) -> None:
+    def __init__(self, message: Message | EncodedMessage | bytes, settled: bool | None) -> None:
         self.message = message
         self.settled = settled
         self.delivery: CoreDelivery | None = None
@@ -123,9 +133,12 @@ class Sender(SenderBase, _Link):
         """Messages accepted by :meth:`send_nowait` and waiting for credit."""
         return len(self._queue)
 
-    def send(self, message: Message | bytes, *, timeout: float | None = None,
+    def send(self, message: Message | bytes | EncodedMessage, *, timeout: float | None = None,
              settled: bool | None = None) -> Any:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
+
+        ``message``: a Message; bytes are a data body (``Message(data)``); a message
+        encoded already goes as ``EncodedMessage(data)``; anything else is a TypeError.
 
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once written). Raises MessageRejected / MessageReleased /
@@ -138,7 +151,8 @@ class Sender(SenderBase, _Link):
         handle = self._send(message, timeout, end, settled)
         return self.wait_settled(handle, timeout=timeout, _end=end)
 
-    def send_nowait(self, message: Message | bytes, *, timeout: float | None = None,
+    def send_nowait(self, message: Message | bytes | EncodedMessage, *,
+                    timeout: float | None = None,
                     settled: bool | None = None) -> CoreDelivery | Queued:
         """Send without waiting for the outcome; the bulk path.
 
@@ -149,8 +163,10 @@ class Sender(SenderBase, _Link):
         """
         return self._send(message, timeout, self._conn._deadline(timeout), settled)
 
-    def _send(self, message: Message | bytes, timeout: float | None, end: float,
+    def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None, end: float,
               settled: bool | None) -> CoreDelivery | Queued:
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError here, not in the I/O thread later
         conn = self._conn
         queue = self._queue
         with conn._cond:
@@ -193,7 +209,8 @@ class Sender(SenderBase, _Link):
             room.wait(remaining)
         return True
 
-    def _transfer(self, message: Message | bytes, settled: bool | None) -> CoreDelivery:
+    def _transfer(self, message: Message | EncodedMessage | bytes,
+                  settled: bool | None) -> CoreDelivery:
         """Hand one message to the core (lock held, credit available)."""
         delivery = self._core.send(message, settled=settled)
         if delivery.settled:
@@ -389,6 +406,8 @@ class Receiver(ReceiverBase, _Link):
     # -- settling -------------------------------------------------------------------------
     # In rcv-settle-mode second (2.8.3) the outcome goes out unsettled and each of these
     # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
+    # The arguments are checked first (TypeError / ValueError, nothing sent). A message
+    # settles once: another outcome later is a ValueError (see client.check_settle_once).
     def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
         """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
         self._settle(msg, timeout, "accept")
@@ -414,8 +433,9 @@ class Receiver(ReceiverBase, _Link):
     def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
                 **kwargs: Any) -> None:
         conn = self._conn
-        delivery = msg.delivery
+        delivery = check_settle(msg, how, args, kwargs, timeout)  # nothing sent if wrong
         with conn._cond:
+            check_settle_once(self, delivery, how, args, kwargs)  # a message settles once
             wait = self._settle_start(delivery, how, args, kwargs)
             if wait is None:
                 return

@@ -25,6 +25,14 @@ SessionEndedError, LinkDetachedError, MessageRejected ...) and the standard Time
 Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 
+try:
+    import trio as _trio  # noqa: F401  (the adapter is nothing without it)
+except ImportError as _exc:
+    if (_exc.name or "").partition(".")[0] != "trio":
+        raise
+    raise ImportError("amqp10_trio needs trio, which is not installed: "
+                      "pip install 'amqp10[trio]'", name="trio") from _exc
+
 from amqp10_proto.client import Reconnect, ReconnectInfo
 
 from ._connection import DEFAULT, Connection, connect, open_connection

@@ -43,12 +43,15 @@ from amqp10_proto.client import (
     Reconnect,
     Recovering,
     SaslOption,
+    check_connect_timeouts,
     closed_error,
+    connect_failure,
     connect_sasl,
     describe_error,
     dispatch_events,
     receive_bytes,
     socket_peer,
+    timeout_or,
     url_mechanisms,
     urls_sasl,
 )
@@ -221,7 +224,9 @@ class Connection(Recovering, ConnectionInfo):
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
             except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosedError) as exc:
-                tries.failed(exc, index, url)
+                # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
+                # redirect is often the answer.
+                tries.failed(connect_failure(exc, url, self._core), index, url)
                 await self._abandon_try()
         assert tries.error is not None
         raise tries.error
@@ -346,7 +351,7 @@ class Connection(Recovering, ConnectionInfo):
 
     # -- for sessions and links: waiting and checking ----------------------------------------
     def _span(self, timeout: float | None) -> float:
-        return self._timeout if timeout is None else timeout
+        return timeout_or(self._timeout, timeout)  # TypeError / ValueError if not >= 0
 
     def _deadline(self, timeout: float | None) -> float:
         return trio.current_time() + self._span(timeout)
@@ -646,15 +651,21 @@ def open_connection(
     policy), False, or a :class:`Reconnect`: a lost transport is replaced and
     sessions and links attached again (see the how-to "Surviving broker failures"
     for what is resent). Entering raises OSError, TimeoutError, or AuthenticationError.
+    ``idle_timeout``: seconds without a frame from the peer before we close (2.4.5: it
+    is told to send at least that often); 0 or None turns it off. A path in the URL
+    names a virtual host (``amqp://host/vhost``: the open's hostname ``vhost:vhost``,
+    as RabbitMQ reads it; ``hostname=`` overrides); a query or fragment is a ValueError.
     """
     parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
                             allow_plain_without_tls=allow_plain_without_tls)
     policy = Reconnect.resolve(reconnect)
+    connect_timeout, timeout, idle_timeout = check_connect_timeouts(
+        connect_timeout, timeout, idle_timeout)
     ids: dict[str, str | None] = {"container_id": container_id}
 
     def make_core(parsed: Any) -> CoreConnection:
         core = CoreConnection(container_id=ids["container_id"],
-                              hostname=hostname or parsed.host,
+                              hostname=hostname or parsed.open_hostname,
                               sasl=url_mechanisms(parsed, sasl), max_frame_size=max_frame_size,
                               channel_max=channel_max, idle_timeout=idle_timeout,
                               properties=properties)
@@ -703,8 +714,10 @@ def connect(
     stream in ``trio.SSLStream`` first (``server_hostname`` or ``hostname`` is checked).
     The connection owns the stream from here on and closes it. ``sasl`` defaults
     to ANONYMOUS; PLAIN needs TLS unless ``allow_plain_without_tls``. A connection
-    over a given stream does not reconnect (it would not know where to).
+    over a given stream does not reconnect (it would not know where to). ``idle_timeout`` 0 or None: none.
     """
+    connect_timeout, timeout, idle_timeout = check_connect_timeouts(
+        connect_timeout, timeout, idle_timeout)
     host = hostname or server_hostname or "unknown"
     peer = socket_peer(stream.socket) if isinstance(stream, trio.SocketStream) else None
     if peer is not None:

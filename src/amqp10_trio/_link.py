@@ -20,13 +20,20 @@ import trio
 
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    EncodedMessage,
     Error,
     Message,
 )
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import AsyncReceivedMessage, AsyncReceiverBase, LinkBase, SenderBase
+from amqp10_proto.client import (
+    AsyncReceivedMessage,
+    AsyncReceiverBase,
+    LinkBase,
+    SenderBase,
+    sendable,
+)
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -92,9 +99,12 @@ class Sender(SenderBase, _Link):
         super().__init__(session, core, **extra)
         self._waiting = 0
 
-    async def send(self, message: Message | bytes, *, timeout: float | None = None,
-                   settled: bool | None = None) -> Any:
+    async def send(self, message: Message | bytes | EncodedMessage, *,
+                   timeout: float | None = None, settled: bool | None = None) -> Any:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
+
+        ``message``: a Message; bytes are a data body (``Message(data)``); a message
+        encoded already goes as ``EncodedMessage(data)``; anything else is a TypeError.
 
         Returns the outcome (``Accepted()``), or None for a pre-settled send (which
         returns once written). Raises MessageRejected / MessageReleased /
@@ -107,7 +117,8 @@ class Sender(SenderBase, _Link):
         delivery = await self._send(message, timeout, end, settled)
         return await self.wait_settled(delivery, timeout=timeout, _end=end)
 
-    async def send_nowait(self, message: Message | bytes, *, timeout: float | None = None,
+    async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
+                          timeout: float | None = None,
                           settled: bool | None = None) -> CoreDelivery:
         """Send without waiting for the outcome (waits only for credit); the bulk path.
 
@@ -121,8 +132,10 @@ class Sender(SenderBase, _Link):
         return (self._core.sendable and not self._resend
                 and self._conn._unwritten < HIGH_WATER)
 
-    async def _send(self, message: Message | bytes, timeout: float | None, end: float,
-                    settled: bool | None) -> CoreDelivery:
+    async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
+                    end: float, settled: bool | None) -> CoreDelivery:
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError now, before any wait
         conn = self._conn
         await trio.lowlevel.checkpoint_if_cancelled()
         if not self._can_send():
