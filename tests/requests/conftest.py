@@ -1,0 +1,81 @@
+"""An embedded broker whose attaches to $cbs and $management go to BrokerNodes (the hook
+_broker_links/_broker_conn will carry, patched in here until then), and a responder
+thread that answers requests on a queue in reverse order of arrival."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import amqp10_sync
+from amqp10_cli import RunningBroker, _broker_conn, start_broker
+from amqp10_cli._broker_links import answer_attach
+from amqp10_cli._broker_nodes import BrokerNodes
+from amqp10_proto import Message, Properties, Sender
+
+KEYS = {"policy": "secret"}
+
+
+@pytest.fixture(scope="module")
+def nodes() -> BrokerNodes:
+    return BrokerNodes(KEYS)
+
+
+@pytest.fixture(scope="module")
+def broker(nodes: BrokerNodes) -> Iterator[RunningBroker]:
+    original = answer_attach
+
+    def hooked(host: Any, link: Any) -> Any:
+        terminus = link.remote_source if isinstance(link, Sender) else link.remote_target
+        if nodes.serves(getattr(terminus, "address", None)):
+            return nodes.attach(host, link)
+        return original(host, link)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_broker_conn, "answer_attach", hooked)
+        with start_broker(allow_anonymous=True) as running:
+            yield running
+
+
+class Responder:
+    """Answers each batch of requests on ``address`` in reverse order (replies travel by
+    the anonymous relay to each request's reply-to), body ["re", request body]."""
+
+    def __init__(self, url: str, address: str, batch: int) -> None:
+        self.address = address
+        self.batch = batch
+        self.answered = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _run(self, url: str) -> None:
+        with amqp10_sync.open_connection(url, timeout=10) as conn, conn.open_session() as s, \
+                s.open_receiver(self.address, credit=self.batch) as inbox, \
+                s.open_sender(None) as relay:
+            self._ready.set()
+            while not self._stop.is_set():
+                got = inbox.receive_batch(self.batch, timeout=0.2)
+                for msg in reversed(got):
+                    props = msg.properties
+                    relay.send(Message(["re", msg.body], properties=Properties(
+                        to=props.reply_to, correlation_id=props.message_id)), timeout=10)
+                    msg.accept()
+                    self.answered += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+@pytest.fixture
+def responder(broker: RunningBroker) -> Iterator[Responder]:
+    r = Responder(broker.url, f"service-{uuid.uuid4().hex[:8]}", batch=8)
+    yield r
+    r.stop()
