@@ -134,8 +134,6 @@ def test_the_vhost_goes_in_the_open_hostname() -> None:
         assert conn._core.hostname == "other"
 
 
-@pytest.mark.xfail(strict=True, reason="needs ReceiverBase._no_message (amqp10_proto/"
-                   "_clientstate.py, another engineer's file) to name the address")
 def test_a_receive_timeout_names_the_address() -> None:
     with start_broker() as broker, amqp10_sync.open_connection(
             broker.url, reconnect=False) as conn, conn.open_session() as s, \

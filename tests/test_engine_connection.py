@@ -97,6 +97,18 @@ def test_a_wrong_header_gets_ours_back_and_a_clear_error() -> None:
     assert server.next_event() is None
 
 
+@pytest.mark.parametrize(("first_bytes", "named"), [
+    (bytes.fromhex("16 03 01 02 00 01 00 01"), "a TLS handshake"),  # a TLS client's hello
+    (bytes.fromhex("15 03 03 00 02 02 46 00"), "a TLS alert"),  # a TLS server's "protocol version"
+])
+def test_tls_bytes_where_the_header_belongs_are_named(first_bytes: bytes, named: str) -> None:
+    client = Connection(role="client", sasl=None)
+    client.open()
+    client.data_to_send()
+    with pytest.raises(RemoteProtocolError, match=named):
+        client.receive_data(first_bytes)
+
+
 def test_a_sasl_header_to_a_server_without_sasl() -> None:
     server = Connection(role="server")
     server.open()

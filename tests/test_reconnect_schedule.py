@@ -94,12 +94,12 @@ def test_a_redirect_is_tried_first_once_then_the_list_again() -> None:
     assert second is not None and second.url.port == 5682
 
 
-def test_redirect_keeps_scheme_and_credentials_and_refuses_nonsense() -> None:
-    current = parse_url("amqps://user:pw@broker.example:5671")
+def test_redirect_keeps_scheme_credentials_and_vhost_and_refuses_nonsense() -> None:
+    current = parse_url("amqps://user:pw@broker.example:5671/tenant")
     target = redirect_target(err("amqp:connection:redirect", hostname="other.example"), current)
     assert target is not None
-    assert (target.scheme, target.host, target.port, target.username, target.password) == (
-        "amqps", "other.example", 5671, "user", "pw")
+    assert (target.scheme, target.host, target.port, target.username, target.password,
+            target.vhost) == ("amqps", "other.example", 5671, "user", "pw", "tenant")
     assert redirect_target(err("amqp:connection:redirect"), current) is None
     assert redirect_target(err("amqp:connection:redirect", hostname="h", port=70000),
                            current) is None

@@ -132,6 +132,16 @@ def _peer_text(exc: Any) -> str:
     return describe_error(error) if error is not None else str(exc)
 
 
+def _auth_text(exc: Any) -> str:
+    """``authentication failed: WHY (CONDITION)``: the words said once, though the peer's
+    description (and so the library's message) often begins with them too."""
+    error = getattr(exc, "error", None)
+    why = str((getattr(error, "description", None) if error is not None else None) or exc)
+    why = why.removeprefix("authentication failed").lstrip(": ") or "no reason given"
+    condition = getattr(error, "condition", None)
+    return f"authentication failed: {why}" + (f" ({condition})" if condition else "")
+
+
 def explain(exc: BaseException, *, where: str = "", address: str | None = None) -> CliError | None:
     """The one-line error for an expected failure, or None for anything else.
 
@@ -155,7 +165,7 @@ def explain(exc: BaseException, *, where: str = "", address: str | None = None) 
     if isinstance(exc, OSError):
         return CliError(ExitCode.CONNECTION, f"cannot connect to {where}: {exc.strerror or exc}")
     if isinstance(exc, AuthenticationError | SaslError):
-        return CliError(ExitCode.AUTHENTICATION, f"authentication failed ({_peer_text(exc)})")
+        return CliError(ExitCode.AUTHENTICATION, _auth_text(exc))
     if isinstance(exc, LinkDetachedError | SessionEndedError):
         if getattr(exc, "condition", None) == ErrorCondition.NOT_FOUND:
             return CliError(ExitCode.ADDRESS, f"address not found: {address} ({_peer_text(exc)})")

@@ -598,7 +598,9 @@ class ReceiverBase(ReceiverResumption, LinkBase[S]):
         """After a receive wait that brought nothing: what to raise."""
         self._check()
         if not ok:
-            return TimeoutError(f"no message on {self._core.name!r} within {span} s")
+            source = self.address or getattr(self._core.source, "address", None)
+            return TimeoutError(f"no message from {source!r} (link {self._core.name!r}) "
+                                f"within {span} s")
         return LinkDetachedError(f"link {self._core.name!r} is detaching")
 
     def _iteration_over(self) -> bool:

@@ -1,9 +1,12 @@
 """The exception hierarchy shared by the core and every adapter.
 
 Everything the package raises on purpose derives from :class:`AMQPError`, so a
-caller can catch one base class. The core itself only ever raises
-:class:`LocalProtocolError`, :class:`RemoteProtocolError` and :class:`DecodeError`
-(a kind of remote protocol error) out of its public calls.
+caller can catch one base class. Out of its public calls the core raises
+:class:`LocalProtocolError` (a call the protocol state does not allow now),
+:class:`RemoteProtocolError` and :class:`DecodeError` (a kind of remote protocol error);
+an argument of the wrong type or value (a settle outcome that is not one, a negative
+credit, an unknown settle mode) is refused first with the built-in ``TypeError`` or
+``ValueError``, before any state changes or any frame is queued.
 """
 
 from __future__ import annotations

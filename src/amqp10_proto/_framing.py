@@ -74,6 +74,8 @@ def describe_header(data: bytes) -> str:
         return "HTTP"
     if data[:1] == b"\x16":
         return "a TLS handshake (is the peer expecting amqps?)"
+    if data[:2] == b"\x15\x03":
+        return "a TLS alert (the peer speaks TLS: is it expecting amqps?)"
     return f"bytes {data.hex(' ')}"
 
 

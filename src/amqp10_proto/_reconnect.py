@@ -263,7 +263,8 @@ def redirect_target(error: Error | None, current: ParsedURL) -> ParsedURL | None
         return None
     if not 0 < port < 65536:
         return None
-    return ParsedURL(current.scheme, host, port, current.username, current.password)
+    return ParsedURL(current.scheme, host, port, current.username, current.password,
+                     current.vhost)
 
 
 class FirstConnect:
