@@ -55,7 +55,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(socket|ssl|threading|datetime|enum|uuid|typing|collections\.abc|_?asyncio"
                r"|trio|types)(\..+)?"),
-    (r"py:class", r"amqp10_\w+(\.\w+)*\.[TM]"),  # type variables
+    (r"py:class", r"amqp10_\w+(\.\w+)*\.[TMSC]"),  # type variables
 ]
 
 html_theme = "alabaster"

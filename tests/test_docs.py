@@ -89,7 +89,7 @@ def test_the_docs_build_without_a_warning(
                  "howto/embedding", "state-diagrams", "comparison", "reference/proto"):
         assert (out / f"{page}.html").is_file(), page
     diagrams = (out / "state-diagrams.html").read_text()
-    assert diagrams.count('class="graphviz') == 3
+    assert diagrams.count('class="graphviz state-diagram"') == 3
     # The embedding guide includes the selectors example itself (tags stripped: the
     # highlighter wraps every token).
     embedding = re.sub(r"<[^>]+>", "", (out / "howto" / "embedding.html").read_text())

@@ -149,7 +149,7 @@ def check_idle_timeout(idle_timeout: object) -> float | None:
 def check_connect_timeouts(connect_timeout: object, timeout: object,
                            idle_timeout: object) -> tuple[float, float, float | None]:
     """An adapter's connection timeouts: ``connect_timeout`` and ``timeout`` (the default
-    of later calls) numbers >= 0, ``idle_timeout`` as :func:`check_idle_timeout` takes it."""
+    of later calls) numbers >= 0, ``idle_timeout`` in seconds (0 or None: off)."""
     for what, value in (("connect_timeout", connect_timeout), ("timeout", timeout)):
         if value is None:
             raise TypeError(f"{what} must be a number of seconds, not None")
