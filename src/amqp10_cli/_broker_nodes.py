@@ -48,12 +48,14 @@ from amqp10_proto.errors import DecodeError
 from ._broker_links import OUTCOMES, PUBLISH_CREDIT, Host, Incoming, Outgoing
 from ._queues import Queue
 
-__all__ = ["BrokerNodes", "PEEK_MAX"]
+__all__ = ["PEEK_MAX", "REPLY_BACKLOG", "BrokerNodes"]
 
 log = logging.getLogger("amqp10.broker")
 
 #: The most messages one peek returns.
 PEEK_MAX = 100
+#: The most replies one reply link holds that the client has not taken (no credit).
+REPLY_BACKLOG = 100
 _MANAGEMENT_SUFFIX = "/" + MANAGEMENT_NODE
 
 
@@ -69,7 +71,8 @@ class NodeReplies(Outgoing):
     """A client's reply link from a node: an Outgoing link on a private queue of replies."""
 
     def __init__(self, nodes: BrokerNodes, host: Host, link: Sender, node: str) -> None:
-        super().__init__(host, link, Queue(f"{node} replies to {link.name}"), owns_node=False)
+        super().__init__(host, link, Queue(f"{node} replies to {link.name}",
+                                           max_depth=REPLY_BACKLOG), owns_node=False)
         self.nodes = nodes
         self.node = node
         target = link.remote_target
@@ -173,7 +176,9 @@ class BrokerNodes:
                          description=f"the request does not decode: {exc}")
         out = self._reply_link(host, node, props.reply_to)
         if out is None:
-            return Error(condition=ErrorCondition.PRECONDITION_FAILED, description=f"no link from {node!r} to reply on (reply-to {props.reply_to!r})")
+            return Error(condition=ErrorCondition.PRECONDITION_FAILED,
+                         description=f"no link from {node!r} to reply on "
+                                     f"(reply-to {props.reply_to!r})")
         reply_props: dict[str, Any] = {}
         try:
             body = (self._cbs(host, app, message, reply_props) if node == CBS_NODE
@@ -183,7 +188,11 @@ class BrokerNodes:
             _status(reply_props, node, 400, f"the request's body does not decode: {exc}")
         reply = Message(body, properties=Properties(correlation_id=props.message_id),
                         application_properties=reply_props)
-        out.queue.put(reply)
+        if not out.queue.put(reply):
+            # A client that asks without taking its answers: refused, never held without bound.
+            return Error(condition=ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
+                         description=f"{REPLY_BACKLOG} replies wait already on "
+                                     f"{out.link.name!r}: take them first (grant credit)")
         return None
 
     # -- $cbs ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from amqp10_cli._broker_links import Incoming, LinkStore, Outgoing, answer_attach
-from amqp10_cli._broker_nodes import BrokerNodes
+from amqp10_cli._broker_nodes import REPLY_BACKLOG, BrokerNodes
 from amqp10_cli._queues import Router
 from amqp10_proto import (
     CreditGranted,
@@ -239,3 +239,20 @@ def test_reply_link_detach_forgets_it() -> None:
     delivery = sender.send(request(put_token_request(AUD, token()), "after"))
     p.pump()
     assert isinstance(delivery.remote_state, Rejected)
+
+
+def test_replies_never_taken_are_bounded() -> None:
+    # The client grants no credit on its reply link and keeps asking: past REPLY_BACKLOG
+    # replies waiting, requests are rejected instead of held.
+    p = NodePair(BrokerNodes())
+    sender = p.session.attach_sender("$management")
+    p.session.attach_receiver("$management", target="me", credit=0)
+    p.pump()
+    deliveries = [sender.send(request(management_request("READ", type="queue", name="q"),
+                                      f"r{i}")) for i in range(REPLY_BACKLOG + 3)]
+    p.pump()
+    states = [d.remote_state for d in deliveries]
+    assert sum(isinstance(s, Rejected) for s in states) == 3
+    assert all(isinstance(s, Rejected) for s in states[REPLY_BACKLOG:])
+    last: Any = states[-1]
+    assert last.error.condition == "amqp:resource-limit-exceeded"
