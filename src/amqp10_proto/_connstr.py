@@ -36,7 +36,8 @@ class ConnectionString:
         """The CBS audience (a SAS token's resource) for ``entity`` (default: EntityPath),
         or the namespace when there is none: ``sb://host/entity``."""
         entity = self.entity if entity is None else entity
-        base = f"sb://{self.host}" if self.port is None else f"sb://{self.host}:{self.port}"
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"sb://{name}" if self.port is None else f"sb://{name}:{self.port}"
         return f"{base}/{entity}" if entity else f"{base}/"
 
 
@@ -83,8 +84,9 @@ def parse_connection_string(text: str) -> ConnectionString:
     if flag not in ("true", "false"):
         raise ValueError(f"UseDevelopmentEmulator={found['emulator']!r} is not true or false")
     emulator = flag == "true"
-    where = host if port is None else f"{host}:{port}"
-    url = f"amqp://{host}:{port or 5672}/" if emulator else f"amqps://{where}/"
+    name = f"[{host}]" if ":" in host else host  # an IPv6 literal goes in brackets
+    where = name if port is None else f"{name}:{port}"
+    url = f"amqp://{name}:{port or 5672}/" if emulator else f"amqps://{where}/"
     return ConnectionString(host=host, port=port, url=url, key_name=key_name or None,
                             key=key or None, shared_access_signature=sas or None,
                             entity=found.get("entity") or None, emulator=emulator)

@@ -128,6 +128,8 @@ def test_connection_string_variants() -> None:
     emu = parse_connection_string("Endpoint=sb://localhost;SharedAccessKeyName=a;"
                                   "SharedAccessKey=b;UseDevelopmentEmulator=true")
     assert (emu.url, emu.emulator) == ("amqp://localhost:5672/", True)
+    v6 = parse_connection_string("Endpoint=sb://[::1]:5671/;SharedAccessSignature=s")
+    assert (v6.host, v6.url, v6.audience("q")) == ("::1", "amqps://[::1]:5671/", "sb://[::1]:5671/q")
 
 
 def test_connection_string_agrees_with_the_azure_sdk() -> None:
