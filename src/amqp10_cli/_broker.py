@@ -39,8 +39,9 @@ What it does:
   handled a slice per loop turn, so it cannot keep the broker from the others.
 
 Not supported (refused or ignored, with a clear error where there is one):
-transactions (coordinator links are refused ``amqp:not-implemented``), filters and
-selectors (answered absent, 3.5.3), persistence, link recovery, message TTL.
+transactions (coordinator links are refused ``amqp:not-implemented``), filters other
+than a selector (answered absent, 3.5.3), persistence, message TTL. Link recovery
+(2.6.13) is kept for durable links, and selector filters are applied.
 For production, use RabbitMQ, ActiveMQ Artemis, Qpid Dispatch Router or Azure
 Service Bus.
 """

@@ -44,6 +44,7 @@ from amqp10_proto._events import LinkResumed
 from amqp10_proto.errors import DecodeError, LocalProtocolError
 
 from ._queues import Entry, Queue, Router
+from ._selector import Selector, SelectorError, find_selector
 
 __all__ = ["LINK_STATE_EXPIRY", "PUBLISH_CREDIT", "Host", "Incoming", "LinkStore", "Outgoing",
            "answer_attach"]
@@ -189,6 +190,8 @@ class Outgoing:
         self.owns_node = owns_node
         self.key = id(self)
         self.presettled = link.snd_settle_mode is SenderSettleMode.SETTLED
+        #: The consumer's selector filter (3.5.1): it gets only the messages it matches.
+        self.selector: Selector | None = None
         #: Keep unsettled state across connections (2.6.13).
         self.durable = False
         #: What the link's earlier incarnation held, until LinkResumed says what to do.
@@ -527,6 +530,12 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
         if not isinstance(source, Source):
             link.refuse(_error(ErrorCondition.INVALID_FIELD, "a receiving link needs a source"))
             return None
+        try:
+            found = find_selector(source.filter)
+        except SelectorError as exc:
+            # 3.5.1: a filter we cannot honour is refused, never silently dropped.
+            link.refuse(_error(ErrorCondition.INVALID_FIELD, f"selector filter: {exc}"))
+            return None
         owns = bool(source.dynamic)
         if owns:
             queue: Queue | None = router.create_dynamic()
@@ -542,17 +551,20 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
             return None
         durable = _durable(source) and not owns
         kept, unsettled = _kept_for(host, link, "sender", durable)
-        # What we do, not what was asked: no filters applied (3.5.3: absent from our
-        # source), in memory (unsettled state kept a while if asked), every outcome understood.
+        # What we do, not what was asked: of the filters only a selector is applied, and
+        # only it is in our source (3.5.1: the filters the sender applies), in memory
+        # (unsettled state kept a while if asked), every outcome understood.
         link.attach(unsettled=unsettled, source=Source(
             address=queue.address,
             durable=TerminusDurability.UNSETTLED_STATE if durable else TerminusDurability.NONE,
             expiry_policy=source.expiry_policy, timeout=source.timeout, dynamic=owns,
             dynamic_node_properties=source.dynamic_node_properties if owns else None,
             default_outcome=source.default_outcome, outcomes=OUTCOMES,
-            capabilities=source.capabilities))
+            capabilities=source.capabilities,
+            filter=None if found is None else {found.key: found.value}))
         out = Outgoing(host, link, queue, owns_node=owns)
         out.durable, out.kept = durable, kept
+        out.selector = None if found is None else found.selector
         if durable:
             host.link_store.attached((host.peer_id, link.name, "sender"), out)
         queue.add_consumer(out)

@@ -20,6 +20,8 @@ from typing import Protocol
 
 from amqp10_proto import Message
 
+from ._selector import Selector
+
 __all__ = ["DYNAMIC_PREFIX", "Consumer", "Entry", "Node", "Queue", "Router"]
 
 #: Every dynamic node's address starts so; one that no longer exists is not re-created.
@@ -65,6 +67,18 @@ class Consumer(Protocol):
     def settle_drain(self, queue: Queue) -> None: ...  # 2.6.7: finish a drain if due
 
     def node_deleted(self, queue: Queue) -> None: ...  # its queue was deleted: detach
+
+    @property
+    def selector(self) -> Selector | None: ...  # its selector filter (3.5.1), if any
+
+
+def _may_have(consumer: Consumer, key: int, entry: Entry) -> bool:
+    """Not excluded from it (3.4.5 undeliverable-here), and its selector matches; messages
+    it may not have stay queued for the other consumers."""
+    if entry.excluded is not None and key in entry.excluded:
+        return False
+    selector = consumer.selector
+    return selector is None or selector.matches(entry.message)
 
 
 class Node(Protocol):
@@ -143,7 +157,7 @@ class Queue:
         entries = self._entries
         key = consumer.key
         for i, entry in enumerate(entries):
-            if entry.excluded is None or key not in entry.excluded:
+            if _may_have(consumer, key, entry):
                 del entries[i]
                 del self._seqs[i]
                 return entry
@@ -152,7 +166,7 @@ class Queue:
     def has_for(self, consumer: Consumer) -> bool:
         """Whether a message is waiting that this consumer may have."""
         key = consumer.key
-        return any(e.excluded is None or key not in e.excluded for e in self._entries)
+        return any(_may_have(consumer, key, e) for e in self._entries)
 
     def add_consumer(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
