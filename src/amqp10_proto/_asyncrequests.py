@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from ._cbs import CBS_NODE, SAS_TOKEN_TYPE, AccessToken, SasCredential
+from ._errors import LinkDetachedError
 from ._message import Message
 from ._requester import (
     CbsCalls,
@@ -27,6 +28,8 @@ from ._requests import MANAGEMENT_NODE, PendingRequest
 __all__ = ["AsyncCbsBase", "AsyncManagementBase", "AsyncRequesterBase"]
 
 log = logging.getLogger("amqp10")
+
+_CLOSED = "the requester was closed while the request waited for its reply"
 
 
 class AsyncRequesterBase(RequesterBase):
@@ -107,6 +110,8 @@ class AsyncRequesterBase(RequesterBase):
     async def _await_reply(self, pending: PendingRequest, end: float, span: float) -> Message:
         while pending.reply is None:
             remaining = end - self._now()
+            if self._closed:
+                raise LinkDetachedError(_CLOSED)
             if remaining <= 0 or pending.expired:
                 raise TimeoutError(f"no reply from {self.address!r} within {span:g} s")
             if self._reading:

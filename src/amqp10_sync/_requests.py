@@ -23,10 +23,13 @@ from amqp10_proto._requester import (
     check_token,
 )
 from amqp10_proto._requests import MANAGEMENT_NODE, PendingRequest
+from amqp10_proto.errors import LinkDetachedError
 
 __all__ = ["CbsClient", "ManagementClient", "Requester"]
 
 log = logging.getLogger("amqp10")
+
+_CLOSED = "the requester was closed while the request waited for its reply"
 
 
 class Requester(RequesterBase):
@@ -104,6 +107,8 @@ class Requester(RequesterBase):
         with cond:
             while pending.reply is None:
                 remaining = end - time.monotonic()
+                if self._closed:
+                    raise LinkDetachedError(_CLOSED)
                 if remaining <= 0 or pending.expired:
                     raise TimeoutError(f"no reply from {self.address!r} within {span:g} s")
                 if self._reading:

@@ -17,6 +17,7 @@ from amqp10_proto import Message
 from amqp10_proto._cbs import AccessToken, SasCredential
 from amqp10_proto._requests import RequestNotFound, RequestUnauthorized
 from amqp10_proto._sas import generate_sas_token
+from amqp10_proto.errors import LinkDetachedError
 
 AUD = "sb://localhost/orders"
 Gather = Callable[..., Awaitable[None]]
@@ -90,3 +91,26 @@ async def management(amqp: ModuleType, req: ModuleType, url: str) -> None:
             assert reply.body["message-count"] == 1
             with pytest.raises(RequestNotFound):
                 await mgmt.call("READ", type="queue", name="no-such-queue")
+
+
+async def close_ends_the_waits(amqp: ModuleType, req: ModuleType, gather: Gather, url: str,
+                               sleep: Callable[[float], Awaitable[None]]) -> None:
+    async with amqp.open_connection(url, timeout=10) as conn, conn.open_session() as s:
+        requester = req.Requester(s, f"nobody-{uuid.uuid4().hex[:8]}", dynamic_reply=True)
+        await requester.open()
+        errors: list[Exception] = []
+
+        async def ask() -> None:
+            try:
+                await requester.request(Message(b"?"), timeout=30)
+            except LinkDetachedError as exc:
+                errors.append(exc)
+
+        async def closer() -> None:
+            await sleep(0.3)
+            await requester.close()
+
+        start = time.monotonic()
+        await gather(ask(), ask(), ask(), closer())
+        assert time.monotonic() - start < 5
+        assert len(errors) == 3 and requester.in_flight == 0

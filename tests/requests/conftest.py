@@ -45,9 +45,10 @@ class Responder:
     """Answers each batch of requests on ``address`` in reverse order (replies travel by
     the anonymous relay to each request's reply-to), body ["re", request body]."""
 
-    def __init__(self, url: str, address: str, batch: int) -> None:
+    def __init__(self, url: str, address: str, batch: int, copies: int = 1) -> None:
         self.address = address
         self.batch = batch
+        self.copies = copies  # each reply sent this many times (duplicates)
         self.answered = 0
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -63,9 +64,10 @@ class Responder:
             while not self._stop.is_set():
                 got = inbox.receive_batch(self.batch, timeout=0.2)
                 for msg in reversed(got):
-                    props = msg.properties
-                    relay.send(Message(["re", msg.body], properties=Properties(
-                        to=props.reply_to, correlation_id=props.message_id)), timeout=10)
+                    props: Any = msg.properties
+                    for _ in range(self.copies):
+                        relay.send(Message(["re", msg.body], properties=Properties(
+                            to=props.reply_to, correlation_id=props.message_id)), timeout=10)
                     msg.accept()
                     self.answered += 1
 
@@ -77,5 +79,13 @@ class Responder:
 @pytest.fixture
 def responder(broker: RunningBroker) -> Iterator[Responder]:
     r = Responder(broker.url, f"service-{uuid.uuid4().hex[:8]}", batch=8)
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def duplicating_responder(broker: RunningBroker) -> Iterator[Responder]:
+    """Answers every request twice."""
+    r = Responder(broker.url, f"dups-{uuid.uuid4().hex[:8]}", batch=1, copies=2)
     yield r
     r.stop()

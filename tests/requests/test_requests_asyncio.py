@@ -42,3 +42,7 @@ def test_refresh(broker: RunningBroker) -> None:
 
 def test_management(broker: RunningBroker) -> None:
     asyncio.run(cases.management(amqp, req, broker.url))
+
+
+def test_close_ends_the_waits(broker: RunningBroker) -> None:
+    asyncio.run(cases.close_ends_the_waits(amqp, req, gather, broker.url, asyncio.sleep))

@@ -17,6 +17,7 @@ from amqp10_proto import Message
 from amqp10_proto._cbs import AccessToken, SasCredential
 from amqp10_proto._requests import RequestNotFound, RequestUnauthorized
 from amqp10_proto._sas import generate_sas_token
+from amqp10_proto.errors import LinkDetachedError
 from amqp10_sync._requests import CbsClient, ManagementClient, Requester
 
 from .conftest import Responder
@@ -108,3 +109,41 @@ def test_management_read(broker: RunningBroker) -> None:
             assert reply.body["message-count"] == 1
             with pytest.raises(RequestNotFound):
                 mgmt.call("READ", type="queue", name="no-such-queue")
+
+
+def test_a_late_duplicate_is_never_the_next_requests_reply(
+        broker: RunningBroker, duplicating_responder: Responder) -> None:
+    with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s, \
+            Requester(s, duplicating_responder.address, dynamic_reply=True) as requester:
+        for i in range(10):
+            assert requester.request(Message(i), timeout=10).body == ["re", i]
+        # Each request but the first read the previous one's duplicate first, and passed it by.
+        assert requester.strays >= 9
+
+
+def test_close_ends_the_waits(broker: RunningBroker) -> None:
+    address = f"nobody-{uuid.uuid4().hex[:8]}"
+    with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s:
+        requester = Requester(s, address, dynamic_reply=True)
+        requester.open()
+        errors: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                requester.request(Message(b"?"), timeout=30)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        requester.close()
+        for t in threads:
+            t.join(10)
+        assert time.monotonic() - start < 5
+        assert len(errors) == 3 and requester.in_flight == 0
+        assert all(isinstance(e, LinkDetachedError) for e in errors), errors
+        with pytest.raises(RuntimeError, match="not open, or closed"):
+            requester.request(Message(b"again"))
