@@ -1,7 +1,8 @@
-"""The Azure SDK's own CBS client (azure-servicebus ``_pyamqp``, a test-only dependency)
-puts its SAS token to the embedded broker's $cbs node: taken when good, refused with
-the SDK's own TokenAuthFailure (status 401) when wrongly signed or expired. This shows
-our server side speaks the dialect the real service speaks to that client."""
+"""The Azure SDK's own clients (azure-servicebus ``_pyamqp``, a test-only dependency)
+against the embedded broker: its CBS client puts its SAS token to $cbs (taken when good,
+refused with the SDK's own TokenAuthFailure, status 401, when wrongly signed or
+expired), and its management link peeks a queue through <queue>/$management. This
+shows our server side speaks the dialect the real service speaks to that client."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 
+import amqp10_sync
 from amqp10_cli import RunningBroker
 from amqp10_cli._broker_nodes import BrokerNodes
+from amqp10_proto import Message
 from amqp10_proto._sas import generate_sas_token
 
 # Through importorskip, as Any: the SDK's annotations are partial (untyped calls).
@@ -68,3 +71,30 @@ def test_sdk_expired_token_is_refused(broker: RunningBroker) -> None:
     with pytest.raises(TokenAuthFailure) as info:
         open_client(broker, auth)
     assert "401" in str(info.value) and "expired" in str(info.value)
+
+
+def test_sdk_management_client_peeks(broker: RunningBroker) -> None:
+    # The call Service Bus's receiver.peek_messages makes: its own management link to
+    # <entity>/$management, operation com.microsoft:peek-message, type entity-mgmt.
+    utils: Any = pytest.importorskip("azure.servicebus._pyamqp.utils")
+    sdk_message: Any = pytest.importorskip("azure.servicebus._pyamqp.message")
+    queue = f"sdk-peek-{int(time.time() * 1000)}"
+    with amqp10_sync.open_connection(broker.url, timeout=10) as conn, \
+            conn.open_session() as session, session.open_sender(queue) as sender:
+        for body in (b"one", b"two", b"three"):
+            sender.send(Message(body))
+        uri = f"sb://127.0.0.1:{broker.port}/{queue}"
+        client = open_client(broker, SASTokenAuth(uri, uri, "policy", "secret"))
+        try:
+            request = sdk_message.Message(value={"from-sequence-number": utils.amqp_long_value(1),
+                                                 "message-count": 5},
+                                          application_properties={})
+            status, description, reply = client.mgmt_request(
+                request, operation=utils.amqp_string_value("com.microsoft:peek-message"),
+                operation_type=utils.amqp_string_value(b"entity-mgmt"),
+                node=f"{queue}/$management".encode(), timeout=10)
+        finally:
+            client.close()
+    assert (status, description) == (200, b"OK")
+    peeked = [Message.decode(item[b"message"]).body for item in reply.value[b"messages"]]
+    assert peeked == [b"two", b"three"]
