@@ -14,7 +14,8 @@ Azure SDK does). Every reply has ``correlation-id`` = the request's ``message-id
   queue, 400 for a malformed request, 501 for another operation (``statusCode`` and
   ``statusDescription``, as Service Bus's management node answers).
 
-:meth:`BrokerNodes.attach` is what the broker's attach handling calls for a node's address.
+:meth:`BrokerNodes.wants` says whether an attach is for a node, and
+:meth:`BrokerNodes.attach` answers it: what the broker's attach handling calls.
 """
 
 from __future__ import annotations
@@ -133,6 +134,11 @@ class BrokerNodes:
         """Whether ``address`` is one of our nodes (the hook's test before attach)."""
         node = _node_of(address)
         return node is not None and (node != CBS_NODE or bool(self.sas_keys))
+
+    def wants(self, link: Link) -> bool:
+        """Whether the peer attaches ``link`` to (or from) one of our nodes: the hook's test."""
+        terminus = link.remote_source if isinstance(link, Sender) else link.remote_target
+        return self.serves(getattr(terminus, "address", None))
 
     def attach(self, host: Host, link: Link) -> Outgoing | Incoming | None:
         """Answer the attach of a link to (a Receiver) or from (a Sender) a node."""

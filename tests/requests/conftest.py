@@ -15,7 +15,7 @@ import amqp10_sync
 from amqp10_cli import RunningBroker, _broker_conn, start_broker
 from amqp10_cli._broker_links import answer_attach
 from amqp10_cli._broker_nodes import BrokerNodes
-from amqp10_proto import Message, Properties, Sender
+from amqp10_proto import Message, Properties
 
 KEYS = {"policy": "secret"}
 
@@ -30,8 +30,7 @@ def broker(nodes: BrokerNodes) -> Iterator[RunningBroker]:
     original = answer_attach
 
     def hooked(host: Any, link: Any) -> Any:
-        terminus = link.remote_source if isinstance(link, Sender) else link.remote_target
-        if nodes.serves(getattr(terminus, "address", None)):
+        if nodes.wants(link):
             return nodes.attach(host, link)
         return original(host, link)
 

@@ -79,13 +79,10 @@ class NodePair:
         if isinstance(ev, RemoteBegin):
             ev.session.begin()
         elif isinstance(ev, RemoteAttach):
-            link = ev.link
-            addresses = [getattr(link.remote_source, "address", None),
-                         getattr(link.remote_target, "address", None)]
-            if any(self.nodes.serves(a) for a in addresses):
-                self.nodes.attach(self.host, link)
+            if self.nodes.wants(ev.link):
+                self.nodes.attach(self.host, ev.link)
             else:
-                answer_attach(self.host, link)
+                answer_attach(self.host, ev.link)
         elif isinstance(ev, MessageReceived) and isinstance(ev.link.context, Incoming):
             ev.link.context.on_message(ev.delivery, ev.message)
         elif isinstance(ev, CreditGranted) and isinstance(ev.link.context, Outgoing):
