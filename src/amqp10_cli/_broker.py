@@ -63,6 +63,7 @@ from amqp10_proto.client import DEFAULT_MAX_MESSAGE_SIZE
 
 from ._broker_conn import HANDSHAKE_TIMEOUT, ServerConnection
 from ._broker_links import LINK_STATE_EXPIRY, LinkStore
+from ._broker_nodes import BrokerNodes
 from ._queues import Router
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_LINKS", "DEFAULT_MAX_MESSAGE_SIZE",
@@ -125,6 +126,11 @@ class Broker:
       when its connection is lost (at most its credit window of messages), keyed by
       (client container-id, link name, role), for this long; a re-attach with an
       unsettled map resumes it (2.6.13). Then a consumer's messages are requeued.
+
+    ``sas_keys`` (shared access key name -> key) serves ``$cbs``: a put-token with a SAS
+    token signed by one of them is answered 202, a bad or expired one 401, as Azure
+    does. ``$management`` (and ``QUEUE/$management``) answers READ of a queue and
+    ``com.microsoft:peek-message``.
     """
 
     def __init__(self, users: dict[str, str] | None = None,
@@ -138,7 +144,8 @@ class Broker:
                  max_links: int = DEFAULT_MAX_LINKS,
                  max_queue_depth: int | None = DEFAULT_MAX_QUEUE_DEPTH,
                  handshake_timeout: float = HANDSHAKE_TIMEOUT,
-                 link_state_expiry: float = LINK_STATE_EXPIRY) -> None:
+                 link_state_expiry: float = LINK_STATE_EXPIRY,
+                 sas_keys: dict[str, str] | None = None) -> None:
         self.users = dict(users) if users else None
         self.anonymous = (not self.users) if allow_anonymous is None else bool(allow_anonymous)
         if not self.anonymous and not self.users:
@@ -165,6 +172,8 @@ class Broker:
         _positive("link_state_expiry", link_state_expiry, none=False)
         #: Durable links' unsettled state across connections (2.6.13).
         self.link_store = LinkStore(link_state_expiry)
+        #: The $cbs node (served with sas_keys) and $management (queue info, peek).
+        self.nodes = BrokerNodes(sas_keys)
         self.connections: set[ServerConnection] = set()
         self._serving = False
 

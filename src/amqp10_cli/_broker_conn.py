@@ -375,6 +375,8 @@ class ServerConnection(asyncio.Protocol):
             link.refuse(Error(condition=ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
                               description=f"this session has its limit of {limit} link(s)"))
             made = None
+        elif self.broker.nodes.wants(link):
+            made = self.broker.nodes.attach(self, link)  # $cbs, $management
         else:
             made = answer_attach(self, link)
         if made is not None:

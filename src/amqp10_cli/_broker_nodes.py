@@ -20,7 +20,6 @@ Azure SDK does). Every reply has ``correlation-id`` = the request's ``message-id
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 import weakref
@@ -267,8 +266,7 @@ class BrokerNodes:
         if queue is None:
             _status(reply, node, 404, f"no queue {name!r}")
             return None
-        entries = [e for e in queue._entries if e.seq >= start]  # peek: nothing leaves
-        picked = list(itertools.islice(entries, min(count, PEEK_MAX)))
+        picked = queue.peek(start, min(count, PEEK_MAX))  # nothing leaves the queue
         if not picked:
             _status(reply, node, 204, "No Content")
             return None

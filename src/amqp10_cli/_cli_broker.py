@@ -58,6 +58,9 @@ def add_broker_parser(subparsers: Any) -> None:
     p.add_argument("--idle-timeout", type=seconds, metavar="S",
                    help="close connections silent for S seconds (default: none)")
     p.add_argument("--container-id", help="the broker's container id (default: amqp10-broker)")
+    p.add_argument("--sas-key", action="append", default=[], metavar="NAME=KEY",
+                   help="serve $cbs: accept SAS tokens signed with this shared access key "
+                        "(repeatable), as Azure Service Bus does")
     limits = p.add_argument_group(
         "limits", "Each is enforced with an AMQP error the client sees "
                   "(docs: 'The embedded broker's limits'); 0 means none where allowed.")
@@ -95,7 +98,16 @@ def broker_options(args: argparse.Namespace) -> dict[str, Any]:
             "max_connections": args.max_connections or None,
             "max_sessions": args.max_sessions, "max_links": args.max_links,
             "max_queue_depth": args.max_queue_depth or None,
-            "handshake_timeout": args.handshake_timeout}
+            "handshake_timeout": args.handshake_timeout,
+            "sas_keys": dict(parse_sas_key(k) for k in args.sas_key) or None}
+
+
+def parse_sas_key(text: str) -> tuple[str, str]:
+    """``NAME=KEY`` (the key may hold '='); raises CliError if malformed."""
+    name, sep, key = text.partition("=")
+    if not sep or not name or not key:
+        raise CliError(ExitCode.USAGE, f"--sas-key {text!r}: use NAME=KEY")
+    return name, key
 
 
 def parse_user(text: str) -> tuple[str, str]:

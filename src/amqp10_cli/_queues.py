@@ -163,6 +163,11 @@ class Queue:
                 return entry
         return None
 
+    def peek(self, from_seq: int, n: int) -> list[Entry]:
+        """Up to ``n`` queued messages from sequence number ``from_seq`` on, in order,
+        left in the queue (a management peek)."""
+        return list(itertools.islice((e for e in self._entries if e.seq >= from_seq), n))
+
     def has_for(self, consumer: Consumer) -> bool:
         """Whether a message is waiting that this consumer may have."""
         key = consumer.key

@@ -15,12 +15,22 @@ exceptions, ``amqp10_proto.performatives`` the frame bodies.
 """
 
 from . import codec, errors, performatives
+from ._cbs import (
+    CBS_NODE,
+    JWT_TOKEN_TYPE,
+    SAS_TOKEN_TYPE,
+    AccessToken,
+    SasCredential,
+    TokenRefresh,
+    put_token_request,
+)
 from ._checks import (
     EncodedMessage,
 )
 from ._connection import (
     Connection,
 )
+from ._connstr import ConnectionString, parse_connection_string
 from ._definitions import (
     Accepted,
     Coordinator,
@@ -103,12 +113,20 @@ from ._message import (
     Message,
     MessageAnnotations,
 )
+from ._requests import (
+    MANAGEMENT_NODE,
+    RequestTracker,
+    management_request,
+    raise_for_status,
+    reply_status,
+)
 from ._resume import (
     Resolution,
     ResumeAction,
     resolve,
     unsettled_map,
 )
+from ._sas import SasToken, generate_sas_token, parse_sas_token, verify_sas_token
 from ._sasl import (
     SaslAnonymous,
     SaslAuthenticator,
@@ -152,6 +170,24 @@ from ._types import (
 from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
+    "CBS_NODE",
+    "JWT_TOKEN_TYPE",
+    "SAS_TOKEN_TYPE",
+    "AccessToken",
+    "SasCredential",
+    "TokenRefresh",
+    "put_token_request",
+    "ConnectionString",
+    "parse_connection_string",
+    "MANAGEMENT_NODE",
+    "RequestTracker",
+    "management_request",
+    "raise_for_status",
+    "reply_status",
+    "SasToken",
+    "generate_sas_token",
+    "parse_sas_token",
+    "verify_sas_token",
     "AMQPError",
     "Accepted",
     "AmqpSequence",

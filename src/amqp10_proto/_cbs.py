@@ -139,6 +139,7 @@ class TokenRefresh:
             heapq.heappop(heap)  # replaced or forgotten
 
     def next_deadline(self) -> float | None:
+        """When the next token is due to be put again (None: no token is tracked)."""
         self._clean()
         return float(self._heap[0][0]) if self._heap else None
 

@@ -18,9 +18,23 @@ from ._errors import (
     SessionEndedError,
     SettlementLost,
 )
+from ._requests import (
+    RequestBadRequest,
+    RequestFailed,
+    RequestNotFound,
+    RequestServerError,
+    RequestUnauthorized,
+)
+from ._sas import SasTokenError
 from ._sasl import SaslError
 
 __all__ = [
+    "RequestBadRequest",
+    "RequestFailed",
+    "RequestNotFound",
+    "RequestServerError",
+    "RequestUnauthorized",
+    "SasTokenError",
     "AMQPError",
     "AuthenticationError",
     "ConnectionClosedError",

@@ -37,16 +37,20 @@ from amqp10_proto.client import Reconnect, ReconnectInfo
 
 from ._connection import DEFAULT, Connection, connect, open_connection
 from ._link import ReceivedMessage, Receiver, Sender
+from ._requests import CbsClient, ManagementClient, Requester
 from ._session import Opening, Session
 
 __all__ = [
     "DEFAULT",
+    "CbsClient",
     "Connection",
+    "ManagementClient",
     "Opening",
     "ReceivedMessage",
     "Receiver",
     "Reconnect",
     "ReconnectInfo",
+    "Requester",
     "Sender",
     "Session",
     "connect",

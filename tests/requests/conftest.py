@@ -1,5 +1,4 @@
-"""An embedded broker whose attaches to $cbs and $management go to BrokerNodes (the hook
-_broker_links/_broker_conn will carry, patched in here until then), and a responder
+"""An embedded broker serving $cbs (SAS keys KEYS) and $management, and a responder
 thread that answers requests on a queue in reverse order of arrival."""
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from typing import Any
 import pytest
 
 import amqp10_sync
-from amqp10_cli import RunningBroker, _broker_conn, start_broker
-from amqp10_cli._broker_links import answer_attach
+from amqp10_cli import RunningBroker, start_broker
 from amqp10_cli._broker_nodes import BrokerNodes
 from amqp10_proto import Message, Properties
 
@@ -21,23 +19,15 @@ KEYS = {"policy": "secret"}
 
 
 @pytest.fixture(scope="module")
-def nodes() -> BrokerNodes:
-    return BrokerNodes(KEYS)
+def broker() -> Iterator[RunningBroker]:
+    with start_broker(allow_anonymous=True, sas_keys=KEYS) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def broker(nodes: BrokerNodes) -> Iterator[RunningBroker]:
-    original = answer_attach
-
-    def hooked(host: Any, link: Any) -> Any:
-        if nodes.wants(link):
-            return nodes.attach(host, link)
-        return original(host, link)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_broker_conn, "answer_attach", hooked)
-        with start_broker(allow_anonymous=True) as running:
-            yield running
+def nodes(broker: RunningBroker) -> BrokerNodes:
+    """The broker's own $cbs/$management nodes (what tokens it took)."""
+    return broker.broker.nodes
 
 
 class Responder:
