@@ -18,8 +18,8 @@ from amqp10_cli import Broker
 from amqp10_cli._cli import build_parser
 from amqp10_cli._cli_broker import broker_options
 from amqp10_cli._cli_common import ExitCode
-from amqp10_proto import Accepted, Message
-from amqp10_proto.errors import MessageRejected
+from amqp10_proto import Accepted, Message, generate_sas_token
+from amqp10_proto.errors import MessageRejected, RequestUnauthorized
 from tests.sync.test_sync_tls import cert  # the test-made certificate fixture
 
 from .conftest import AMQP10, Cli, child_env, one_error_line, run_amqp10
@@ -191,3 +191,23 @@ def test_broker_limit_options_refuse_nonsense(cli: Cli, option: str) -> None:
     result = cli("broker", option, "-1")
     assert result.code == ExitCode.USAGE
     assert option in result.err
+
+
+def test_sas_keys_serve_cbs_from_the_command(cli: Cli) -> None:
+    """``--sas-key NAME=KEY`` (repeatable) serves $cbs: a token signed with the key is
+    taken (202), one signed with another key is refused (401)."""
+    options = broker_options(build_parser().parse_args(
+        ["broker", "--sas-key", "policy=c2VjcmV0==", "--sas-key", "other=x"]))
+    assert options["sas_keys"] == {"policy": "c2VjcmV0==", "other": "x"}  # '=' in a key kept
+    assert cli("broker", "--sas-key", "nokey").code == ExitCode.USAGE
+    with broker_process("--sas-key", "policy=secret") as (proc, url), \
+            amqp.open_connection(url, timeout=10) as conn, conn.open_session() as s:
+        cbs = amqp.CbsClient(s)
+        cbs.open(timeout=10)
+        audience = "sb://ns.example/queue"
+        good = generate_sas_token(audience, "policy", "secret", time.time() + 60)
+        assert cbs.put_token(audience, good) == 202
+        bad = generate_sas_token(audience, "policy", "wrong", time.time() + 60)
+        with pytest.raises(RequestUnauthorized):
+            cbs.put_token(audience, bad)
+        proc.send_signal(signal.SIGTERM)
