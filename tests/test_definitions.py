@@ -261,6 +261,34 @@ def test_delivery_state_fields_must_be_delivery_states() -> None:
     assert decode(ext).state == amqp.Described(amqp.Symbol("x:y"), [])
 
 
+def test_message_ids_addresses_and_txn_ids_have_their_spec_types() -> None:
+    # 3.2.11-3.2.15: a message-id is a ulong, uuid, binary or string; an address a string
+    # (3.5.3); a txn-id binary (4.5.1). Any AMQP integer and a symbol are taken as they
+    # came (a plain int is sent as long); anything else is a DecodeError naming the field.
+    u = "98" + "00" * 15 + "01"
+    p = decode(described(0x73, "5505", "40", "a30171", "40", "a10172", u))
+    assert p.message_id == 5 and type(p.message_id) is int
+    assert p.to == "q" and type(p.to) is amqp.Symbol and p.reply_to == "r"
+    assert p.correlation_id == uuid.UUID(int=1)
+    assert decode(described(0x73, "a0020102")).message_id == b"\x01\x02"
+    assert type(decode(described(0x73, "5307")).message_id) is amqp.ULong
+    with pytest.raises(DecodeError, match=r"properties\.message-id"):
+        decode(described(0x73, "41"))  # a boolean
+    with pytest.raises(DecodeError, match=r"properties\.correlation-id"):
+        decode(described(0x73, "40", "40", "40", "40", "40", "82" + "00" * 8))  # a double
+    with pytest.raises(DecodeError, match=r"properties\.to"):
+        decode(described(0x73, "40", "40", "a00171"))  # binary
+    with pytest.raises(DecodeError, match=r"source\.address"):
+        decode(described(0x28, "5307"))
+    with pytest.raises(DecodeError, match=r"target\.address"):
+        decode(described(0x29, "a00171"))
+    assert decode(described(0x33, "a0020102")).txn_id == b"\x01\x02"
+    with pytest.raises(DecodeError, match=r"declared\.txn-id"):
+        decode(described(0x33, "a10178"))  # a string
+    with pytest.raises(DecodeError, match=r"transactional-state\.txn-id is mandatory"):
+        decode(described(0x34, "40"))
+
+
 def test_encode_errors_name_the_field() -> None:
     with pytest.raises(EncodeError, match=r"out of range for AMQP uint at transfer\.handle"):
         encode(pf.Transfer(handle=-1))
@@ -270,7 +298,7 @@ def test_encode_errors_name_the_field() -> None:
         encode(pf.Open(container_id="c", properties={"n": amqp.UInt(2**32)}))
     with pytest.raises(EncodeError, match=r"at attach\.source\.address|source"):
         encode(pf.Attach(name="n", handle=0, role=amqp.Role.SENDER,
-                         source=amqp.Source(address=object())))
+                         source=amqp.Source(address=object())))  # type: ignore[arg-type]
     with pytest.raises(EncodeError, match="symbol"):
         encode(pf.Open(container_id="c", offered_capabilities=["caf\u00e9"]))
 

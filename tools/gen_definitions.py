@@ -32,6 +32,16 @@ INT_TYPES = {"ubyte": "UByte", "ushort": "UShort", "uint": "UInt", "ulong": "ULo
 # annotations take symbol or ulong keys).
 SYMBOL_KEYED = {"fields", "node-properties", "filter-set"}
 ANNOTATION_KEYED = {"annotations"}
+# A "*" field whose archetype restricted types provide (message-id: ulong, uuid, binary,
+# string, 3.2.11-3.2.15; address: string, 3.5.3; txn-id: binary, 4.5.1): each primitive's
+# Python type, and the types the decoder may give for it. Any AMQP integer is taken for a
+# ulong (a plain int is sent as long), a symbol for a string (kept, as received).
+VALUE_TYPES = {
+    "ulong": ("int", ["int", "Byte", "Short", "Int", "UByte", "UShort", "UInt", "ULong"]),
+    "uuid": ("UUID", ["UUID"]),
+    "binary": ("bytes", ["bytes"]),
+    "string": ("str", ["str", "Symbol"]),
+}
 
 
 @dataclass
@@ -116,6 +126,24 @@ class Gen:
         return [camel(t.name) for t in self.types.values()
                 if t.klass == "composite" and archetype in t.provides]
 
+    def value_providers(self, archetype: str) -> list[str]:
+        """The primitives under the restricted types that provide ``archetype``, in order."""
+        out: list[str] = []
+        for t in self.types.values():
+            if t.klass == "restricted" and archetype in t.provides:
+                prim = self.base(t.name)
+                if prim not in VALUE_TYPES:
+                    raise SystemExit(f"unhandled provider {t.name} ({prim}) of {archetype}")
+                out.append(prim)
+        return out
+
+    def value_group(self, archetype: str) -> tuple[str, str]:
+        """(annotation, frozenset of decoded types) of a value archetype such as message-id."""
+        prims = self.value_providers(archetype)
+        ann = " | ".join(VALUE_TYPES[p][0] for p in prims)
+        decoded = [t for p in prims for t in VALUE_TYPES[p][1]]
+        return ann, f"frozenset(({''.join(t + ', ' for t in decoded)}))"
+
     # -- what each field type means in Python ------------------------------------
     def field_info(self, owner: str, f: Field) -> tuple[str, str, str]:
         """(annotation, encoder expression of x, decode expression of x).
@@ -134,6 +162,11 @@ class Gen:
             if provs:
                 ann = " | ".join([*provs, "Described"])
                 group = "_" + const(f.requires or "") + "_TYPES"
+                return ann, "_e_any(x)", f"x if type(x) in {group} else _c_none(x, {tail})"
+            if f.requires and self.value_providers(f.requires):
+                # Encoded as given (a symbol address stays one); decoded values checked.
+                ann = self.value_group(f.requires)[0]
+                group = "_" + const(f.requires) + "_TYPES"
                 return ann, "_e_any(x)", f"x if type(x) in {group} else _c_none(x, {tail})"
             return "Any", "_e_any(x)", ("x if x is not None else _c_none(x, " + tail + ")"
                                         if f.mandatory else "x")
@@ -378,9 +411,21 @@ class Gen:
             "from ._errors import AMQPError",
             "from ._types import Described, Symbol, Timestamp, UByte, UInt, ULong, UShort",
         ]
+        # Archetypes whose providers are restricted types (message-id, address, txn-id).
+        value_groups = sorted({f.requires for td in composites for f in td.fields
+                               if f.type == "*" and f.requires
+                               and self.value_providers(f.requires)})
+        if any(f.requires in value_groups for td in frames for f in td.fields):
+            raise SystemExit("a frame field needs a value group: import it in _performatives")
         out: dict[str, str] = {}
         # _definitions.py: enums, symbol constants, and the non-frame composites.
-        self.header("AMQP 1.0 restricted and composite types other than frame bodies.", common)
+        defs_imports = [line.replace("from typing import Any, ClassVar",
+                                     "from typing import Any, ClassVar\nfrom uuid import UUID")
+                        .replace("from ._types import Described,",
+                                 "from ._types import Byte, Described, Int, Short,")
+                        for line in common]
+        self.header("AMQP 1.0 restricted and composite types other than frame bodies.",
+                     defs_imports)
         error_choices: list[tuple[str, str]] = []
         for td in self.types.values():
             if "error-condition" in td.provides:
@@ -391,7 +436,8 @@ class Gen:
             groups[g] = self.providers(g)
         self.all_list([camel(t.name) for t in enums] + [camel(t.name) for t in others]
                       + ["ErrorCondition", "TerminusExpiryPolicy", "DistributionMode",
-                         "TxnCapability"] + ["_" + const(g) + "_TYPES" for g in groups])
+                         "TxnCapability"]
+                      + ["_" + const(g) + "_TYPES" for g in [*groups, *value_groups]])
         for td in enums:
             self.gen_enum(td)
         self.gen_symbols("ErrorCondition",
@@ -406,6 +452,8 @@ class Gen:
             self.gen_composite(td)
         for g, provs in groups.items():
             self.w(f"_{const(g)}_TYPES = frozenset(({''.join(p + ', ' for p in provs)}Described))")
+        for g in value_groups:
+            self.w(f"_{const(g)}_TYPES = {self.value_group(g)[1]}")
         self.w()
         out["_definitions.py"] = self.finish()
         # _performatives.py: the frame bodies of transport.xml and security.xml.

@@ -12,6 +12,7 @@ import enum
 import struct
 from datetime import datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from ._decoder import register_described
 from ._encoder import (
@@ -24,7 +25,7 @@ from ._composite import (
     _e_symbol_map, _locate, _multiple, _new, _not_list,
 )
 from ._errors import AMQPError
-from ._types import Described, Symbol, Timestamp, UByte, UInt, ULong, UShort
+from ._types import Byte, Described, Int, Short, Symbol, Timestamp, UByte, UInt, ULong, UShort
 
 __all__ = [
     'Accepted',
@@ -55,10 +56,13 @@ __all__ = [
     'TerminusExpiryPolicy',
     'TransactionalState',
     'TxnCapability',
+    '_ADDRESS_TYPES',
     '_DELIVERY_STATE_TYPES',
+    '_MESSAGE_ID_TYPES',
     '_OUTCOME_TYPES',
     '_SOURCE_TYPES',
     '_TARGET_TYPES',
+    '_TXN_ID_TYPES',
 ]
 
 
@@ -288,12 +292,12 @@ class Properties(_Composite):
     SYMBOL: ClassVar[str] = 'amqp:properties:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, None, None, None, None, None, None, None, None, None, None, None, )
 
-    message_id: Any
+    message_id: int | UUID | bytes | str | None
     user_id: bytes | None
-    to: Any
+    to: str | None
     subject: str | None
-    reply_to: Any
-    correlation_id: Any
+    reply_to: str | None
+    correlation_id: int | UUID | bytes | str | None
     content_type: str | None
     content_encoding: str | None
     absolute_expiry_time: datetime | Timestamp | None
@@ -305,12 +309,12 @@ class Properties(_Composite):
     def __init__(
         self,
         *,
-        message_id: Any = None,
+        message_id: int | UUID | bytes | str | None = None,
         user_id: bytes | None = None,
-        to: Any = None,
+        to: str | None = None,
         subject: str | None = None,
-        reply_to: Any = None,
-        correlation_id: Any = None,
+        reply_to: str | None = None,
+        correlation_id: int | UUID | bytes | str | None = None,
         content_type: str | None = None,
         content_encoding: str | None = None,
         absolute_expiry_time: datetime | Timestamp | None = None,
@@ -363,12 +367,12 @@ def _dec_properties(items: Any) -> Properties:
     x: Any
     if len(items) < 13:
         items = items + _NONES[:13 - len(items)]
-    v.message_id = items[0]
+    v.message_id = x if (x := items[0]) is None or type(x) in _MESSAGE_ID_TYPES else _c_none(x, "properties.message-id")
     v.user_id = x if (x := items[1]) is None or type(x) is bytes else _c_bytes(x, "properties.user-id")
-    v.to = items[2]
+    v.to = x if (x := items[2]) is None or type(x) in _ADDRESS_TYPES else _c_none(x, "properties.to")
     v.subject = x if (x := items[3]) is None or type(x) is str else _c_str(x, "properties.subject")
-    v.reply_to = items[4]
-    v.correlation_id = items[5]
+    v.reply_to = x if (x := items[4]) is None or type(x) in _ADDRESS_TYPES else _c_none(x, "properties.reply-to")
+    v.correlation_id = x if (x := items[5]) is None or type(x) in _MESSAGE_ID_TYPES else _c_none(x, "properties.correlation-id")
     v.content_type = x if (x := items[6]) is None or type(x) is Symbol else _c_symbol(x, "properties.content-type")
     v.content_encoding = x if (x := items[7]) is None or type(x) is Symbol else _c_symbol(x, "properties.content-encoding")
     v.absolute_expiry_time = x if (x := items[8]) is None or type(x) is datetime else _c_timestamp(x, "properties.absolute-expiry-time")
@@ -589,7 +593,7 @@ class Source(_Composite):
     SYMBOL: ClassVar[str] = 'amqp:source:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, TerminusDurability.NONE, Symbol('session-end'), UInt(0), False, None, None, None, None, None, None, )
 
-    address: Any
+    address: str | None
     durable: TerminusDurability
     expiry_policy: str
     timeout: int
@@ -604,7 +608,7 @@ class Source(_Composite):
     def __init__(
         self,
         *,
-        address: Any = None,
+        address: str | None = None,
         durable: TerminusDurability = TerminusDurability.NONE,
         expiry_policy: str = Symbol('session-end'),
         timeout: int = UInt(0),
@@ -656,7 +660,7 @@ def _dec_source(items: Any) -> Source:
     x: Any
     if len(items) < 11:
         items = items + _NONES[:11 - len(items)]
-    v.address = items[0]
+    v.address = x if (x := items[0]) is None or type(x) in _ADDRESS_TYPES else _c_none(x, "source.address")
     v.durable = x if type(x := items[1]) is TerminusDurability else (TerminusDurability.NONE if x is None else _c_enum(TerminusDurability, x, "source.durable", TerminusDurability.NONE))
     v.expiry_policy = x if type(x := items[2]) is Symbol else (Symbol('session-end') if x is None else _c_symbol(x, "source.expiry-policy", Symbol('session-end')))
     v.timeout = x if type(x := items[3]) is UInt else (UInt(0) if x is None else _c_int(UInt, x, "source.timeout", UInt(0)))
@@ -683,7 +687,7 @@ class Target(_Composite):
     SYMBOL: ClassVar[str] = 'amqp:target:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, TerminusDurability.NONE, Symbol('session-end'), UInt(0), False, None, None, )
 
-    address: Any
+    address: str | None
     durable: TerminusDurability
     expiry_policy: str
     timeout: int
@@ -694,7 +698,7 @@ class Target(_Composite):
     def __init__(
         self,
         *,
-        address: Any = None,
+        address: str | None = None,
         durable: TerminusDurability = TerminusDurability.NONE,
         expiry_policy: str = Symbol('session-end'),
         timeout: int = UInt(0),
@@ -734,7 +738,7 @@ def _dec_target(items: Any) -> Target:
     x: Any
     if len(items) < 7:
         items = items + _NONES[:7 - len(items)]
-    v.address = items[0]
+    v.address = x if (x := items[0]) is None or type(x) in _ADDRESS_TYPES else _c_none(x, "target.address")
     v.durable = x if type(x := items[1]) is TerminusDurability else (TerminusDurability.NONE if x is None else _c_enum(TerminusDurability, x, "target.durable", TerminusDurability.NONE))
     v.expiry_policy = x if type(x := items[2]) is Symbol else (Symbol('session-end') if x is None else _c_symbol(x, "target.expiry-policy", Symbol('session-end')))
     v.timeout = x if type(x := items[3]) is UInt else (UInt(0) if x is None else _c_int(UInt, x, "target.timeout", UInt(0)))
@@ -945,13 +949,13 @@ class Discharge(_Composite):
     SYMBOL: ClassVar[str] = 'amqp:discharge:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, )
 
-    txn_id: Any
+    txn_id: bytes
     fail: bool | None
 
     def __init__(
         self,
         *,
-        txn_id: Any,
+        txn_id: bytes,
         fail: bool | None = None,
     ) -> None:
         self.txn_id = txn_id
@@ -976,7 +980,7 @@ def _dec_discharge(items: Any) -> Discharge:
     x: Any
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
-    v.txn_id = x if (x := items[0]) is not None else _c_none(x, "discharge.txn-id", mandatory=True)
+    v.txn_id = x if type(x := items[0]) in _TXN_ID_TYPES else _c_none(x, "discharge.txn-id", mandatory=True)
     v.fail = x if (x := items[1]) is None or type(x) is bool else _c_bool(x, "discharge.fail")
     return v
 
@@ -994,12 +998,12 @@ class Declared(_Composite):
     SYMBOL: ClassVar[str] = 'amqp:declared:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, )
 
-    txn_id: Any
+    txn_id: bytes
 
     def __init__(
         self,
         *,
-        txn_id: Any,
+        txn_id: bytes,
     ) -> None:
         self.txn_id = txn_id
 
@@ -1021,7 +1025,7 @@ def _dec_declared(items: Any) -> Declared:
     x: Any
     if len(items) < 1:
         items = items + _NONES[:1 - len(items)]
-    v.txn_id = x if (x := items[0]) is not None else _c_none(x, "declared.txn-id", mandatory=True)
+    v.txn_id = x if type(x := items[0]) in _TXN_ID_TYPES else _c_none(x, "declared.txn-id", mandatory=True)
     return v
 
 
@@ -1038,13 +1042,13 @@ class TransactionalState(_Composite):
     SYMBOL: ClassVar[str] = 'amqp:transactional-state:list'
     _DEFAULTS: ClassVar[tuple[Any, ...]] = (None, None, )
 
-    txn_id: Any
+    txn_id: bytes
     outcome: Accepted | Rejected | Released | Modified | Declared | Described | None
 
     def __init__(
         self,
         *,
-        txn_id: Any,
+        txn_id: bytes,
         outcome: Accepted | Rejected | Released | Modified | Declared | Described | None = None,
     ) -> None:
         self.txn_id = txn_id
@@ -1069,7 +1073,7 @@ def _dec_transactional_state(items: Any) -> TransactionalState:
     x: Any
     if len(items) < 2:
         items = items + _NONES[:2 - len(items)]
-    v.txn_id = x if (x := items[0]) is not None else _c_none(x, "transactional-state.txn-id", mandatory=True)
+    v.txn_id = x if type(x := items[0]) in _TXN_ID_TYPES else _c_none(x, "transactional-state.txn-id", mandatory=True)
     v.outcome = x if (x := items[1]) is None or type(x) in _OUTCOME_TYPES else _c_none(x, "transactional-state.outcome")
     return v
 
@@ -1082,6 +1086,9 @@ _DELIVERY_STATE_TYPES = frozenset((Received, Accepted, Rejected, Released, Modif
 _OUTCOME_TYPES = frozenset((Accepted, Rejected, Released, Modified, Declared, Described))
 _SOURCE_TYPES = frozenset((Source, Described))
 _TARGET_TYPES = frozenset((Target, Coordinator, Described))
+_ADDRESS_TYPES = frozenset((str, Symbol, ))
+_MESSAGE_ID_TYPES = frozenset((int, Byte, Short, Int, UByte, UShort, UInt, ULong, UUID, bytes, str, Symbol, ))
+_TXN_ID_TYPES = frozenset((bytes, ))
 
 Error._FIELD_ENCODERS = (_e_symbol, _e_string, _e_symbol_map, )
 Header._FIELD_ENCODERS = (lambda x: (b'\x41' if x else b'\x42'), _e_ubyte, _e_uint, lambda x: (b'\x41' if x else b'\x42'), _e_uint, )
