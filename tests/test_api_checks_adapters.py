@@ -73,12 +73,12 @@ def test_sync_send_of_bytes_is_a_data_body_and_encoded_goes_as_given(url: str) -
     with _connect_sync(url) as conn, conn.open_session() as s:
         with s.open_sender("sync-bytes") as sender:
             sender.send(b"hello")
-            sender.send_nowait(bytearray(b"again"))
+            sender.send_nowait(bytearray(b"again"))  # type: ignore[arg-type]
             sender.send(EncodedMessage(Message(AmqpValue("hi")).encode()))
             with pytest.raises(TypeError, match=r"not str; for text pass Message\(text\)"):
-                sender.send("text")
+                sender.send("text")  # type: ignore[arg-type]
             with pytest.raises(TypeError, match="not int"):
-                sender.send_nowait(5)
+                sender.send_nowait(5)  # type: ignore[arg-type]
         with s.open_receiver("sync-bytes") as receiver:
             got = [receiver.receive(timeout=5) for _ in range(3)]
             assert [(m.message.body_type, m.body) for m in got] == \
@@ -141,7 +141,7 @@ def test_sync_negative_timeouts_are_refused(url: str) -> None:
         with pytest.raises(ValueError, match="timeout must not be negative"):
             receiver.receive(timeout=-1)
         with pytest.raises(TypeError, match="timeout must be a number"):
-            receiver.receive_batch(3, timeout="soon")
+            receiver.receive_batch(3, timeout="soon")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="timeout"):
             receiver.wait_detached(timeout=-2)
         with pytest.raises(ValueError, match="credit"):

@@ -147,7 +147,7 @@ def test_plain_in_clear_text_to_another_host_needs_the_opt_in() -> None:
 
 def test_an_ssl_context_with_an_amqp_url_is_refused() -> None:
     with pytest.raises(ValueError, match="use amqps://"):
-        url_sasl("amqp://127.0.0.1", DEFAULT, ssl_context=object(),
+        url_sasl("amqp://127.0.0.1", DEFAULT, ssl_context=object(),  # type: ignore[arg-type]
                  allow_plain_without_tls=False)
 
 

@@ -121,6 +121,7 @@ def test_attach_exposes_what_the_peer_agreed() -> None:
     (ra,) = p.events("server", RemoteAttach)
     link = ra.link
     assert link.name == "s1" and isinstance(link, amqp._link.Receiver)
+    assert isinstance(link.remote_target, amqp.Target)
     assert link.remote_target.address == "orders"
     assert link.remote_attach is not None and link.remote_attach.properties == {"x": 1}
     link.attach(max_message_size=777, properties={"product": "srv"})
@@ -200,7 +201,7 @@ def test_dynamic_receiver_gets_the_address_the_peer_chose() -> None:
     assert ra.link.remote_source.dynamic is True and ra.link.remote_source.address is None
     ra.link.attach(source=amqp.Source(address="dynamic-1"))
     p.pump()
-    assert r.remote_source.address == "dynamic-1"
+    assert isinstance(r.remote_source, amqp.Source) and r.remote_source.address == "dynamic-1"
 
 
 def test_two_links_with_one_name_and_role_are_refused_locally() -> None:

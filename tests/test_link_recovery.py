@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from amqp10_proto import (
     Accepted,
     DeliveryResumed,
+    DeliveryState,
     DeliveryUpdated,
     LinkDetached,
+    LinkFailed,
     LinkResumed,
     LocalProtocolError,
     Message,
@@ -34,6 +36,7 @@ from amqp10_proto import (
     resolve,
     unsettled_map,
 )
+from amqp10_proto import _link as core_link
 from amqp10_proto._link import Receiver, Sender
 
 from .corepair import CorePair
@@ -248,6 +251,27 @@ def test_bad_maps_are_refused() -> None:
         session.attach_sender("q", name="L", unsettled={b"x" * 33: None})
     with pytest.raises(LocalProtocolError, match="delivery-tag"):
         session.attach_sender("q", name="L", unsettled={"text": None})
+    with pytest.raises(LocalProtocolError, match="not a delivery state"):
+        session.attach_sender("q", name="L", unsettled={b"x": "accepted"})
+
+
+def test_a_peer_map_whose_values_are_not_delivery_states_fails_the_link(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2.7.3: the unsettled map's values are delivery states (or null); another value
+    # from the peer detaches the link with amqp:invalid-field before anything resumes.
+    p = CorePair()
+    session = _open_session(p)
+    receiver = session.attach_receiver("q", name="L", credit=5, unsettled={b"a": None})
+    p.pump()
+    (ra,) = p.events("server", RemoteAttach)
+    # The server plays a peer that does not check its own map.
+    monkeypatch.setattr(core_link, "_check_map", lambda m: None if m is None else dict(m))
+    ra.link.attach(unsettled={b"a": "accepted"})
+    p.pump()
+    (failed,) = p.events("client", LinkFailed)
+    assert failed.error.condition == "amqp:invalid-field"
+    assert "values must be delivery states" in (failed.error.description or "")
+    assert not p.events("client", LinkResumed) and not receiver.attached
 
 
 def test_resumed_transfers_use_no_credit_and_a_large_one_is_split() -> None:
@@ -267,8 +291,8 @@ def test_resumed_transfers_use_no_credit_and_a_large_one_is_split() -> None:
 
 
 def test_resolve_is_the_same_from_both_sides_and_lists_every_tag() -> None:
-    s_map = {b"1": None, b"10": Accepted()}
-    r_map = {b"3": Accepted(), b"1": _rcv(0)}
+    s_map: dict[bytes, DeliveryState | None] = {b"1": None, b"10": Accepted()}
+    r_map: dict[bytes, DeliveryState | None] = {b"3": Accepted(), b"1": _rcv(0)}
     table = resolve(s_map, r_map)
     assert list(table) == [b"1", b"10", b"3"]
     assert [r.action for r in table.values()] == [A.RESUME, A.FORGET, A.FORGET]

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -112,14 +113,14 @@ class _Dialer:
         self._container_id = container_id
         self._options = options
 
-    def core(self, url: Any) -> CoreConnection:
+    def core(self, url: ParsedURL) -> CoreConnection:
         core = CoreConnection(container_id=self._container_id,
                               hostname=self._hostname or url.open_hostname,
                               sasl=url_mechanisms(url, self._sasl), **self._options)
         self._container_id = core.container_id
         return core
 
-    async def connect(self, url: Any, protocol: _Protocol, limit: float) -> None:
+    async def connect(self, url: ParsedURL, protocol: _Protocol, limit: float) -> None:
         """Open a transport to ``url`` for ``protocol`` within ``limit`` seconds."""
         context = (self._ssl_context or ssl.create_default_context()) if url.tls else None
         loop = asyncio.get_running_loop()
@@ -143,8 +144,8 @@ class Connection(Recovering, ConnectionInfo):
 
     def __init__(self, core: CoreConnection, *, timeout: float, label: str,
                  dialer: _Dialer | None = None, policy: Reconnect | None = None,
-                 urls: Sequence[Any] = (), current: int = 0,
-                 connect_timeout: float = 10.0, connected: Any = None) -> None:
+                 urls: Sequence[ParsedURL] = (), current: int = 0,
+                 connect_timeout: float = 10.0, connected: ParsedURL | None = None) -> None:
         self._core = core
         self._timeout = timeout
         self.label = label

@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import Self
+
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    DeliveryState,
     EncodedMessage,
     Error,
     Message,
@@ -36,7 +39,7 @@ __all__ = ["ReceivedMessage", "Receiver", "Sender"]
 log = logging.getLogger("amqp10")
 
 
-class _Link(LinkBase):
+class _Link(LinkBase["Session"]):
     """What senders and receivers share: attach, detach (the state and its checks are
     amqp10_proto.client.LinkBase's; these wait for them on the connection's futures)."""
 
@@ -69,7 +72,7 @@ class _Link(LinkBase):
         if self._detach_nowait(error) and not await conn._wait_until(self._detach_done, end):
             raise self._detach_timeout(conn._span(timeout))
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -81,7 +84,7 @@ class _Link(LinkBase):
             log.debug("error closing a link after an exception", exc_info=True)
 
 
-class Sender(SenderBase, _Link):
+class Sender(SenderBase["Session"], _Link):
     """A sending link; ``send`` is safe from many tasks at once, and concurrent sends pipeline."""
 
     _core: CoreSender
@@ -91,7 +94,8 @@ class Sender(SenderBase, _Link):
         self._waiting = 0
 
     async def send(self, message: Message | bytes | EncodedMessage, *,
-                   timeout: float | None = None, settled: bool | None = None) -> Any:
+                   timeout: float | None = None,
+                   settled: bool | None = None) -> DeliveryState | None:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
 
         ``message``: a Message; bytes are a data body (``Message(data)``); a message
@@ -152,12 +156,12 @@ class Sender(SenderBase, _Link):
                 and not self._resend)
 
     async def wait_settled(self, delivery: CoreDelivery, *,
-                           timeout: float | None = None) -> Any:
+                           timeout: float | None = None) -> DeliveryState | None:
         """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
         return await self._wait_settled(delivery, timeout, self._conn._deadline(timeout))
 
     async def _wait_settled(self, delivery: CoreDelivery, timeout: float | None,
-                            end: float) -> Any:
+                            end: float) -> DeliveryState | None:
         conn = self._conn
         if delivery.context:  # pre-settled: wait only while the transport is over its limit
             if conn._paused:
@@ -172,7 +176,7 @@ class Sender(SenderBase, _Link):
 
 
 
-class ReceivedMessage(AsyncReceivedMessage):
+class ReceivedMessage(AsyncReceivedMessage["Receiver"]):
     """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
 
     The message's sections are readable here directly (``body``, ``properties``,
@@ -184,7 +188,7 @@ class ReceivedMessage(AsyncReceivedMessage):
     __slots__ = ()
 
 
-class Receiver(AsyncReceiverBase[ReceivedMessage], _Link):
+class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as used.
 
     The calls are amqp10_proto.client.AsyncReceiverBase's; asyncio's own part is that a

@@ -8,21 +8,34 @@ adapter.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol
+
+from typing_extensions import TypeVar
 
 from ._checks import check_settle, check_settle_once
-from ._clientstate import ReceiverBase
+from ._clientstate import ReceiverBase, S
 from ._definitions import Error
+from ._delivery import Delivery
 
 __all__ = ["AsyncReceiverBase"]
 
-M = TypeVar("M")
+
+class Settleable(Protocol):
+    """What a receiver settles: a message it handed out, which knows its delivery."""
+
+    @property
+    def delivery(self) -> Delivery: ...
 
 
-class AsyncReceiverBase(ReceiverBase, Generic[M]):
+#: The adapter's received-message class (its ``ReceivedMessage``).
+M = TypeVar("M", bound=Settleable, default=Settleable)
+
+
+class AsyncReceiverBase(ReceiverBase[S], Generic[S, M]):
     """A receiver's calls for the adapters whose connections wait with
-    ``await conn._wait_until(pred, end)`` (asyncio, trio); ``M`` is the adapter's
-    received-message class. Each adapter says how it checkpoints and what follows a
+    ``await conn._wait_until(pred, end)`` (asyncio, trio). ``S`` is the adapter's
+    session class, ``M`` its received-message class (what ``receive`` gives and
+    ``accept`` takes). Each adapter says how it checkpoints and what follows a
     settlement that needs no wait."""
 
     _buffer: deque[M]
@@ -65,7 +78,7 @@ class AsyncReceiverBase(ReceiverBase, Generic[M]):
         got: list[M] = self._take(n)
         return got
 
-    def __aiter__(self) -> AsyncReceiverBase[M]:
+    def __aiter__(self) -> AsyncReceiverBase[S, M]:
         """``async for msg in receiver``: messages as they arrive, until we close the link.
 
         Waits without a timeout; raises LinkDetachedError / SessionEndedError /
@@ -99,20 +112,20 @@ class AsyncReceiverBase(ReceiverBase, Generic[M]):
     # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
     # The arguments are checked first (TypeError / ValueError, nothing sent). A message
     # settles once: another outcome later is a ValueError (see _checks.check_settle_once).
-    async def accept(self, msg: Any, *, timeout: float | None = None) -> None:
+    async def accept(self, msg: M, *, timeout: float | None = None) -> None:
         """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
         await self._settle(msg, timeout, "accept")
 
-    async def reject(self, msg: Any, error: Error | None = None, *,
+    async def reject(self, msg: M, error: Error | None = None, *,
                      timeout: float | None = None) -> None:
         """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
         await self._settle(msg, timeout, "reject", error)
 
-    async def release(self, msg: Any, *, timeout: float | None = None) -> None:
+    async def release(self, msg: M, *, timeout: float | None = None) -> None:
         """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
         await self._settle(msg, timeout, "release")
 
-    async def modify(self, msg: Any, *, delivery_failed: bool = True,
+    async def modify(self, msg: M, *, delivery_failed: bool = True,
                      undeliverable_here: bool = False,
                      message_annotations: dict[Any, Any] | None = None,
                      timeout: float | None = None) -> None:
@@ -121,7 +134,7 @@ class AsyncReceiverBase(ReceiverBase, Generic[M]):
                            undeliverable_here=undeliverable_here,
                            message_annotations=message_annotations)
 
-    async def _settle(self, msg: Any, timeout: float | None, how: str, *args: Any,
+    async def _settle(self, msg: M, timeout: float | None, how: str, *args: Any,
                       **kwargs: Any) -> None:
         delivery = check_settle(msg, how, args, kwargs, timeout)
         # Cancellation is checked next: a cancelled settle said nothing to the peer.

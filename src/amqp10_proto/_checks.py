@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ._definitions import (
     Accepted,
@@ -217,12 +217,13 @@ def check_delivery_state(state: object) -> None:
                      state.message_annotations)
 
 
-def check_settle(msg: object, how: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+def check_settle(msg: object, how: str, args: tuple[object, ...], kwargs: dict[str, object],
                  timeout: object) -> Delivery:
     """The delivery of ``msg`` once a receiver's settle call's arguments are checked
     (TypeError / ValueError before anything is sent): ``reject``'s error an
     :class:`Error` or None, ``modify``'s flags bools and its annotations a dict,
-    ``timeout`` None or a number >= 0."""
+    ``timeout`` None or a number >= 0. ``args``/``kwargs`` are the call's own, as the
+    application gave them (``object``: their types are what is checked)."""
     delivery = getattr(msg, "delivery", None)
     if not isinstance(delivery, Delivery) or not hasattr(msg, "receiver"):
         raise TypeError(f"{how}() takes a message its receiver returned, "
@@ -236,8 +237,16 @@ def check_settle(msg: object, how: str, args: tuple[Any, ...], kwargs: dict[str,
     return delivery
 
 
-def check_settle_once(receiver: Any, delivery: Delivery, how: str, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> None:
+class SettlingReceiver(Protocol):
+    """A receiver as :func:`check_settle_once` reads it (``ReceiverBase`` is one)."""
+
+    def _settling(self, delivery: Delivery) -> Delivery:
+        """The delivery that settling the application's ``delivery`` acts on now."""
+        ...
+
+
+def check_settle_once(receiver: SettlingReceiver, delivery: Delivery, how: str,
+                      args: tuple[object, ...], kwargs: dict[str, object]) -> None:
     """A message settles once (3.4): ValueError if the application gave ``delivery``
     another outcome already. The same outcome again changes nothing: a settled message
     stays so (in rcv-settle-mode second, 2.8.3, the call restates it and waits again for

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from ._checks import (
@@ -21,7 +22,9 @@ from ._checks import (
     message_parts,
 )
 from ._definitions import (
+    _DELIVERY_STATE_TYPES,
     Accepted,
+    Coordinator,
     Error,
     Modified,
     ReceiverSettleMode,
@@ -32,7 +35,7 @@ from ._definitions import (
     Source,
     Target,
 )
-from ._delivery import Delivery
+from ._delivery import Delivery, DeliveryState
 from ._encoder import encode
 from ._errors import DecodeError, LocalProtocolError, RemoteProtocolError
 from ._events import (
@@ -53,6 +56,7 @@ from ._message import Message, data_only_message
 from ._performatives import Attach, Detach, Flow, Transfer
 from ._resume import RESUMED, Resolution, ResumeAction, resolve
 from ._state import LINK_TABLE, Input, LinkState, SessionState, transition
+from ._types import Described
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -66,15 +70,20 @@ _ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
 _pack_I = struct.Struct(">I").pack
 
 
-def _check_map(unsettled: Mapping[bytes, Any] | None) -> dict[bytes, Any] | None:
-    """The caller's unsettled map (2.7.3) as a dict, its keys checked as delivery-tags (2.8.7)."""
+def _check_map(unsettled: Mapping[bytes, DeliveryState | None] | None
+               ) -> dict[bytes, DeliveryState | None] | None:
+    """The caller's unsettled map (2.7.3) as a dict, its keys checked as delivery-tags
+    (2.8.7) and its values as delivery states (or null: no state yet)."""
     if unsettled is None:
         return None
     out = dict(unsettled)
-    for tag in out:
+    for tag, state in out.items():
         if not isinstance(tag, (bytes, bytearray)) or len(tag) > 32:
             raise LocalProtocolError(f"unsettled map key {tag!r} is not a delivery-tag "
                                      "(binary, at most 32 bytes; 2.8.7)")
+        if state is not None and type(state) not in _DELIVERY_STATE_TYPES:
+            raise LocalProtocolError(f"unsettled map value {state!r:.60} for tag {tag!r} is "
+                                     "not a delivery state (2.7.3, 3.4)")
     return {bytes(t): v for t, v in out.items()}
 
 
@@ -94,7 +103,7 @@ class Link:
                  rcv_settle_mode: ReceiverSettleMode, max_message_size: int | None,
                  properties: dict[str, Any] | None, offered_capabilities: list[str] | None,
                  desired_capabilities: list[str] | None,
-                 unsettled: Mapping[bytes, Any] | None = None,
+                 unsettled: Mapping[bytes, DeliveryState | None] | None = None,
                  incomplete_unsettled: bool = False) -> None:
         self.session = session
         self.name = name
@@ -123,7 +132,7 @@ class Link:
         #: Free for the application or adapter (e.g. its own link object).
         self.context: Any = None
         # 2.6.13: the unsettled map our attach carries (None: attach, not resume).
-        self.local_unsettled: dict[bytes, Any] | None = _check_map(unsettled)
+        self.local_unsettled: dict[bytes, DeliveryState | None] | None = _check_map(unsettled)
         self.local_incomplete = bool(incomplete_unsettled)
         #: Per delivery-tag, what 2.6.13 made of both maps (empty unless resuming).
         self.resolution: dict[bytes, Resolution] = {}
@@ -132,12 +141,17 @@ class Link:
         self.pending_resume: dict[bytes, Resolution] = {}
 
     # -- what the peer agreed to -----------------------------------------------
+    # 2.7.3: null when the peer refuses the link (2.6.3), Described for a terminus of a
+    # type this implementation does not know (an extension).
     @property
-    def remote_source(self) -> Any:
+    def remote_source(self) -> Source | Described | None:
+        """The source of the peer's attach (3.5.3), None before it (or if it had none)."""
         return None if self.remote_attach is None else self.remote_attach.source
 
     @property
-    def remote_target(self) -> Any:
+    def remote_target(self) -> Target | Coordinator | Described | None:
+        """The target of the peer's attach (3.5.4; a Coordinator for a transaction
+        controller, 4.2), None before it (or if it had none)."""
         return None if self.remote_attach is None else self.remote_attach.target
 
     @property
@@ -178,14 +192,16 @@ class Link:
         if new is LinkState.ATTACHED:
             self._on_attached()
 
-    def attach(self, *, source: Any = ..., target: Any = ..., max_message_size: int | None = None,
+    def attach(self, *, source: Source | Described | EllipsisType | None = ...,
+               target: Target | Coordinator | Described | EllipsisType | None = ...,
+               max_message_size: int | None = None,
                properties: dict[str, Any] | None = None,
-               unsettled: Mapping[bytes, Any] | None = None,
+               unsettled: Mapping[bytes, DeliveryState | None] | None = None,
                incomplete_unsettled: bool = False) -> None:
         """Answer a peer's attach (a :class:`RemoteAttach` event) with ours.
 
-        By default the termini echo the peer's; pass others to change what is
-        agreed (for example a dynamic node's address). ``unsettled`` (delivery-tag
+        By default (``...``) the termini echo the peer's; pass others to change what
+        is agreed (for example a dynamic node's address), None to refuse one (2.6.3). ``unsettled`` (delivery-tag
         -> state) resumes the link (2.6.13): the deliveries this end still holds
         unsettled from the link's earlier incarnation; :class:`LinkResumed` follows.
         """
@@ -195,8 +211,8 @@ class Link:
         self.local_incomplete = bool(incomplete_unsettled)
         remote = self.remote_attach
         assert remote is not None
-        self.source = remote.source if source is ... else source
-        self.target = remote.target if target is ... else target
+        self.source = remote.source if isinstance(source, EllipsisType) else source
+        self.target = remote.target if isinstance(target, EllipsisType) else target
         if max_message_size is not None:
             self.max_message_size = max_message_size
         if properties is not None:
@@ -245,6 +261,12 @@ class Link:
             self._fail(Error(condition="amqp:invalid-field",
                              description="the attach's unsettled map keys must be delivery-tags "
                                          "(binary, at most 32 bytes; 2.7.3, 2.8.7)"))
+            return False
+        if theirs is not None and not all(v is None or type(v) in _DELIVERY_STATE_TYPES
+                                          for v in theirs.values()):
+            self._fail(Error(condition="amqp:invalid-field",
+                             description="the attach's unsettled map values must be delivery "
+                                         "states (2.7.3, 3.4)"))
             return False
         ours = self.local_unsettled
         if self.role is Role.SENDER:
@@ -557,7 +579,7 @@ class Sender(Link):
         delivery.aborted = delivery.settled = True
         self.unsettled.pop(delivery.id, None)
 
-    def settle(self, delivery: Delivery, state: Any = None) -> None:
+    def settle(self, delivery: Delivery, state: DeliveryState | None = None) -> None:
         """Settle a delivery we sent (e.g. after the receiver's outcome in rcv-settle-mode second)."""
         check_delivery_state(state)
         if delivery.link is not self:
@@ -852,7 +874,7 @@ class Receiver(Link):
             self.unsettled[delivery_id] = delivery
         self.session.connection._events.append(message_received(self, delivery, message))
 
-    def settle(self, delivery: Delivery, state: Any = None) -> None:
+    def settle(self, delivery: Delivery, state: DeliveryState | None = None) -> None:
         """Give ``delivery`` an outcome and settle it (2.6.12).
 
         In rcv-settle-mode second the outcome goes out unsettled and the core
@@ -882,7 +904,7 @@ class Receiver(Link):
                 session.connection._disposing.append(session)
             pending.append((Role.RECEIVER, delivery.id, True, delivery.state))
 
-    def update(self, delivery: Delivery, state: Any) -> None:
+    def update(self, delivery: Delivery, state: DeliveryState) -> None:
         """Tell the sender a non-terminal state without settling (e.g. Received, 3.4.1)."""
         check_delivery_state(state)
         if delivery.link is not self:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._definitions import Accepted, Modified, Received, Rejected, Released
+from ._delivery import DeliveryState
 
 if TYPE_CHECKING:
     from ._delivery import Delivery
@@ -88,14 +89,14 @@ class Resolution:
 
     tag: bytes
     action: ResumeAction
-    sender_state: Any = None
-    receiver_state: Any = None
+    sender_state: DeliveryState | None = None
+    receiver_state: DeliveryState | None = None
     in_sender: bool = False
     in_receiver: bool = False
-    outcome: Any = None
+    outcome: DeliveryState | None = None
 
 
-def _progress(state: Any) -> tuple[int, int] | None:
+def _progress(state: DeliveryState | None) -> tuple[int, int] | None:
     """(section-number, section-offset) of a null or received state; None otherwise."""
     if state is None:
         return (0, 0)
@@ -104,11 +105,12 @@ def _progress(state: Any) -> tuple[int, int] | None:
     return None
 
 
-def _one(tag: bytes, s: Any, r: Any, sender_incomplete: bool,
+def _one(tag: bytes, s: DeliveryState | None, r: DeliveryState | None, sender_incomplete: bool,
          receiver_incomplete: bool) -> Resolution:
+    """``s``/``r``: the tag's state in each map, or _ABSENT."""
     in_s, in_r = s is not _ABSENT, r is not _ABSENT
 
-    def res(action: ResumeAction, outcome: Any = None) -> Resolution:
+    def res(action: ResumeAction, outcome: DeliveryState | None = None) -> Resolution:
         return Resolution(tag=tag, action=action, sender_state=s if in_s else None,
                           receiver_state=r if in_r else None, in_sender=in_s,
                           in_receiver=in_r, outcome=outcome)
@@ -144,12 +146,14 @@ def _one(tag: bytes, s: Any, r: Any, sender_incomplete: bool,
     return res(A.RESUME)  # tags 2, 4, 6
 
 
-def resolve(sender_map: Mapping[bytes, Any] | None, receiver_map: Mapping[bytes, Any] | None,
+def resolve(sender_map: Mapping[bytes, DeliveryState | None] | None,
+            receiver_map: Mapping[bytes, DeliveryState | None] | None,
             *, sender_incomplete: bool = False,
             receiver_incomplete: bool = False) -> dict[bytes, Resolution]:
     """Each tag of either map and what 2.6.13 makes of it; the same on both sides.
 
     A null map is empty. Tags come in the sender's map order, then the receiver's.
+    The maps' values are delivery states (2.7.3; the link checks a peer's first).
     """
     s_map = sender_map or {}
     r_map = receiver_map or {}
@@ -160,14 +164,15 @@ def resolve(sender_map: Mapping[bytes, Any] | None, receiver_map: Mapping[bytes,
     return out
 
 
-def unsettled_map(deliveries: Iterable[Delivery], *, sender: bool) -> dict[bytes, Any]:
+def unsettled_map(deliveries: Iterable[Delivery], *,
+                  sender: bool) -> dict[bytes, DeliveryState | None]:
     """The ``unsettled`` map (2.7.3) for the next attach, from a detached link's deliveries.
 
     ``deliveries`` is ``LinkDetached.unsettled``. A sender's state is its own,
     else the last the receiver told it (received, or an outcome it has not settled);
     a receiver's is its own. Pre-settled and aborted deliveries are left out.
     """
-    out: dict[bytes, Any] = {}
+    out: dict[bytes, DeliveryState | None] = {}
     for d in deliveries:
         if d.aborted or d.settled:
             continue

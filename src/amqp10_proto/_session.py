@@ -21,7 +21,7 @@ from ._definitions import (
     Source,
     Target,
 )
-from ._delivery import Delivery
+from ._delivery import Delivery, DeliveryState
 from ._encoder import encode
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import (
@@ -144,7 +144,7 @@ class Session:
                       offered_capabilities: list[str] | None = None,
                       desired_capabilities: list[str] | None = None,
                       auto_settle: bool = True,
-                      unsettled: Mapping[bytes, Any] | None = None,
+                      unsettled: Mapping[bytes, DeliveryState | None] | None = None,
                       incomplete_unsettled: bool = False) -> Sender:
         """Attach a sending link to ``target`` (an address, a Target, or None for anonymous relay).
 
@@ -178,7 +178,7 @@ class Session:
                         properties: dict[str, Any] | None = None,
                         offered_capabilities: list[str] | None = None,
                         desired_capabilities: list[str] | None = None,
-                        unsettled: Mapping[bytes, Any] | None = None,
+                        unsettled: Mapping[bytes, DeliveryState | None] | None = None,
                         incomplete_unsettled: bool = False) -> Receiver:
         """Attach a receiving link from ``source`` with ``credit`` granted once attached.
 

@@ -12,7 +12,9 @@ import errno
 import logging
 import ssl
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol
+
+from typing_extensions import TypeVar
 
 from ._asyncreceiver import AsyncReceiverBase
 from ._checks import (
@@ -40,6 +42,8 @@ from ._definitions import (
     Coordinator,
     Error,
     ErrorCondition,
+    Header,
+    Properties,
     ReceiverSettleMode,
     SenderSettleMode,
     Source,
@@ -120,6 +124,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ._connection import Connection
+    from .trace import FrameTracer
 
 log = logging.getLogger("amqp10")
 # A library adds only a NullHandler (the logging HOWTO): the application decides where its
@@ -222,7 +227,8 @@ def _dispatch_one(event: Any, label: str, reconnecting: bool = False) -> None:
         event.link.refuse(_NO_INCOMING_LINK)
 
 
-def receive_bytes(core: Connection, data: bytes, label: str, tracer: Any) -> None:
+def receive_bytes(core: Connection, data: bytes, label: str,
+                  tracer: FrameTracer | None) -> None:
     """Hand bytes an adapter read (``b""``: the peer closed) to ``core``, traced first if
     ``tracer`` (a FrameTracer) is set. Nothing is raised, so the pump goes on: the
     peer's protocol error is logged (the core queued our close with its condition
@@ -271,7 +277,14 @@ def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
             "or pass allow_plain_without_tls=True")
 
 
-def socket_peer(sock: Any) -> tuple[str, str] | None:
+class SocketLike(Protocol):
+    """A connected socket as :func:`socket_peer` reads it: a ``socket.socket``, an
+    ``ssl.SSLSocket`` or a trio socket."""
+
+    def getpeername(self) -> Any: ...
+
+
+def socket_peer(sock: SocketLike) -> tuple[str, str] | None:
     """``(host, label)`` of a connected socket's peer (``label`` is ``host:port``), for an
     adapter's ``connect``; None if the socket cannot say (no longer connected)."""
     try:
@@ -342,7 +355,7 @@ def _silent_or_tls(core: Connection) -> bool:
     return "protocol header" in text and ("TLS" in text or "bytes 15 03" in text)
 
 
-def url_sasl(url: str, sasl: SaslOption, *, ssl_context: Any,
+def url_sasl(url: str, sasl: SaslOption, *, ssl_context: ssl.SSLContext | None,
              allow_plain_without_tls: bool) -> tuple[ParsedURL, _Mechanisms]:
     """The parsed URL and the SASL mechanisms for an adapter's ``open_connection``.
 
@@ -372,7 +385,8 @@ def url_mechanisms(parsed: ParsedURL, sasl: SaslOption) -> _Mechanisms:
     return sasl
 
 
-def urls_sasl(urls: str | Sequence[str], sasl: SaslOption, *, ssl_context: Any,
+def urls_sasl(urls: str | Sequence[str], sasl: SaslOption, *,
+              ssl_context: ssl.SSLContext | None,
               allow_plain_without_tls: bool) -> list[ParsedURL]:
     """Each URL of an adapter's ``open_connection`` (one, or a failover list) parsed and
     checked as :func:`url_sasl` checks one; raises ValueError before anything connects."""
@@ -534,30 +548,37 @@ def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str
     return ConnectionClosedError(text, error)
 
 
-class ReceivedSections:
+#: The receiver a message came from (an adapter's ``Receiver``).
+R = TypeVar("R", default=Any)
+
+
+class ReceivedSections(Generic[R]):
     """A received message with its delivery; the message's sections read directly.
 
     Each adapter's ``ReceivedMessage`` adds ``accept()``, ``reject()`` ... in its own
-    style (blocking or async) on top of this.
+    style (blocking or async) on top of this; ``R`` is its receiver class.
     """
 
     __slots__ = ("delivery", "message", "receiver")
 
-    def __init__(self, message: Message, delivery: Delivery, receiver: Any) -> None:
+    def __init__(self, message: Message, delivery: Delivery, receiver: R) -> None:
         self.message = message
         self.delivery = delivery
         self.receiver = receiver
 
     @property
     def body(self) -> Any:
+        """The body (3.2.5-3.2.7): any AMQP value; ``message.body_type`` says which."""
         return self.message.body
 
     @property
-    def header(self) -> Any:
+    def header(self) -> Header | None:
+        """The header section (3.2.1): durable, priority, ttl ... or None if it had none."""
         return self.message.header
 
     @property
-    def properties(self) -> Any:
+    def properties(self) -> Properties | None:
+        """The properties section (3.2.4): message_id, to, subject ... or None."""
         return self.message.properties
 
     @property
@@ -585,7 +606,11 @@ class ReceivedSections:
         return f"{type(self).__name__}({self.message!r}, delivery_id={self.delivery.id})"
 
 
-class AsyncReceivedMessage(ReceivedSections):
+#: An async adapter's receiver (what ``AsyncReceivedMessage.receiver`` is).
+AR = TypeVar("AR", bound=AsyncReceiverBase[Any, Any], default=AsyncReceiverBase[Any, Any])
+
+
+class AsyncReceivedMessage(ReceivedSections[AR]):
     """A received message whose settling calls are awaited (the asyncio and trio adapters).
 
     Each is its receiver's call for this message: ``await msg.accept()`` is

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -73,10 +74,10 @@ class Connection(Recovering, ConnectionInfo):
     _core: CoreConnection
 
     def __init__(self, sock: socket.socket, core: CoreConnection, *, timeout: float,
-                 label: str, dial: Callable[[Any], tuple[socket.socket, CoreConnection]]
-                 | None = None, policy: Reconnect | None = None, urls: Sequence[Any] = (),
-                 current: int = 0, connect_timeout: float = 10.0,
-                 connected: Any = None) -> None:
+                 label: str, dial: Callable[[ParsedURL], tuple[socket.socket, CoreConnection]]
+                 | None = None, policy: Reconnect | None = None,
+                 urls: Sequence[ParsedURL] = (), current: int = 0,
+                 connect_timeout: float = 10.0, connected: ParsedURL | None = None) -> None:
         self._sock = sock
         self._core = core
         self._timeout = timeout
@@ -605,7 +606,8 @@ def open_connection(
                "channel_max": channel_max, "properties": properties}
     ids: dict[str, str | None] = {"container_id": container_id}
 
-    def dial(parsed: Any, limit: float = connect_timeout) -> tuple[socket.socket, CoreConnection]:
+    def dial(parsed: ParsedURL,
+             limit: float = connect_timeout) -> tuple[socket.socket, CoreConnection]:
         sock = socket.create_connection((parsed.host, parsed.port), timeout=limit)
         try:
             if parsed.tls:

@@ -14,8 +14,11 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import Self
+
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    DeliveryState,
     EncodedMessage,
     Error,
     LinkDetached,
@@ -47,7 +50,7 @@ log = logging.getLogger("amqp10")
 HIGH_WATER = 4 << 20
 
 
-class _Link(LinkBase):
+class _Link(LinkBase["Session"]):
     """What senders and receivers share: attach, detach (the state and its checks are
     amqp10_proto.client.LinkBase's; these wait for them on the connection's condition)."""
 
@@ -80,7 +83,7 @@ class _Link(LinkBase):
             if self._detach_nowait(error) and not conn._wait_until(self._detach_done, end):
                 raise self._detach_timeout(conn._span(timeout))
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -110,7 +113,7 @@ class Queued:
         return f"<Queued {'sent' if self.delivery is not None else 'waiting for credit'}>"
 
 
-class Sender(SenderBase, _Link):
+class Sender(SenderBase["Session"], _Link):
     """A sending link; ``send`` is safe from many threads, and concurrent sends are pipelined.
 
     Messages sent while the link has no credit wait in a bounded queue, in call
@@ -134,7 +137,7 @@ class Sender(SenderBase, _Link):
         return len(self._queue)
 
     def send(self, message: Message | bytes | EncodedMessage, *, timeout: float | None = None,
-             settled: bool | None = None) -> Any:
+             settled: bool | None = None) -> DeliveryState | None:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
 
         ``message``: a Message; bytes are a data body (``Message(data)``); a message
@@ -245,7 +248,7 @@ class Sender(SenderBase, _Link):
             conn._room.notify_all()  # at half: a wake per half queue, not per credit grant
 
     def wait_settled(self, delivery: CoreDelivery | Queued, *, timeout: float | None = None,
-                     _end: float | None = None) -> Any:
+                     _end: float | None = None) -> DeliveryState | None:
         """Wait for the outcome of a :meth:`send_nowait` handle (see :meth:`send`)."""
         conn = self._conn
         end = _end if _end is not None else conn._deadline(timeout)
@@ -265,7 +268,8 @@ class Sender(SenderBase, _Link):
                 return self._wait_outcome(handle.delivery, timeout, end)
             return self._wait_outcome(delivery, timeout, end)
 
-    def _wait_outcome(self, delivery: CoreDelivery, timeout: float | None, end: float) -> Any:
+    def _wait_outcome(self, delivery: CoreDelivery, timeout: float | None,
+                      end: float) -> DeliveryState | None:
         conn = self._conn
         if delivery.context is not None:  # pre-settled: done once the socket took it
             written = conn._written
@@ -305,7 +309,7 @@ class Sender(SenderBase, _Link):
         self._conn._room.notify_all()
 
 
-class ReceivedMessage(ReceivedSections):
+class ReceivedMessage(ReceivedSections["Receiver"]):
     """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
 
     The message's sections are readable here directly (``body``, ``properties``,
@@ -335,7 +339,7 @@ class ReceivedMessage(ReceivedSections):
                              message_annotations=message_annotations, timeout=timeout)
 
 
-class Receiver(ReceiverBase, _Link):
+class Receiver(ReceiverBase["Session"], _Link):
     """A receiving link: ``receive``, ``receive_batch``, iteration; credit refilled as you consume."""
 
     _core: CoreReceiver

@@ -35,6 +35,7 @@ from typing import Any
 import trio
 
 from amqp10_proto import Connection as CoreConnection
+from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -104,9 +105,9 @@ class Connection(Recovering, ConnectionInfo):
     _core: CoreConnection
 
     def __init__(self, core: CoreConnection, *, stream: trio.abc.Stream | None = None,
-                 dial: Callable[[Any], Awaitable[trio.abc.Stream]] | None = None,
-                 make_core: Callable[[Any], CoreConnection] | None = None,
-                 policy: Reconnect | None = None, urls: Sequence[Any] = (),
+                 dial: Callable[[ParsedURL], Awaitable[trio.abc.Stream]] | None = None,
+                 make_core: Callable[[ParsedURL], CoreConnection] | None = None,
+                 policy: Reconnect | None = None, urls: Sequence[ParsedURL] = (),
                  connect_timeout: float, timeout: float, label: str) -> None:
         self._core = core
         self._stream = stream
@@ -252,7 +253,7 @@ class Connection(Recovering, ConnectionInfo):
         self._run_done = trio.Event()
         self._run_started = False
 
-    def _install(self, stream: trio.abc.Stream, core: CoreConnection, url: Any) -> None:
+    def _install(self, stream: trio.abc.Stream, core: CoreConnection, url: ParsedURL) -> None:
         """Take ``stream`` and ``core`` (a fresh one) as the connection's transport."""
         self._stream = stream
         self._core = core
@@ -663,7 +664,7 @@ def open_connection(
         connect_timeout, timeout, idle_timeout)
     ids: dict[str, str | None] = {"container_id": container_id}
 
-    def make_core(parsed: Any) -> CoreConnection:
+    def make_core(parsed: ParsedURL) -> CoreConnection:
         core = CoreConnection(container_id=ids["container_id"],
                               hostname=hostname or parsed.open_hostname,
                               sasl=url_mechanisms(parsed, sasl), max_frame_size=max_frame_size,
@@ -672,7 +673,7 @@ def open_connection(
         ids["container_id"] = core.container_id  # one container across transports (2.4.1)
         return core
 
-    async def dial(parsed: Any) -> trio.abc.Stream:
+    async def dial(parsed: ParsedURL) -> trio.abc.Stream:
         tcp = await trio.open_tcp_stream(parsed.host, parsed.port)
         if not parsed.tls:
             return tcp

@@ -17,9 +17,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import trio
+from typing_extensions import Self
 
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    DeliveryState,
     EncodedMessage,
     Error,
     Message,
@@ -46,7 +48,7 @@ log = logging.getLogger("amqp10")
 HIGH_WATER = 4 << 20
 
 
-class _Link(LinkBase):
+class _Link(LinkBase["Session"]):
     """What senders and receivers share: attach, detach (the state and its checks are
     amqp10_proto.client.LinkBase's; these wait for them in trio's way)."""
 
@@ -78,7 +80,7 @@ class _Link(LinkBase):
         if self._detach_nowait(error) and not await conn._wait_until(self._detach_done, end):
             raise self._detach_timeout(conn._span(timeout))
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
@@ -90,7 +92,7 @@ class _Link(LinkBase):
         await self.close()
 
 
-class Sender(SenderBase, _Link):
+class Sender(SenderBase["Session"], _Link):
     """A sending link; ``send`` is safe from many tasks at once, and concurrent sends are pipelined."""
 
     _core: CoreSender
@@ -100,7 +102,8 @@ class Sender(SenderBase, _Link):
         self._waiting = 0
 
     async def send(self, message: Message | bytes | EncodedMessage, *,
-                   timeout: float | None = None, settled: bool | None = None) -> Any:
+                   timeout: float | None = None,
+                   settled: bool | None = None) -> DeliveryState | None:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
 
         ``message``: a Message; bytes are a data body (``Message(data)``); a message
@@ -165,7 +168,7 @@ class Sender(SenderBase, _Link):
         return delivery
 
     async def wait_settled(self, delivery: CoreDelivery, *, timeout: float | None = None,
-                           _end: float | None = None) -> Any:
+                           _end: float | None = None) -> DeliveryState | None:
         """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
         conn = self._conn
         end = _end if _end is not None else conn._deadline(timeout)
@@ -183,7 +186,7 @@ class Sender(SenderBase, _Link):
 
 
 
-class ReceivedMessage(AsyncReceivedMessage):
+class ReceivedMessage(AsyncReceivedMessage["Receiver"]):
     """A message from a :class:`Receiver`, with its delivery (settle it with accept etc.).
 
     The message's sections are readable here directly (``body``, ``properties``,
@@ -195,7 +198,7 @@ class ReceivedMessage(AsyncReceivedMessage):
     __slots__ = ()
 
 
-class Receiver(AsyncReceiverBase[ReceivedMessage], _Link):
+class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume.
 
     The calls are amqp10_proto.client.AsyncReceiverBase's; trio's own part is the

@@ -12,7 +12,7 @@ import pytest
 
 import amqp10_sync as amqp
 from amqp10_cli import RunningBroker
-from amqp10_proto import Accepted, Message, Properties, Symbol, Target
+from amqp10_proto import Accepted, Message, Properties, Source, Symbol, Target
 from amqp10_proto.errors import LinkDetachedError, MessageRejected
 
 
@@ -62,13 +62,14 @@ def test_release_and_modify_requeue_in_the_original_order(broker: RunningBroker,
         again = [r.receive(timeout=5) for _ in range(3)]
         assert bodies(again) == [b"m1", b"m2", b"m3"]
         # 3.4.5: delivery-failed counts an attempt; without it, or when released, not.
-        assert again[0].header.delivery_count == 1
+        assert again[0].header is not None and again[0].header.delivery_count == 1
         assert again[0].message_annotations == {Symbol("x-opt-why"): "retry"}
         assert again[1].header is None or again[1].header.delivery_count == 0
         assert again[2].header is None or again[2].header.delivery_count == 0
         again[0].modify(delivery_failed=True)
         twice = r.receive(timeout=5)
-        assert twice.body == b"m1" and twice.header.delivery_count == 2
+        assert twice.body == b"m1"
+        assert twice.header is not None and twice.header.delivery_count == 2
         for m in [twice, again[1], again[2]]:
             m.accept()
         with pytest.raises(TimeoutError):
@@ -124,7 +125,8 @@ def test_dynamic_receiver_node_lives_as_long_as_its_link(broker: RunningBroker) 
     with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s:
         r = s.open_receiver(None, dynamic=True, credit=5)
         address = r.address
-        assert isinstance(address, str) and address and r.remote_source.dynamic
+        assert isinstance(address, str) and address
+        assert isinstance(r.remote_source, Source) and r.remote_source.dynamic
         other = s.open_receiver(None, dynamic=True, credit=5)
         assert other.address != address
         sender = s.open_sender(address)
@@ -143,7 +145,9 @@ def test_dynamic_receiver_node_lives_as_long_as_its_link(broker: RunningBroker) 
 def test_dynamic_sender_gets_a_fresh_node(broker: RunningBroker) -> None:
     with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s:
         sender = s.open_sender(Target(dynamic=True))
-        address = sender.remote_target.address
+        target = sender.remote_target
+        assert isinstance(target, Target)
+        address = target.address
         assert isinstance(address, str) and address
         sender.send(Message(b"into the dynamic node"))
         r = s.open_receiver(address, credit=5)

@@ -30,7 +30,7 @@ def selector(text: str) -> dict[str, Described]:
 
 
 def bodies(receiver: amqp.Receiver) -> list[bytes]:
-    got = []
+    got: list[bytes] = []
     while True:
         try:
             msg = receiver.receive(timeout=0.3)
@@ -57,6 +57,7 @@ def test_each_consumer_gets_what_its_selector_matches(broker: RunningBroker) -> 
         not_red = s.open_receiver(q, filters=selector("color NOT IN ('red') OR color IS NULL"))
         assert bodies(not_red) == [b"blue 3000", b"green 5000"]
         everyone = s.open_receiver(q)  # no filter: what nobody else took
+        assert isinstance(everyone.remote_source, Source)
         assert everyone.remote_source.filter is None
         assert bodies(everyone) == [b"red 1000"]
 

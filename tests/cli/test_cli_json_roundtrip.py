@@ -262,9 +262,9 @@ def test_receive_json_piped_to_send_json_moves_messages_between_brokers_unchange
     with amqp10_sync.open_connection(second_broker.url, timeout=10) as conn, \
             conn.open_session() as session, session.open_receiver(q) as receiver:
         for _ in MESSAGES:
-            got = receiver.receive(timeout=10)
-            got.accept()
-            arrived.append(got.message)
+            msg = receiver.receive(timeout=10)
+            msg.accept()
+            arrived.append(msg.message)
     for sent, got in zip(MESSAGES, arrived, strict=True):
         assert_same_message(decoded(sent), got)
 

@@ -132,12 +132,14 @@ def test_what_proton_sends_our_adapter_receives_exactly(broker: Peer) -> None:
     every = got[0]
     assert every.message.body_type == "data" and every.body == b"\x00\x01\x02 data"
     h = every.header
+    assert h is not None
     assert h.durable and h.priority == 7 and h.ttl == 60000 and h.first_acquirer
     assert h.delivery_count == 2
     assert every.message.delivery_annotations == {Symbol("x-opt-da"): "delivery"}
     ma = every.message_annotations
     assert ma == {Symbol("x-opt-ma"): 42} and type(ma[Symbol("x-opt-ma")]) is ULong
     p = every.properties
+    assert p is not None
     assert p.message_id == 9 and type(p.message_id) is ULong
     assert p.user_id == b"proton-user" and p.to == q and p.subject == "every section"
     assert p.reply_to == "replies" and p.correlation_id == uuid.UUID(int=5)

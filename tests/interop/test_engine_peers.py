@@ -27,6 +27,7 @@ from amqp10_proto import (
     SaslAnonymous,
     SaslPlain,
     SenderSettleMode,
+    Source,
     Symbol,
     UInt,
     ULong,
@@ -123,7 +124,9 @@ def test_dynamic_receiver(name: str) -> None:
         session = w.conn.begin_session()
         receiver = session.attach_receiver(None, dynamic=True, credit=1)
         w.run_until(lambda: receiver.attached)
-        address = receiver.remote_source.address
+        source = receiver.remote_source
+        assert isinstance(source, Source)
+        address = source.address
         assert isinstance(address, str) and address
         sender = session.attach_sender(address)
         w.run_until(lambda: sender.sendable)

@@ -49,6 +49,7 @@ def drain(url: str, address: str, expect: int, timeout: float = 20) -> list[str]
                 if len(set(got)) >= expect:
                     break
                 continue
+            assert msg.properties is not None
             got.append(str(msg.properties.message_id))
             msg.accept()
     return got

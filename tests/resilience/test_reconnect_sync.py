@@ -99,6 +99,7 @@ def test_a_broken_transport_mid_stream_loses_no_accepted_message(
                 msg.accept()
             except SettlementLost:
                 lost_settlements += 1  # the broker delivers it again
+            assert msg.properties is not None
             got.append(str(msg.properties.message_id))
             if (what := faults.pop(len(got), None)) is not None:
                 apply_fault(proxy, what)

@@ -81,6 +81,7 @@ def test_pipelined_sends_in_doubt_are_resent_and_their_outcomes_arrive(
                     msg = await receiver.receive(timeout=30)
                     with contextlib.suppress(SettlementLost):
                         await msg.accept()
+                    assert msg.properties is not None
                     got.append(str(msg.properties.message_id))
 
             async with trio.open_nursery() as nursery:

@@ -18,7 +18,9 @@ from amqp10_proto import (
     Header,
     Message,
     Properties,
+    Source,
     Symbol,
+    Target,
     UInt,
     ULong,
 )
@@ -73,25 +75,29 @@ def test_round_trip_every_section_and_body_kind(peer: Peer) -> None:
         assert conn.remote_container_id
         with conn.open_session() as session:
             with session.open_sender(q) as sender:
-                assert sender.remote_target.address == q
+                target = sender.remote_target
+                assert isinstance(target, Target) and target.address == q
                 for i, body in enumerate(bodies):
                     assert isinstance(sender.send(rich_message(i, body)), Accepted)
             with session.open_receiver(q, credit=10) as receiver:
-                assert receiver.remote_source.address == q
+                source = receiver.remote_source
+                assert isinstance(source, Source) and source.address == q
                 for i, body in enumerate(bodies):
                     msg = receiver.receive(timeout=10)
                     expected = rich_message(i, body)
                     assert msg.body == expected.body
                     assert msg.message.body_type == expected.body_type
                     p = msg.properties
+                    assert p is not None
                     assert p.message_id == f"id-{i}" and p.correlation_id == uuid.UUID(int=i)
                     assert p.creation_time == T0 and p.group_sequence == i and p.subject == "s"
-                    assert msg.application_properties == expected.application_properties
-                    assert type(msg.application_properties["u"]) is UInt
-                    assert type(msg.application_properties["sym"]) is Symbol
-                    assert msg.message_annotations[Symbol("x-opt-seq")] == i
-                    assert type(msg.message_annotations[Symbol("x-opt-seq")]) is ULong
-                    assert msg.header.priority == 5
+                    ap, ma = msg.application_properties, msg.message_annotations
+                    assert ap is not None and ma is not None
+                    assert ap == expected.application_properties
+                    assert type(ap["u"]) is UInt and type(ap["sym"]) is Symbol
+                    assert ma[Symbol("x-opt-seq")] == i
+                    assert type(ma[Symbol("x-opt-seq")]) is ULong
+                    assert msg.header is not None and msg.header.priority == 5
                     msg.accept()
                 assert receiver.receive_batch(5, timeout=0.3) == []
     assert conn.closed and conn.error is None

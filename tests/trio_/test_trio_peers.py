@@ -21,7 +21,9 @@ from amqp10_proto import (
     Header,
     Message,
     Properties,
+    Source,
     Symbol,
+    Target,
     UInt,
     ULong,
 )
@@ -65,17 +67,20 @@ def test_round_trip_every_section_and_body_kind(peer: Peer) -> None:
             assert conn.remote_container_id
             async with conn.open_session() as session:
                 async with session.open_sender(q) as sender:
-                    assert sender.remote_target.address == q
+                    target = sender.remote_target
+                    assert isinstance(target, Target) and target.address == q
                     for i, body in enumerate(bodies):
                         assert isinstance(await sender.send(rich_message(i, body)), Accepted)
                 async with session.open_receiver(q, credit=10) as receiver:
-                    assert receiver.remote_source.address == q
+                    source = receiver.remote_source
+                    assert isinstance(source, Source) and source.address == q
                     for i, body in enumerate(bodies):
                         msg = await receiver.receive(timeout=10)
                         expected = rich_message(i, body)
                         assert msg.body == expected.body
                         assert msg.message.body_type == expected.body_type
                         p = msg.properties
+                        assert p is not None
                         assert p.message_id == f"id-{i}" and p.correlation_id == uuid.UUID(int=i)
                         assert p.creation_time == T0 and p.group_sequence == i
                         assert p.subject == "s"
@@ -85,7 +90,7 @@ def test_round_trip_every_section_and_body_kind(peer: Peer) -> None:
                         assert type(ap["u"]) is UInt and type(ap["sym"]) is Symbol
                         assert ma[Symbol("x-opt-seq")] == i
                         assert type(ma[Symbol("x-opt-seq")]) is ULong
-                        assert msg.header.priority == 5
+                        assert msg.header is not None and msg.header.priority == 5
                         await msg.accept()
                     assert await receiver.receive_batch(5, timeout=0.3) == []
         return conn

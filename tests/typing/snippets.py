@@ -37,6 +37,7 @@ def main() -> None:
                 for each in receiver:
                     reveal_type(each)  # R:iteration
                     break
+                receiver.accept(42)  # E:arg-type
                 assert msg.properties is not None
                 print(msg.properties.mesage_id)  # E:attr-defined
 '''
@@ -80,15 +81,22 @@ async def main() -> None:
 '''
 
 CORE = '''
-from amqp10_proto import DeliveryUpdated, Message
+from amqp10_proto import Declared, DeliveryUpdated, Link, Message, Receiver
 
 
-def read(msg: Message, event: DeliveryUpdated) -> None:
+def read(msg: Message, event: DeliveryUpdated, link: Link, receiver: Receiver) -> None:
     reveal_type(msg.properties)  # R:message.properties
     reveal_type(msg.header)  # R:message.header
     reveal_type(event.state)  # R:event.state
+    reveal_type(link.remote_source)  # R:link.remote_source
+    reveal_type(link.remote_target)  # R:link.remote_target
     assert msg.properties is not None
+    reveal_type(msg.properties.message_id)  # R:properties.message_id
+    reveal_type(msg.properties.reply_to)  # R:properties.reply_to
     print(msg.properties.mesage_id)  # E:attr-defined
+    if isinstance(event.state, Declared):
+        reveal_type(event.state.txn_id)  # R:declared.txn_id
+    receiver.settle(event.delivery, "accepted")  # E:arg-type
 '''
 
 _STATE = " | ".join(f"amqp10_proto.{name}" for name in (
@@ -131,65 +139,12 @@ CORE_EXPECTED = {
     "message.properties": "amqp10_proto._definitions.Properties | None",
     "message.header": "amqp10_proto._definitions.Header | None",
     "event.state": DELIVERY_STATE,
-}
-
-# -- what waits for an edit in a file another engineer holds -----------------------------
-_LINK_SESSION = ("{f}: `class _Link(LinkBase)` -> `class _Link(LinkBase[\"Session\"])`, and "
-                 "the Sender/Receiver bases likewise ({sender}, {receiver})")
-_SEND = ("{f}: Sender.send / wait_settled (and the private waits they return) "
-         "`-> Any` -> `-> DeliveryState | None` (from amqp10_proto import DeliveryState)")
-_PROPS = ("src/amqp10_proto/client.py: ReceivedSections.header `-> Any` -> `-> Header | None`, "
-          ".properties `-> Any` -> `-> Properties | None`")
-
-_SYNC_LINK = "src/amqp10_sync/_link.py"
-_ASYNCIO_LINK = "src/amqp10_asyncio/_link.py"
-_TRIO_LINK = "src/amqp10_trio/_link.py"
-
-
-def _async_pending(f: str) -> dict[str, str]:
-    return {
-        "sender.aenter": f"{f}: `async def __aenter__(self) -> Any` -> `-> Self` "
-                         "(from typing_extensions import Self)",
-        "sender.session": _LINK_SESSION.format(
-            f=f, sender='SenderBase["Session"]',
-            receiver='AsyncReceiverBase["Session", ReceivedMessage], which needs '
-                     'src/amqp10_proto/_asyncreceiver.py generic in the session too'),
-        "receiver.session": _LINK_SESSION.format(
-            f=f, sender='SenderBase["Session"]',
-            receiver='AsyncReceiverBase["Session", ReceivedMessage], which needs '
-                     'src/amqp10_proto/_asyncreceiver.py generic in the session too'),
-        "send": _SEND.format(f=f),
-        "wait_settled": _SEND.format(f=f),
-        "msg.header": _PROPS,
-        "msg.properties": _PROPS,
-        "E:arg-type": "src/amqp10_proto/_asyncreceiver.py: accept/reject/release/modify "
-                      "`msg: Any` -> `msg: M`",
-        "E:attr-defined": _PROPS,
-    }
-
-
-_ENTER = (f"{_SYNC_LINK}: `def __enter__(self) -> Any` -> `-> Self` "
-          "(from typing_extensions import Self)")
-_SYNC_EXTRA = {
-    "sender.session": _LINK_SESSION.format(f=_SYNC_LINK, sender='SenderBase["Session"]',
-                                           receiver='ReceiverBase["Session"]'),
-    "send": _SEND.format(f=_SYNC_LINK),
-    "wait_settled": _SEND.format(f=_SYNC_LINK),
-    "msg.header": _PROPS,
-    "msg.properties": _PROPS,
-    "E:attr-defined": _PROPS,
-}
-_SYNC_EXTRA["receiver.session"] = _SYNC_EXTRA["sender.session"]
-
-#: package -> key -> the edits that make it pass; each is a strict xfail until then.
-PENDING: dict[str, dict[str, str]] = {
-    "amqp10_sync": {
-        k: "; ".join(filter(None, (_ENTER, _SYNC_EXTRA.get(k))))
-        for k in ("sender", "sender.session", "send", "wait_settled", "receiver",
-                  "receiver.session", "receiver.address", "msg", "msg.header",
-                  "msg.properties", "delivery.remote_state", "receive_batch",
-                  "iteration", "E:attr-defined")
-    },
-    "amqp10_asyncio": _async_pending(_ASYNCIO_LINK),
-    "amqp10_trio": _async_pending(_TRIO_LINK),
+    "link.remote_source": "amqp10_proto._definitions.Source | amqp10_proto._types.Described "
+                          "| None",
+    "link.remote_target": "amqp10_proto._definitions.Target | amqp10_proto._definitions."
+                          "Coordinator | amqp10_proto._types.Described | None",
+    # 3.2.11-3.2.16: message-id-ulong, -uuid, -binary, -string; address-string; 4.5.1 binary
+    "properties.message_id": "int | uuid.UUID | bytes | str | None",
+    "properties.reply_to": "str | None",
+    "declared.txn_id": "bytes",
 }
