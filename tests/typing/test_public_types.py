@@ -182,6 +182,14 @@ ALLOWED: dict[str, str] = {
     "amqp10_cli._broker.start_broker:options": _PASSTHROUGH + " (the Broker's options)",
     "amqp10_trio._session.Opening.__init__:factory": "the await protocol's yield and "
     "send types belong to the event loop",
+    "amqp10_proto._requests.management_request:body": _AMQP_VALUE + " (the request's body)",
+    "amqp10_proto._asyncrequests.AsyncManagementBase.call:body": _AMQP_VALUE + " (as above)",
+    "amqp10_sync._requests.ManagementClient.call:body": _AMQP_VALUE + " (as above)",
+    **{f"{where}.__init__:options": _PASSTHROUGH + " (the Requester's options)"
+       for where in ("amqp10_proto._asyncrequests.AsyncCbsBase",
+                     "amqp10_proto._asyncrequests.AsyncManagementBase",
+                     "amqp10_sync._requests.CbsClient", "amqp10_sync._requests.ManagementClient",
+                     "amqp10_sync._requests.Requester")},
 }
 
 def _is_map(t: object) -> bool:
