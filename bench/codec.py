@@ -2,6 +2,11 @@
 
 Usage: python bench/codec.py [--quick]
 
+Messages: typical (5 application properties, 1 annotation), typical-10 (issue 12's:
+10 application properties, 3 message annotations, 1 delivery annotation), tiny, 1 MiB.
+The Azure SDK's ``_pyamqp`` decode (every section read; it has no lazy path) is a
+third column when its venv (shared/peers' peers_ensure_ws_venv) is there.
+
 For three messages (typical, tiny, 1 MiB body) it times, per message:
 - encode: amqp10 ``Message.encode()`` vs proton ``Message.encode()``;
 - decode: amqp10 ``Message.decode(data).body`` (lazy: the body read, other
@@ -22,7 +27,9 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+import _bench
 import proton
+from _bench import azure_available, machine
 
 from amqp10_proto import Header, Message, Properties
 
@@ -46,6 +53,20 @@ def typical() -> Message:
             "tenant": "acme", "attempt": 3, "urgent": True, "score": 0.5, "region": "eu-west",
         },
         message_annotations={"x-opt-partition-key": "pk-7"},
+    )
+
+
+def typical10() -> Message:
+    """Issue 12's typical message: ~10 application properties and annotations of both kinds."""
+    base = typical()
+    return Message(
+        base.body, header=base.header, properties=base.properties,
+        application_properties={**(base.application_properties or {}), "customer": "c-1042",
+                                "items": 7, "total": 129.95, "currency": "EUR",
+                                "retry": False},
+        message_annotations={"x-opt-partition-key": "pk-7", "x-opt-sequence-number": 1042,
+                             "x-opt-enqueued-time": NOW},
+        delivery_annotations={"x-opt-lock-token": "lock-7f3a"},
     )
 
 
@@ -82,7 +103,9 @@ def copies(fn: Callable[[], Any], size: int) -> float:
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     rows: list[tuple[str, str, float, float]] = []
-    cases = [("typical", typical(), 20000), ("tiny", tiny(), 50000), ("1 MiB body", big(), 200)]
+    cases = [("typical", typical(), 20000), ("typical-10", typical10(), 20000),
+             ("tiny", tiny(), 50000), ("1 MiB body", big(), 200)]
+    azure: dict[str, float] = {}
     for name, msg, number in cases:
         if quick:
             number = max(10, number // 20)
@@ -114,11 +137,20 @@ def main(argv: list[str]) -> int:
         rows.append((name, "encode", enc_ours, enc_proton))
         rows.append((name, "decode (body read)", dec_ours, dec_proton))
         rows.append((name, "decode (all sections read)", dec_all, dec_proton))
+        if azure_available():  # the Azure SDK's _pyamqp reads every section too
+            azure[name] = _bench.azure("decode", data_hex=data.hex(), number=number,
+                                       repeat=repeat)["us"]
 
-    print(f"python {sys.version.split()[0]}, python-qpid-proton {'.'.join(map(str, proton.VERSION))}")
-    print(f"{'message':<12} {'operation':<28} {'amqp10 µs':>10} {'proton µs':>10} {'ratio':>7}")
+    print(f"{machine()}, python-qpid-proton {'.'.join(map(str, proton.VERSION))}")
+    if not azure_available():
+        print("(no Azure _pyamqp anchor: run shared/peers' peers_ensure_ws_venv first)")
+    print(f"{'message':<12} {'operation':<28} {'amqp10 µs':>10} {'proton µs':>10} {'ratio':>7} "
+          f"{'pyamqp µs':>10} {'ratio':>7}")
     for name, op, ours, theirs in rows:
-        print(f"{name:<12} {op:<28} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>7.2f}")
+        line = f"{name:<12} {op:<28} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>7.2f}"
+        if name in azure and op.startswith("decode"):
+            line += f" {azure[name]:>10.2f} {ours / azure[name]:>7.2f}"
+        print(line)
 
     size = 1 << 20
     msg = big()

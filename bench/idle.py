@@ -1,7 +1,7 @@
 """Idle cost: CPU an open, idle connection spends per minute, per adapter.
 
 Usage: python bench/idle.py [--seconds 60] [--idle-timeout 60] [--port 35831]
-                            [--adapters sync,asyncio,trio]
+                            [--adapters sync,asyncio,trio] [--quick]
 
 Starts the Qpid Proton C broker (stopped after if this script started it). Each
 adapter runs in its own process, all at once: it opens a connection (asking the
@@ -25,6 +25,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from _bench import asyncio_all, machine, trio_all
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(os.environ.get("AMQP10_PEERS_DIR", ROOT.parent / "shared" / "peers"))
@@ -94,11 +96,8 @@ def idle_asyncio(port: int, seconds: float, idle_timeout: float) -> tuple[float,
 
     import amqp10_asyncio
 
-    async def spawn(*fns: Any) -> None:
-        await asyncio.gather(*(fn() for fn in fns))
-
     result: tuple[float, bool] = asyncio.run(_idle_async(
-        amqp10_asyncio, asyncio.sleep, spawn, port, seconds, idle_timeout))
+        amqp10_asyncio, asyncio.sleep, asyncio_all, port, seconds, idle_timeout))
     return result
 
 
@@ -107,13 +106,8 @@ def idle_trio(port: int, seconds: float, idle_timeout: float) -> tuple[float, bo
 
     import amqp10_trio
 
-    async def spawn(*fns: Any) -> None:
-        async with trio.open_nursery() as nursery:
-            for fn in fns:
-                nursery.start_soon(fn)
-
     result: tuple[float, bool] = trio.run(
-        _idle_async, amqp10_trio, trio.sleep, spawn, port, seconds, idle_timeout)
+        _idle_async, amqp10_trio, trio.sleep, trio_all, port, seconds, idle_timeout)
     return result
 
 
@@ -127,8 +121,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--idle-timeout", type=float, default=60.0)
     ap.add_argument("--port", type=int, default=35831)
     ap.add_argument("--adapters", default="sync,asyncio,trio")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 2 s idle")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.quick:
+        args.seconds = 2.0
     if args.child:
         cpu, alive = RUNNERS[args.child](args.port, args.seconds, args.idle_timeout)
         print(json.dumps({"cpu": cpu, "alive": alive}))
@@ -150,6 +147,7 @@ def main(argv: list[str]) -> int:
         if ours:
             subprocess.run(["bash", str(PEERS / "stop-qpid-broker"), str(args.port)],
                            capture_output=True)
+    print(machine())
     print(f"idle for {args.seconds:.0f} s, idle-timeout {args.idle_timeout:g} s "
           f"(heartbeats from the broker every {args.idle_timeout / 2:g} s)")
     print(f"{'adapter':<13} {'CPU ms/min':>10} {'still open':>10}")
