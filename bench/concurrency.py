@@ -1,0 +1,193 @@
+"""Many concurrent senders on one link (issue 12, item 1), against the Qpid Proton C broker.
+
+Usage: python bench/concurrency.py [--count 20000] [--port 35831] [--rounds 1]
+                                   [--adapters sync,asyncio,trio] [--quick]
+
+COUNT messages of 1 KiB go through ``send()`` (which waits for the outcome), split
+among N concurrent callers: asyncio tasks (``asyncio.gather``) and trio tasks (a
+nursery) for N = 1, 10, 100, 1 000, 10 000, threads on the blocking adapter for
+N = 1, 10, 100, 1 000; each caller sends its share one after the other. Then
+"100 links": one session, 100 senders, one caller per link. Every row is a fresh
+connection. Printed: msg/s (median of the rounds), the ratio to the same adapter's
+10-caller row (issue 12's target: 10 000 callers within 0.8x of 10) and to
+python-qpid-proton's credit-driven send of COUNT messages on one link, and on 100
+links, in the same run. The Azure SDK's ``_pyamqp`` has no such workload (its
+SendClient does one blocking send at a time), so it is not an anchor here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+import proton
+from _bench import BODY, asyncio_all, machine, qpid_broker, run_container, trio_all
+from e2e import Target, _ProtonClient, _ProtonSend
+
+LINKS = 100
+
+
+class _ProtonSendLinks(_ProtonClient):
+    """COUNT messages over LINKS senders of one session, each sending as its credit allows."""
+
+    def __init__(self, target: Target, address: str, count: int) -> None:
+        super().__init__(target, address, count)
+        self.sent: dict[Any, int] = {}
+        self.confirmed = 0
+
+    def on_start(self, event: Any) -> None:
+        conn = self.connect(event)
+        for i in range(LINKS):
+            event.container.create_sender(conn, f"{self.address}-{i}")
+
+    def on_sendable(self, event: Any) -> None:
+        share = self.count // LINKS
+        n = self.sent.get(event.sender, 0)
+        while event.sender.credit and n < share:
+            event.sender.send(proton.Message(body=BODY))
+            n += 1
+        self.sent[event.sender] = n
+
+    def on_accepted(self, event: Any) -> None:
+        self.confirmed += 1
+        if self.confirmed == self.count // LINKS * LINKS:
+            event.connection.close()
+
+
+def proton_one(target: Target, count: int, n: int) -> float:
+    start = time.perf_counter()
+    run_container(_ProtonSend(target, f"conc-proton-{uuid.uuid4().hex[:6]}", count))
+    return count / (time.perf_counter() - start)
+
+
+def proton_links(target: Target, count: int, n: int) -> float:
+    handler = _ProtonSendLinks(target, f"conc-proton-{uuid.uuid4().hex[:6]}", count)
+    start = time.perf_counter()
+    run_container(handler)
+    return handler.confirmed / (time.perf_counter() - start)
+
+
+def sync_rate(target: Target, count: int, n: int, links: int = 1) -> float:
+    """msg/s of ``n`` threads sharing ``count`` sends over ``links`` senders."""
+    import amqp10_sync
+    from amqp10_proto import Message
+
+    address = f"conc-sync-{uuid.uuid4().hex[:6]}"
+    with amqp10_sync.open_connection(target.url, timeout=120) as conn:
+        session = conn.open_session()
+        senders = [session.open_sender(f"{address}-{i}") for i in range(links)]
+        share = count // n
+        failures: list[BaseException] = []
+        gate = threading.Barrier(n + 1)
+
+        def caller(i: int) -> None:
+            sender = senders[i % links]
+            gate.wait()
+            try:
+                for _ in range(share):
+                    sender.send(Message(BODY))
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        gate.wait()
+        start = time.perf_counter()
+        for t in threads:
+            t.join(600)
+        elapsed = time.perf_counter() - start
+        if failures or any(t.is_alive() for t in threads):
+            raise RuntimeError(f"sync, {n} threads: {failures[:1] or 'a thread hung'}")
+    return share * n / elapsed
+
+
+async def _async_rate(amqp: Any, spawn: Any, target: Target, count: int, n: int,
+                      links: int, name: str) -> float:
+    """msg/s of ``n`` tasks sharing ``count`` sends over ``links`` senders."""
+    from amqp10_proto import Message
+
+    address = f"conc-{name}-{uuid.uuid4().hex[:6]}"
+    async with amqp.open_connection(target.url, timeout=120) as conn:
+        session = await conn.open_session()
+        senders = [await session.open_sender(f"{address}-{i}") for i in range(links)]
+        share = count // n
+
+        async def caller(i: int) -> None:
+            sender = senders[i % links]
+            for _ in range(share):
+                await sender.send(Message(BODY), timeout=600)
+
+        start = time.perf_counter()
+        await spawn(*(lambda i=i: caller(i) for i in range(n)))
+        elapsed = time.perf_counter() - start
+    return share * n / elapsed
+
+
+def asyncio_rate(target: Target, count: int, n: int, links: int = 1) -> float:
+    import asyncio
+
+    import amqp10_asyncio
+
+    return asyncio.run(_async_rate(amqp10_asyncio, asyncio_all, target, count, n, links,
+                                   "asyncio"))
+
+
+def trio_rate(target: Target, count: int, n: int, links: int = 1) -> float:
+    import trio
+
+    import amqp10_trio
+
+    rate: float = trio.run(_async_rate, amqp10_trio, trio_all, target, count, n, links, "trio")
+    return rate
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--port", type=int, default=35831)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--adapters", default="sync,asyncio,trio")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 200 messages, N <= 100")
+    args = ap.parse_args(argv)
+    levels = {"sync": [1, 10, 100, 1000], "asyncio": [1, 10, 100, 1000, 10000],
+              "trio": [1, 10, 100, 1000, 10000]}
+    if args.quick:
+        args.count, args.rounds = 200, 1
+        levels = {k: [n for n in v if n <= 100] for k, v in levels.items()}
+    rates = {"sync": sync_rate, "asyncio": asyncio_rate, "trio": trio_rate}
+    target = Target(args.port)
+    rows: dict[tuple[str, str], list[float]] = {}
+    with qpid_broker(args.port):
+        for _ in range(args.rounds):
+            rows.setdefault(("proton", "1 link"), []).append(
+                proton_one(target, args.count, 1))
+            rows.setdefault(("proton", f"{LINKS} links"), []).append(
+                proton_links(target, args.count, 1))
+            for name in args.adapters.split(","):
+                for n in levels[name]:
+                    count = max(args.count, n)
+                    rows.setdefault((name, str(n)), []).append(rates[name](target, count, n))
+                    print(f"  ({name} {n} done)", file=sys.stderr, flush=True)
+                rows.setdefault((name, f"{LINKS} links"), []).append(
+                    rates[name](target, args.count, LINKS, LINKS))
+    print(f"{machine()}; python-qpid-proton {'.'.join(map(str, proton.VERSION))}; "
+          f"{args.count} messages of 1 KiB per row (at least one per caller), send() "
+          f"awaiting each outcome; median of {args.rounds} round(s)")
+    print(f"{'client':<8} {'callers':>10} {'msg/s':>9} {'x 10 callers':>12} {'x proton':>9}")
+    med = {key: statistics.median(v) for key, v in rows.items()}
+    for (name, callers), rate in med.items():
+        ten = med.get((name, "10"))
+        anchor = med["proton", f"{LINKS} links" if "links" in callers else "1 link"]
+        print(f"{name:<8} {callers:>10} {rate:>9,.0f} "
+              f"{(f'{rate / ten:.2f}' if ten else '-'):>12} {rate / anchor:>9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
