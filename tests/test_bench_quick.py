@@ -1,0 +1,51 @@
+"""Every benchmark's ``--quick`` mode runs to its end and prints its table (issue 12).
+
+Correctness only: nothing here looks at a figure. The benches that need a broker get
+the Qpid C broker the interop tests use (tests/interop/peers.py), which they leave
+running since they did not start it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.interop.peers import start, stop_all
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+#: e2e --tls runs its own Qpid broker (the binary, given certificates) on this port
+TLS_PORT = 35834
+
+
+@pytest.fixture(scope="module")
+def qpid_port() -> Iterator[int]:
+    yield start("qpid-broker").port
+    stop_all()  # only the peers this session started
+
+#: bench script, extra arguments, a line its table must print
+CASES = [
+    ("codec.py", [], "decode (all sections read)"),
+    ("core.py", ["--count", "2000"], "msg/s"),
+    ("e2e.py", [], "rtt p50"),
+    ("e2e.py", ["--tls", "--adapters", "sync", "--no-azure"], "TLS / plain"),
+    ("concurrency.py", [], "100 links"),
+    ("large.py", ["--clients", "proton,sync,asyncio,trio"], "(peak-base)/size"),
+    ("idle.py", [], "still open"),
+]
+
+
+@pytest.mark.parametrize(("script", "extra", "expect"), CASES,
+                         ids=[f"{c[0]}{' '.join(c[1][:1])}" for c in CASES])
+def test_bench_quick(script: str, extra: list[str], expect: str, qpid_port: int) -> None:
+    args = [sys.executable, str(BENCH / script), *extra]
+    if script != "core.py":
+        args.append("--quick")
+    if script not in ("codec.py", "core.py"):
+        args += ["--port", str(TLS_PORT if "--tls" in extra else qpid_port)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=BENCH.parent)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert expect in proc.stdout, proc.stdout
