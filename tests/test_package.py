@@ -34,6 +34,20 @@ def test_core_imports_no_io_or_concurrency_modules() -> None:
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def test_the_shared_client_layer_imports_no_io_modules() -> None:
+    """amqp10_proto.client is I/O-free too (DESIGN): no event loop, socket or TLS module;
+    it logs, and logging imports threading, so that one is allowed here."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import amqp10_proto.client\n"
+        "bad = {'trio', 'asyncio', 'socket', 'ssl', 'selectors'}\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 @pytest.mark.parametrize("name", [*PACKAGES, "amqp10_proto.codec", "amqp10_proto.errors",
                                   "amqp10_proto.performatives"])
 def test_public_namespace_exports_exactly_all(name: str) -> None:

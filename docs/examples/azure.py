@@ -17,7 +17,7 @@ import urllib.parse
 from typing import Any
 
 import amqp10_sync as amqp
-from amqp10_proto import AmqpValue, Described, Message, Properties, SaslPlain, Symbol
+from amqp10_proto import AmqpValue, Described, Message, Properties, SaslPlain, Source, Symbol
 
 # A session-enabled Service Bus queue: the filter's value is the session id to lock
 # (None: the next available session).
@@ -53,7 +53,7 @@ def receive_from_session(conn: amqp.Connection, queue: str, session_id: str | No
     ):
         # Service Bus answers with the session it locked in the attached source's filter.
         source = receiver.remote_source
-        print(f"locked session: {source.filter if source is not None else None}")
+        print(f"locked session: {source.filter if isinstance(source, Source) else None}")
         for msg in receiver.receive_batch(count, timeout=10):
             msg.accept()  # "complete" in Service Bus terms
             bodies.append(msg.body)

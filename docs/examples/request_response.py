@@ -26,6 +26,7 @@ async def responder(url: str, address: str, ready: asyncio.Event, count: int) ->
         for _ in range(count):
             request = await requests.receive(timeout=10)
             props = request.properties
+            assert props is not None and props.reply_to is not None  # a request says where
             reply = Message(request.body.upper(),
                             properties=Properties(to=props.reply_to,
                                                   correlation_id=props.message_id))
@@ -50,6 +51,7 @@ async def requester(url: str, address: str, texts: list[str]) -> list[str]:
             await requests.send(request, timeout=10)
             answer = await inbox.receive(timeout=10)
             await answer.accept()
+            assert answer.properties is not None
             assert answer.properties.correlation_id == f"request-{i}"
             answers.append(answer.body.decode())
     return answers

@@ -51,6 +51,7 @@ def consume(urls: Sequence[str], address: str, count: int, events: list[str],
             session.open_receiver(address, credit=20) as receiver:
         while len(processed) < count:
             msg = receiver.receive(timeout=60)
+            assert msg.properties is not None  # our sender gives each message an id
             key = str(msg.properties.message_id)
             processed[key] = processed.get(key, 0) + 1  # idempotent: count, do the work once
             # SettlementLost: the connection went first; the broker delivers it again.

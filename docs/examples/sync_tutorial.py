@@ -45,8 +45,9 @@ def receive_orders(session: amqp.Session, address: str, count: int) -> list[str]
                 msg = receiver.receive(timeout=2)
             except TimeoutError:
                 break  # nothing more arrived in time
-            print(f"received {msg.body!r} id={msg.properties.message_id} "
-                  f"{msg.application_properties}")
+            props = msg.properties  # None when the message has no properties section
+            message_id = str(props.message_id) if props else None
+            print(f"received {msg.body!r} id={message_id} {msg.application_properties}")
             msg.accept()  # settles it: the broker forgets the message
             bodies.append(msg.body.decode())
     return bodies

@@ -97,12 +97,19 @@ def _answer(request: Any) -> Message:
                                                   correlation_id=request.properties.message_id))
 
 
-def _request(adapter: str, reply_to: str) -> Message:
+def _reply_to(request: Any) -> str:
+    """Where a request wants its answer (every request of the demo says)."""
+    props = request.properties
+    assert props is not None and props.reply_to is not None
+    return str(props.reply_to)
+
+
+def _request(adapter: str, reply_to: str | None) -> Message:
     return Message(b"ping", properties=Properties(message_id=f"{adapter}-request",
                                                   reply_to=reply_to))
 
 
-def _exchange(reply_to: str, answer: Any) -> str:
+def _exchange(reply_to: str | None, answer: Any) -> str:
     return (f"request/response: sent 'ping' with reply-to {reply_to!r} (a dynamic queue); the "
             f"service answered {_show(answer)} (correlation-id "
             f"{answer.properties.correlation_id!r})")
@@ -134,7 +141,7 @@ def _sync_story(url: str, say: Say, t: float) -> None:
                     session.open_sender(service) as client:
                 client.send(_request("sync", replies.address))
                 request = requests.receive(timeout=t)
-                with session.open_sender(request.properties.reply_to) as responder:
+                with session.open_sender(_reply_to(request)) as responder:
                     responder.send(_answer(request))
                 request.accept()
                 answer = replies.receive(timeout=t)
@@ -167,7 +174,7 @@ async def _async_story(amqp: Any, adapter: str, url: str, say: Say, t: float) ->
                     session.open_sender(service) as client:
                 await client.send(_request(adapter, replies.address))
                 request = await requests.receive(timeout=t)
-                async with session.open_sender(request.properties.reply_to) as responder:
+                async with session.open_sender(_reply_to(request)) as responder:
                     await responder.send(_answer(request))
                 await request.accept()
                 answer = await replies.receive(timeout=t)

@@ -13,6 +13,8 @@ import inspect
 import logging
 from typing import Any
 
+from typing_extensions import Self
+
 from ._cbs import CBS_NODE, SAS_TOKEN_TYPE, AccessToken, SasCredential
 from ._errors import LinkDetachedError
 from ._message import Message
@@ -80,7 +82,7 @@ class AsyncRequesterBase(RequesterBase):
             if link is not None:
                 await link.close(timeout=timeout)
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         if self._sender is None:
             await self.open()
         return self

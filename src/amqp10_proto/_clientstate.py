@@ -22,12 +22,14 @@ from typing_extensions import TypeVar
 
 from ._definitions import (
     Accepted,
+    Coordinator,
     Error,
     Modified,
     ReceiverSettleMode,
     Rejected,
     Released,
     Source,
+    Target,
 )
 from ._delivery import Delivery, DeliveryState
 from ._errors import (
@@ -128,16 +130,18 @@ class LinkInfo:
     # their precise types are Source | Described | None and Target | Coordinator |
     # Described | None (2.7.3: null when the peer refuses, Described for an extension).
     @property
-    def remote_source(self) -> Any:
+    def remote_source(self) -> Source | Described | None:
         """The source the peer attached (3.5.3): for a receiver, the node it reads from."""
         a: Attach | None = self._core.remote_attach
-        return None if a is None else a.source
+        source: Source | Described | None = None if a is None else a.source
+        return source
 
     @property
-    def remote_target(self) -> Any:
+    def remote_target(self) -> Target | Coordinator | Described | None:
         """The target the peer attached (3.5.4): for a sender, the node it writes to."""
         a: Attach | None = self._core.remote_attach
-        return None if a is None else a.target
+        target: Target | Coordinator | Described | None = None if a is None else a.target
+        return target
 
     @property
     def remote_properties(self) -> dict[Any, Any] | None:

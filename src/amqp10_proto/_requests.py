@@ -57,7 +57,7 @@ class PendingRequest:
 
     @property
     def done(self) -> bool:
-        """Answered, or past its deadline (:meth:`RequestTracker.expire`)."""
+        """Answered, or past its deadline (:meth:`~amqp10_proto.RequestTracker.expire`)."""
         return self.reply is not None or self.expired
 
     def __repr__(self) -> str:

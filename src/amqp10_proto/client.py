@@ -10,14 +10,16 @@ from __future__ import annotations
 import enum
 import errno
 import logging
-import ssl
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol
 
 from typing_extensions import TypeVar
 
 from ._asyncreceiver import AsyncReceiverBase
+from ._asyncrequests import AsyncCbsBase, AsyncManagementBase, AsyncRequesterBase
 from ._checks import (
+    SettlingReceiver,
     check_connect_timeouts,
     check_credit,
     check_link_options,
@@ -77,12 +79,33 @@ from ._message import Message
 from ._performatives import Open
 from ._reconnect import FirstConnect, Reconnect, ReconnectInfo
 from ._recovery import Recovering
+from ._requester import (
+    DEFAULT_REQUEST_TIMEOUT,
+    CbsCalls,
+    ManagementCalls,
+    RequesterBase,
+    TokenProvider,
+    check_token,
+)
+from ._requests import PendingRequest
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
 from ._state import LinkState, SessionState
 from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
+    "AsyncCbsBase",
+    "AsyncManagementBase",
+    "AsyncRequesterBase",
+    "SettlingReceiver",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "CbsCalls",
+    "ManagementCalls",
+    "RequesterBase",
+    "TokenProvider",
+    "check_token",
+    "PendingRequest",
+    "SocketLike",
     "FirstConnect",
     "Reconnect",
     "ReconnectInfo",
@@ -123,6 +146,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    import ssl
+
     from ._connection import Connection
     from .trace import FrameTracer
 
@@ -264,7 +289,6 @@ DEFAULT = _Default.DEFAULT
 
 #: What an adapter's ``sasl=`` takes: mechanisms to offer, None (no SASL layer), or DEFAULT.
 SaslOption = SaslCredentials | list[SaslCredentials] | None | _Default
-_Mechanisms = SaslCredentials | list[SaslCredentials] | None
 
 
 def _check_plain(sasl: Any, tls: bool, host: str, allowed: bool) -> None:
@@ -323,6 +347,8 @@ def connect_failure(exc: BaseException, url: ParsedURL,
             errno.ECONNREFUSED, f"connection refused by {where}: nothing listens there "
                                 "(is the broker running, and on that port?)")
     elif (tls_error := _ssl_error(exc)) is not None:
+        import ssl  # loaded already: there is an SSLError
+
         new = ssl.SSLError(tls_error.errno, f"{where} did not answer in TLS "
                                             f"({tls_error.reason or tls_error}): is it a plain "
                                             "AMQP port? Use amqp:// for a plain port, amqps:// "
@@ -339,10 +365,14 @@ def connect_failure(exc: BaseException, url: ParsedURL,
 
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     """The TLS handshake error that says the peer does not speak TLS (trio wraps it)."""
+    module = sys.modules.get("ssl")  # the core imports no ssl; an SSLError means it is loaded
+    if module is None:
+        return None
     for e in (exc, exc.__cause__):
-        if isinstance(e, ssl.SSLError) and not isinstance(e, ssl.SSLCertVerificationError) \
+        if isinstance(e, module.SSLError) and not isinstance(e, module.SSLCertVerificationError) \
                 and any(word in str(e) for word in _NOT_TLS):
-            return e
+            found: ssl.SSLError = e
+            return found
     return None
 
 
@@ -356,7 +386,7 @@ def _silent_or_tls(core: Connection) -> bool:
 
 
 def url_sasl(url: str, sasl: SaslOption, *, ssl_context: ssl.SSLContext | None,
-             allow_plain_without_tls: bool) -> tuple[ParsedURL, _Mechanisms]:
+             allow_plain_without_tls: bool) -> tuple[ParsedURL, SaslCredentials | list[SaslCredentials] | None]:
     """The parsed URL and the SASL mechanisms for an adapter's ``open_connection``.
 
     DEFAULT means PLAIN with the URL's (percent-decoded) credentials, ANONYMOUS
@@ -375,7 +405,7 @@ def url_sasl(url: str, sasl: SaslOption, *, ssl_context: ssl.SSLContext | None,
     return parsed, sasl
 
 
-def url_mechanisms(parsed: ParsedURL, sasl: SaslOption) -> _Mechanisms:
+def url_mechanisms(parsed: ParsedURL, sasl: SaslOption) -> SaslCredentials | list[SaslCredentials] | None:
     """The SASL mechanisms for one URL of a (failover) list: DEFAULT is PLAIN with its
     credentials, ANONYMOUS without; anything else is the caller's choice as given."""
     if sasl is DEFAULT:
@@ -403,7 +433,7 @@ def urls_sasl(urls: str | Sequence[str], sasl: SaslOption, *,
 
 
 def connect_sasl(sasl: SaslOption, *, tls: bool, host: str,
-                 allow_plain_without_tls: bool) -> _Mechanisms:
+                 allow_plain_without_tls: bool) -> SaslCredentials | list[SaslCredentials] | None:
     """The SASL mechanisms for an adapter's ``connect`` over a given stream (DEFAULT: ANONYMOUS)."""
     if sasl is DEFAULT:
         sasl = SaslAnonymous()

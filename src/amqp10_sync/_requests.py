@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import Self
 
 from amqp10_proto._cbs import CBS_NODE, SAS_TOKEN_TYPE, AccessToken, SasCredential
 from amqp10_proto._message import Message
@@ -24,6 +26,9 @@ from amqp10_proto._requester import (
 )
 from amqp10_proto._requests import MANAGEMENT_NODE, PendingRequest
 from amqp10_proto.errors import LinkDetachedError
+
+if TYPE_CHECKING:
+    from ._session import Session
 
 __all__ = ["CbsClient", "ManagementClient", "Requester"]
 
@@ -42,7 +47,7 @@ class Requester(RequesterBase):
     on a dynamic node (``dynamic_reply=True``) or on a fixed queue (``reply_address=``).
     """
 
-    def __init__(self, session: Any, address: str, **options: Any) -> None:
+    def __init__(self, session: Session, address: str, **options: Any) -> None:
         super().__init__(session, address, **options)
         self._cond = threading.Condition()
         self._reading = False
@@ -74,7 +79,7 @@ class Requester(RequesterBase):
             if link is not None:
                 link.close(timeout=timeout)
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         if self._sender is None:
             self.open()
         return self
@@ -139,7 +144,8 @@ class Requester(RequesterBase):
 class ManagementClient(ManagementCalls, Requester):
     """A management node's client (the AMQP Management draft; default ``$management``)."""
 
-    def __init__(self, session: Any, address: str = MANAGEMENT_NODE, **options: Any) -> None:
+    def __init__(self, session: Session, address: str = MANAGEMENT_NODE,
+                 **options: Any) -> None:
         super().__init__(session, address, **options)
 
     def call(self, operation: str, *, type: str, name: str | None = None,
@@ -156,7 +162,7 @@ class CbsClient(CbsCalls, Requester):
     """Claims-based security on ``$cbs``: put tokens, and put them again before they expire
     (``start_refresh()`` runs a thread that does so until ``close()``)."""
 
-    def __init__(self, session: Any, address: str = CBS_NODE, **options: Any) -> None:
+    def __init__(self, session: Session, address: str = CBS_NODE, **options: Any) -> None:
         super().__init__(session, address, **options)
         self._cbs_init()
         self._kick = threading.Event()

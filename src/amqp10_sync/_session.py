@@ -13,6 +13,7 @@ from amqp10_proto import (
 from amqp10_proto import Session as CoreSession
 from amqp10_proto.client import (
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_REQUEST_TIMEOUT,
     SessionBase,
     SettleMode,
     receiver_attach_args,
@@ -20,6 +21,7 @@ from amqp10_proto.client import (
 )
 
 from ._link import Receiver, Sender, _Link
+from ._requests import Requester
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -116,6 +118,18 @@ class Session(SessionBase["Connection"]):
                                    attach_args=args)
         assert isinstance(receiver, Receiver)
         return receiver
+
+    def open_requester(self, address: str, *, reply_address: str | None = None,
+                       dynamic_reply: bool = False,
+                       request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+                       timeout: float | None = None) -> Requester:
+        """A request/response client to ``address``, attached (see :class:`Requester`):
+        replies come on the node itself, on ``reply_address``, or on a dynamic node
+        (``dynamic_reply=True``); ``request_timeout`` is each request's default."""
+        requester = Requester(self, address, reply_address=reply_address,
+                              dynamic_reply=dynamic_reply, timeout=request_timeout)
+        requester.open(timeout)
+        return requester
 
     def _open_link(self, cls: type[_Link], attach: Any, timeout: float | None,
                    needs_remote: bool, **extra: Any) -> _Link:

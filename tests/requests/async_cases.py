@@ -114,3 +114,12 @@ async def close_ends_the_waits(amqp: ModuleType, req: ModuleType, gather: Gather
         await gather(ask(), ask(), ask(), closer())
         assert time.monotonic() - start < 5
         assert len(errors) == 3 and requester.in_flight == 0
+
+
+async def session_opens_a_requester(amqp: ModuleType, url: str, address: str) -> None:
+    """``await session.open_requester(address, ...)``: attached, asking at once."""
+    async with amqp.open_connection(url, timeout=10) as conn, conn.open_session() as s:
+        requester = await s.open_requester(address, dynamic_reply=True, request_timeout=10)
+        assert isinstance(requester, amqp.Requester) and requester.reply_to
+        assert (await requester.request(Message("ping"))).body == ["re", "ping"]
+        await requester.close()

@@ -46,3 +46,7 @@ def test_management(broker: RunningBroker) -> None:
 
 def test_close_ends_the_waits(broker: RunningBroker) -> None:
     asyncio.run(cases.close_ends_the_waits(amqp, req, gather, broker.url, asyncio.sleep))
+
+
+def test_session_opens_a_requester(broker: RunningBroker, responder: Responder) -> None:
+    asyncio.run(cases.session_opens_a_requester(amqp, broker.url, responder.address))

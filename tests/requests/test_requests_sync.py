@@ -96,7 +96,7 @@ def test_token_refresh_with_short_lived_tokens(broker: RunningBroker,
 def test_provider_must_return_an_access_token(broker: RunningBroker) -> None:
     with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s, \
             CbsClient(s) as cbs, pytest.raises(TypeError, match="AccessToken"):
-        cbs.authorize(AUD, lambda audience: "just a string")
+        cbs.authorize(AUD, lambda audience: "just a string")  # type: ignore[arg-type]
 
 
 def test_management_read(broker: RunningBroker) -> None:
@@ -147,3 +147,11 @@ def test_close_ends_the_waits(broker: RunningBroker) -> None:
         assert all(isinstance(e, LinkDetachedError) for e in errors), errors
         with pytest.raises(RuntimeError, match="not open, or closed"):
             requester.request(Message(b"again"))
+
+
+def test_session_opens_a_requester(broker: RunningBroker, responder: Responder) -> None:
+    with amqp.open_connection(broker.url, timeout=10) as conn, conn.open_session() as s:
+        requester = s.open_requester(responder.address, dynamic_reply=True, request_timeout=10)
+        assert isinstance(requester, amqp.Requester) and requester.reply_to
+        assert requester.request(Message("ping")).body == ["re", "ping"]
+        requester.close()

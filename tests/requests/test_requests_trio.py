@@ -50,3 +50,7 @@ def test_management(broker: RunningBroker) -> None:
 
 def test_close_ends_the_waits(broker: RunningBroker) -> None:
     trio.run(cases.close_ends_the_waits, amqp, req, gather, broker.url, trio.sleep)
+
+
+def test_session_opens_a_requester(broker: RunningBroker, responder: Responder) -> None:
+    trio.run(cases.session_opens_a_requester, amqp, broker.url, responder.address)
