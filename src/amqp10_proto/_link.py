@@ -129,6 +129,8 @@ class Link:
         self.unsettled: dict[int, Delivery] = {}
         #: An incoming delivery whose transfers are still arriving (receivers).
         self._current: Delivery | None = None
+        #: Its payload so far, grown in place: one copy of the message, never a list to join.
+        self._partial: bytearray | None = None
         #: Free for the application or adapter (e.g. its own link object).
         self.context: Any = None
         # 2.6.13: the unsettled map our attach carries (None: attach, not resume).
@@ -305,8 +307,7 @@ class Link:
         if current is not None:
             # 2.6.6: what still arrives is discarded; so is what arrived of the delivery
             # in progress (an endless message refused at max-message-size holds nothing).
-            current._chunks = []
-            current._size = 0
+            self._partial = None
         if new is LinkState.CLOSED:
             self._finish(self.remote_error, closed, local=False)
 
@@ -745,24 +746,30 @@ class Receiver(Link):
             self._current = None
             current.aborted = True
             current.settled = current.remote_settled = True
-            current._chunks = []
+            self._partial = None
             self.session._emit(TransferAborted(link=self, delivery=current))
             return
+        data = self._partial
         if payload:
-            current._chunks.append(payload)
-            current._size += len(payload)
+            size = len(payload) if data is None else len(data) + len(payload)
             limit = self.max_message_size
-            if limit and current._size > limit:
+            if limit and size > limit:
+                # Refused before the bytes are kept: an endless delivery never grows past it.
+                self._partial = None
                 raise _LinkError("amqp:link:message-size-exceeded",
                                  f"message larger than max-message-size {limit}")
+            # Grown in place (realloc, amortised): the message is held once, not as
+            # chunks plus their join, so decoding it peaks at twice its size.
+            if data is None:
+                self._partial = data = bytearray(payload)
+            else:
+                data += payload
         if transfer.more:
             return
         self._current = None
-        chunks = current._chunks
-        current._chunks = []
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._partial = None
         try:
-            message = Message.decode(data)
+            message = Message.decode(b"" if data is None else data)
         except DecodeError as exc:
             self._undecodable(current, exc)
             return
@@ -944,6 +951,7 @@ class Receiver(Link):
 
     def _abandon(self, error: Error | None, local: bool, with_connection: bool = False) -> None:
         self._current = None
+        self._partial = None
         self._resumed_current = False
         self._resuming = None
         super()._abandon(error, local, with_connection)

@@ -17,7 +17,7 @@ import struct
 from typing import Any, Literal
 
 from ._composite import _e_annotations, cached_key
-from ._decoder import _as_bytes, decode_one, register_described, skip_value
+from ._decoder import decode_one, register_described, skip_value
 from ._definitions import (
     Header,
     Properties,
@@ -489,7 +489,14 @@ class Message:
         value inside, say, the footer raises :class:`DecodeError` on that read.
         ``lazy=False`` decodes and checks everything now.
         """
-        buf = data if type(data) is bytes else _as_bytes(data)
+        if type(data) is bytes:
+            buf: Any = data
+            view = None
+        else:
+            # A bytearray (a receiver's reassembled transfers) or memoryview is read in
+            # place: only what is kept (the body, the lazy sections) is copied out, so a
+            # large message peaks at twice its size, not three times.
+            buf = view = _byte_view(data)
         only = data_only_message(buf)
         if only is not None:
             return only
@@ -508,7 +515,11 @@ class Message:
                 code = buf[pos + 2]
                 vpos = pos + 3
             else:
-                descriptor, vpos = decode_one(buf, pos + 1)
+                if view is None:
+                    descriptor, vpos = decode_one(buf, pos + 1)
+                else:  # decode_one reads bytes: copy the descriptor alone
+                    vpos = skip_value(buf, pos + 1)
+                    descriptor = decode_one(view[pos + 1:vpos].tobytes())[0]
                 if type(descriptor) is Symbol:
                     code = _SECTION_NAMES.get(descriptor, -1)
                 elif type(descriptor) is ULong:
@@ -530,13 +541,15 @@ class Message:
                 kind, kind_code = "data", _DATA
                 ctor = buf[vpos]
                 if ctor == 0xA0:
-                    body.append(buf[vpos + 2:end])
+                    start = vpos + 2
                 elif ctor == 0xB0:
-                    body.append(buf[vpos + 5:end])
+                    start = vpos + 5
                 else:
                     raise DecodeError("a data section must hold binary", vpos)
+                body.append(buf[start:end] if view is None else view[start:end].tobytes())
             else:
-                section = _Lazy(buf[pos:end], vpos - pos)
+                section = _Lazy(buf[pos:end] if view is None else view[pos:end].tobytes(),
+                                vpos - pos)
                 if code == _SEQUENCE:
                     kind, kind_code = "sequence", _SEQUENCE
                     body.append(section)
@@ -601,11 +614,11 @@ class Message:
         return f"Message({', '.join(parts)})"
 
 
-def data_only_message(buf: bytes) -> Message | None:
+def data_only_message(buf: bytes | memoryview) -> Message | None:
     """The commonest message of all, one data section and nothing else, or None.
 
-    Recognised by its first bytes and built directly (one copy of the body);
-    anything else is for :meth:`Message.decode`.
+    Recognised by its first bytes and built directly (one copy of the body, also
+    from a memoryview); anything else is for :meth:`Message.decode`.
     """
     n = len(buf)
     if n < 5 or buf[2] != 0x75 or buf[1] != 0x53 or buf[0]:
@@ -617,6 +630,8 @@ def data_only_message(buf: bytes) -> Message | None:
         body = buf[8:]
     else:
         return None
+    if type(body) is not bytes:
+        body = body.tobytes()  # type: ignore[union-attr]
     msg = _new_message(Message)
     msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
     msg._body = [body]
@@ -625,6 +640,16 @@ def data_only_message(buf: bytes) -> Message | None:
 
 
 _new_message = object.__new__
+
+
+def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
+    """``data`` as a flat memoryview of bytes, without copying when it already is one."""
+    if isinstance(data, (bytearray, memoryview)):
+        view = memoryview(data)
+        if view.format in ("B", "b", "c") and view.ndim == 1 and view.c_contiguous:
+            return view.cast("B") if view.format != "B" else view
+        return memoryview(view.tobytes())
+    raise TypeError(f"expected bytes, got {type(data).__name__}")
 
 
 def _in_section(exc: EncodeError, where: str) -> EncodeError:
