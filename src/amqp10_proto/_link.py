@@ -34,6 +34,7 @@ from ._definitions import (
     SenderSettleMode,
     Source,
     Target,
+    TransactionalState,
 )
 from ._delivery import Delivery, DeliveryState
 from ._encoder import encode
@@ -85,6 +86,18 @@ def _check_map(unsettled: Mapping[bytes, DeliveryState | None] | None
             raise LocalProtocolError(f"unsettled map value {state!r:.60} for tag {tag!r} is "
                                      "not a delivery state (2.7.3, 3.4)")
     return {bytes(t): v for t, v in out.items()}
+
+
+def txn_state(txn_id: object, outcome: object = None, *, settling: bool = False
+              ) -> TransactionalState:
+    """The transactional-state (4.5.5) that puts a transfer (``settling=False``) or an
+    outcome (``settling=True``: one of 3.4's four) in transaction ``txn_id`` (4.4)."""
+    if type(txn_id) is not bytes:
+        raise TypeError(f"txn_id must be bytes (4.5.1: binary), not {type(txn_id).__name__}")
+    if settling and not isinstance(outcome, _TERMINAL):
+        raise TypeError("a transactional settlement needs its outcome (4.4.2): Accepted(), "
+                        f"Rejected(...), Released() or Modified(...), not {outcome!r:.60}")
+    return TransactionalState(txn_id=txn_id, outcome=outcome)  # type: ignore[arg-type]
 
 
 def serial_diff(a: int, b: int) -> int:
@@ -425,7 +438,8 @@ class Sender(Link):
         return ReceiverSettleMode.FIRST if a is None else a.rcv_settle_mode
 
     def send(self, message: Message | bytes | EncodedMessage, *, settled: bool | None = None,
-             tag: bytes | None = None, message_format: int = 0) -> Delivery:
+             tag: bytes | None = None, message_format: int = 0,
+             txn_id: bytes | None = None) -> Delivery:
         """Send one message as a new delivery.
 
         ``message`` is a :class:`Message`; bytes are a data body (as ``Message(data)``);
@@ -433,8 +447,10 @@ class Sender(Link):
         applies in mixed mode; the link's snd-settle-mode decides otherwise.
         Raises :class:`LocalProtocolError` when there is no credit, the session
         window is closed, or the message exceeds the peer's max-message-size, and
-        TypeError for anything but a message; nothing is sent then.
+        TypeError for anything but a message; nothing is sent then. ``txn_id`` posts it
+        in that transaction (4.4.1: every transfer carries a transactional-state).
         """
+        txn = None if txn_id is None else txn_state(txn_id)
         session = self.session
         if (self.credit <= 0 or self.state is not LinkState.ATTACHED
                 or session.remote_incoming_window <= 0 or session._blocked
@@ -472,12 +488,17 @@ class Sender(Link):
         # 2.6.7: each delivery uses one credit and advances delivery-count.
         self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
         self.credit -= 1
-        perf = transfer_performative(self.handle, did, tag, message_format, pre_settled, False)
+        if txn is None:
+            perf = transfer_performative(self.handle, did, tag, message_format, pre_settled, False)
+        else:
+            delivery.state = txn
+            perf = encode(Transfer(handle=self.handle, delivery_id=did, delivery_tag=tag,
+                                   message_format=message_format, settled=pre_settled, state=txn))
         conn = session.connection
         if size <= conn._peer_max_frame - 8 - len(perf):
             session._transfer_frame(perf, parts, size)
         else:
-            session._send_split(self, delivery, parts, size, pre_settled)
+            session._send_split(self, delivery, parts, size, pre_settled, txn_state=txn)
         return delivery
 
     def _refuse_send(self) -> None:
@@ -881,16 +902,21 @@ class Receiver(Link):
             self.unsettled[delivery_id] = delivery
         self.session.connection._events.append(message_received(self, delivery, message))
 
-    def settle(self, delivery: Delivery, state: DeliveryState | None = None) -> None:
+    def settle(self, delivery: Delivery, state: DeliveryState | None = None, *,
+               txn_id: bytes | None = None) -> None:
         """Give ``delivery`` an outcome and settle it (2.6.12).
 
         In rcv-settle-mode second the outcome goes out unsettled and the core
         settles once the sender has (2.8.3); otherwise it is settled at once.
         ``state`` is checked first (TypeError / ValueError): an outcome of 3.4, or None.
+        With ``txn_id`` the outcome is given in that transaction (4.4.2: a
+        transactional-state carrying it), applied by the peer when it commits.
         A settled delivery is left as it is.
         """
         if state is not _ACCEPTED and state is not None:
             check_delivery_state(state)
+        if txn_id is not None:
+            state = txn_state(txn_id, state, settling=True)
         if delivery.link is not self:
             raise LocalProtocolError("that delivery is not on this link")
         if delivery.settled:

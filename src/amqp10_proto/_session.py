@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import check_credit, check_link_options
 from ._definitions import (
+    Coordinator,
     Error,
     ReceiverSettleMode,
     Role,
@@ -36,6 +37,7 @@ from ._framing import _pack_hdr
 from ._link import Link, Receiver, Sender, _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
 from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
+from ._txn import CoordinatorLink
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -320,13 +322,14 @@ class Session:
                     **link_fields)
 
     def _send_split(self, link: Link, delivery: Delivery, parts: list[bytes], size: int,
-                    settled: bool, resume: bool = False) -> None:
+                    settled: bool, resume: bool = False, txn_state: Any = None) -> None:
         """Queue the transfers of a delivery too large for one frame (2.7.5: split to the
-        peer's max-frame-size); what the window does not allow yet waits in ``_blocked``."""
+        peer's max-frame-size); what the window does not allow yet waits in ``_blocked``.
+        ``txn_state`` (a transactional send) goes on every one of them (4.4.1)."""
         conn = self.connection
         first = Transfer(handle=link.handle, delivery_id=delivery.id, delivery_tag=delivery.tag,
                          message_format=delivery.message_format, settled=settled,
-                         resume=resume, state=delivery.state if resume else None)
+                         resume=resume, state=delivery.state if resume else txn_state)
         # Several frames: one copy of the payload, then views of it.
         payload = memoryview(parts[0] if len(parts) == 1 else b"".join(parts))
         first.more = True
@@ -344,7 +347,7 @@ class Session:
             frames.append((transfer, chunk))
             if pos >= size:
                 break
-            transfer = Transfer(handle=link.handle, more=True)
+            transfer = Transfer(handle=link.handle, more=True, state=txn_state)
         for i, (transfer, chunk) in enumerate(frames):
             if self.remote_incoming_window > 0 and not self._blocked:
                 self._transfer_frame(encode(transfer), [chunk], len(chunk))  # type: ignore[list-item]
@@ -526,9 +529,11 @@ class Session:
                       snd_settle_mode=attach.snd_settle_mode,
                       rcv_settle_mode=attach.rcv_settle_mode, max_message_size=None,
                       properties=None, offered_capabilities=None, desired_capabilities=None)
+        # 4.2: a sender to a Coordinator is a transaction controller's control link.
+        receiver = CoordinatorLink if isinstance(attach.target, Coordinator) else Receiver
         new: Link = (Sender(self, attach.name, handle_ours, **common)  # type: ignore[arg-type]
                      if role is Role.SENDER else
-                     Receiver(self, attach.name, handle_ours, **common))  # type: ignore[arg-type]
+                     receiver(self, attach.name, handle_ours, **common))  # type: ignore[arg-type]
         self._register(new)
         self._remote_links[handle] = new
         new._on_remote_attach(attach)
@@ -582,7 +587,7 @@ class Session:
         self._incoming_left = left - 1
         self.next_incoming_id = (self.next_incoming_id + 1) & 0xFFFFFFFF  # type: ignore[operator]
         link = self._remote_links.get(transfer.handle)
-        if type(link) is not Receiver:
+        if type(link) is not Receiver and not isinstance(link, Receiver):
             link = self._link_for(transfer.handle, "transfer")
             raise RemoteProtocolError(f"transfer on our sending link {link.name!r}",
                                       condition="amqp:invalid-field")
