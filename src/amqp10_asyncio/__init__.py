@@ -18,9 +18,9 @@ timeout (the connection's ``timeout=`` by default)::
                 await receiver.accept(msg)
 
 ``open_connection``, ``open_session``, ``open_sender`` and ``open_receiver``
-also work with a plain ``await``. The bulk path: ``d = await
-sender.send_nowait(msg)`` for many messages, then ``await
-sender.wait_settled(d)`` for each. Cancelling a task never corrupts the
+also work with a plain ``await``. The bulk path: ``outcomes = await
+sender.send_many(messages)``, or ``h = await sender.send_nowait(msg)`` for many
+messages (it waits for no credit), then ``await sender.wait_all(handles)``. Cancelling a task never corrupts the
 connection: a cancelled send either did not go out or is tracked by the core to
 its settlement. Errors are those of ``amqp10_proto.errors`` (ConnectionClosedError,
 SessionEndedError, LinkDetachedError, MessageRejected ...) and the standard
@@ -33,8 +33,9 @@ from amqp10_proto.client import Reconnect, ReconnectInfo
 
 from ._common import Opening
 from ._connection import DEFAULT, Connection, connect, open_connection
-from ._link import ReceivedMessage, Receiver, Sender
+from ._link import ReceivedMessage, Receiver
 from ._requests import CbsClient, ManagementClient, Requester
+from ._sender import Queued, Sender
 from ._session import Session
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Connection",
     "ManagementClient",
     "Opening",
+    "Queued",
     "ReceivedMessage",
     "Receiver",
     "Reconnect",

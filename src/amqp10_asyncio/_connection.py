@@ -22,8 +22,9 @@ import logging
 import os
 import socket
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
@@ -50,12 +51,21 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening
 from ._session import Session
+from ._wake import EventFilter
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
 _BURST = 32  # transfers or settlements queued before a write goes out regardless
+#: Bytes handed to the transport per write when the core gives more at once (a large
+#: message): the transport copies what the socket does not take, so at most this much.
+_CHUNK = 256 * 1024
+
+
+def _expire(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)
 
 
 class _Protocol(asyncio.Protocol):
@@ -95,8 +105,7 @@ class _Protocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         if self._conn._protocol is self:
-            self._conn._paused = False
-            self._conn._notify()
+            self._conn._resume()
 
 
 class _Dialer:
@@ -161,7 +170,13 @@ class Connection(Recovering, ConnectionInfo):
         self._closed_by_user = False
         self._seen_end: CoreConnection | None = None  # the last core whose end was decided
         self._task: asyncio.Task[None] | None = None  # the reconnect loop, while it runs
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[None]] = []  # general waits (_wait_until)
+        #: The futures of targeted waits (_park): woken one by one by their own event,
+        #: all at once by a rare one (_rouse).
+        self._sleepers: set[asyncio.Future[bool]] = set()
+        self._events = EventFilter(core)
+        self._stalled: set[Any] = set()  # senders with credit and a queue, paused by the transport
+        self._backlog: deque[memoryview] = deque()  # bytes of a large write not handed over yet
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._unflushed = 0  # transfers or settlements queued in the core since the last write
@@ -301,14 +316,39 @@ class Connection(Recovering, ConnectionInfo):
             raise TimeoutError(f"{self.label}: still reconnecting after {self._span(timeout)} s")
         self._check()
 
-    def _notify(self) -> None:
-        """Wake every waiter to check its condition again."""
+    async def _park(self, future: asyncio.Future[bool], end: float | None) -> bool:
+        """Wait for ``future``, which its own event resolves (True), or a rare one
+        (:meth:`_rouse`, True: look again); False once the loop time ``end`` passed."""
+        sleepers = self._sleepers
+        sleepers.add(future)
+        timer = None if end is None else self._loop.call_at(end, _expire, future)
+        try:
+            return await future
+        finally:
+            sleepers.discard(future)
+            if timer is not None:
+                timer.cancel()
+
+    def _rouse(self) -> None:
+        """Something rare changed (a link, a session, the transport): every targeted
+        waiter looks at its condition again."""
+        for future in self._sleepers:
+            if not future.done():
+                future.set_result(True)
+
+    def _wake_general(self) -> None:
         waiters = self._waiters
         if waiters:
             self._waiters = []
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(None)
+
+    def _notify(self) -> None:
+        """Wake every waiter to check its condition again."""
+        self._events.stirred = False
+        self._wake_general()
+        self._rouse()
 
     def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
@@ -322,12 +362,19 @@ class Connection(Recovering, ConnectionInfo):
 
     # -- the pump -------------------------------------------------------------------------
     def _after(self) -> None:
-        """After any core call: dispatch events, write what is queued, wake waiters."""
+        """After any core call: dispatch events, write what is queued, wake waiters (the
+        targeted ones were woken by their own events; all of them only after a rare one)."""
         self._unflushed = 0
         self._process()
         self._flush()
         self._process()
-        self._notify()
+        if self._unflushed:  # a sender's pump sent while the events were handled
+            self._unflushed = 0
+            self._flush()
+        self._wake_general()
+        if self._events.stirred:
+            self._events.stirred = False
+            self._rouse()
 
     def _after_soon(self) -> None:
         """After a send or a settlement: write once this loop iteration's are queued (one
@@ -353,7 +400,11 @@ class Connection(Recovering, ConnectionInfo):
                     self._task = self._loop.create_task(self._reconnect())
             elif self._given_up is not None:
                 self._dead = True
-        dispatch_events(core, self.label, reconnecting=self._reconnecting)
+        events = self._events
+        events.core = core
+        # (The filter answers the delivery updates itself; for the rest it is the core.)
+        dispatch_events(cast(CoreConnection, events), self.label,
+                        reconnecting=self._reconnecting)
         if self._reconnecting and not self._dead:
             self._handshake()
 
@@ -377,9 +428,46 @@ class Connection(Recovering, ConnectionInfo):
             if self._trace_out is not None:
                 self._trace_out.feed(data)
             if not self._dead:
-                transport.write(data)
-        if core.ended and not transport.is_closing():
+                if len(data) <= _CHUNK and not self._backlog:
+                    transport.write(data)
+                else:
+                    # Issue 12: no copy of a large write; the transport gets a chunk at a
+                    # time (a view), the next when it has written the last one.
+                    self._backlog.append(memoryview(data))
+                    self._write_backlog(transport)
+        if core.ended and not transport.is_closing() and not self._backlog:
             transport.close()  # after our last frames (a close) are written
+
+    def _write_backlog(self, transport: asyncio.Transport) -> None:
+        backlog = self._backlog
+        while backlog and not self._paused:
+            view = backlog[0]
+            if len(view) <= _CHUNK:
+                backlog.popleft()
+            else:
+                backlog[0] = view[_CHUNK:]
+                view = view[:_CHUNK]
+            transport.write(view)  # (may pause us: pause_writing is called from here)
+        if backlog:
+            self._paused = True  # no new transfers until the backlog is handed over
+
+    def _resume(self) -> None:
+        """The transport's buffer went below its low-water mark: write on, and let the
+        senders that waited for room send (their queues; no waiter is woken for it)."""
+        self._paused = False
+        transport = self._transport
+        if self._backlog and transport is not None and not self._dead:
+            self._write_backlog(transport)
+            if self._paused:
+                return
+            if self._core.ended and not transport.is_closing():
+                transport.close()
+        stalled = self._stalled
+        if stalled:
+            self._stalled = set()
+            for sender in stalled:
+                sender._pump()
+        self._after()
 
     def _on_data(self, data: bytes) -> None:
         if self._dead:
@@ -437,6 +525,7 @@ class Connection(Recovering, ConnectionInfo):
         """The transport is gone or given up on: end the core (its waiters fail, or, when
         the connection reconnects, wait for the next transport)."""
         self._dead = True
+        self._backlog.clear()
         if not self._core.ended:
             self._transport_error = reason
             if not quiet and (self._schedule is None or self._closed_by_user):
@@ -448,6 +537,7 @@ class Connection(Recovering, ConnectionInfo):
         """The core ended and the connection reconnects: the transport is done with."""
         self._dead = True
         self._paused = False
+        self._backlog.clear()
         self._cancel_timer()
         if self._transport is not None:
             self._transport.abort()
@@ -529,6 +619,8 @@ class Connection(Recovering, ConnectionInfo):
         self._cancel_timer()
         self._core = core
         self._seen_end = None
+        self._backlog.clear()  # (bytes for the old transport: the new one starts afresh)
+        self._stalled.clear()
         self._protocol = protocol = _Protocol(self)
         self._transport = None
         self._dead = False

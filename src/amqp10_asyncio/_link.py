@@ -1,4 +1,5 @@
-"""asyncio senders and receivers, and the message a receiver hands out.
+"""asyncio links (what senders and receivers share), receivers, and the message a
+receiver hands out (the sender is in ``_sender``).
 
 The core link holds credit, delivery counts and settlement; these classes only
 wait (on the connection's futures) until an event makes the call possible or
@@ -8,33 +9,26 @@ finished, and keep the application's queue of received messages.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
-from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
-    DeliveryState,
-    EncodedMessage,
     Error,
-    Message,
 )
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
-from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     AsyncReceivedMessage,
     AsyncReceiverBase,
     LinkBase,
-    SenderBase,
-    sendable,
 )
 
 if TYPE_CHECKING:
     from ._connection import Connection
     from ._session import Session
 
-__all__ = ["ReceivedMessage", "Receiver", "Sender"]
+__all__ = ["ReceivedMessage", "Receiver"]
 
 log = logging.getLogger("amqp10")
 
@@ -82,98 +76,6 @@ class _Link(LinkBase["Session"]):
             if exc[0] is None:
                 raise
             log.debug("error closing a link after an exception", exc_info=True)
-
-
-class Sender(SenderBase["Session"], _Link):
-    """A sending link; ``send`` is safe from many tasks at once, and concurrent sends pipeline."""
-
-    _core: CoreSender
-
-    def __init__(self, session: Session, core: CoreSender, **extra: Any) -> None:
-        super().__init__(session, core, **extra)
-        self._waiting = 0
-
-    async def send(self, message: Message | bytes | EncodedMessage, *,
-                   timeout: float | None = None,
-                   settled: bool | None = None) -> DeliveryState | None:
-        """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
-
-        ``message``: a Message; bytes are a data body (``Message(data)``); a message
-        encoded already goes as ``EncodedMessage(data)``; anything else is a TypeError.
-
-        Returns the outcome (``Accepted()``), or None for a pre-settled send (which
-        returns once handed to the transport). Raises MessageRejected /
-        MessageReleased / MessageModified with the peer's error, TimeoutError, or
-        LinkDetachedError / SessionEndedError / ConnectionClosedError. A timeout or a cancel after
-        the message went out leaves it tracked by the core: it is not sent twice.
-        """
-        end = self._conn._deadline(timeout)
-        delivery = await self._send(message, timeout, end, settled)
-        return await self._wait_settled(delivery, timeout, end)
-
-    async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
-                          timeout: float | None = None,
-                          settled: bool | None = None) -> CoreDelivery:
-        """Send without waiting for the outcome (waits only for credit); the bulk path.
-
-        Returns the delivery; pass it to :meth:`wait_settled` later.
-        """
-        return await self._send(message, timeout, self._conn._deadline(timeout), settled)
-
-    async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None) -> CoreDelivery:
-        if type(message) is not Message:
-            message = sendable(message)  # TypeError now, before any wait
-        conn = self._conn
-        if not self._ready():
-            self._waiting += 1
-            try:
-                # While the connection reconnects the link is not gone: this waits for it.
-                ok = await conn._wait_until(lambda: self._ready() or self._gone(), end)
-            finally:
-                self._waiting -= 1
-            if self._gone():
-                self._check()
-                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-            if not ok:
-                raise TimeoutError(f"link {self.name!r}: no credit to send within "
-                                   f"{conn._span(timeout)} s")
-        core = self._core  # (read after the wait: a reconnect attaches a new one)
-        delivery = core.send(message, settled=settled)
-        delivery.context = delivery.settled  # pre-settled: done once written
-        self._track(delivery, message)  # unsettled: sent again if the transport goes first
-        if core.drain_requested and (self._waiting == 0 or core.credit == 0):
-            core.drained()
-            conn._after()
-        else:
-            conn._after_soon()
-        return delivery
-
-    def _ready(self) -> bool:
-        """A send can go now: credit, room in the transport, the connection up, and
-        nothing in doubt from a lost transport still waiting to be sent again first."""
-        return (self._core.sendable and not self._conn._paused and not self._lost
-                and not self._resend)
-
-    async def wait_settled(self, delivery: CoreDelivery, *,
-                           timeout: float | None = None) -> DeliveryState | None:
-        """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
-        return await self._wait_settled(delivery, timeout, self._conn._deadline(timeout))
-
-    async def _wait_settled(self, delivery: CoreDelivery, timeout: float | None,
-                            end: float) -> DeliveryState | None:
-        conn = self._conn
-        if delivery.context:  # pre-settled: wait only while the transport is over its limit
-            if conn._paused:
-                ok = await conn._wait_until(lambda: not conn._paused or conn.closed, end)
-                conn._check()
-                if not ok:
-                    raise TimeoutError("the message was not written within the timeout")
-            return None
-
-        ok = await conn._wait_until(lambda: self._outcome_ready(delivery), end)
-        return self._outcome(delivery, ok, conn._span(timeout))
-
 
 
 class ReceivedMessage(AsyncReceivedMessage["Receiver"]):

@@ -22,8 +22,9 @@ from amqp10_proto.client import (
 )
 
 from ._common import Opening
-from ._link import Receiver, Sender, _Link
+from ._link import Receiver, _Link
 from ._requests import Requester
+from ._sender import Sender
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -57,6 +58,7 @@ class Session(SessionBase["Connection"]):
                     properties: dict[str, Any] | None = None,
                     offered_capabilities: list[str] | None = None,
                     desired_capabilities: list[str] | None = None,
+                    queue_size: int = 1000,
                     timeout: float | None = None) -> Opening[Sender]:
         """Attach a sending link to ``address`` and wait for the peer's attach.
 
@@ -69,7 +71,11 @@ class Session(SessionBase["Connection"]):
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
         None is the anonymous relay (each message's ``to``). Raises
         LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
+        ``queue_size``: how many messages may wait for credit (``send_nowait`` hands
+        them over at once; past that, sends wait for room).
         """
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise ValueError(f"queue_size must be an int of at least 1, not {queue_size!r}")
         args = sender_attach_args(
             address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
             expiry_policy=expiry_policy,
@@ -81,7 +87,7 @@ class Session(SessionBase["Connection"]):
             return self._core.attach_sender(**args)
 
         return Opening(self._open_link(Sender, attach, timeout, needs_remote=address is not None,
-                                       attach_args=args))
+                                       queue_size=queue_size, attach_args=args))
 
     def open_receiver(self, address: str | Source | None = None, *, credit: int = 100,
                       name: str | None = None, dynamic: bool = False,

@@ -1,0 +1,357 @@
+"""The asyncio sender: a queue for what waits for credit, and one future per wait.
+
+Messages that cannot go out at once (no credit, the transport's buffer full, the
+connection reconnecting) wait in the link's bounded queue, in call order; the
+pump sends them as credit comes (2.6.7), so no task is woken for credit. A
+wait for outcomes is a :class:`~._wake.Waiter` kept on the deliveries it waits
+for: an outcome wakes only its own waiters (issue 12).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from amqp10_proto import Accepted, DeliveryState, EncodedMessage, LinkDetached, Message
+from amqp10_proto import Delivery as CoreDelivery
+from amqp10_proto import Sender as CoreSender
+from amqp10_proto import errors as amqp_errors
+from amqp10_proto.client import SenderBase, sendable
+
+from ._link import _Link
+from ._wake import PRESETTLED, TERMINAL, Waiter, add_waiter, release
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._session import Session
+
+__all__ = ["Handle", "Queued", "Sender"]
+
+log = logging.getLogger("amqp10")
+
+
+class Queued:
+    """A message :meth:`Sender.send_nowait` accepted while the link could not send it
+    at once (no credit, the transport's buffer full, or reconnecting).
+
+    It goes out in call order as soon as it can; ``delivery`` is set then. Pass it
+    to :meth:`Sender.wait_settled` or :meth:`Sender.wait_all`.
+    """
+
+    __slots__ = ("delivery", "message", "settled", "waiter")
+
+    def __init__(self, message: Message | EncodedMessage, settled: bool | None) -> None:
+        self.message: Message | EncodedMessage | None = message
+        self.settled = settled
+        self.delivery: CoreDelivery | None = None
+        self.waiter: Any = None  # the waits on it until it is sent (see _wake)
+
+    def __repr__(self) -> str:
+        return f"<Queued {'sent' if self.delivery is not None else 'waiting for credit'}>"
+
+
+#: What ``send_nowait`` returns: the delivery, or the queued message.
+Handle: TypeAlias = CoreDelivery | Queued
+
+
+class Sender(SenderBase["Session"], _Link):
+    """A sending link; ``send`` is safe from many tasks at once, and concurrent sends pipeline.
+
+    What cannot be sent at once waits in a queue of ``queue_size`` messages
+    (``open_sender``), sent in order as the peer grants credit.
+    """
+
+    _core: CoreSender
+
+    def __init__(self, session: Session, core: CoreSender, *, queue_size: int = 1000,
+                 **extra: Any) -> None:
+        super().__init__(session, core, **extra)
+        self._queue: deque[Queued] = deque()
+        self._queue_size = queue_size
+        self._room: deque[asyncio.Future[bool]] = deque()  # calls waiting for queue room
+        self._room_waiting = 0
+
+    @property
+    def queued(self) -> int:
+        """Messages accepted and waiting for credit (at most ``queue_size``)."""
+        return len(self._queue)
+
+    # -- sending ------------------------------------------------------------------------
+    async def send(self, message: Message | bytes | EncodedMessage, *,
+                   timeout: float | None = None,
+                   settled: bool | None = None) -> DeliveryState | None:
+        """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
+
+        ``message``: a Message; bytes are a data body (``Message(data)``); a message
+        encoded already goes as ``EncodedMessage(data)``; anything else is a TypeError.
+
+        Returns the outcome (``Accepted()``), or None for a pre-settled send (which
+        returns once handed to the transport). Raises MessageRejected /
+        MessageReleased / MessageModified with the peer's error, TimeoutError, or
+        LinkDetachedError / SessionEndedError / ConnectionClosedError. A timeout or
+        a cancel before the message went out withdraws it; after, it stays tracked
+        by the core: it is not sent twice.
+        """
+        conn = self._conn
+        end = conn._deadline(timeout)
+        # Its caller holds the message anyway: it joins the queue whatever its length,
+        # and the task wakes once, for the outcome.
+        handle = await self._send(message, timeout, end, settled, room=False)
+        try:
+            ok = await self._wait((handle,), end)
+        except BaseException:
+            self._withdraw((handle,))  # cancelled: what is not sent yet never will be
+            raise
+        return self._result(handle, ok, conn._span(timeout), True)
+
+    async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
+                          timeout: float | None = None,
+                          settled: bool | None = None) -> Handle:
+        """Hand ``message`` over without waiting for its outcome or for credit: the bulk path.
+
+        Returns the delivery, or a :class:`Queued` handle when the link cannot send
+        now (it goes out, in order, as soon as it can); pass either to
+        :meth:`wait_settled` or :meth:`wait_all`. Waits (up to ``timeout``) only
+        while ``queue_size`` messages already wait for credit.
+        """
+        return await self._send(message, timeout, self._conn._deadline(timeout), settled)
+
+    async def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
+                        timeout: float | None = None) -> list[DeliveryState | None]:
+        """``send_nowait`` each message, then :meth:`wait_all`: their outcomes, in order.
+
+        ``timeout`` covers the whole call; when it passes, or the call is cancelled,
+        the messages not sent yet are withdrawn.
+        """
+        conn = self._conn
+        end = conn._deadline(timeout)
+        handles: list[Handle] = []
+        try:
+            for message in messages:
+                handles.append(await self._send(message, timeout, end, None))
+            ok = await self._wait(handles, end)
+        except BaseException:
+            self._withdraw(handles)
+            raise
+        return self._results(handles, ok, conn._span(timeout))
+
+    async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
+                    end: float, settled: bool | None, room: bool = True) -> Handle:
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError now, before any wait
+        queue = self._queue
+        conn = self._conn
+        core = self._core
+        if not queue and core.sendable and not conn._paused and not self._lost \
+                and not self._resend:
+            delivery = self._transfer(message, settled)
+            if core.drain_requested:
+                core.drained()  # 2.6.7: nothing else waits to be sent
+                conn._after()
+            else:
+                conn._after_soon()
+            return delivery
+        self._check()
+        if self._gone():  # (while reconnecting it is not: the message waits its turn)
+            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        if room and len(queue) >= self._queue_size:
+            await self._wait_room(timeout, end)
+            queue = self._queue
+        handle = Queued(message, settled)
+        queue.append(handle)
+        self._pump()
+        conn._after_soon()
+        return handle
+
+    async def _wait_room(self, timeout: float | None, end: float) -> None:
+        """Wait until the queue has room (once it is down to half, the pump wakes one
+        waiter per free slot: a bulk sender wakes once per half queue)."""
+        conn = self._conn
+        self._room_waiting += 1
+        try:
+            while len(self._queue) >= self._queue_size:
+                room = self._room
+                if len(room) > 2 * self._room_waiting + 16:  # drop the waits that are over
+                    self._room = room = deque(f for f in room if not f.done())
+                future: asyncio.Future[bool] = conn._loop.create_future()
+                room.append(future)
+                ok = await conn._park(future, end)
+                if self._gone():
+                    self._check()
+                    raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+                if not ok:
+                    raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                                       f"{conn._span(timeout)} s")
+        finally:
+            self._room_waiting -= 1
+
+    def _transfer(self, message: Message | EncodedMessage, settled: bool | None) -> CoreDelivery:
+        """Hand one message to the core (credit available)."""
+        delivery = self._core.send(message, settled=settled)
+        if delivery.settled:
+            delivery.context = PRESETTLED  # done once handed to the transport
+        else:
+            self._track(delivery, message)  # sent again if the transport goes first
+        return delivery
+
+    def _pump(self) -> None:
+        """Send queued messages while the link may (2.6.7: credit; the transport's room);
+        the connection writes them after. Wakes the senders waiting for room."""
+        conn = self._conn
+        if self._resend:
+            done = self._pump_resends()  # what was in doubt after a reconnect goes first
+            conn._rouse()  # their deliveries were replaced or settled: waiters look again
+            if not done:
+                return
+        queue = self._queue
+        core = self._core
+        while queue and core.sendable and not conn._paused:
+            handle = queue.popleft()
+            message = handle.message
+            assert message is not None
+            delivery = handle.delivery = self._transfer(message, handle.settled)
+            handle.message = None  # the core holds the encoded frames now
+            waiter = handle.waiter
+            if waiter is not None:
+                handle.waiter = None
+                if delivery.context is PRESETTLED:
+                    release(waiter)
+                else:
+                    delivery.context = waiter
+            conn._unflushed += 1
+        if queue and conn._paused and core.sendable:
+            conn._stalled.add(self)  # pumped again when the transport takes more
+        if core.drain_requested and (not queue or core.credit == 0):
+            core.drained()  # 2.6.7: nothing (more) to send; the credit goes back
+        room = self._room
+        free = self._queue_size - len(queue)
+        if room and 2 * free >= self._queue_size:
+            while room and free > 0:
+                future = room.popleft()
+                if not future.done():
+                    future.set_result(True)
+                    free -= 1
+
+    def _withdraw(self, handles: Iterable[Handle]) -> None:
+        """Take the handles' messages not sent yet out of the queue: they never go."""
+        gone = {id(h) for h in handles if type(h) is Queued and h.delivery is None}
+        if gone:
+            self._queue = deque(h for h in self._queue if id(h) not in gone)
+
+    # -- outcomes ---------------------------------------------------------------------------
+    async def wait_settled(self, delivery: Handle, *,
+                           timeout: float | None = None) -> DeliveryState | None:
+        """Wait for the outcome of a :meth:`send_nowait` handle (see :meth:`send`).
+
+        A timeout while the message still waits for credit withdraws it.
+        """
+        conn = self._conn
+        ok = await self._wait((delivery,), conn._deadline(timeout))
+        return self._result(delivery, ok, conn._span(timeout), True)
+
+    async def wait_all(self, handles: Sequence[Handle], *,
+                       timeout: float | None = None) -> list[DeliveryState | None]:
+        """Wait for the outcomes of many :meth:`send_nowait` handles at once, O(n) in all.
+
+        Returns each one's outcome in order: Accepted / Rejected / Released / Modified
+        objects, not raised (None for a pre-settled send). Raises TimeoutError (the
+        messages still waiting for credit are withdrawn), or LinkDetachedError /
+        SessionEndedError / ConnectionClosedError if the link ends first.
+        """
+        conn = self._conn
+        ok = await self._wait(handles, conn._deadline(timeout))
+        return self._results(handles, ok, conn._span(timeout))
+
+    def _finished(self, handle: Handle) -> bool:
+        """Nothing more to wait for: settled, pre-settled and sent, or never going to be."""
+        if isinstance(handle, Queued):
+            if handle.delivery is None:
+                return self._gone()
+            handle = handle.delivery
+        return handle.context is PRESETTLED or self._outcome_ready(handle)
+
+    async def _wait(self, handles: Sequence[Handle] | tuple[Handle, ...], end: float) -> bool:
+        """Wait until every handle is finished; False if the loop time ``end`` passed first.
+
+        One future for the whole wait, kept on each unfinished delivery (or queued
+        message): each outcome is O(1), and the last one wakes the caller.
+        """
+        conn = self._conn
+        finished = self._finished
+        while True:
+            waiter: Waiter | None = None
+            for handle in handles:
+                if finished(handle):
+                    continue
+                if waiter is None:
+                    waiter = Waiter(conn._loop.create_future())
+                waiter.left += 1
+                if isinstance(handle, Queued):
+                    if handle.delivery is None:
+                        handle.waiter = add_waiter(handle.waiter, waiter)
+                        continue
+                    handle = handle.delivery
+                if self._forward:
+                    handle = self._resolve(handle)  # resent after a reconnect
+                handle.context = add_waiter(handle.context, waiter)
+            if waiter is None:
+                return True
+            if not await conn._park(waiter.future, end):
+                return False
+
+    def _result(self, handle: Handle, ok: bool, span: float,
+                raise_outcome: bool) -> DeliveryState | None:
+        """After a wait: the handle's outcome (raised if ``raise_outcome`` and not
+        accepted), or the exception for an unfinished one."""
+        name = self.name
+        if isinstance(handle, Queued):
+            if handle.delivery is None:
+                self._withdraw((handle,))
+                self._check()
+                if not ok:
+                    raise TimeoutError(f"link {name!r}: no credit to send within {span} s")
+                raise amqp_errors.LinkDetachedError(
+                    f"link {name!r} ended before the message was sent")
+            handle = handle.delivery
+        if handle.context is PRESETTLED:
+            return None
+        if not raise_outcome:
+            delivery = self._resolve(handle) if self._forward else handle
+            if delivery.remote_settled or isinstance(delivery.remote_state, TERMINAL):
+                return delivery.remote_state or Accepted()
+        return self._outcome(handle, ok, span)
+
+    def _results(self, handles: Sequence[Handle], ok: bool,
+                 span: float) -> list[DeliveryState | None]:
+        if not ok:
+            self._withdraw(handles)
+        result = self._result
+        return [result(h, ok, span, False) for h in handles]
+
+    # -- events -----------------------------------------------------------------------------
+    def _on_flow_event(self, event: Any) -> None:
+        self._pump()  # credit came, or a drain request (2.6.7): send what waits for it
+
+    def _recovered(self) -> None:
+        super()._recovered()
+        self._pump()
+
+    def _detached(self, event: LinkDetached) -> None:
+        super()._detached(event)
+        if not self._lost:  # (the transport went: the queue waits for the next one)
+            self._drop_queue()
+
+    def _never_back(self) -> None:
+        super()._never_back()
+        self._drop_queue()
+
+    def _drop_queue(self) -> None:
+        """The link is over: what waits for credit is never sent (its waits raise, woken
+        by the event that ended the link); say so for what nobody waits on."""
+        if self._queue:
+            log.warning("%s: link %r ended with %d message(s) still waiting for credit; "
+                        "they were not sent", self._conn.label, self.name, len(self._queue))
+            self._queue.clear()
