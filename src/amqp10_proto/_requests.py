@@ -47,7 +47,8 @@ class PendingRequest:
 
     __slots__ = ("_echo", "context", "deadline", "expired", "message_id", "reply")
 
-    def __init__(self, message_id: Any, deadline: float | None, echo: tuple[Any, Any, Any]) -> None:
+    def __init__(self, message_id: int | uuid.UUID | bytes | str, deadline: float | None,
+                 echo: tuple[Any, Any, Any]) -> None:
         self.message_id = message_id
         self.deadline = deadline
         self.reply: Message | None = None
@@ -122,9 +123,11 @@ class RequestTracker:
                           footer=message.footer)
         request._body, request._body_type = message._body, message._body_type
         deadline = None if timeout is None else now + timeout
-        pending = PendingRequest(props.message_id, deadline,
-                                 (props.message_id, props.correlation_id, props.reply_to))
-        self._pending[props.message_id] = pending
+        message_id = props.message_id
+        assert message_id is not None  # set above when the caller gave none
+        pending = PendingRequest(message_id, deadline,
+                                 (message_id, props.correlation_id, props.reply_to))
+        self._pending[message_id] = pending
         return request, pending
 
     def on_reply(self, message: Message) -> PendingRequest | None:

@@ -13,6 +13,8 @@ import collections.abc as abc
 import importlib
 import inspect
 import re
+import socket
+import ssl
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -153,6 +155,11 @@ ALLOWED: dict[str, str] = {
     "amqp10_proto._types.Described.__init__:descriptor": _AMQP_VALUE + " (3.2.1: symbol "
     "or ulong, but a peer may send any)",
     "amqp10_proto._types.Described.__init__:value": _AMQP_VALUE,
+    "amqp10_proto._requests.PendingRequest.__init__:echo": "the request's own message-id, "
+    "correlation-id and reply-to as sent (each of several AMQP types), to tell an echo "
+    "of it from a reply",
+    "amqp10_proto.client.SocketLike.getpeername:return": "what the socket's family gives "
+    "(a (host, port) tuple for IP, a path for a Unix socket), as socket.getpeername",
     "amqp10_proto._requester.RequesterBase.__init__:session": _ADAPTER_SESSION,
     "amqp10_proto._asyncrequests.AsyncManagementBase.__init__:session": _ADAPTER_SESSION,
     "amqp10_proto._asyncrequests.AsyncCbsBase.__init__:session": _ADAPTER_SESSION,
@@ -244,6 +251,9 @@ def _hints(func: object, module_name: str) -> dict[str, object]:
     package = importlib.import_module(module_name.split(".")[0])
     core = [vars(importlib.import_module(p)) for p in PACKAGES if p.startswith("amqp10_proto")]
     namespace = {k: v for ns in (*core, vars(package), vars(module)) for k, v in ns.items()}
+    # Standard modules the core names only for type checking (it must not import them).
+    namespace.setdefault("ssl", ssl)
+    namespace.setdefault("socket", socket)
     return typing.get_type_hints(func, globalns=namespace)
 
 
