@@ -38,9 +38,16 @@ What it does:
   handshake timeout, and the idle timeout. One client's burst of frames is
   handled a slice per loop turn, so it cannot keep the broker from the others.
 
+- Local transactions (part 4, ``amqp10_cli._broker_txn``): a coordinator per
+  connection; transactional sends are queued only at commit, transactional outcomes
+  applied only at commit (at rollback the messages are available again); a commit
+  that cannot be done whole is refused ``amqp:transaction:rollback``; a control link
+  or connection that ends with a transaction open rolls it back; work naming an
+  unknown txn-id detaches its link with ``amqp:transaction:unknown-id``.
+
 Not supported (refused or ignored, with a clear error where there is one):
-transactions (coordinator links are refused ``amqp:not-implemented``), filters other
-than a selector (answered absent, 3.5.3), persistence, message TTL. Link recovery
+distributed transactions (a declare with a global-id is refused
+``amqp:not-implemented``), filters other than a selector (answered absent, 3.5.3), persistence, message TTL. Link recovery
 (2.6.13) is kept for durable links, and selector filters are applied.
 For production, use RabbitMQ, ActiveMQ Artemis, Qpid Dispatch Router or Azure
 Service Bus.

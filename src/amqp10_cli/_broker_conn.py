@@ -26,8 +26,11 @@ from amqp10_proto import (
     Authenticated,
     ConnectionClosed,
     ConnectionOpened,
+    Coordinator,
     CreditGranted,
+    DeclareReceived,
     DeliveryUpdated,
+    DischargeReceived,
     Error,
     ErrorCondition,
     LinkDetached,
@@ -42,11 +45,13 @@ from amqp10_proto import (
     SessionEnded,
     SessionState,
     Symbol,
+    TransactionAbandoned,
 )
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto.client import describe_error
 
 from ._broker_links import Incoming, Outgoing, answer_attach
+from ._broker_txn import BrokerTransactions
 from ._queues import Router
 
 if TYPE_CHECKING:
@@ -95,6 +100,8 @@ class ServerConnection(asyncio.Protocol):
         self.links: set[Outgoing | Incoming] = set()
         self._links_in: Counter[Session] = Counter()  # live broker links per session
         self.gone: asyncio.Future[None] = self._loop.create_future()
+        #: Local transactions (part 4) declared on this connection.
+        self.transactions = BrokerTransactions(self)
 
     def __repr__(self) -> str:
         return f"<ServerConnection {self.label}>"
@@ -243,6 +250,7 @@ class ServerConnection(asyncio.Protocol):
             core.transport_failed(f"connection lost: {exc}" if exc else "the client went away")
         if core is not None:
             self._process()  # links end: what they held goes back to the queues
+        self.transactions.connection_lost()  # 4.2: what was open is rolled back
         for timer in (self._timer, self._handshake):
             if timer is not None:
                 timer.cancel()
@@ -334,6 +342,8 @@ class ServerConnection(asyncio.Protocol):
                 obj.on_credit()
         elif t is RemoteAttach:
             self._on_remote_attach(event)
+        elif t is DeclareReceived or t is DischargeReceived or t is TransactionAbandoned:
+            self.transactions.handle(event)
         elif t is LinkResumed:
             obj = event.link.context
             if isinstance(obj, Outgoing):
@@ -378,11 +388,13 @@ class ServerConnection(asyncio.Protocol):
         elif self.broker.nodes.wants(link):
             made = self.broker.nodes.attach(self, link)  # $cbs, $management
         else:
-            made = answer_attach(self, link)
+            made = answer_attach(self, link, self.transactions)
         if made is not None:
             self.links.add(made)
             self._links_in[link.session] += 1
             log.debug("%s: attached %r", self.label, made)
+        elif isinstance(link.remote_target, Coordinator) and link.local_error is None:
+            log.debug("%s: attached transaction control link %r", self.label, link.name)
         else:
             log.info("%s: refused link %r: %s", self.label, link.name,
                      describe_error(link.local_error))

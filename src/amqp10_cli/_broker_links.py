@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amqp10_proto import (
     Accepted,
@@ -38,6 +38,7 @@ from amqp10_proto import (
     Target,
     TerminusDurability,
     TerminusExpiryPolicy,
+    TransactionalState,
     UInt,
 )
 from amqp10_proto._events import LinkResumed
@@ -45,6 +46,9 @@ from amqp10_proto.errors import DecodeError, LocalProtocolError
 
 from ._queues import Entry, Queue, Router
 from ._selector import Selector, SelectorError, find_selector
+
+if TYPE_CHECKING:
+    from ._broker_txn import BrokerTransactions
 
 __all__ = ["LINK_STATE_EXPIRY", "PUBLISH_CREDIT", "Host", "Incoming", "LinkStore", "Outgoing",
            "answer_attach"]
@@ -183,8 +187,11 @@ class Outgoing:
     most once), unsettled otherwise, and acts on the peer's outcome.
     """
 
-    def __init__(self, host: Host, link: Sender, queue: Queue, *, owns_node: bool) -> None:
+    def __init__(self, host: Host, link: Sender, queue: Queue, *, owns_node: bool,
+                 transactions: BrokerTransactions | None = None) -> None:
         self.host = host
+        #: The connection's transactions (None: a host without them, e.g. in tests).
+        self.transactions = transactions
         self.link = link
         self.queue = queue
         self.owns_node = owns_node
@@ -256,7 +263,14 @@ class Outgoing:
         self.queue.dispatch()
 
     def on_update(self, event: DeliveryUpdated) -> None:
-        """The peer's disposition: act on the first terminal outcome (3.4)."""
+        """The peer's disposition: act on the first terminal outcome (3.4); one in a
+        transaction (4.4.2) waits for its discharge."""
+        if type(event.state) is TransactionalState:
+            if self.transactions is not None:
+                self.transactions.retire(self, event)
+            else:
+                _no_transactions(self.link)
+            return
         delivery = event.delivery
         entry = delivery.context
         if not isinstance(entry, Entry):
@@ -267,7 +281,7 @@ class Outgoing:
                 return  # a non-terminal state (e.g. received): the outcome is still to come
             state = self._default_outcome()
         delivery.context = None
-        self._outcome(entry, state)
+        self.apply(entry, state)
 
     def _default_outcome(self) -> Any:
         # 3.5.3: settled without an outcome: the source's default-outcome, ours accepted.
@@ -275,7 +289,8 @@ class Outgoing:
         default = getattr(source, "default_outcome", None)
         return default if isinstance(default, _TERMINAL) else Accepted()
 
-    def _outcome(self, entry: Entry, state: Any) -> None:
+    def apply(self, entry: Entry, state: Any) -> None:
+        """Do what the outcome ``state`` (3.4) says with the message ``entry``."""
         queue = self.queue
         if isinstance(state, Accepted):
             self._consumed()
@@ -331,7 +346,7 @@ class Outgoing:
                     d.context = entry
                 elif action is A.SETTLE or (action is A.FORGET and isinstance(res.outcome, _TERMINAL)):  # type: ignore[union-attr]
                     self.link.resume(tag)
-                    self._outcome(entry, res.outcome)  # type: ignore[union-attr]
+                    self.apply(entry, res.outcome)  # type: ignore[union-attr]
                 else:  # resend, abort, wait: the message goes round again (at least once)
                     if action is A.ABORT:
                         self.link.resume(tag)
@@ -405,8 +420,9 @@ class Incoming:
     """
 
     def __init__(self, host: Host, link: Receiver, queue: Queue | None, *,
-                 owns_node: bool) -> None:
+                 owns_node: bool, transactions: BrokerTransactions | None = None) -> None:
         self.host = host
+        self.transactions = transactions
         self.link = link
         self.queue = queue
         self.owns_node = owns_node
@@ -422,14 +438,27 @@ class Incoming:
         where = "the anonymous relay" if self.queue is None else repr(self.queue.address)
         return f"<Incoming {self.link.name!r} to {where}>"
 
-    def on_message(self, delivery: Delivery, message: Message) -> None:
+    def destination(self, message: Message) -> tuple[Queue | None, Error | None]:
+        """The queue ``message`` goes to, or why it cannot go anywhere."""
         queue = self.queue
-        error: Error | None = None
         if queue is None:
-            queue, error = self._route(message)
-        elif queue.deleted:
-            queue, error = None, _error(ErrorCondition.RESOURCE_DELETED,
-                                        f"node {self.queue.address!r} was deleted")  # type: ignore[union-attr]
+            return self._route(message)
+        if queue.deleted:
+            return None, _error(ErrorCondition.RESOURCE_DELETED,
+                                f"node {queue.address!r} was deleted")
+        return queue, None
+
+    def on_message(self, delivery: Delivery, message: Message) -> None:
+        state = delivery.remote_state
+        if type(state) is TransactionalState:
+            # 4.4.1: queued at the commit, not now.
+            if self.transactions is not None:
+                self.transactions.post(self, delivery, message, state)
+            else:
+                _no_transactions(self.link)
+            self._refill()
+            return
+        queue, error = self.destination(message)
         link = self.link
         if queue is not None and not queue.put(message, delivery.message_format):
             error = _error(ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
@@ -445,7 +474,11 @@ class Incoming:
                 log.info("pre-settled message dropped: %s", error.description)
             else:
                 link.reject(delivery, error)
+        self._refill()
+
+    def _refill(self) -> None:
         # 2.6.7: keep the publisher supplied with credit.
+        link = self.link
         if link.attached and link.credit <= PUBLISH_CREDIT // 2:
             link.set_credit(PUBLISH_CREDIT)
         self.host.wake()
@@ -518,11 +551,19 @@ def _detach_stolen(link: Outgoing | Incoming) -> None:
     link.host.wake()
 
 
-def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
+def _no_transactions(link: Link) -> None:
+    if link.state is LinkState.ATTACHED:
+        link.detach(_error(ErrorCondition.TRANSACTION_UNKNOWN_ID,
+                           "no transaction is declared here (4.4)"))
+
+
+def answer_attach(host: Host, link: Link,
+                  transactions: BrokerTransactions | None = None) -> Outgoing | Incoming | None:
     """Answer a peer's attach (2.6.3): attach and make the broker's link, or refuse.
 
     Returns None when refused (the peer gets an attach with a null terminus and a
-    detach with the reason).
+    detach with the reason), and for a control link (4.2), which ``transactions``
+    answers (refused ``amqp:not-implemented`` without them).
     """
     router = host.router
     if isinstance(link, Sender):
@@ -562,7 +603,7 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
             default_outcome=source.default_outcome, outcomes=OUTCOMES,
             capabilities=source.capabilities,
             filter=None if found is None else {found.key: found.value}))
-        out = Outgoing(host, link, queue, owns_node=owns)
+        out = Outgoing(host, link, queue, owns_node=owns, transactions=transactions)
         out.durable, out.kept = durable, kept
         out.selector = None if found is None else found.selector
         if durable:
@@ -572,8 +613,12 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
     assert isinstance(link, Receiver)
     target = link.remote_target
     if isinstance(target, Coordinator):
-        link.refuse(_error(ErrorCondition.NOT_IMPLEMENTED,
-                           "transactions are not supported by this broker"))
+        # 4.2: a transaction controller's control link; the connection's transactions answer.
+        if transactions is None:
+            link.refuse(_error(ErrorCondition.NOT_IMPLEMENTED,
+                               "transactions are not supported here"))
+        else:
+            transactions.attach(link)
         return None
     owns = isinstance(target, Target) and bool(target.dynamic)
     address = target.address if isinstance(target, Target) else None
@@ -603,7 +648,7 @@ def answer_attach(host: Host, link: Link) -> Outgoing | Incoming | None:
                    capabilities=asked.capabilities)
     link.set_credit(PUBLISH_CREDIT)  # sent in a flow once our attach is out
     link.attach(target=reply, max_message_size=host.max_message_size, unsettled=unsettled)
-    made = Incoming(host, link, queue, owns_node=owns)
+    made = Incoming(host, link, queue, owns_node=owns, transactions=transactions)
     made.durable = durable
     if durable:
         host.link_store.attached((host.peer_id, link.name, "receiver"), made)
