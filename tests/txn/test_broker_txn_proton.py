@@ -58,7 +58,36 @@ def queued(broker: RunningBroker, address: str) -> list[Any]:
     return [] if queue is None else [e.message.body for e in queue.peek(0, 1000)]
 
 
-class TxSend(MessagingHandler, TransactionHandler):  # type: ignore[misc]
+class _Script(MessagingHandler, TransactionHandler):  # type: ignore[misc]
+    """What both scripts share: end a transaction as planned, log it, go on."""
+
+    conn: Any
+    commit: bool
+    close_open: bool
+    log: list[str]
+
+    def _next(self) -> None:
+        raise NotImplementedError
+
+    def _end(self, txn: Any, last: bool) -> None:
+        if self.close_open and last:
+            self.log.append("dropped")
+            self.conn.close()  # with the transaction still open
+        elif self.commit:
+            txn.commit()
+        else:
+            txn.abort()
+
+    def on_transaction_committed(self, event: Any) -> None:
+        self.log.append("committed")
+        self._next()
+
+    def on_transaction_aborted(self, event: Any) -> None:
+        self.log.append("aborted")
+        self._next()
+
+
+class TxSend(_Script):
     """tx_send's shape: batches of messages, each in a transaction committed or aborted."""
 
     def __init__(self, url: str, address: str, batches: list[tuple[list[int], bool]],
@@ -98,21 +127,7 @@ class TxSend(MessagingHandler, TransactionHandler):  # type: ignore[misc]
             self.txn.send(self.sender, PMessage(id=n, body=n))
         if self.txn is not None and not self.todo:
             txn, self.txn = self.txn, None
-            if self.close_open and not self.batches:
-                self.log.append("dropped")
-                self.conn.close()
-            elif self.commit:
-                txn.commit()
-            else:
-                txn.abort()
-
-    def on_transaction_committed(self, event: Any) -> None:
-        self.log.append("committed")
-        self._next()
-
-    def on_transaction_aborted(self, event: Any) -> None:
-        self.log.append("aborted")
-        self._next()
+            self._end(txn, not self.batches)
 
     def on_transaction_declare_failed(self, event: Any) -> None:
         self.log.append("declare failed")
@@ -123,7 +138,7 @@ class TxSend(MessagingHandler, TransactionHandler):  # type: ignore[misc]
         self._next()
 
 
-class TxRecv(MessagingHandler, TransactionHandler):  # type: ignore[misc]
+class TxRecv(_Script):
     """tx_recv's shape: take n messages, accept each in a transaction, commit or abort."""
 
     def __init__(self, url: str, address: str, plan: list[tuple[int, bool]],
@@ -158,21 +173,7 @@ class TxRecv(MessagingHandler, TransactionHandler):  # type: ignore[misc]
         self.txn.accept(event.delivery)
         if len(self.got[-1]) == self.n:
             txn, self.txn = self.txn, None
-            if self.close_open and not self.plan:
-                self.log.append("dropped")
-                self.conn.close()
-            elif self.commit:
-                txn.commit()
-            else:
-                txn.abort()
-
-    def on_transaction_committed(self, event: Any) -> None:
-        self.log.append("committed")
-        self._next()
-
-    def on_transaction_aborted(self, event: Any) -> None:
-        self.log.append("aborted")
-        self._next()
+            self._end(txn, not self.plan)
 
 
 def test_committed_sends_arrive_once_and_aborted_ones_never(broker: RunningBroker,
