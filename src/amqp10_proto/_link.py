@@ -653,8 +653,11 @@ class Sender(Link):
         self.session._emit(CreditGranted(link=self, credit=self.credit, drain=self.drain_requested))
 
     def _after_disposition(self, delivery: Delivery) -> None:
-        if (self.auto_settle and not delivery.settled and delivery.remote_state is not None
-                and isinstance(delivery.remote_state, _TERMINAL)):
+        state = delivery.remote_state
+        if isinstance(state, TransactionalState):
+            state = state.outcome  # 4.5.8: the outcome the transaction will apply
+        if (self.auto_settle and not delivery.settled and state is not None
+                and isinstance(state, _TERMINAL)):
             # A terminal outcome: we are done with it. If the receiver settled
             # too (mode first) no frame is needed; otherwise (mode second) say so.
             delivery.settled = True

@@ -145,6 +145,26 @@ def test_declare_then_commit_a_transactional_send() -> None:
     assert not s.controller.link.unsettled and not s.control.unsettled
 
 
+def test_a_transactional_outcome_unsettled_is_settled_by_the_sender() -> None:
+    """4.5.8: transactional-state carrying an outcome is terminal for the sender: with
+    auto-settle (the default) it settles, as for a plain outcome, and forgets it."""
+    s = Story()
+    txn = s.controller.declare()
+    s.p.pump()
+    (req,) = s.server(DeclareReceived)
+    txn_id = s.coordinator.declared(req)
+    s.p.pump()
+    assert txn.active
+    d = s.sender.send(Message(b"in the txn"), txn_id=txn_id)
+    s.p.pump()
+    (got,) = s.server(MessageReceived)
+    # The resource states the outcome without settling (as a receiver in mode second).
+    s.receiver.update(got.delivery, TransactionalState(txn_id=txn_id, outcome=Accepted()))
+    s.p.pump()
+    assert d.settled and d.id not in s.sender.unsettled
+    assert got.delivery.remote_settled  # our settlement reached the resource
+
+
 def test_rollback_is_a_discharge_with_fail() -> None:
     s = Story()
     txn = s.declare()
