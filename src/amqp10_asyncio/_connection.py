@@ -368,9 +368,7 @@ class Connection(Recovering, ConnectionInfo):
         self._process()
         self._flush()
         self._process()
-        if self._unflushed:  # a sender's pump sent while the events were handled
-            self._unflushed = 0
-            self._flush()
+        self._flush()  # (what a sender's pump sent while the second round was handled)
         self._wake_general()
         if self._events.stirred:
             self._events.stirred = False

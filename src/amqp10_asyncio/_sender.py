@@ -154,16 +154,16 @@ class Sender(SenderBase["Session"], _Link):
             else:
                 conn._after_soon()
             return delivery
-        self._check()
         if self._gone():  # (while reconnecting it is not: the message waits its turn)
+            self._check()
             raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
         if room and len(queue) >= self._queue_size:
             await self._wait_room(timeout, end)
             queue = self._queue
         handle = Queued(message, settled)
         queue.append(handle)
-        self._pump()
-        conn._after_soon()
+        if self._pump():
+            conn._after_soon()
         return handle
 
     async def _wait_room(self, timeout: float | None, end: float) -> None:
@@ -197,17 +197,19 @@ class Sender(SenderBase["Session"], _Link):
             self._track(delivery, message)  # sent again if the transport goes first
         return delivery
 
-    def _pump(self) -> None:
+    def _pump(self) -> int:
         """Send queued messages while the link may (2.6.7: credit; the transport's room);
-        the connection writes them after. Wakes the senders waiting for room."""
+        the connection writes them after. Wakes the senders waiting for room. Returns
+        nonzero if it queued frames to write."""
         conn = self._conn
         if self._resend:
             done = self._pump_resends()  # what was in doubt after a reconnect goes first
             conn._rouse()  # their deliveries were replaced or settled: waiters look again
             if not done:
-                return
+                return 1
         queue = self._queue
         core = self._core
+        sent = 0
         while queue and core.sendable and not conn._paused:
             handle = queue.popleft()
             message = handle.message
@@ -221,11 +223,12 @@ class Sender(SenderBase["Session"], _Link):
                     release(waiter)
                 else:
                     delivery.context = waiter
-            conn._unflushed += 1
+            sent += 1
         if queue and conn._paused and core.sendable:
             conn._stalled.add(self)  # pumped again when the transport takes more
         if core.drain_requested and (not queue or core.credit == 0):
             core.drained()  # 2.6.7: nothing (more) to send; the credit goes back
+            sent += 1  # (a flow to write)
         room = self._room
         free = self._queue_size - len(queue)
         if room and 2 * free >= self._queue_size:
@@ -234,6 +237,7 @@ class Sender(SenderBase["Session"], _Link):
                 if not future.done():
                     future.set_result(True)
                     free -= 1
+        return sent
 
     def _withdraw(self, handles: Iterable[Handle]) -> None:
         """Take the handles' messages not sent yet out of the queue: they never go."""
