@@ -395,3 +395,114 @@ def test_every_section_alone_or_with_a_footer_decodes_without_a_body(hexdata: st
     msg = Message.decode(bytes.fromhex(hexdata), lazy=False)
     assert msg.body is None and msg.body_type == "none"
     assert msg.encode().hex() == hexdata
+
+
+# -- the section readers' fast paths agree with the general decoder (issue 12, item 6) --------
+
+from amqp10_proto._decoder import section_items, section_value  # noqa: E402
+from amqp10_proto._definitions import _dec_header  # noqa: E402
+from amqp10_proto._message import _read_header  # noqa: E402
+
+_optional_uint = st.none() | st.integers(0, 0xFFFFFFFF).map(UInt)
+
+
+@given(durable=st.none() | st.booleans(), priority=st.none() | st.integers(0, 255),
+       ttl=_optional_uint, first=st.none() | st.booleans(), count=_optional_uint)
+@settings(max_examples=300)
+def test_the_header_read_directly_is_the_header_the_general_decoder_reads(
+        durable: bool | None, priority: int | None, ttl: UInt | None, first: bool | None,
+        count: UInt | None) -> None:
+    header = Header()
+    header.durable, header.ttl = durable, ttl  # type: ignore[assignment]
+    header.priority = priority  # type: ignore[assignment]
+    header.first_acquirer, header.delivery_count = first, count  # type: ignore[assignment]
+    raw = Message(b"", header=header).encode()[:-5]  # without the empty data section
+    fast = _read_header(raw)
+    general = _dec_header(section_value(raw, 0x70))
+    assert fast is not None and fast == general
+    assert [type(v) for v in fast._values()] == [type(v) for v in general._values()]
+
+
+@given(st.binary(min_size=1, max_size=12), st.integers(6, 17))
+@settings(max_examples=500)
+def test_a_mangled_header_is_read_alike_or_left_to_the_general_decoder(junk: bytes,
+                                                                       at: int) -> None:
+    raw = Message(b"", header=Header(durable=True, priority=9, ttl=70000, first_acquirer=True,
+                                     delivery_count=2)).encode()[:-5]
+    mangled = raw[:at] + junk + raw[at + len(junk):]
+    mangled = mangled[:4] + bytes((len(mangled) - 5,)) + mangled[5:]  # the list8 size fits
+    fast = _read_header(mangled)
+    try:
+        general = _dec_header(section_value(mangled, 0x70))
+    except DecodeError:
+        assert fast is None  # the fast path never accepts what the general decoder refuses
+        return
+    assert fast is None or fast == general
+
+
+def test_the_usual_header_takes_the_fast_path_and_others_do_not() -> None:
+    usual = bytes.fromhex("005370c008034140700000ea60")  # durable, -, ttl 60000 (as we send)
+    assert _read_header(usual) == Header(durable=True, ttl=60000)
+    unusual = [
+        bytes.fromhex("005370c00301" + "5601"),          # boolean as 0x56 0x01
+        bytes.fromhex("005370c00402" + "40" + "5205"),   # priority as a smalluint (valid)
+        bytes.fromhex("005370d0000000050000000141"),     # list32
+    ]
+    for raw in unusual:
+        assert _read_header(raw) is None
+        assert _dec_header(section_value(raw, 0x70)) is not None  # the general path reads it
+    for bad in ("005370c0030151" "05",  # priority as a byte: the general path refuses it
+                "005370c00201a1"):      # truncated inside
+        assert _read_header(bytes.fromhex(bad)) is None
+
+
+def test_section_items_reads_the_usual_list8_and_map8_only() -> None:
+    ap = bytes.fromhex("005374c10902a1016ba103616263")  # {"k": "abc"}
+    assert section_items(ap, 0x74, 0xC1) == ["k", "abc"]
+    assert section_items(ap, 0x74, 0xC0) is None  # not a list
+    assert section_items(ap, 0x73, 0xC1) is None  # another section's code
+    odd = bytes.fromhex("005374c10401a1016b")  # a map8 of one element: for the general decoder
+    assert section_items(odd, 0x74, 0xC1) is None
+    with pytest.raises(DecodeError, match="odd number"):
+        section_value(odd, 0x74)
+    short = bytes.fromhex("005374c10b02a1016ba10361")  # its size says more than is there
+    assert section_items(short, 0x74, 0xC1) is None
+
+
+@given(st.dictionaries(st.text(max_size=8), amqp_scalars(), max_size=12))
+@settings(max_examples=200)
+def test_application_properties_read_as_the_general_decoder_reads_them(props: dict[str, Any]
+                                                                      ) -> None:
+    data = Message(b"x", application_properties=props).encode()
+    assert_same(props, Message.decode(data).application_properties)
+    ap = Message.decode(data)._ap
+    assert_same(section_value(ap, 0x74), Message.decode(data).application_properties)
+
+
+def test_annotations_with_keys_equal_in_python_stay_a_map() -> None:
+    # ulong 1 and long 1 are distinct AMQP keys, equal in Python: both kept, as a Map.
+    raw = bytes.fromhex("005372c10b04" "5301a101" "61" "5501a101" "62")
+    data = raw + bytes.fromhex("005375a000")
+    ma: Any = Message.decode(data).message_annotations
+    assert isinstance(ma, amqp.Map) and len(ma.pairs) == 2
+
+
+def test_a_section_given_as_bytes_must_be_that_encoded_section() -> None:
+    msg = Message(b"x")
+    msg.header = bytes.fromhex("005370c00201" "41")  # type: ignore[assignment]
+    assert msg.header == Header(durable=True)
+    msg.properties = bytes.fromhex("005370c00201" "41")  # type: ignore[assignment]
+    with pytest.raises(DecodeError):
+        _ = msg.properties  # a header's bytes are not a properties section
+    msg.properties = b"\x01\x02"  # type: ignore[assignment]
+    with pytest.raises(EncodeTypeError, match="not an encoded section"):
+        msg.encode()
+
+
+def test_a_symbolic_section_descriptor_is_kept_as_its_code() -> None:
+    data = (b"\x00\xa3\x1camqp:message-annotations:map\xc1\x07\x02\xa3\x01k\xa1\x01v"
+            + bytes.fromhex("005375a000"))
+    msg = Message.decode(data)
+    assert msg.message_annotations == {"k": "v"}
+    again = Message.decode(data)
+    assert again.encode() == bytes.fromhex("005372c10702a3016ba10176005375a000")

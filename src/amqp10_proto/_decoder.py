@@ -12,6 +12,7 @@ import datetime as _dt
 import uuid
 from _thread import _local  # threading.local, without importing threading
 from collections.abc import Callable
+from struct import error as _struct_error
 from typing import Any
 
 from . import _wire
@@ -322,32 +323,34 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                   what: str) -> list[Any]:
     """Decode ``count`` values filling ``buf[pos:end]``, each with ``depth`` left.
 
-    The caller (list or map) has checked and spent its own level of depth.
+    The caller (list or map) has checked and spent its own level of depth, and
+    that ``count`` fits the bytes (one at least each), which bounds the loop. An
+    item running past ``end`` is caught once, after the loop: the reads past it
+    stay inside ``buf`` (or raise IndexError / struct.error), and positions only grow.
     """
     items: list[Any] = []
     append = items.append
     table = _DECODERS
     small_ulongs = _SMALL_ULONGS
     small_uints = _SMALL_UINTS
+    symbols = _SYMBOLS
     try:
         for _ in range(count):
-            if pos >= end:
-                raise DecodeError(f"{what} elements overrun its declared size", pos)
-            # The most common constructors inline, to save a call each.
+            # The most common constructors inline, to save a call each: those of
+            # performatives, properties, annotation and application-property maps.
             c = buf[pos]
             if c == 0xA1:  # str8-utf8
                 start = pos + 2
                 pos = start + buf[pos + 1]
-                if pos > end:
-                    raise _truncated(start - 1, "string")
-                try:
-                    append(buf[start:pos].decode())
-                except UnicodeDecodeError as exc:
-                    raise DecodeError(f"invalid UTF-8 in string: {exc.reason}",
-                                      start + exc.start) from None
+                append(buf[start:pos].decode())
             elif c == 0x40:
                 append(None)
                 pos += 1
+            elif c == 0xA3:  # sym8: annotation keys, content types (cached)
+                start = pos + 2
+                pos = start + buf[pos + 1]
+                sym = symbols.get(buf[start:pos])
+                append(_symbol(buf, start, pos) if sym is None else sym)
             elif c == 0x53:  # smallulong
                 append(small_ulongs[buf[pos + 1]])
                 pos += 2
@@ -360,12 +363,28 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
             elif c == 0x42:
                 append(False)
                 pos += 1
+            elif c == 0x55:  # smalllong
+                append(_SMALL_LONGS[buf[pos + 1]])
+                pos += 2
+            elif c == 0x81:  # long
+                append(_unpack_q(buf, pos + 1)[0])
+                pos += 9
+            elif c == 0x82:  # double
+                append(_unpack_d(buf, pos + 1)[0])
+                pos += 9
+            elif c == 0x83:  # timestamp
+                append(ms_to_datetime(_unpack_q(buf, pos + 1)[0]))
+                pos += 9
             else:
                 value, pos = table[c](buf, pos + 1, depth)
                 append(value)
-    except IndexError:
-        raise _truncated(pos, what) from None
+    except (IndexError, _struct_error):
+        raise _truncated(min(pos, len(buf)), what) from None
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
     if pos != end:
+        if pos > end:
+            raise DecodeError(f"{what} elements overrun its declared size", end)
         raise DecodeError(f"{what} elements do not fill its declared size", pos)
     return items
 
@@ -389,16 +408,16 @@ def _d_list32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
 
 
 def _make_map(items: list[Any]) -> Any:
-    keys = items[0::2]
-    values = items[1::2]
+    """A dict of the alternating keys and values (an even count), or a Map if it cannot be one."""
+    pairs = iter(items)
     try:
-        d = dict(zip(keys, values, strict=True))
+        d = dict(zip(pairs, pairs))
     except TypeError:  # an unhashable key: keep the pairs as they came
-        return Map(zip(keys, values, strict=True))
-    if len(d) != len(keys):
+        return Map(zip(items[0::2], items[1::2], strict=True))
+    if len(d) * 2 != len(items):
         # Keys distinct in AMQP but equal in Python (Symbol('a') and 'a', 1 and
         # UInt(1)): keep every pair rather than drop one.
-        return Map(zip(keys, values, strict=True))
+        return Map(zip(items[0::2], items[1::2], strict=True))
     return d
 
 
@@ -649,6 +668,39 @@ def decode_one(
         return _decode_at(buf, pos, max_depth, len(buf))
     except RecursionError:  # only when max_depth is set above the stack
         raise DecodeError("values nested too deeply for the Python stack", pos) from None
+
+
+def section_value(raw: bytes, code: int) -> Any:
+    """The value of the message section ``raw`` (``00 53 code`` and one value), decoded.
+
+    A lazily read section's bytes: the same checks as :func:`decode_one` (sizes
+    against the bytes present, nesting depth), without its layers of calls.
+    """
+    n = len(raw)
+    if n < 4 or raw[0] or raw[1] != 0x53 or raw[2] != code:
+        raise DecodeError(f"not a section described by 0x{code:x}", 0)
+    _zero_width.key = None
+    value, end = _DECODERS[raw[3]](raw, 4, DEFAULT_MAX_DEPTH)
+    if end != n:
+        raise DecodeError("a section's value does not fill it", 3)
+    return value
+
+
+def section_items(raw: bytes, code: int, ctor: int) -> list[Any] | None:
+    """The items of a message section's list8 (``ctor`` 0xC0) or map8 (0xC1), read in one
+    step (a map's keys and values alternating), or None for any other form or a bad
+    size or count: :func:`section_value` then decodes it, or says what is wrong.
+    """
+    n = len(raw)
+    if (n > 5 and raw[3] == ctor and raw[2] == code and raw[1] == 0x53 and not raw[0]
+            and raw[4] + 5 == n):
+        count = raw[5]
+        if count <= n - 6 and not (count & 1 and ctor == 0xC1):
+            _zero_width.key = None
+            # The list or map spends one level of depth, as _d_list8 / _d_map8 do.
+            return _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1,
+                                 "map8" if ctor == 0xC1 else "list8")
+    return None
 
 
 def decode(data: bytes | bytearray | memoryview, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:

@@ -8,16 +8,29 @@ single amqp-value section) and footer.
 Decoding is built for the common case. Data bodies are sliced out with one copy;
 every other section is only measured (its sizes checked against the input) and
 kept as its original bytes until first read, so a section nobody reads costs a
-slice, and re-encoding an unread section writes its original bytes back.
+slice, and re-encoding an unread section writes its original bytes back. An
+unread header, annotations, properties, application-properties or footer is
+held as those bytes themselves (``00 53 code value``: no decoded section is
+ever ``bytes``); body sections as :class:`_Lazy`, since a body may be bytes.
 """
 
 from __future__ import annotations
 
 import struct
+from itertools import repeat
 from typing import Any, Literal
 
 from ._composite import _e_annotations, cached_key
-from ._decoder import decode_one, register_described, skip_value
+from ._decoder import (
+    _SMALL_UINTS,
+    _UBYTES,
+    _make_map,
+    decode_one,
+    register_described,
+    section_items,
+    section_value,
+    skip_value,
+)
 from ._definitions import (
     Header,
     Properties,
@@ -36,7 +49,7 @@ from ._encoder import (
     simple_encoders,
 )
 from ._errors import DecodeError, EncodeError, EncodeTypeError
-from ._types import Described, Map, Symbol, ULong
+from ._types import Described, Map, Symbol, UByte, UInt, ULong
 
 __all__ = [
     "AmqpSequence",
@@ -213,24 +226,102 @@ register_described(0x78, "amqp:footer:map", _section_factory(0x78, Footer, (dict
 # -- lazily decoded sections ----------------------------------------------------
 
 class _Lazy:
-    """A section kept as its encoded bytes until first read."""
+    """A body section (amqp-value, amqp-sequence) kept as its encoded bytes until first read."""
 
-    __slots__ = ("raw", "start")
+    __slots__ = ("raw",)
 
-    def __init__(self, raw: bytes, start: int) -> None:
-        self.raw = raw  # the whole described section
-        self.start = start  # where its value begins inside raw
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw  # the whole section: 00 53 code, then its value
 
     def value(self) -> Any:
-        value, _ = decode_one(self.raw, self.start)
-        return value
+        return section_value(self.raw, self.raw[2])
 
 
-def _load_map(lazy: _Lazy, what: str) -> Any:
-    value = lazy.value()
+def _load_map(raw: bytes, code: int, what: str) -> Any:
+    """An unread map section (annotations, footer) decoded, or DecodeError."""
+    items = section_items(raw, code, 0xC1)
+    if items is not None:
+        pairs = iter(items)
+        try:
+            value = dict(zip(pairs, pairs))
+        except TypeError:  # an unhashable key
+            return _make_map(items)
+        # Keys equal in Python but not in AMQP make a Map too (_make_map's rule).
+        return value if len(value) * 2 == len(items) else _make_map(items)
+    value = section_value(raw, code)
     if type(value) is not dict and type(value) is not Map:
         raise DecodeError(f"{what} section must be a map, not {type(value).__name__}")
     return value
+
+
+_HEADER_FIELDS = (bool, UByte, UInt, bool, UInt)  # 3.2.1, in order
+_UINT0 = UInt(0)
+_PRIORITY = UByte(4)  # 3.2.1: the default priority
+_new_header = Header.__new__
+
+
+def _read_header(raw: bytes) -> Header | None:
+    """The header section in its usual form read directly, or None for the general path.
+
+    The usual form: a list0, or a list8 of booleans (true, false), a ubyte and uints
+    (uint, smalluint, uint0), any of them null (the default). It builds the Header the
+    general decoder does; anything else (and anything invalid) returns None, for
+    ``_dec_header`` to decode or reject. About a third of its cost, for every message.
+    """
+    n = len(raw)
+    if n < 4 or raw[2] != _HEADER or raw[1] != 0x53 or raw[0]:
+        return None
+    if raw[3] == 0xC0 and n > 5 and raw[4] + 5 == n and raw[5] <= 5:
+        count = raw[5]
+        p = 6
+    elif raw[3] == 0x45 and n == 4:  # list0: every field its default
+        count = 0
+        p = 4
+    else:
+        return None
+    values: list[Any] = [False, _PRIORITY, None, False, _UINT0]
+    kinds = _HEADER_FIELDS
+    try:
+        for i in range(count):
+            c = raw[p]
+            kind = kinds[i]
+            if c == 0x40:  # null: the default
+                p += 1
+                continue
+            if kind is bool and (c == 0x41 or c == 0x42):
+                values[i] = c == 0x41
+                p += 1
+            elif kind is UInt and c == 0x52:
+                values[i] = _SMALL_UINTS[raw[p + 1]]
+                p += 2
+            elif kind is UInt and c == 0x43:
+                values[i] = _UINT0
+                p += 1
+            elif kind is UInt and c == 0x70:
+                values[i] = UInt(_unpack_I(raw, p + 1)[0])
+                p += 5
+            elif kind is UByte and c == 0x50:
+                values[i] = _UBYTES[raw[p + 1]]
+                p += 2
+            else:
+                return None
+    except (IndexError, struct.error):
+        return None
+    if p != n:
+        return None
+    header = _new_header(Header)
+    (header.durable, header.priority, header.ttl, header.first_acquirer,
+     header.delivery_count) = values
+    return header
+
+
+
+def _load_list(raw: bytes, code: int) -> Any:
+    """An unread header or properties section's list (its type checked by the caller)."""
+    items = section_items(raw, code, 0xC0)
+    if items is not None:
+        return items
+    return section_value(raw, code)
 
 
 def _load_sequence(lazy: _Lazy) -> Any:
@@ -255,10 +346,10 @@ class Message:
 
     __slots__ = ("_ap", "_body", "_body_type", "_da", "_footer", "_header", "_ma", "_properties")
 
-    _header: Header | _Lazy | None
+    _header: Header | bytes | None  # bytes: the section still encoded (unread)
     _da: Any
     _ma: Any
-    _properties: Properties | _Lazy | None
+    _properties: Properties | bytes | None
     _ap: Any
     _body: Any  # list of payloads (data, sequence) or the value (or a _Lazy)
     _body_type: BodyType
@@ -292,8 +383,8 @@ class Message:
     def header(self) -> Header | None:
         """The header section (3.2.1): durable, priority, ttl, first-acquirer, delivery-count."""
         h = self._header
-        if type(h) is _Lazy:
-            h = self._header = _dec_header(h.value())
+        if type(h) is bytes:
+            h = self._header = _read_header(h) or _dec_header(_load_list(h, _HEADER))
         return h  # type: ignore[return-value]
 
     @header.setter
@@ -304,8 +395,8 @@ class Message:
     def delivery_annotations(self) -> dict[Any, Any] | None:
         """Delivery annotations (3.2.2): keys are Symbol or ULong."""
         v = self._da
-        if type(v) is _Lazy:
-            v = self._da = _load_map(v, "delivery-annotations")
+        if type(v) is bytes:
+            v = self._da = _load_map(v, _DELIVERY_ANN, "delivery-annotations")
         return v  # type: ignore[no-any-return]
 
     @delivery_annotations.setter
@@ -316,8 +407,8 @@ class Message:
     def message_annotations(self) -> dict[Any, Any] | None:
         """Message annotations (3.2.3): keys are Symbol or ULong (``x-opt-...`` by convention)."""
         v = self._ma
-        if type(v) is _Lazy:
-            v = self._ma = _load_map(v, "message-annotations")
+        if type(v) is bytes:
+            v = self._ma = _load_map(v, _MESSAGE_ANN, "message-annotations")
         return v  # type: ignore[no-any-return]
 
     @message_annotations.setter
@@ -328,8 +419,8 @@ class Message:
     def properties(self) -> Properties | None:
         """The properties section (3.2.4): message-id, to, subject, correlation-id ..."""
         p = self._properties
-        if type(p) is _Lazy:
-            p = self._properties = _dec_properties(p.value())
+        if type(p) is bytes:
+            p = self._properties = _dec_properties(_load_list(p, _PROPERTIES))
         return p  # type: ignore[return-value]
 
     @properties.setter
@@ -340,13 +431,13 @@ class Message:
     def application_properties(self) -> dict[str, Any] | None:
         """Application properties (3.2.5): string keys, simple-typed values."""
         v = self._ap
-        if type(v) is _Lazy:
-            v = _load_map(v, "application-properties")
+        if type(v) is bytes:
+            v = _load_map(v, _APP_PROPS, "application-properties")
             keys = v.keys() if type(v) is dict else [k for k, _ in v.pairs]
-            for key in keys:
-                if not isinstance(key, str):
-                    raise DecodeError(f"application-properties key {key!r:.40} is not a string "
-                                      "(3.2.5)")
+            if not all(map(isinstance, keys, _STRS)):
+                key = next(k for k in keys if not isinstance(k, str))
+                raise DecodeError(f"application-properties key {key!r:.40} is not a string "
+                                  "(3.2.5)")
             self._ap = v
         return v  # type: ignore[no-any-return]
 
@@ -358,8 +449,8 @@ class Message:
     def footer(self) -> dict[Any, Any] | None:
         """The footer (3.2.9): annotations after the body, e.g. hashes or signatures."""
         v = self._footer
-        if type(v) is _Lazy:
-            v = self._footer = _load_map(v, "footer")
+        if type(v) is bytes:
+            v = self._footer = _load_map(v, _FOOTER, "footer")
         return v  # type: ignore[no-any-return]
 
     @footer.setter
@@ -433,19 +524,19 @@ class Message:
         parts = []
         v: Any = self._header
         if v is not None:
-            parts.append(v.raw if type(v) is _Lazy else _enc_header(v))
+            parts.append(_raw(v, _HEADER) if type(v) is bytes else _enc_header(v))
         v = self._da
         if v is not None:
-            parts.append(v.raw if type(v) is _Lazy else _section(b"\x00\x53\x71", v, "delivery-annotations", _e_annotations))
+            parts.append(_raw(v, _DELIVERY_ANN) if type(v) is bytes else _section(b"\x00\x53\x71", v, "delivery-annotations", _e_annotations))
         v = self._ma
         if v is not None:
-            parts.append(v.raw if type(v) is _Lazy else _section(b"\x00\x53\x72", v, "message-annotations", _e_annotations))
+            parts.append(_raw(v, _MESSAGE_ANN) if type(v) is bytes else _section(b"\x00\x53\x72", v, "message-annotations", _e_annotations))
         v = self._properties
         if v is not None:
-            parts.append(v.raw if type(v) is _Lazy else _enc_properties(v))
+            parts.append(_raw(v, _PROPERTIES) if type(v) is bytes else _enc_properties(v))
         v = self._ap
         if v is not None:
-            parts.append(v.raw if type(v) is _Lazy else _section(b"", v, "application-properties", _enc_app_props))
+            parts.append(_raw(v, _APP_PROPS) if type(v) is bytes else _section(b"", v, "application-properties", _enc_app_props))
         kind = self._body_type
         body = self._body
         if kind == "data":
@@ -476,7 +567,7 @@ class Message:
                     raise _in_section(exc, "body") from None
         v = self._footer
         if v is not None:
-            parts.append(v.raw if type(v) is _Lazy else _section(b"\x00\x53\x78", v, "footer", _e_annotations))
+            parts.append(_raw(v, _FOOTER) if type(v) is bytes else _section(b"\x00\x53\x78", v, "footer", _e_annotations))
         return parts
 
     # -- decoding -------------------------------------------------------------
@@ -508,12 +599,14 @@ class Message:
         kind_code = -1
         stage = -1
         pos = 0
+        short = _SHORT_SIZED
         while pos < n:
             if buf[pos] != 0x00:
                 raise DecodeError("a message section must be a described value", pos)
-            if pos + 3 <= n and buf[pos + 1] == 0x53:
+            if pos + 3 < n and buf[pos + 1] == 0x53:
                 code = buf[pos + 2]
                 vpos = pos + 3
+                prefix = None
             else:
                 if view is None:
                     descriptor, vpos = decode_one(buf, pos + 1)
@@ -526,19 +619,25 @@ class Message:
                     code = descriptor
                 else:
                     raise DecodeError("section descriptor must be a ulong or a symbol", pos + 1)
+                # Kept (and written back) with the short descriptor, 00 53 code.
+                prefix = _PREFIXES.get(code)
             order = _ORDER.get(code)
             if order is None:
                 raise DecodeError(f"unknown message section 0x{code:x}", pos)
             if order < stage or (order == stage and order != 5):
                 raise DecodeError("message sections out of order or repeated (3.2)", pos)
             stage = order
-            end = skip_value(buf, vpos)
-            if stage == 5 and kind is not None and code != kind_code:
-                # 3.2: the body is data sections, amqp-sequence sections, or one amqp-value.
-                raise DecodeError(f"a body has both {_BODY_NAMES[kind_code]} and "
-                                  f"{_BODY_NAMES[code]} sections (3.2: one kind of body)", pos)
+            if vpos + 1 < n and buf[vpos] in short:  # list8, map8, vbin8, str8 ...
+                end = vpos + 2 + buf[vpos + 1]
+                if end > n:
+                    raise DecodeError("input ends inside value", vpos)
+            else:
+                end = skip_value(buf, vpos)
             if code == _DATA:
-                kind, kind_code = "data", _DATA
+                if kind_code != _DATA:
+                    if kind is not None:
+                        raise _mixed_body(kind_code, code, pos)
+                    kind, kind_code = "data", _DATA
                 ctor = buf[vpos]
                 if ctor == 0xA0:
                     start = vpos + 2
@@ -547,30 +646,39 @@ class Message:
                 else:
                     raise DecodeError("a data section must hold binary", vpos)
                 body.append(buf[start:end] if view is None else view[start:end].tobytes())
+                pos = end
+                continue
+            if view is not None:
+                raw = view[pos:end].tobytes() if prefix is None else prefix + view[vpos:end].tobytes()
             else:
-                section = _Lazy(buf[pos:end] if view is None else view[pos:end].tobytes(),
-                                vpos - pos)
-                if code == _SEQUENCE:
-                    kind, kind_code = "sequence", _SEQUENCE
-                    body.append(section)
-                elif code == _VALUE:
-                    if kind is not None:
-                        raise DecodeError("a body has more than one amqp-value section", pos)
-                    kind, kind_code = "value", _VALUE
-                    msg._body = section
-                elif code == _HEADER:
-                    msg._header = section
-                elif code == _PROPERTIES:
-                    msg._properties = section
-                elif code == _MESSAGE_ANN:
-                    msg._ma = section
-                elif code == _APP_PROPS:
-                    msg._ap = section
-                elif code == _DELIVERY_ANN:
-                    msg._da = section
-                else:
-                    msg._footer = section
+                raw = buf[pos:end] if prefix is None else prefix + buf[vpos:end]
             pos = end
+            if order != 5:
+                if code == _PROPERTIES:
+                    msg._properties = raw
+                elif code == _APP_PROPS:
+                    msg._ap = raw
+                elif code == _MESSAGE_ANN:
+                    msg._ma = raw
+                elif code == _HEADER:
+                    msg._header = raw
+                elif code == _DELIVERY_ANN:
+                    msg._da = raw
+                else:
+                    msg._footer = raw
+            elif code == _SEQUENCE:
+                if kind_code != _SEQUENCE:
+                    if kind is not None:
+                        raise _mixed_body(kind_code, code, pos)
+                    kind, kind_code = "sequence", _SEQUENCE
+                body.append(_Lazy(raw))
+            else:
+                if kind is not None:
+                    if kind_code == _VALUE:
+                        raise DecodeError("a body has more than one amqp-value section", pos)
+                    raise _mixed_body(kind_code, code, pos)
+                kind, kind_code = "value", _VALUE
+                msg._body = _Lazy(raw)
         if stage < 0:
             raise DecodeError("a message has at least one section (3.2)", n)
         if kind is None:
@@ -640,6 +748,16 @@ def data_only_message(buf: bytes | memoryview) -> Message | None:
 
 
 _new_message = object.__new__
+_STRS = repeat(str)  # isinstance's second argument, for ever
+# Constructors whose size is the one byte after them (skipped without a call).
+_SHORT_SIZED = frozenset((0xA0, 0xA1, 0xA3, 0xC0, 0xC1, 0xE0))
+_PREFIXES = {code: bytes((0x00, 0x53, code)) for code in _ORDER}
+
+
+def _mixed_body(kind_code: int, code: int, pos: int) -> DecodeError:
+    # 3.2: the body is data sections, amqp-sequence sections, or one amqp-value.
+    return DecodeError(f"a body has both {_BODY_NAMES[kind_code]} and {_BODY_NAMES[code]}"
+                       " sections (3.2: one kind of body)", pos)
 
 
 def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
@@ -650,6 +768,13 @@ def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
             return view.cast("B") if view.format != "B" else view
         return memoryview(view.tobytes())
     raise TypeError(f"expected bytes, got {type(data).__name__}")
+
+
+def _raw(section: bytes, code: int) -> bytes:
+    """An unread section's bytes, to write back as they came (checked: bytes set by hand)."""
+    if len(section) < 4 or section[2] != code or section[1] != 0x53 or section[0]:
+        raise EncodeTypeError(f"{section[:8]!r}... is not an encoded section 0x{code:x}")
+    return section
 
 
 def _in_section(exc: EncodeError, where: str) -> EncodeError:
