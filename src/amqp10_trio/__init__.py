@@ -36,7 +36,7 @@ except ImportError as _exc:
 from amqp10_proto.client import Reconnect, ReconnectInfo
 
 from ._connection import DEFAULT, Connection, connect, open_connection
-from ._link import ReceivedMessage, Receiver, Sender
+from ._link import Queued, ReceivedMessage, Receiver, Sender
 from ._requests import CbsClient, ManagementClient, Requester
 from ._session import Opening, Session
 
@@ -46,6 +46,7 @@ __all__ = [
     "Connection",
     "ManagementClient",
     "Opening",
+    "Queued",
     "ReceivedMessage",
     "Receiver",
     "Reconnect",

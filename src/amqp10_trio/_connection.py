@@ -25,17 +25,18 @@ links wait meanwhile; the application's cancel scopes still cancel their waits.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import trio
 
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import ParsedURL
+from amqp10_proto import Delivery, DeliveryUpdated, Error, Event, ParsedURL
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
@@ -58,7 +59,9 @@ from amqp10_proto.client import (
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
+from ._link import Sender
 from ._session import Opening, Session
+from ._tls import TlsStream
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
@@ -69,6 +72,44 @@ _SHUT_DOWN = "the connection was shut down"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 #: What a failed connect raises: refused, unreachable, TLS refused, or timed out.
 _CONNECT_ERRORS = (OSError, trio.BrokenResourceError, trio.TooSlowError)
+
+
+class _Events:
+    """The core's event queue as ``dispatch_events`` reads it, minus the senders'
+    DeliveryUpdated events: each goes straight to its sender, which wakes the tasks
+    waiting on that delivery only (nothing else waits on a sender's delivery).
+    A receiver's (rcv-settle-mode second) sets ``broadcast``: its settle waits on the
+    connection's broadcast event."""
+
+    __slots__ = ("broadcast", "core")
+
+    def __init__(self, conn: Connection) -> None:
+        self.core = conn._core
+        self.broadcast = False
+
+    def as_core(self) -> CoreConnection:
+        """This object where ``dispatch_events`` takes a core: it calls only
+        ``next_event``, ``close`` and ``transport_failed``, which this one has."""
+        return cast(CoreConnection, self)
+
+    def next_event(self) -> Event | None:
+        core = self.core
+        while True:
+            event = core.next_event()
+            if type(event) is not DeliveryUpdated:
+                return event
+            delivery = event.delivery
+            owner = delivery.link.context
+            if type(owner) is Sender:
+                owner._on_update(delivery)
+            else:
+                self.broadcast = True
+
+    def close(self, error: Error | None = None) -> None:
+        self.core.close(error)
+
+    def transport_failed(self, reason: str) -> None:
+        self.core.transport_failed(reason)
 
 
 def _reason(exc: BaseException) -> str:
@@ -123,7 +164,15 @@ class Connection(Recovering, ConnectionInfo):
         self._out = bytearray()
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the stream took, ever
-        self._write_waiters = 0  # tasks waiting for bytes to be written (see _wait_written)
+        #: Tasks waiting until the stream took a number of bytes: (that total, seq, event),
+        #: a heap, so that each write wakes exactly those whose bytes it wrote.
+        self._sent_waiters: list[tuple[int, int, trio.Event]] = []
+        self._sent_seq = 0
+        #: Pre-settled deliveries whose bytes are not yet handed to us (their mark: see _flush).
+        self._unmarked: list[Delivery] = []
+        #: Senders with queued messages held back by HIGH_WATER: pumped after each write.
+        self._stalled: set[Sender] = set()
+        self._events = _Events(self)
         self._dead = False  # the stream is gone (or given up on)
         self._drops = 0  # transports given up for a new one (see _writer)
         self._transport_error: str | None = None
@@ -328,8 +377,7 @@ class Connection(Recovering, ConnectionInfo):
             self._lost("the peer did not answer our close in time")
         # Let the writer put our last frames (the close) on the wire, briefly.
         with trio.move_on_at(min(end, trio.current_time() + 1.0)):
-            await self._wait_written(lambda: self._sent_total >= self._queued_total or self._dead,
-                                   None)
+            await self._sent(self._queued_total)
         await self._stop()
 
     async def _stop(self) -> None:
@@ -357,10 +405,39 @@ class Connection(Recovering, ConnectionInfo):
     def _deadline(self, timeout: float | None) -> float:
         return trio.current_time() + self._span(timeout)
 
-    def _fire(self) -> None:
-        """Wake every waiter (they re-check their condition)."""
+    def _notify(self) -> None:
+        """Wake the waiters on the broadcast event (attach, begin, receive ...): events
+        arrived. Senders' waits are woken one by one (see Sender._wait_for)."""
         self._changed.set()
         self._changed = trio.Event()
+
+    def _fire(self) -> None:
+        """The connection changed state (lost, closed, back): wake every waiter, the
+        broadcast's and each sender's, to look again."""
+        self._notify()
+        for session in self._sessions:
+            for link in session._links:
+                if isinstance(link, Sender):
+                    link._wake_all()
+        waiting, self._sent_waiters = self._sent_waiters, []
+        for _, _, event in waiting:
+            event.set()
+
+    def _wake_sent(self) -> None:
+        """The stream took more bytes: wake those whose bytes are all written now."""
+        waiting = self._sent_waiters
+        sent = self._sent_total
+        while waiting and waiting[0][0] <= sent:
+            heapq.heappop(waiting)[2].set()
+
+    async def _sent(self, mark: int) -> None:
+        """Wait until the stream took ``mark`` bytes in all, or the connection is over
+        (no deadline: the caller's cancel scope has it)."""
+        while self._sent_total < mark and not self._dead and not self.closed:
+            event = trio.Event()
+            self._sent_seq += 1
+            heapq.heappush(self._sent_waiters, (mark, self._sent_seq, event))
+            await event.wait()
 
     async def _wait_until(self, pred: Callable[[], object], end: float | None) -> bool:
         """Wait until ``pred()``; False if ``end`` (trio time) passed first.
@@ -375,14 +452,6 @@ class Connection(Recovering, ConnectionInfo):
                 if pred():
                     return True
         return bool(pred())
-
-    async def _wait_written(self, pred: Callable[[], object], end: float | None) -> bool:
-        """``_wait_until`` for a condition that also changes as the writer writes."""
-        self._write_waiters += 1
-        try:
-            return await self._wait_until(pred, end)
-        finally:
-            self._write_waiters -= 1
 
     async def _wait_connected(self, end: float, timeout: float | None) -> None:
         """Wait while the connection reconnects (TimeoutError past ``end``), then raise
@@ -421,8 +490,12 @@ class Connection(Recovering, ConnectionInfo):
                 self._dead = True
                 self._pump_scope.cancel()
             self._fire()
-        if dispatch_events(core, self.label, reconnecting=self._reconnecting):
-            self._fire()
+        events = self._events
+        events.core = core
+        if dispatch_events(events.as_core(), self.label, reconnecting=self._reconnecting) \
+                or events.broadcast:
+            events.broadcast = False
+            self._notify()
         if self._reconnecting and not self._dead:
             self._handshake()
 
@@ -431,6 +504,7 @@ class Connection(Recovering, ConnectionInfo):
         self._dead = True
         self._out.clear()
         self._sent_total = self._queued_total  # pre-settled in flight: may be lost
+        self._wake_sent()
         self._drops += 1  # a write in flight on it no longer counts
         self._pump_scope.cancel()
 
@@ -454,6 +528,12 @@ class Connection(Recovering, ConnectionInfo):
             if self._trace_out is not None:
                 self._trace_out.feed(data)
             self._queued_total += len(data)
+            unmarked = self._unmarked
+            if unmarked:
+                total = self._queued_total  # written once the stream took this many bytes
+                for delivery in unmarked:
+                    delivery.context = total
+                unmarked.clear()
             if self._dead:
                 return
             self._out += data
@@ -519,8 +599,13 @@ class Connection(Recovering, ConnectionInfo):
                 if self._drops != drops:
                     return  # dropped meanwhile: the count was settled by the drop
                 self._sent_total += len(data)
-                if self._write_waiters:
-                    self._fire()  # only those waiting on the write care; the rest sleep on
+                if self._sent_waiters:
+                    self._wake_sent()
+                if self._stalled:
+                    stalled, self._stalled = self._stalled, set()
+                    for sender in stalled:
+                        sender._pump()  # room to write again: what waits for it goes out
+                    self._after()
         except _TRANSPORT_ERRORS as exc:
             self._lost(f"write failed: {_reason(exc)}")
         except trio.Cancelled:
@@ -640,9 +725,9 @@ def open_connection(
 ) -> Connection:
     """A connection to ``amqp://[user:password@]host[:port]`` (or ``amqps://``).
 
-    Use it with ``async with``: entering connects (``trio.open_tcp_stream``, then
-    ``trio.SSLStream`` for amqps), opens the connection's own nursery and waits for
-    the peer's open. ``url`` may be a list of URLs (a failover list): entering tries
+    Use it with ``async with``: entering connects (``trio.open_tcp_stream``, then TLS
+    for amqps: ``ssl.SSLObject`` over memory BIOs, every record read decrypted per
+    wake), opens the connection's own nursery and waits for the peer's open. ``url`` may be a list of URLs (a failover list): entering tries
     them in order within ``connect_timeout`` in all and raises the last failure if
     none answers; later reconnects go round the list. Credentials in the URL
     (percent-decoded) mean SASL PLAIN; otherwise ANONYMOUS, unless ``sasl=`` chooses
@@ -678,7 +763,7 @@ def open_connection(
         if not parsed.tls:
             return tcp
         context = ssl_context or ssl.create_default_context()
-        tls = trio.SSLStream(tcp, context, server_hostname=server_hostname or parsed.host)
+        tls = TlsStream(tcp, context, server_hostname=server_hostname or parsed.host)
         try:
             await tls.do_handshake()
         except BaseException:

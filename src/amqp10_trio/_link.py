@@ -12,7 +12,10 @@ the message went out leaves the delivery tracked by the core to its settlement.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections import deque
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,9 @@ from amqp10_proto import (
     DeliveryState,
     EncodedMessage,
     Error,
+    LinkDetached,
+    LinkFailed,
+    LinkState,
     Message,
 )
 from amqp10_proto import Receiver as CoreReceiver
@@ -37,11 +43,13 @@ from amqp10_proto.client import (
     sendable,
 )
 
+from ._waits import Waits
+
 if TYPE_CHECKING:
     from ._connection import Connection
     from ._session import Session
 
-__all__ = ["ReceivedMessage", "Receiver", "Sender"]
+__all__ = ["Handle", "Queued", "ReceivedMessage", "Receiver", "Sender"]
 
 log = logging.getLogger("amqp10")
 #: Bytes queued and not yet written above which senders wait (backpressure).
@@ -92,14 +100,55 @@ class _Link(LinkBase["Session"]):
         await self.close()
 
 
+class Queued:
+    """A message :meth:`Sender.send_nowait` accepted while the link had no credit.
+
+    It goes out, in call order, as soon as the peer grants credit (2.6.7);
+    ``delivery`` is set then. Pass it to :meth:`Sender.wait_settled` or
+    :meth:`Sender.wait_all`.
+    """
+
+    __slots__ = ("delivery", "message", "settled")
+
+    def __init__(self, message: Message | EncodedMessage, settled: bool | None) -> None:
+        self.message: Message | EncodedMessage | None = message
+        self.settled = settled
+        self.delivery: CoreDelivery | None = None
+
+    def __repr__(self) -> str:
+        return f"<Queued {'sent' if self.delivery is not None else 'waiting for credit'}>"
+
+
+#: What :meth:`Sender.send_nowait` returns: the delivery, or the message waiting for credit.
+Handle = CoreDelivery | Queued
+
+
 class Sender(SenderBase["Session"], _Link):
-    """A sending link; ``send`` is safe from many tasks at once, and concurrent sends are pipelined."""
+    """A sending link; ``send`` is safe from many tasks at once, and concurrent sends are pipelined.
+
+    Messages wait for credit in a bounded queue, in call order; the connection's
+    reader sends them as the peer grants credit (2.6.7). Each wait is woken only
+    when its own condition changed: an outcome wakes the tasks waiting on that
+    delivery, room in the queue wakes as many tasks as there is room for, so ten
+    thousand concurrent ``send`` calls cost what ten do, per message.
+    """
 
     _core: CoreSender
 
-    def __init__(self, session: Session, core: CoreSender, **extra: Any) -> None:
+    def __init__(self, session: Session, core: CoreSender, *, queue_size: int = 1000,
+                 **extra: Any) -> None:
         super().__init__(session, core, **extra)
-        self._waiting = 0
+        self._queue: deque[Queued] = deque()
+        self._queue_size = queue_size
+        #: Tasks waiting for room in the queue, first come first served.
+        self._room: deque[trio.Event] = deque()
+        #: Tasks waiting on one delivery (its outcome) or queued message (its transfer).
+        self._waiters = Waits()
+
+    @property
+    def queued(self) -> int:
+        """Messages accepted by :meth:`send_nowait` and waiting for credit."""
+        return len(self._queue)
 
     async def send(self, message: Message | bytes | EncodedMessage, *,
                    timeout: float | None = None,
@@ -117,73 +166,292 @@ class Sender(SenderBase["Session"], _Link):
         the core to its settlement and is never sent twice.
         """
         end = self._conn._deadline(timeout)
-        delivery = await self._send(message, timeout, end, settled)
-        return await self.wait_settled(delivery, timeout=timeout, _end=end)
+        # Its message waits for credit in the queue, past queue_size if it must: this
+        # task holds it anyway, and waiting for room too would be one more wake per send.
+        handle = await self._send(message, timeout, end, settled, bounded=False)
+        try:
+            return await self._wait_one(handle, end, self._conn._span(timeout))
+        finally:
+            if isinstance(handle, Queued) and handle.delivery is None:
+                self._withdraw([handle])  # timed out or cancelled: it is never sent
 
     async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
                           timeout: float | None = None,
-                          settled: bool | None = None) -> CoreDelivery:
-        """Send without waiting for the outcome (waits only for credit); the bulk path.
+                          settled: bool | None = None) -> Handle:
+        """Hand ``message`` over without waiting for its outcome or for credit; the bulk path.
 
-        Returns the delivery; pass it to :meth:`wait_settled` later.
+        Returns the delivery, or a :class:`Queued` handle when the link has no
+        credit now (the message goes out, in order, as soon as it has); pass either
+        to :meth:`wait_settled` or :meth:`wait_all`. Waits (up to ``timeout``) only
+        while ``queue_size`` messages already wait for credit.
         """
         return await self._send(message, timeout, self._conn._deadline(timeout), settled)
 
-    def _can_send(self) -> bool:
-        """Credit, room to write, and nothing in doubt from a lost transport to go first.
-        (It reads ``self._core`` each time: a reconnect installs a new core link.)"""
-        return (self._core.sendable and not self._resend
-                and self._conn._unwritten < HIGH_WATER)
+    async def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
+                        timeout: float | None = None,
+                        settled: bool | None = None) -> list[DeliveryState | None]:
+        """:meth:`send_nowait` each message, then :meth:`wait_all`: their outcomes, in order.
 
+        ``timeout`` bounds the whole call. A rejected (released, modified) message's
+        outcome is in the list, not raised.
+        """
+        conn = self._conn
+        end = conn._deadline(timeout)
+        handles = [await self._send(m, timeout, end, settled) for m in messages]
+        return await self._wait_all(handles, end, conn._span(timeout))
+
+    async def wait_all(self, handles: Iterable[Handle], *,
+                       timeout: float | None = None) -> list[DeliveryState | None]:
+        """The outcome of each :meth:`send_nowait` handle, in order, in one call.
+
+        Accepted / Rejected / Released / Modified objects (None for a pre-settled
+        message, once written), not raised. Raises TimeoutError if they are not all
+        settled within ``timeout`` (the handles still waiting for credit are then
+        withdrawn, never sent), LinkDetachedError, SessionEndedError or
+        ConnectionClosedError.
+        """
+        conn = self._conn
+        return await self._wait_all(list(handles), conn._deadline(timeout), conn._span(timeout))
+
+    async def _wait_all(self, handles: list[Handle], end: float,
+                        span: float) -> list[DeliveryState | None]:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        out: list[DeliveryState | None] = []
+        try:
+            for handle in handles:
+                try:
+                    out.append(await self._wait_one(handle, end, span))
+                except amqp_errors.DeliveryFailed as exc:
+                    out.append(exc.state)  # type: ignore[arg-type]  # a DeliveryState
+        finally:
+            if len(out) < len(handles):
+                self._withdraw([h for h in handles[len(out):] if isinstance(h, Queued)])
+        return out
+
+    async def wait_settled(self, delivery: Handle, *, timeout: float | None = None,
+                           _end: float | None = None) -> DeliveryState | None:
+        """Wait for the outcome of a :meth:`send_nowait` handle (see :meth:`send`).
+
+        Timed out or cancelled while the message still waits for credit, it is
+        withdrawn: it is never sent.
+        """
+        conn = self._conn
+        end = _end if _end is not None else conn._deadline(timeout)
+        try:
+            return await self._wait_one(delivery, end, conn._span(timeout))
+        finally:
+            if isinstance(delivery, Queued) and delivery.delivery is None:
+                self._withdraw([delivery])
+
+    async def _wait_one(self, handle: Handle, end: float, span: float) -> DeliveryState | None:
+        """Wait for one handle: its transfer (if it waits for credit), then its outcome
+        (or, pre-settled, its bytes written); one cancel scope for the whole wait."""
+        queued: Queued | None = None
+        delivery: CoreDelivery | None
+        if isinstance(handle, Queued):
+            queued, delivery = handle, handle.delivery
+        else:
+            delivery = handle
+        if delivery is None or not self._finished(delivery):
+            with trio.move_on_at(end):
+                if queued is not None and delivery is None:
+                    await self._wait_for(
+                        queued, lambda: queued.delivery is not None or self._gone())
+                    delivery = queued.delivery
+                if delivery is not None:
+                    mark = delivery.context
+                    if mark is not None:
+                        await self._conn._sent(mark)
+                    else:
+                        done = delivery
+                        await self._wait_for(done, lambda: self._outcome_ready(done))
+        if delivery is None:
+            self._check()
+            if not self._gone():
+                raise TimeoutError(f"link {self.name!r}: no credit to send within {span} s")
+            raise amqp_errors.LinkDetachedError(
+                f"link {self.name!r} ended before the message was sent")
+        if delivery.context is not None:  # pre-settled: done once the stream took its bytes
+            if not self._finished(delivery):
+                self._conn._check()
+                raise TimeoutError("the message was not written within the timeout")
+            return None
+        return self._outcome(delivery, self._outcome_ready(delivery), span)
+
+    def _finished(self, delivery: CoreDelivery) -> bool:
+        """Nothing more to wait for: the outcome is here (or the link is over); for a
+        pre-settled delivery, its bytes are written (or the connection is over)."""
+        mark = delivery.context
+        if mark is None:
+            return self._outcome_ready(delivery)
+        conn = self._conn
+        return bool(conn._sent_total >= mark or conn.closed)
+
+    async def _wait_for(self, key: Handle, pred: Callable[[], object]) -> None:
+        """Wait until ``pred()``, woken only by what concerns ``key`` (its outcome, its
+        transfer) or by the link, session or connection ending. (No deadline: the
+        caller's cancel scope has it.)"""
+        waiters = self._waiters
+        while not pred():
+            if self._forward and isinstance(key, CoreDelivery):
+                key = self._resolve(key)  # resent after a reconnect: wait on the resend
+            await waiters.wait(key)
+
+    def _wake_all(self) -> None:
+        """The link, its session or connection changed state: every waiter looks again."""
+        self._waiters.wake_all()
+        room = self._room
+        for event in room:
+            event.set()
+        room.clear()
+
+    def _on_update(self, delivery: CoreDelivery) -> None:
+        """The peer's disposition changed ``delivery``: wake whoever waits on it (only them)."""
+        self._waiters.wake(delivery)
+
+    # -- sending and the queue -----------------------------------------------------------
     async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None) -> CoreDelivery:
+                    end: float, settled: bool | None, bounded: bool = True) -> Handle:
         if type(message) is not Message:
             message = sendable(message)  # TypeError now, before any wait
         conn = self._conn
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not self._can_send():
-            self._waiting += 1
-            try:
-                # While the connection reconnects the link is not gone: this waits for it.
-                ok = await conn._wait_written(lambda: self._can_send() or self._gone(), end)
-            finally:
-                self._waiting -= 1
-            if self._gone():
-                self._check()
-                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-            if not ok:
-                raise TimeoutError(f"link {self.name!r}: no credit to send within "
-                                   f"{conn._span(timeout)} s")
-        # No checkpoint from the check above to here: the send happens whole or not at all.
+        queue = self._queue
         core = self._core
-        delivery = core.send(message, settled=settled)
-        presettled = delivery.settled
-        if not presettled:
-            self._track(delivery, message)  # sent again if the transport goes first
-        if core.drain_requested and (self._waiting == 0 or core.credit == 0):
-            core.drained()
+        if not queue and core.sendable and not self._resend \
+                and conn._unwritten < HIGH_WATER:
+            # No checkpoint from the check above to here: the send happens whole or not at all.
+            delivery = self._transfer(message, settled)
+            if core.drain_requested:
+                core.drained()  # nothing else waits to be sent (2.6.7)
+            conn._after()
+            return delivery
+        self._check()
+        if self._gone():  # (while reconnecting it is not: the message waits its turn)
+            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        if bounded and len(queue) >= self._queue_size and not await self._wait_room(end):
+            self._check()
+            raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                               f"{conn._span(timeout)} s")
+        handle = Queued(message, settled)
+        queue.append(handle)
+        self._pump()
         conn._after()
-        # Written once the stream took this many bytes; pre-settled or not.
-        delivery.context = (conn._queued_total, presettled)
+        return handle
+
+    async def _wait_room(self, end: float) -> bool:
+        """Wait, in turn, for room in the queue; False past ``end``. Raises if the link
+        is gone meanwhile."""
+        queue = self._queue
+        room = self._room
+        event = trio.Event()
+        room.append(event)
+        try:
+            with trio.move_on_at(end):
+                while True:
+                    await event.wait()
+                    if self._gone():
+                        self._check()
+                        raise amqp_errors.LinkDetachedError(
+                            f"link {self.name!r} is not attached")
+                    if len(queue) < self._queue_size:
+                        return True
+                    event = trio.Event()
+                    room.appendleft(event)  # keep its turn
+            return False
+        finally:
+            if not event.is_set():
+                with contextlib.suppress(ValueError):
+                    room.remove(event)
+
+    def _withdraw(self, handles: list[Queued]) -> None:
+        """Take messages still waiting for credit out of the queue: they are never sent."""
+        gone = {id(h) for h in handles if h.delivery is None}
+        if not gone:
+            return
+        queue = self._queue
+        kept = [h for h in queue if id(h) not in gone]
+        queue.clear()  # (in place: waits hold the queue)
+        queue.extend(kept)
+        self._wake_room()
+
+    def _wake_room(self) -> None:
+        """Wake as many tasks waiting for room as there is room for, in their order."""
+        room = self._room
+        free = self._queue_size - len(self._queue)
+        while room and free > 0:
+            room.popleft().set()
+            free -= 1
+
+    def _transfer(self, message: Message | EncodedMessage, settled: bool | None) -> CoreDelivery:
+        """Hand one message to the core (credit available)."""
+        delivery = self._core.send(message, settled=settled)
+        if delivery.settled:
+            # Pre-settled: done once the stream took the bytes queued up to this transfer;
+            # the connection sets that mark (``context``) when it takes the bytes.
+            self._conn._unmarked.append(delivery)
+        else:
+            self._track(delivery, message)  # sent again if the transport goes first
         return delivery
 
-    async def wait_settled(self, delivery: CoreDelivery, *, timeout: float | None = None,
-                           _end: float | None = None) -> DeliveryState | None:
-        """Wait for the outcome of a delivery from :meth:`send_nowait` (see :meth:`send`)."""
+    def _pump(self) -> None:
+        """Send queued messages, in order, while there is credit and room to write."""
+        if self._resend and not self._pump_resends():
+            return  # what was in doubt after a reconnect goes first, in its order
+        queue = self._queue
+        core = self._core
         conn = self._conn
-        end = _end if _end is not None else conn._deadline(timeout)
-        mark, presettled = delivery.context
-        if presettled:
-            ok = await conn._wait_written(lambda: conn._sent_total >= mark or conn.closed, end)
-            if conn._sent_total < mark:
-                conn._check()
-                if not ok:
-                    raise TimeoutError("the message was not written within the timeout")
-            return None
+        waiters = self._waiters
+        moved = False
+        while queue and core.sendable and conn._unwritten < HIGH_WATER:
+            handle = queue.popleft()
+            message, handle.message = handle.message, None  # the core holds its frames now
+            assert message is not None
+            handle.delivery = self._transfer(message, handle.settled)
+            moved = True
+            waiters.wake(handle)  # its waiter now waits for the outcome (or the write)
+        if queue and core.state is LinkState.ATTACHED and core.credit > 0:
+            conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
+        if core.drain_requested and (not queue or core.credit == 0):
+            core.drained()  # nothing (more) to send: give the credit back (2.6.7)
+        if moved and self._room:
+            self._wake_room()
 
-        ok = await conn._wait_until(lambda: self._outcome_ready(delivery), end)
-        return self._outcome(delivery, ok, conn._span(timeout))
+    def _pump_resends(self) -> bool:
+        had = bool(self._resend)
+        done = super()._pump_resends()
+        if had:
+            self._wake_all()  # resent deliveries now stand for the waited-on ones
+        return done
 
+    def _on_flow_event(self, event: Any) -> None:
+        self._pump()  # credit arrived (or a drain request): send what waits for it
+
+    def _recovered(self) -> None:
+        super()._recovered()
+        self._pump()
+
+    def _detached(self, event: LinkDetached) -> None:
+        super()._detached(event)
+        self._wake_all()
+        if not self._lost:
+            self._drop_queue()  # (the transport went: the queue waits for the next one)
+
+    def _on_failed(self, event: LinkFailed) -> None:
+        super()._on_failed(event)
+        self._wake_all()
+
+    def _never_back(self) -> None:
+        super()._never_back()
+        self._drop_queue()
+
+    def _drop_queue(self) -> None:
+        """The link is over: what waits for credit is never sent (its waits raise)."""
+        if self._queue:
+            log.warning("%s: link %r ended with %d message(s) still waiting for credit; "
+                        "they were not sent", self._conn.label, self.name, len(self._queue))
+            self._queue.clear()
+        self._wake_all()
 
 
 class ReceivedMessage(AsyncReceivedMessage["Receiver"]):

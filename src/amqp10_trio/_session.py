@@ -92,6 +92,7 @@ class Session(SessionBase["Connection"]):
                     properties: dict[str, Any] | None = None,
                     offered_capabilities: list[str] | None = None,
                     desired_capabilities: list[str] | None = None,
+                    queue_size: int = 1000,
                     timeout: float | None = None) -> Opening[Sender]:
         """Attach a sending link to ``address`` and wait for the peer's attach.
 
@@ -103,9 +104,12 @@ class Session(SessionBase["Connection"]):
         ``settle_mode``: "unsettled"
         (``send`` waits for the outcome), "settled" (fire and forget), or "mixed"
         (per ``send(settled=...)``). ``address`` None is the anonymous relay (each
-        message's ``to``). Raises LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if
-        the peer refuses.
+        message's ``to``). ``queue_size``: how many messages ``send_nowait`` (and ``send``)
+        keep waiting for credit, in order; past it they wait for room. Raises
+        LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         """
+        if type(queue_size) is not int or queue_size < 1:
+            raise ValueError(f"queue_size must be an int of at least 1, not {queue_size!r}")
         args = sender_attach_args(
             address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
             expiry_policy=expiry_policy,
@@ -118,7 +122,8 @@ class Session(SessionBase["Connection"]):
 
         async def open_() -> Sender:
             link = await self._open_link(Sender, attach, timeout,
-                                         needs_remote=address is not None, attach_args=args)
+                                         needs_remote=address is not None, attach_args=args,
+                                         queue_size=queue_size)
             assert isinstance(link, Sender)
             return link
 

@@ -1,0 +1,83 @@
+"""Tasks parked on a key (a delivery, a queued message), each woken alone.
+
+A sender's tasks wait for different things (this delivery's outcome, that
+message's transfer); an event concerns one key, so it wakes that key's tasks and
+no others: O(1) per event however many tasks wait (issue 12). The tasks park
+with ``trio.lowlevel.wait_task_rescheduled``, which holds nothing per wait but the
+task itself: with ten thousand sends in flight, every object a wait keeps alive is
+one more for the garbage collector to walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import trio
+from trio.lowlevel import Abort, Task
+
+__all__ = ["Waits"]
+
+
+class Waits:
+    """Parked tasks by key: :meth:`wait` parks the calling task until :meth:`wake`
+    (that key) or :meth:`wake_all`; cancellation unparks it. A woken task re-checks
+    its own condition and parks again if it still holds."""
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self) -> None:
+        self._tasks: dict[Hashable, Task | list[Task]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def wait(self, key: Hashable) -> None:
+        """Park until ``key`` is woken (a checkpoint: cancellation is seen here)."""
+        task = trio.lowlevel.current_task()
+        tasks = self._tasks
+        parked = tasks.get(key)
+        if parked is None:
+            tasks[key] = task
+        elif isinstance(parked, list):
+            parked.append(task)
+        else:
+            tasks[key] = [parked, task]
+
+        def abort(_: Any) -> Abort:
+            self._forget(key, task)
+            return Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def wake(self, key: Hashable) -> None:
+        """Wake the tasks parked on ``key``, if any."""
+        parked = self._tasks.pop(key, None)
+        if parked is None:
+            return
+        if isinstance(parked, list):
+            for task in parked:
+                trio.lowlevel.reschedule(task)
+        else:
+            trio.lowlevel.reschedule(parked)
+
+    def wake_all(self) -> None:
+        """Wake every parked task (the state they all depend on changed)."""
+        tasks = self._tasks
+        for parked in tasks.values():
+            if isinstance(parked, list):
+                for task in parked:
+                    trio.lowlevel.reschedule(task)
+            else:
+                trio.lowlevel.reschedule(parked)
+        tasks.clear()
+
+    def _forget(self, key: Hashable, task: Task) -> None:
+        tasks = self._tasks
+        parked = tasks.get(key)
+        if parked is task:
+            del tasks[key]
+        elif isinstance(parked, list) and task in parked:
+            parked.remove(task)
+            if not parked:
+                del tasks[key]

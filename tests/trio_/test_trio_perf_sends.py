@@ -1,0 +1,208 @@
+"""Issue 12 on trio: send_nowait without credit, wait_all and send_many, and waits woken
+one by one (ten thousand concurrent sends cost what ten do per message).
+
+Against the in-process fake peer of tests/sync, which settles each message by its body
+(b"reject", b"release", b"modify", b"hold": never; else accepted) and grants the credit
+the test says. No timing is asserted: the last test counts task wake-ups instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import trio
+
+import amqp10_trio as amqp
+from amqp10_proto import Accepted, Message, Modified, Rejected, Released
+from amqp10_proto.errors import ConnectionClosedError, LinkDetachedError
+from tests.sync.fakepeer import FakePeer
+
+
+@pytest.fixture
+def fake() -> Iterator[FakePeer]:
+    peer = FakePeer(credit=100_000)  # (granted once, on attach)
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def no_credit() -> Iterator[FakePeer]:
+    peer = FakePeer(credit=0)
+    yield peer
+    peer.close()
+
+
+async def until(pred: Any) -> None:
+    with trio.fail_after(10):
+        while not pred():
+            await trio.sleep(0.01)
+
+
+def test_send_many_gives_each_outcome_in_order_without_raising(fake: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(fake.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q") as sender:
+            bodies = [b"a", b"reject", b"b", b"release", b"modify", b"c"]
+            outcomes = await sender.send_many([Message(b) for b in bodies], timeout=10)
+            assert [type(o) for o in outcomes] == [Accepted, Rejected, Accepted, Released,
+                                                   Modified, Accepted]
+            rejected = outcomes[1]
+            assert isinstance(rejected, Rejected) and rejected.error is not None
+            assert rejected.error.condition == "amqp:precondition-failed"
+            # wait_all over send_nowait handles: the same, one call.
+            handles = [await sender.send_nowait(Message(b"x%d" % i)) for i in range(300)]
+            states = await sender.wait_all(handles, timeout=10)
+            assert len(states) == 300 and all(isinstance(o, Accepted) for o in states)
+
+    trio.run(main)
+    assert fake.received[:6] == [b"a", b"reject", b"b", b"release", b"modify", b"c"]
+    assert fake.received[6:] == [b"x%d" % i for i in range(300)]
+
+
+def test_send_nowait_takes_messages_without_credit_and_sends_them_in_order(
+        no_credit: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(no_credit.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q", queue_size=3) as sender:
+            with trio.fail_after(5):  # no credit: none of these waits
+                handles = [await sender.send_nowait(Message(b"m%d" % i)) for i in range(3)]
+            assert all(isinstance(h, amqp.Queued) for h in handles)
+            assert sender.queued == 3
+            # The queue is full: the next one waits for room, here past its timeout.
+            with pytest.raises(TimeoutError, match="no credit"):
+                await sender.send_nowait(Message(b"too many"), timeout=0.2)
+            assert sender.queued == 3
+            no_credit.grants = 2  # the peer grants credit for two, then for the rest
+            await until(lambda: sender.queued == 1)
+            no_credit.grants = 5
+            assert [type(o) for o in await sender.wait_all(handles, timeout=10)] == [Accepted] * 3
+
+    trio.run(main)
+    assert no_credit.received == [b"m0", b"m1", b"m2"]
+
+
+def test_wait_all_times_out_and_withdraws_what_still_waits_for_credit(
+        no_credit: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(no_credit.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q") as sender:
+            no_credit.grants = 2
+            await until(lambda: sender.credit == 2)
+            handles = [await sender.send_nowait(Message(b)) for b in (b"ok", b"hold", b"late")]
+            assert isinstance(handles[2], amqp.Queued)  # no credit left for it
+            with pytest.raises(TimeoutError):
+                await sender.wait_all(handles, timeout=0.5)  # "hold" is never settled
+            assert sender.queued == 0  # "late" was withdrawn: it is never sent
+            no_credit.grants = 5
+            assert isinstance(await sender.send(Message(b"after"), timeout=10), Accepted)
+
+    trio.run(main)
+    assert no_credit.received == [b"ok", b"hold", b"after"]
+
+
+def test_a_link_closed_mid_batch_fails_the_wait_and_sends_nothing_more(
+        no_credit: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(no_credit.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s:
+            sender = await s.open_sender("q")
+            handles = [await sender.send_nowait(Message(b"m%d" % i)) for i in range(5)]
+            failure: list[BaseException] = []
+
+            async def wait() -> None:
+                try:
+                    await sender.wait_all(handles, timeout=10)
+                except LinkDetachedError as exc:
+                    failure.append(exc)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(wait)
+                await trio.sleep(0.1)
+                await sender.close()
+            assert len(failure) == 1
+            with pytest.raises(LinkDetachedError):
+                await sender.send_nowait(Message(b"after close"))
+
+    trio.run(main)
+    assert no_credit.received == []
+
+
+def test_a_lost_connection_fails_wait_all_with_connection_closed(fake: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(fake.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q") as sender:
+            handles = [await sender.send_nowait(Message(b"hold")) for _ in range(3)]
+            await until(lambda: len(fake.received) == 3)
+            fake.kill()
+            with pytest.raises(ConnectionClosedError):
+                await sender.wait_all(handles, timeout=10)
+
+    trio.run(main)
+
+
+def test_a_send_cancelled_while_it_waits_for_credit_is_never_sent(no_credit: FakePeer) -> None:
+    async def main() -> None:
+        async with amqp.open_connection(no_credit.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q") as sender:
+            with trio.move_on_after(0.2) as scope:
+                await sender.send(Message(b"cancelled"), timeout=10)
+            assert scope.cancelled_caught and sender.queued == 0
+            with pytest.raises(TimeoutError, match="no credit"):
+                await sender.send(Message(b"timed out"), timeout=0.2)
+            assert sender.queued == 0
+            no_credit.grants = 10
+            assert isinstance(await sender.send(Message(b"sent"), timeout=10), Accepted)
+
+    trio.run(main)
+    assert no_credit.received == [b"sent"]
+
+
+class _Steps(trio.abc.Instrument):
+    """Counts the steps of every task: a wake that finds nothing to do is a step too."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += 1
+
+
+@pytest.mark.parametrize("callers", [10, 1000])
+def test_each_send_wakes_its_own_task_only(no_credit: FakePeer, callers: int) -> None:
+    """2000 sends by 10 or by 1000 tasks, the peer granting credit 50 at a time (so most
+    wait for credit, then for their outcome): the task steps per message stay bounded (a
+    broadcast to every waiter per event took about ``callers`` steps per message)."""
+    count = 2000
+    steps = _Steps()
+
+    async def main() -> None:
+        async with amqp.open_connection(no_credit.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q") as sender:
+
+            async def caller() -> None:
+                for _ in range(count // callers):
+                    assert isinstance(await sender.send(Message(b"x"), timeout=30), Accepted)
+
+            async def grant() -> None:
+                while True:
+                    if sender.credit == 0 and not no_credit.grants:
+                        no_credit.grants = 50
+                    await trio.sleep(0.005)
+
+            trio.lowlevel.add_instrument(steps)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(grant)
+                async with trio.open_nursery() as callers_nursery:
+                    for _ in range(callers):
+                        callers_nursery.start_soon(caller)
+                nursery.cancel_scope.cancel()
+            trio.lowlevel.remove_instrument(steps)
+            no_credit.grants = 0  # (none left for the fake to grant once the link is gone)
+
+    trio.run(main)
+    assert len(no_credit.received) == count
+    # One step to start each task, then a few per message (its send, its outcome, the
+    # reader and writer's share); with a wake-everyone broadcast it was thousands.
+    assert steps.steps < callers + 6 * count, steps.steps
