@@ -99,7 +99,7 @@ class Sender(SenderBase["Session"], _Link):
         end = conn._deadline(timeout)
         # Its caller holds the message anyway: it joins the queue whatever its length,
         # and the task wakes once, for the outcome.
-        handle = await self._send(message, timeout, end, settled, room=False)
+        handle = self._hand(message, settled)
         try:
             ok = await self._wait((handle,), end)
         except BaseException:
@@ -139,9 +139,21 @@ class Sender(SenderBase["Session"], _Link):
         return self._results(handles, ok, conn._span(timeout))
 
     async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None, room: bool = True) -> Handle:
+                    end: float, settled: bool | None) -> Handle:
+        """Hand ``message`` over once the queue has room (``queue_size``)."""
+        if len(self._queue) >= self._queue_size:
+            if type(message) is not Message:
+                message = sendable(message)  # TypeError now, before any wait
+            if self._gone():
+                self._check()
+                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+            await self._wait_room(timeout, end)
+        return self._hand(message, settled)
+
+    def _hand(self, message: Message | bytes | EncodedMessage, settled: bool | None) -> Handle:
+        """Send ``message`` now, or queue it for credit (whatever the queue's length)."""
         if type(message) is not Message:
-            message = sendable(message)  # TypeError now, before any wait
+            message = sendable(message)  # TypeError here, not in the pump later
         queue = self._queue
         conn = self._conn
         core = self._core
@@ -157,9 +169,6 @@ class Sender(SenderBase["Session"], _Link):
         if self._gone():  # (while reconnecting it is not: the message waits its turn)
             self._check()
             raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-        if room and len(queue) >= self._queue_size:
-            await self._wait_room(timeout, end)
-            queue = self._queue
         handle = Queued(message, settled)
         queue.append(handle)
         if self._pump():
