@@ -4,7 +4,8 @@ It takes the client's sender links and gives the test the hand of a broker: how 
 credit to grant and when (``credit``, :meth:`CorePeer.grant`), which outcome each
 message gets (``outcome``: a function of the body, returning "accept", "reject",
 "release" or None to hold it unanswered), and when to detach (:meth:`detach`).
-What it received is in ``received`` (bodies, in arrival order).
+What it received is in ``received`` (bodies, in arrival order). Clearing ``reading``
+makes it stop reading the socket (a slow consumer: the client's writes back up).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class CorePeer:
         self._writer: asyncio.StreamWriter | None = None
         self._server: asyncio.Server | None = None
         self.port = 0
+        self.reading = asyncio.Event()
+        self.reading.set()
 
     @property
     def url(self) -> str:
@@ -78,6 +81,7 @@ class CorePeer:
         core.open()
         self._step()
         while True:
+            await self.reading.wait()
             data = await reader.read(1 << 20)
             core.receive_data(data)
             self._step()

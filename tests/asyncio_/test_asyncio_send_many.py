@@ -206,3 +206,34 @@ def test_a_large_message_is_written_in_chunks_intact() -> None:
             assert peer.received == [body]
 
     run(main())
+
+
+def test_sends_queue_while_the_transport_is_full_and_go_on_when_it_drains() -> None:
+    """A peer that stops reading: the transport pauses us, new sends wait in the queue
+    (no unbounded buffer), and all go out in order once the peer reads again."""
+    body = b"p" * 8192
+
+    async def main() -> None:
+        async with CorePeer(credit=5000) as peer, \
+                amqp.open_connection(peer.url, sasl=None) as conn, \
+                conn.open_session() as session, \
+                session.open_sender("q", queue_size=100) as sender:
+            await sender.send(Message(b"first"), timeout=10)
+            peer.reading.clear()
+            handles = []
+            most_queued = 0
+            for i in range(3000):  # 24 MB: far beyond the socket buffers
+                try:
+                    handles.append(await sender.send_nowait(Message(b"%d:" % i + body),
+                                                            timeout=0.5))
+                except TimeoutError:  # the queue is full and nothing moves: as it should
+                    break
+                most_queued = max(most_queued, sender.queued)
+            assert most_queued == 100 and len(handles) < 3000
+            peer.reading.set()
+            outcomes = await sender.wait_all(handles, timeout=30)
+            assert outcomes == [Accepted()] * len(handles)
+            assert [b.split(b":")[0] for b in peer.received[1:]] == \
+                [b"%d" % i for i in range(len(handles))]
+
+    run(main())
