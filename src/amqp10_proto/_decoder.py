@@ -372,8 +372,10 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
             elif c == 0x82:  # double
                 append(_unpack_d(buf, pos + 1)[0])
                 pos += 9
-            elif c == 0x83:  # timestamp
-                append(ms_to_datetime(_unpack_q(buf, pos + 1)[0]))
+            elif c == 0x83:  # timestamp (ms_to_datetime's fast case inline)
+                ms = _unpack_q(buf, pos + 1)[0]
+                append(_fromtimestamp(ms / 1000, _UTC) if 0 <= ms < _FAST_MS_MAX
+                       else ms_to_datetime(ms))
                 pos += 9
             else:
                 value, pos = table[c](buf, pos + 1, depth)

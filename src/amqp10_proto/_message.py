@@ -593,38 +593,28 @@ class Message:
             return only
         n = len(buf)
         msg = cls.__new__(cls)
-        msg._header = msg._da = msg._ma = msg._properties = msg._ap = msg._footer = None
+        # The sections other than the body, by their place in 3.2 (5, the body, unused).
+        sections: list[Any] = [None] * 7
         body: list[Any] = []
         kind: str | None = None
         kind_code = -1
         stage = -1
         pos = 0
         short = _SHORT_SIZED
+        order_of = _ORDER_OF
         while pos < n:
-            if buf[pos] != 0x00:
-                raise DecodeError("a message section must be a described value", pos)
-            if pos + 3 < n and buf[pos + 1] == 0x53:
+            if pos + 3 < n and buf[pos + 1] == 0x53 and not buf[pos]:
                 code = buf[pos + 2]
                 vpos = pos + 3
                 prefix = None
             else:
-                if view is None:
-                    descriptor, vpos = decode_one(buf, pos + 1)
-                else:  # decode_one reads bytes: copy the descriptor alone
-                    vpos = skip_value(buf, pos + 1)
-                    descriptor = decode_one(view[pos + 1:vpos].tobytes())[0]
-                if type(descriptor) is Symbol:
-                    code = _SECTION_NAMES.get(descriptor, -1)
-                elif type(descriptor) is ULong:
-                    code = descriptor
-                else:
-                    raise DecodeError("section descriptor must be a ulong or a symbol", pos + 1)
+                code, vpos = _descriptor(buf, view, pos)
                 # Kept (and written back) with the short descriptor, 00 53 code.
-                prefix = _PREFIXES.get(code)
-            order = _ORDER.get(code)
+                prefix = _PREFIXES[code]
+            order = order_of[code]
             if order is None:
                 raise DecodeError(f"unknown message section 0x{code:x}", pos)
-            if order < stage or (order == stage and order != 5):
+            if order <= stage and (order != 5 or order < stage):
                 raise DecodeError("message sections out of order or repeated (3.2)", pos)
             stage = order
             if vpos + 1 < n and buf[vpos] in short:  # list8, map8, vbin8, str8 ...
@@ -654,18 +644,7 @@ class Message:
                 raw = buf[pos:end] if prefix is None else prefix + buf[vpos:end]
             pos = end
             if order != 5:
-                if code == _PROPERTIES:
-                    msg._properties = raw
-                elif code == _APP_PROPS:
-                    msg._ap = raw
-                elif code == _MESSAGE_ANN:
-                    msg._ma = raw
-                elif code == _HEADER:
-                    msg._header = raw
-                elif code == _DELIVERY_ANN:
-                    msg._da = raw
-                else:
-                    msg._footer = raw
+                sections[order] = raw
             elif code == _SEQUENCE:
                 if kind_code != _SEQUENCE:
                     if kind is not None:
@@ -679,6 +658,8 @@ class Message:
                     raise _mixed_body(kind_code, code, pos)
                 kind, kind_code = "value", _VALUE
                 msg._body = _Lazy(raw)
+        (msg._header, msg._da, msg._ma, msg._properties, msg._ap, _,
+         msg._footer) = sections
         if stage < 0:
             raise DecodeError("a message has at least one section (3.2)", n)
         if kind is None:
@@ -752,6 +733,31 @@ _STRS = repeat(str)  # isinstance's second argument, for ever
 # Constructors whose size is the one byte after them (skipped without a call).
 _SHORT_SIZED = frozenset((0xA0, 0xA1, 0xA3, 0xC0, 0xC1, 0xE0))
 _PREFIXES = {code: bytes((0x00, 0x53, code)) for code in _ORDER}
+
+
+_ORDER_OF: list[int | None] = [_ORDER.get(code) for code in range(256)]
+
+
+def _descriptor(buf: Any, view: memoryview | None, pos: int) -> tuple[int, int]:
+    """The code of a section whose descriptor is not the usual ``00 53 code``, and where
+    its value starts; DecodeError for no descriptor or an unknown one."""
+    if buf[pos] != 0x00:
+        raise DecodeError("a message section must be a described value", pos)
+    if view is None:
+        descriptor, vpos = decode_one(buf, pos + 1)
+    else:  # decode_one reads bytes: copy the descriptor alone
+        vpos = skip_value(buf, pos + 1)
+        descriptor = decode_one(view[pos + 1:vpos].tobytes())[0]
+    if type(descriptor) is Symbol:
+        code = _SECTION_NAMES.get(descriptor, -1)
+    elif type(descriptor) is ULong:
+        code = descriptor
+    else:
+        raise DecodeError("section descriptor must be a ulong or a symbol", pos + 1)
+    if code not in _ORDER:
+        raise DecodeError(f"unknown message section 0x{code:x}" if code >= 0 else
+                          f"unknown message section {descriptor!r}", pos)
+    return code, vpos
 
 
 def _mixed_body(kind_code: int, code: int, pos: int) -> DecodeError:
