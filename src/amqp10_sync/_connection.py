@@ -5,9 +5,10 @@ with the core's ``tick()`` deadline as the timeout, so an idle connection only
 wakes for heartbeats. Every call into the core, from the I/O thread or an
 application thread, happens under the connection's lock; whoever made the call
 then writes ``data_to_send()`` (non-blocking; what the socket cannot take yet
-is left for the I/O thread) and hands the events to the objects waiting on
-them. Threads wait on one ``threading.Condition``; the core holds all the
-protocol state.
+is left for the I/O thread, as views of the core's bytes, never copied) and hands
+the events to the objects waiting on them. Each waiting thread waits for its own
+condition, and a caller that is the only waiter reads the socket itself (see
+``_waits``). The core holds all the protocol state.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,6 +51,7 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._link import HIGH_WATER
 from ._session import Session
+from ._waits import GRACE, WRITTEN, EventTap, Waiting
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
@@ -60,10 +63,7 @@ _SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same byt
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
-
-
-
-class Connection(Recovering, ConnectionInfo):
+class Connection(Waiting, Recovering, ConnectionInfo):
     """An open AMQP 1.0 connection; thread-safe. Made by :func:`open_connection`.
 
     With ``reconnect`` on (the default of :func:`open_connection`), a lost transport
@@ -88,22 +88,26 @@ class Connection(Recovering, ConnectionInfo):
         self._attempt_end = 0.0  # when the reconnect handshake in progress times out
         self._init_recovery(policy if dial is not None else None, urls, current, connected)
         lock = threading.RLock()
-        self._cond = threading.Condition(lock)
-        # Senders waiting for room in their queue wait here, apart: the events that wake
-        # everyone else (every disposition, every flow) do not wake them (see Sender._pump).
+        self._init_waiting(lock)  # the general condition, keyed waits, driving (_waits)
+        self._tap: EventTap | None = None
+        # Senders waiting for room in their queue wait here, apart (see Sender._pump).
         self._room = threading.Condition(lock)
-        self._out = bytearray()
+        # Bytes the socket did not take yet: the core's bytes, or views of their unsent
+        # remainder (never copied: a 500 MiB message is written from the core's buffer).
+        self._out: deque[bytes | memoryview] = deque()
+        self._out_bytes = 0
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the socket took, ever
         self._unmarked: list[Any] = []  # pre-settled deliveries not yet given a write mark
-        self._stalled: set[Any] = set()
-        self._unflushed = 0  # settlements queued in the core since the last write  # senders with queued messages held by the write buffer
+        self._stalled: set[Any] = set()  # senders with queued messages held by the write buffer
+        self._unflushed = 0  # settlements queued in the core since the last write
+        self._tls_buffer: memoryview | None = None  # reused for each TLS read
         self._dead = False  # the socket is gone (or given up on)
         self._transport_error: str | None = None
         self._stop = False
         self._closed_by_user = False
         self._is_ssl = isinstance(sock, ssl.SSLSocket)
-        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r, self._wake_w = socket.socketpair()  # wakes the I/O thread
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         tracing = trace_enabled()
@@ -173,7 +177,7 @@ class Connection(Recovering, ConnectionInfo):
             if self._reconnecting:
                 self._stop_recovery()  # between transports: nothing to say to anyone
                 self._dead = True
-                self._cond.notify_all()
+                self._notify_everyone()
                 self._room.notify_all()
             if not self.closed:
                 self._core.close()
@@ -207,19 +211,6 @@ class Connection(Recovering, ConnectionInfo):
     def _deadline(self, timeout: float | None) -> float:
         return time.monotonic() + self._span(timeout)
 
-    def _wait_until(self, pred: Callable[[], object], end: float | None) -> bool:
-        """Wait (holding the lock) until ``pred()``; False if ``end`` passed first."""
-        cond = self._cond
-        while not pred():
-            if end is None:
-                cond.wait()
-                continue
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                return False
-            cond.wait(remaining)
-        return True
-
     def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
             return self._given_up
@@ -243,7 +234,7 @@ class Connection(Recovering, ConnectionInfo):
         self._unflushed = 0
         self._process()
         self._flush()
-        if self._stalled and len(self._out) < HIGH_WATER:
+        if self._stalled and self._out_bytes < HIGH_WATER:
             stalled, self._stalled = self._stalled, set()
             for sender in stalled:
                 sender._pump()
@@ -275,15 +266,20 @@ class Connection(Recovering, ConnectionInfo):
             self._seen_end = core
             if self._transport_down(time.monotonic(), core.error, core.error_is_local):
                 self._dead = True
-                self._out.clear()
+                self._drop_out()
                 self._sent_total = self._queued_total  # pre-settled in flight: may be lost
                 self._wake()
             elif self._given_up is not None:
                 self._dead = True
                 self._room.notify_all()
-            self._cond.notify_all()
-        if dispatch_events(core, self.label, reconnecting=self._reconnecting):
-            self._cond.notify_all()
+            self._notify_everyone()
+        tap = self._tap
+        if tap is None or tap._core is not core:
+            tap = self._tap = EventTap(core, self._delivery_updated)
+        tap.general = False
+        if dispatch_events(tap, self.label,  # type: ignore[arg-type]  # the core, tapped
+                           reconnecting=self._reconnecting) and tap.general:
+            self._notify_everyone()
 
     def _flush(self) -> None:
         data = self._core.data_to_send()
@@ -297,27 +293,51 @@ class Connection(Recovering, ConnectionInfo):
                 self._unmarked.clear()
             if self._dead:
                 return
-            if not self._out:
-                n = self._send(data)
-                if n < len(data) and not self._dead:
-                    self._out += memoryview(data)[n:]
-                    self._wake()
-                return
-            self._out += data
-        if self._out and not self._dead:
-            del self._out[:self._send(self._out)]
+            self._out.append(data)
+            self._out_bytes += len(data)
+        if self._out_bytes and not self._dead:
+            self._write_out()
 
-    def _send(self, buf: bytes | bytearray) -> int:
+    def _write_out(self) -> None:
+        """Write what is queued while the socket takes it (lock held); the unsent rest
+        stays as a view of the same bytes, for the I/O thread to write when it can."""
+        out = self._out
+        while out:
+            head = out[0]
+            n = self._send(head)
+            size = len(head)
+            self._out_bytes -= n
+            if n == size:
+                out.popleft()
+                continue
+            if self._dead:
+                return
+            if n:
+                out[0] = memoryview(head)[n:]  # a view: the remainder is never copied
+            self._wake()  # the I/O thread writes the rest when the socket has room
+            return
+
+    def _drop_out(self) -> None:
+        self._out.clear()
+        self._out_bytes = 0
+
+    def _send(self, buf: bytes | memoryview) -> int:
         """Write as much of ``buf`` as the socket takes now; the count written."""
         sock = self._sock
         total = 0
         size = len(buf)
+        tls = self._is_ssl
+        view = memoryview(buf) if tls else buf  # slices of a view copy nothing
         try:
             while total < size:
-                if self._is_ssl:
-                    n = sock.send(buf[total:total + _SSL_CHUNK])
+                if tls:
+                    n = sock.send(view[total:total + _SSL_CHUNK])
+                elif total:
+                    if view is buf:
+                        view = memoryview(buf)
+                    n = sock.send(view[total:])
                 else:
-                    n = sock.send(buf[total:] if total else buf)
+                    n = sock.send(buf)
                 if n <= 0:
                     break
                 total += n
@@ -325,7 +345,10 @@ class Connection(Recovering, ConnectionInfo):
             pass
         except OSError as exc:
             self._lost(f"write failed: {self._tls_alert() or exc}")
-        self._sent_total += total
+        if total:
+            self._sent_total += total
+            if WRITTEN in self._keyed:
+                self._notify(WRITTEN)  # pre-settled sends wait for their bytes to go
         return total
 
     def _tls_alert(self) -> str | None:
@@ -346,25 +369,59 @@ class Connection(Recovering, ConnectionInfo):
     def _read(self) -> bool:
         """Read once (lock held) and hand the bytes to the core; True if more may be waiting.
 
-        One ``recv`` of at most ``_READ_SIZE`` bytes per hold of the lock, whatever the
-        inbound rate: between two reads the I/O thread lets go of the lock, so the
-        threads waiting on the connection and its own deadlines (``tick``) get their
-        turn even under a peer that never pauses (issue 10).
+        At most ``_READ_SIZE`` bytes per hold of the lock, whatever the inbound rate:
+        between two reads the reader lets go of the lock, so the threads waiting on
+        the connection and the I/O thread's deadlines (``tick``) get their turn even
+        under a peer that never pauses (issue 10). Through TLS that is every record
+        the layer has up to that size, not one record per wake (issue 12).
         """
         sock = self._sock
         core = self._core
+        failed: OSError | None = None
         try:
-            data = sock.recv(_READ_SIZE)
+            if self._is_ssl:
+                data, eof, failed = self._read_tls(sock)
+            else:
+                data = sock.recv(_READ_SIZE)
+                eof = not data
         except _WOULD_BLOCK:
             return False
         except OSError as exc:
-            self._lost(f"read failed: {exc}")
+            data, eof, failed = b"", False, exc
+        if data:
+            receive_bytes(core, data, self.label, self._trace_in)
+        if failed is not None:
+            self._lost(f"read failed: {failed}")  # after what came before it
             return False
-        receive_bytes(core, data, self.label, self._trace_in)
+        if eof:
+            receive_bytes(core, b"", self.label, self._trace_in)
         self._after()
-        if not data or core.ended or self._dead:
+        if eof or core.ended or self._dead:
             return False
         return len(data) == _READ_SIZE or bool(self._is_ssl and sock.pending())  # type: ignore[attr-defined]
+
+    def _read_tls(self, sock: Any) -> tuple[bytes, bool, OSError | None]:
+        """Every decrypted byte the TLS layer has now, up to ``_READ_SIZE`` (one ``recv``
+        gives one record at most); whether the peer closed, or the error that ended the
+        read after those bytes. Would-block if there was nothing."""
+        buffer = self._tls_buffer
+        if buffer is None:
+            buffer = self._tls_buffer = memoryview(bytearray(_READ_SIZE))
+        total = 0
+        try:
+            while total < _READ_SIZE:
+                n = sock.recv_into(buffer[total:], _READ_SIZE - total)
+                if not n:
+                    return bytes(buffer[:total]), True, None
+                total += n
+        except _WOULD_BLOCK:
+            if not total:
+                raise
+        except OSError as exc:
+            if not total:
+                raise
+            return bytes(buffer[:total]), False, exc
+        return bytes(buffer[:total]), False, None
 
     def _lost(self, reason: str) -> None:
         """The socket is gone or given up on (lock held): end the core; fail every wait,
@@ -376,7 +433,7 @@ class Connection(Recovering, ConnectionInfo):
                 if self._schedule is None or self._closed_by_user:
                     log.warning("%s: connection lost: %s", self.label, reason)
                 self._core.transport_failed(reason)
-            self._out.clear()
+            self._drop_out()
             self._process()
             self._room.notify_all()
 
@@ -399,25 +456,43 @@ class Connection(Recovering, ConnectionInfo):
                 if not self._dead:
                     self._lost("the connection's I/O thread stopped")
                 self._dead = True
-                for s in (self._sock, self._wake_r, self._wake_w):
+                for s in (self._sock, self._wake_r, self._wake_w, self._poke_r, self._poke_w):
                     with contextlib.suppress(OSError):
                         s.close()
-                self._cond.notify_all()
+                self._notify_everyone()
                 self._room.notify_all()
             log.debug("%s: I/O thread ended", self.label)
 
     def _serve(self) -> None:
-        """Pump one transport until it is over (closed, lost, or given up on)."""
+        """Pump one transport until it is over (closed, lost, or given up on).
+
+        One hold of the lock per turn: what ``select`` found (a read, a write), then
+        the core's deadlines; the threads its events concern are woken once the lock
+        is let go (``_deferred``), so that they do not wake only to wait for it.
+        """
         sock = self._sock
         sel = selectors.DefaultSelector()
-        sel.register(sock, selectors.EVENT_READ)
         sel.register(self._wake_r, selectors.EVENT_READ)
-        writing = False
+        watching = 0  # the socket's events the selector watches
         more = False  # the last read filled its buffer: read again without waiting
         ended_at: float | None = None
+        ready: list[tuple[selectors.SelectorKey, int]] = []
         try:
             while True:
+                readable = more
                 with self._cond:
+                    self._deferred = []
+                    for key, mask in ready:
+                        if key.fileobj is self._wake_r:
+                            with contextlib.suppress(OSError):
+                                self._wake_r.recv(4096)
+                            continue
+                        readable |= bool(mask & selectors.EVENT_READ)
+                        if mask & selectors.EVENT_WRITE and not self._dead:
+                            self._flush()
+                    more = False
+                    if readable and not self._dead and not self._driver:
+                        more = self._read()
                     if self._stop or self._dead:
                         break
                     now = time.monotonic()
@@ -436,29 +511,32 @@ class Connection(Recovering, ConnectionInfo):
                     if self._reconnecting:
                         deadline = self._attempt_end if deadline is None else min(
                             deadline, self._attempt_end)
-                    want_write = bool(self._out)
-                if want_write != writing:
-                    sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0))
-                    writing = want_write
+                    # A caller reads for itself (or did a moment ago, and none waits): leave
+                    # the socket's reading to callers, and look again after the grace.
+                    parked = self._parked = bool(self._driver) or (
+                        now - self._drove_at < GRACE and not self._waiting
+                        and not self._reconnecting)
+                    if parked:
+                        more = False
+                        back = now + GRACE if self._driver else self._drove_at + GRACE
+                        deadline = back if deadline is None else min(deadline, back)
+                    events = (0 if parked else selectors.EVENT_READ) | (
+                        selectors.EVENT_WRITE if self._out else 0)
+                self._wake_deferred()
+                if events != watching:
+                    if not watching:
+                        sel.register(sock, events)
+                    elif not events:
+                        sel.unregister(sock)
+                    else:
+                        sel.modify(sock, events)
+                    watching = events
                 wait = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if ended_at is not None:
                     wait = 0.5 if wait is None else min(wait, 0.5)
                 ready = sel.select(0.0 if more else wait)
-                readable = more
-                more = False
-                with self._cond:
-                    for key, mask in ready:
-                        if key.fileobj is self._wake_r:
-                            with contextlib.suppress(OSError):
-                                self._wake_r.recv(4096)
-                            continue
-                        readable |= bool(mask & selectors.EVENT_READ)
-                        if mask & selectors.EVENT_WRITE and not self._dead:
-                            self._flush()
-                            self._cond.notify_all()  # pre-settled sends wait to be written
-                    if readable and not self._dead:
-                        more = self._read()
         finally:
+            self._wake_deferred()
             sel.close()
 
     def _handshake(self, now: float) -> None:
@@ -472,7 +550,7 @@ class Connection(Recovering, ConnectionInfo):
         if self._replaying and self._replay_done():
             self._recovered(now)
             self._after()
-            self._cond.notify_all()
+            self._notify_everyone()
             self._room.notify_all()
         elif now >= self._attempt_end and not self._dead:
             self._lost(f"no answer within {self._connect_timeout} s while reconnecting")
@@ -487,7 +565,7 @@ class Connection(Recovering, ConnectionInfo):
                     return False
                 attempt = self._next_attempt(time.monotonic())
                 if attempt is None:  # given up: every wait fails with the last cause
-                    self._cond.notify_all()
+                    self._notify_everyone()
                     self._room.notify_all()
                     return False
             if not self._pause_until(attempt.at):
@@ -513,7 +591,7 @@ class Connection(Recovering, ConnectionInfo):
                 self._core = core
                 self._dead = False
                 self._transport_error = None
-                self._out.clear()
+                self._drop_out()
                 self._attempt_end = time.monotonic() + self._connect_timeout
                 self.label = f"{attempt.url.host}:{attempt.url.port}"
                 if self._trace_in is not None:  # a new stream: frames start afresh

@@ -1,8 +1,9 @@
 """Blocking senders and receivers, and the message a receiver hands out.
 
 The core link holds credit, delivery counts and settlement; these classes only
-wait (on the connection's condition) until an event makes the call possible
-or finished, and keep the application's queue of received messages.
+wait until an event makes the call possible or finished (each on what it waits
+for: its delivery, its receiver, its handle; see ``_waits``), and keep the
+application's queue of received messages.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
@@ -39,6 +40,8 @@ from amqp10_proto.client import (
     timeout_or,
 )
 
+from ._waits import WRITTEN
+
 if TYPE_CHECKING:
     from ._connection import Connection
     from ._session import Session
@@ -48,6 +51,8 @@ __all__ = ["Queued", "ReceivedMessage", "Receiver", "Sender"]
 log = logging.getLogger("amqp10")
 #: Bytes queued and not yet written above which senders wait (backpressure).
 HIGH_WATER = 4 << 20
+#: ``send_many`` writes after this many messages (one write for a run, not one each).
+_RUN = 64
 
 
 class _Link(LinkBase["Session"]):
@@ -150,57 +155,77 @@ class Sender(SenderBase["Session"], _Link):
         withdraws the message; a timeout after it went out leaves it tracked by
         the core: it is not sent twice.
         """
-        end = self._conn._deadline(timeout)
-        handle = self._send(message, timeout, end, settled)
-        return self.wait_settled(handle, timeout=timeout, _end=end)
+        conn = self._conn
+        end = conn._deadline(timeout)
+        with conn._cond:
+            return self._wait_one(self._send_locked(message, timeout, end, settled), timeout, end)
 
     def send_nowait(self, message: Message | bytes | EncodedMessage, *,
                     timeout: float | None = None,
                     settled: bool | None = None) -> CoreDelivery | Queued:
-        """Send without waiting for the outcome; the bulk path.
+        """Send without waiting for the outcome, nor for credit; the bulk path.
 
         Returns the delivery, or a :class:`Queued` handle when the link has no
         credit now (the message goes out as soon as it has); pass either to
-        :meth:`wait_settled` later. Waits (up to ``timeout``) only when
-        ``queue_size`` messages are already waiting for credit.
+        :meth:`wait_settled` or :meth:`wait_all` later. Waits (up to ``timeout``)
+        only when ``queue_size`` messages are already waiting for credit.
         """
-        return self._send(message, timeout, self._conn._deadline(timeout), settled)
+        conn = self._conn
+        with conn._cond:
+            return self._send_locked(message, timeout, conn._deadline(timeout), settled)
 
-    def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None, end: float,
-              settled: bool | None) -> CoreDelivery | Queued:
+    def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
+                  timeout: float | None = None) -> list[DeliveryState | None]:
+        """Send every message and wait for all their outcomes: ``send_nowait`` each, then
+        :meth:`wait_all`, within ``timeout`` in all; the outcomes in order, not raised."""
+        conn = self._conn
+        end = conn._deadline(timeout)
+        handles: list[CoreDelivery | Queued] = []
+        with conn._cond:
+            for message in messages:
+                handles.append(self._send_locked(message, timeout, end, None,
+                                                 flush=len(handles) % _RUN == _RUN - 1))
+            conn._after()
+            return self._wait_all_locked(handles, timeout, end)
+
+    def _send_locked(self, message: Message | bytes | EncodedMessage, timeout: float | None,
+                     end: float, settled: bool | None, flush: bool = True) -> CoreDelivery | Queued:
+        """(Lock held) hand ``message`` to the core, or queue it for credit; written at once
+        unless ``flush`` is False (``send_many`` writes a run of messages at a time)."""
         if type(message) is not Message:
             message = sendable(message)  # TypeError here, not in the I/O thread later
         conn = self._conn
         queue = self._queue
-        with conn._cond:
-            core = self._core
-            if not queue and core.sendable and len(conn._out) < HIGH_WATER \
-                    and not self._resend:
-                delivery = self._transfer(message, settled)
-                if core.drain_requested:
-                    core.drained()  # nothing else waits to be sent (2.6.7)
+        core = self._core
+        if not queue and core.sendable and conn._out_bytes < HIGH_WATER and not self._resend:
+            delivery = self._transfer(message, settled)
+            if core.drain_requested:
+                core.drained()  # nothing else waits to be sent (2.6.7)
+            if flush:
                 conn._after()
-                return delivery
-            self._check()
-            if self._gone():  # (while reconnecting it is not: the message waits its turn)
+            return delivery
+        self._check()
+        if self._gone():  # (while reconnecting it is not: the message waits its turn)
+            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        if len(queue) >= self._queue_size:
+            conn._after()  # what was handed over goes out while this waits
+            self._room_waiters += 1
+            try:
+                ok = self._wait_for_room(end)
+            finally:
+                self._room_waiters -= 1
+            if self._gone():
+                self._check()
                 raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-            if len(queue) >= self._queue_size:
-                self._room_waiters += 1
-                try:
-                    ok = self._wait_for_room(end)
-                finally:
-                    self._room_waiters -= 1
-                if self._gone():
-                    self._check()
-                    raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-                if not ok:
-                    raise TimeoutError(f"link {self.name!r}: no credit to send within "
-                                       f"{conn._span(timeout)} s")
-            handle = Queued(message, settled)
-            queue.append(handle)
-            self._pump()
+            if not ok:
+                raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                                   f"{conn._span(timeout)} s")
+        handle = Queued(message, settled)
+        queue.append(handle)
+        self._pump()
+        if flush:
             conn._after()
-            return handle
+        return handle
 
     def _wait_for_room(self, end: float) -> bool:
         """Wait (lock held) until the queue has room or the link is gone; False on timeout."""
@@ -233,54 +258,95 @@ class Sender(SenderBase["Session"], _Link):
         presettled = False
         if self._resend and not self._pump_resends():
             return  # what was in doubt after a reconnect goes first, in its order
-        while queue and core.sendable and len(conn._out) < HIGH_WATER:
+        while queue and core.sendable and conn._out_bytes < HIGH_WATER:
             handle = queue.popleft()
             delivery = handle.delivery = self._transfer(handle.message, handle.settled)
             handle.message = b""  # the core holds the encoded frames now
             presettled |= delivery.settled
+            # Its waiter now waits for the outcome (or the write): moved, not woken.
+            conn._rekey(handle, WRITTEN if delivery.settled else delivery)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):
             core.drained()  # nothing (more) to send: give the credit back (2.6.7)
         if presettled:
-            conn._cond.notify_all()  # done once written: their waiters look again
+            conn._notify(WRITTEN)  # done once written: their waiters look again
         if self._room_waiters and len(queue) <= self._queue_size // 2:
             conn._room.notify_all()  # at half: a wake per half queue, not per credit grant
 
-    def wait_settled(self, delivery: CoreDelivery | Queued, *, timeout: float | None = None,
-                     _end: float | None = None) -> DeliveryState | None:
+    def wait_settled(self, delivery: CoreDelivery | Queued, *,
+                     timeout: float | None = None) -> DeliveryState | None:
         """Wait for the outcome of a :meth:`send_nowait` handle (see :meth:`send`)."""
         conn = self._conn
-        end = _end if _end is not None else conn._deadline(timeout)
+        end = conn._deadline(timeout)
         with conn._cond:
-            if isinstance(delivery, Queued):
-                handle = delivery
-                ok = conn._wait_until(lambda: handle.delivery is not None or self._gone(), end)
-                if handle.delivery is None:
-                    with contextlib.suppress(ValueError):
-                        self._queue.remove(handle)  # withdrawn: it is never sent
-                    self._check()
-                    if not ok:
-                        raise TimeoutError(f"link {self.name!r}: no credit to send within "
-                                           f"{conn._span(timeout)} s")
-                    raise amqp_errors.LinkDetachedError(
-                        f"link {self.name!r} ended before the message was sent")
-                return self._wait_outcome(handle.delivery, timeout, end)
-            return self._wait_outcome(delivery, timeout, end)
+            return self._wait_one(delivery, timeout, end)
 
-    def _wait_outcome(self, delivery: CoreDelivery, timeout: float | None,
-                      end: float) -> DeliveryState | None:
+    def wait_all(self, handles: Iterable[CoreDelivery | Queued], *,
+                 timeout: float | None = None) -> list[DeliveryState | None]:
+        """Wait for the outcomes of many :meth:`send_nowait` handles, within ``timeout`` in
+        all: each handle's outcome in order (Accepted, Rejected, Released, Modified ...;
+        None for a pre-settled one), returned, not raised. Raises only TimeoutError,
+        LinkDetachedError, SessionEndedError or ConnectionClosedError."""
         conn = self._conn
+        end = conn._deadline(timeout)
+        with conn._cond:
+            return self._wait_all_locked(handles, timeout, end)
+
+    def _wait_all_locked(self, handles: Iterable[CoreDelivery | Queued], timeout: float | None,
+                         end: float) -> list[DeliveryState | None]:
+        # One wait per handle whose outcome is not here yet, each on its own delivery:
+        # O(n) in all, as outcomes mostly come in order (a ranged disposition at a time).
+        states: list[DeliveryState | None] = []
+        for handle in handles:
+            try:
+                states.append(self._wait_one(handle, timeout, end))
+            except amqp_errors.DeliveryFailed as exc:
+                states.append(exc.state)  # type: ignore[arg-type]  # the peer's outcome
+        return states
+
+    def _wait_one(self, delivery: CoreDelivery | Queued, timeout: float | None,
+                  end: float) -> DeliveryState | None:
+        """(Lock held) wait for one handle's outcome (see :meth:`send`)."""
+        conn = self._conn
+        if isinstance(delivery, Queued):
+            handle = delivery
+            finished = self._finished
+
+            def key() -> object:  # where _pump moves its waiter once it is sent
+                sent = handle.delivery
+                return handle if sent is None else WRITTEN if sent.settled else sent
+
+            ok = conn._wait_until(lambda: (handle.delivery is not None
+                                           and finished(handle.delivery)) or self._gone(),
+                                  end, key)
+            if handle.delivery is None:
+                with contextlib.suppress(ValueError):
+                    self._queue.remove(handle)  # withdrawn: it is never sent
+                self._check()
+                if not ok:
+                    raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                                       f"{conn._span(timeout)} s")
+                raise amqp_errors.LinkDetachedError(
+                    f"link {self.name!r} ended before the message was sent")
+            delivery = handle.delivery
         if delivery.context is not None:  # pre-settled: done once the socket took it
             written = conn._written
-            ok = conn._wait_until(lambda: written(delivery) or conn.closed, end)
+            ok = conn._wait_until(lambda: written(delivery) or conn.closed, end, WRITTEN)
             if not written(delivery):
                 conn._check()
                 if not ok:
                     raise TimeoutError("the message was not written within the timeout")
             return None
-        ok = conn._wait_until(lambda: self._outcome_ready(delivery), end)
+        ok = conn._wait_until(lambda: self._outcome_ready(delivery), end,
+                              self._resolve(delivery) if self._forward else delivery)
         return self._outcome(delivery, ok, conn._span(timeout))
+
+    def _finished(self, delivery: CoreDelivery) -> bool:
+        """Its outcome is here (or the link or connection is over); pre-settled: written."""
+        if delivery.context is not None:
+            return bool(self._conn._written(delivery) or self._conn.closed)
+        return bool(self._outcome_ready(delivery))
 
     def _on_flow_event(self, event: Any) -> None:
         self._pump()  # credit arrived (or a drain request): send what waits for it
@@ -346,6 +412,10 @@ class Receiver(ReceiverBase["Session"], _Link):
     _buffer: deque[ReceivedMessage]
     _message_class = ReceivedMessage
 
+    def _deliver(self, event: Any) -> None:
+        super()._deliver(event)
+        self._conn._notify(self)  # a message wakes this receiver's waiters only
+
     # -- receiving ----------------------------------------------------------------------
     def receive(self, timeout: float | None = None) -> ReceivedMessage:
         """The next message; raises TimeoutError if none arrives within ``timeout``."""
@@ -354,7 +424,7 @@ class Receiver(ReceiverBase["Session"], _Link):
         with conn._cond:
             buffer = self._buffer
             if not buffer:
-                ok = conn._wait_until(lambda: buffer or self._gone(), end)
+                ok = conn._wait_until(lambda: buffer or self._gone(), end, self)
                 if not buffer:
                     raise self._no_message(ok, conn._span(timeout))
             msg = buffer.popleft()
@@ -368,7 +438,7 @@ class Receiver(ReceiverBase["Session"], _Link):
         want = self._batch_size(n)
         with conn._cond:
             buffer = self._buffer
-            conn._wait_until(lambda: len(buffer) >= want or self._gone(), end)
+            conn._wait_until(lambda: len(buffer) >= want or self._gone(), end, self)
             if not buffer and self._gone():
                 raise self._no_message(True, conn._span(timeout))
             return self._take(n)
@@ -383,7 +453,7 @@ class Receiver(ReceiverBase["Session"], _Link):
         buffer = self._buffer
         while True:
             with conn._cond:
-                conn._wait_until(lambda: buffer or self._gone(), None)
+                conn._wait_until(lambda: buffer or self._gone(), None, self)
                 if not buffer:
                     if self._iteration_over():
                         return
@@ -450,5 +520,8 @@ class Receiver(ReceiverBase["Session"], _Link):
                     conn._after()  # the application waits next: write now, from here
                 return
             conn._after()
-            ok = conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout))
+            # Woken by its disposition; by any event while it stands for another (2.6.13).
+            key = delivery if self._settling(delivery) is delivery else None
+            ok = conn._wait_until(lambda: self._settle_done(delivery), conn._deadline(timeout),
+                                  key)
             self._settle_result(delivery, ok, conn._span(timeout))
