@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import trio
 from typing_extensions import Self
@@ -216,16 +216,20 @@ class Sender(SenderBase["Session"], _Link):
     async def _wait_all(self, handles: list[Handle], end: float,
                         span: float) -> list[DeliveryState | None]:
         await trio.lowlevel.checkpoint_if_cancelled()
-        out: list[DeliveryState | None] = []
+        out: list[DeliveryState | None] = [None] * len(handles)
+        done = 0
         try:
-            for handle in handles:
+            # The last first: outcomes come about in send order, so once it is here the
+            # others mostly are too, and the whole batch costs a wake or two, not one each.
+            for i in range(len(handles) - 1, -1, -1):
                 try:
-                    out.append(await self._wait_one(handle, end, span))
+                    out[i] = await self._wait_one(handles[i], end, span)
                 except amqp_errors.DeliveryFailed as exc:
-                    out.append(exc.state)  # type: ignore[arg-type]  # a DeliveryState
+                    out[i] = cast(DeliveryState, exc.state)  # the peer's outcome
+                done += 1
         finally:
-            if len(out) < len(handles):
-                self._withdraw([h for h in handles[len(out):] if isinstance(h, Queued)])
+            if done < len(handles):
+                self._withdraw([h for h in handles if isinstance(h, Queued)])
         return out
 
     async def wait_settled(self, delivery: Handle, *, timeout: float | None = None,
@@ -335,8 +339,9 @@ class Sender(SenderBase["Session"], _Link):
                                f"{conn._span(timeout)} s")
         handle = Queued(message, settled)
         queue.append(handle)
-        self._pump()
-        conn._after()
+        if core.sendable or core.drain_requested or self._resend:
+            self._pump()
+            conn._after()
         return handle
 
     async def _wait_room(self, end: float) -> bool:
@@ -414,8 +419,8 @@ class Sender(SenderBase["Session"], _Link):
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):
             core.drained()  # nothing (more) to send: give the credit back (2.6.7)
-        if moved and self._room:
-            self._wake_room()
+        if moved and self._room and len(queue) <= self._queue_size // 2:
+            self._wake_room()  # from half empty on: a wake per half queue, not per credit
 
     def _pump_resends(self) -> bool:
         had = bool(self._resend)

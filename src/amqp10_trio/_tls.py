@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+from typing import cast
 
 import trio
 
@@ -40,6 +41,8 @@ class TlsStream(trio.abc.Stream):
                                      server_hostname=server_hostname)
         self._send_lock = trio.StrictFIFOLock()
         self._closed = False
+        # Plaintext is decrypted into this buffer, record after record, then copied out once.
+        self._plain = memoryview(bytearray(CHUNK))
 
     async def do_handshake(self) -> None:
         """The TLS handshake, certificate and host name checks included (the context's)."""
@@ -58,20 +61,21 @@ class TlsStream(trio.abc.Stream):
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         """Every whole record the socket brought, decrypted (at most ``max_bytes``);
         ``b""`` once the peer closed TLS (close_notify)."""
-        limit = CHUNK if max_bytes is None else max_bytes
+        limit = CHUNK if max_bytes is None else min(max_bytes, CHUNK)
         tls = self._tls
+        plain = self._plain
         while True:
-            chunks: list[bytes] = []
             size = 0
             eof = False
             try:
                 while size < limit:
-                    chunk = tls.read(limit - size)  # one record, if there is a whole one
-                    if not chunk:
+                    # A record, if one is whole; with a buffer, read() gives the count
+                    # (typeshed says bytes).
+                    n = cast(int, tls.read(limit - size, plain[size:]))
+                    if not n:
                         eof = True
                         break
-                    chunks.append(chunk)
-                    size += len(chunk)
+                    size += n
             except ssl.SSLWantReadError:
                 pass
             except ssl.SSLZeroReturnError:
@@ -80,8 +84,8 @@ class TlsStream(trio.abc.Stream):
                 raise trio.BrokenResourceError from exc
             if self._outgoing.pending:
                 await self._send_pending()  # what the read made TLS say (a key update)
-            if chunks:
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if size:
+                return bytes(plain[:size])
             if eof:
                 return b""
             await self._fill()
@@ -125,11 +129,19 @@ class TlsStream(trio.abc.Stream):
             self._incoming.write_eof()
 
     async def _send_pending(self) -> None:
-        """Send what TLS has queued, in the order it queued it (one sender at a time)."""
-        async with self._send_lock:
+        """Send what TLS has queued, in the order it queued it (one sender at a time;
+        the lock is taken without a trip through the scheduler when it is free)."""
+        lock = self._send_lock
+        try:
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
             data = self._outgoing.read()
             if data:
                 await self.transport_stream.send_all(data)
+        finally:
+            lock.release()
 
     async def _send_pending_quietly(self) -> None:
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
