@@ -1,4 +1,5 @@
-"""Parse ``amqp://`` and ``amqps://`` URLs into what a connection needs."""
+"""Parse ``amqp://``, ``amqps://``, ``amqpws://`` and ``amqpwss://`` URLs into what a
+connection needs (the last two: AMQP over WebSocket, the names Apache Qpid JMS uses)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = ["ParsedURL", "is_loopback", "parse_url"]
 
-DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671}
+DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671, "amqpws": 80, "amqpwss": 443}
+#: The schemes that carry AMQP in WebSocket binary messages (OASIS AMQP WebSocket Binding).
+WS_SCHEMES = frozenset({"amqpws", "amqpwss"})
 
 
 @dataclass(frozen=True)
 class ParsedURL:
     """The parts of an AMQP URL: where to connect, whether TLS, the credentials, and the
-    virtual host its path names (None without one)."""
+    virtual host its path names (None without one); for ``amqpws``/``amqpwss`` the path
+    is instead the WebSocket upgrade's request target (``path``, ``/`` by default)."""
 
     scheme: str
     host: str
@@ -22,10 +26,24 @@ class ParsedURL:
     username: str | None = None
     password: str | None = None
     vhost: str | None = None
+    #: The WebSocket request target (path and query, as written) of a ws URL; else None.
+    path: str | None = None
 
     @property
     def tls(self) -> bool:
-        return self.scheme == "amqps"
+        return self.scheme in ("amqps", "amqpwss")
+
+    @property
+    def ws(self) -> bool:
+        """Whether AMQP travels over WebSocket (``amqpws://``, ``amqpwss://``)."""
+        return self.scheme in WS_SCHEMES
+
+    @property
+    def ws_host(self) -> str:
+        """The upgrade request's Host header (RFC 6455 4.1): the host, ``:port`` unless it
+        is the scheme's default (80 or 443), an IPv6 host in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == DEFAULT_PORTS.get(self.scheme) else f"{host}:{self.port}"
 
     @property
     def where(self) -> str:
@@ -41,6 +59,8 @@ class ParsedURL:
     def __repr__(self) -> str:  # never show the password
         user = "" if self.username is None else f"{self.username}:***@"
         path = "" if self.vhost is None else f"/{self.vhost}"
+        if self.path is not None:
+            path = self.path
         return f"ParsedURL('{self.scheme}://{user}{self.where}{path}')"
 
 
@@ -52,6 +72,10 @@ def parse_url(url: str) -> ParsedURL:
     open's hostname ``vhost:NAME`` as RabbitMQ expects. Raises ValueError, saying why,
     for anything it would otherwise ignore: a query (options are keyword arguments), a
     fragment, a path of more than one segment, a bad host or port.
+
+    ``amqpws[s]://[user[:password]@]host[:port][/any/path[?query]]`` (default ports 80
+    and 443) is AMQP over WebSocket: the path and query, as written, are the upgrade's
+    request target (``path``; ``/`` when none), e.g. Azure's ``/$servicebus/websocket``.
     """
     if not isinstance(url, str):
         raise TypeError(f"a URL is a str, not {type(url).__name__}")
@@ -70,7 +94,7 @@ def parse_url(url: str) -> ParsedURL:
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise ValueError(f"unsupported URL scheme {parts.scheme!r} in {shown!r}: "
-                         "use amqp:// or amqps://")
+                         "use amqp://, amqps://, amqpws:// or amqpwss://")
     if not host:
         raise ValueError(f"no host in URL {shown!r}")
     if "[" in parts.netloc:
@@ -84,12 +108,21 @@ def parse_url(url: str) -> ParsedURL:
     if port == 0:
         raise ValueError(f"bad port in URL {shown!r}: 0 (leave the port out for the default "
                          f"{DEFAULT_PORTS[scheme]})")
+    if parts.fragment:
+        raise ValueError(f"URL {shown!r} has a fragment ({parts.fragment!r}): remove it")
+    username = None if parts.username is None else unquote(parts.username)
+    password = None if parts.password is None else unquote(parts.password)
+    port = port or DEFAULT_PORTS[scheme]
+    if scheme in WS_SCHEMES:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not target.startswith("/") or not all("!" <= c <= "~" for c in target):
+            raise ValueError(f"URL {shown!r}: the WebSocket path {target!r} must be printable "
+                             "ASCII without spaces: percent-encode the rest (%20)")
+        return ParsedURL(scheme, host, port, username, password, None, target)
     if parts.query:
         raise ValueError(f"URL {shown!r} has a query ({parts.query!r}) that this client does "
                          "not read: give options as keyword arguments (idle_timeout=..., "
                          "hostname=...)")
-    if parts.fragment:
-        raise ValueError(f"URL {shown!r} has a fragment ({parts.fragment!r}): remove it")
     vhost = None
     path = parts.path
     if path not in ("", "/"):
@@ -98,9 +131,7 @@ def parse_url(url: str) -> ParsedURL:
             raise ValueError(f"URL {shown!r}: the path names one virtual host; write a "
                              "'/' inside its name as %2F")
         vhost = unquote(name)
-    username = None if parts.username is None else unquote(parts.username)
-    password = None if parts.password is None else unquote(parts.password)
-    return ParsedURL(scheme, host, port or DEFAULT_PORTS[scheme], username, password, vhost)
+    return ParsedURL(scheme, host, port, username, password, vhost)
 
 
 def _why(exc: ValueError) -> str:

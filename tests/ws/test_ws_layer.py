@@ -1,0 +1,322 @@
+"""amqp10_ws's sans-IO layer, told as the binding's story: two layers back to back, then
+a hostile peer's exact bytes (RFC 6455 frames written out by hand) against each role."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import struct
+import subprocess
+import sys
+import tracemalloc
+
+import pytest
+
+from amqp10_proto.errors import LocalProtocolError, RemoteProtocolError
+from amqp10_ws import (
+    WebSocketError,
+    WebSocketHandshakeError,
+    WebSocketLayer,
+    WsState,
+)
+
+AMQP_HEADER = b"AMQP\x03\x01\x00\x00"
+MASK = b"\x11\x22\x33\x44"
+
+
+def frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None = MASK) -> bytes:
+    """One RFC 6455 5.2 frame, masked (as a client sends) unless ``mask`` is None."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    bit = 0x80 if mask is not None else 0
+    n = len(payload)
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 65536:
+        head += bytes([bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack("!Q", n)
+    if mask is None:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def upgrade(protocols: str | None = "amqp", key: bytes = b"dGhlIHNhbXBsZSBub25jZQ==",
+            path: str = "/$servicebus/websocket") -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: broker.example:8080", "Upgrade: websocket",
+             "Connection: Upgrade", f"Sec-WebSocket-Key: {key.decode()}",
+             "Sec-WebSocket-Version: 13"]
+    if protocols is not None:
+        lines.append(f"Sec-WebSocket-Protocol: {protocols}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def open_server(**options: object) -> WebSocketLayer:
+    server = WebSocketLayer("server", **options)  # type: ignore[arg-type]
+    server.receive_data(upgrade())
+    assert server.data_to_send().startswith(b"HTTP/1.1 101 ")
+    return server
+
+
+def connected_pair(**client: object) -> tuple[WebSocketLayer, WebSocketLayer]:
+    c = WebSocketLayer("client", host="broker.example:8080", path="/$servicebus/websocket",
+                       **client)  # type: ignore[arg-type]
+    s = WebSocketLayer("server")
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    return c, s
+
+
+# -- the handshake and the stream ------------------------------------------------------------
+
+def test_the_client_asks_for_amqp_on_any_path_and_the_server_echoes_it() -> None:
+    client = WebSocketLayer("client", host="broker.example:8080", path="/$servicebus/websocket")
+    client.send(AMQP_HEADER)  # before the upgrade: held, not framed yet
+    request = client.data_to_send()
+    head = request.split(b"\r\n")
+    assert head[0] == b"GET /$servicebus/websocket HTTP/1.1"
+    assert b"Host: broker.example:8080" in head
+    assert b"Sec-WebSocket-Protocol: amqp, AMQPWSB10" in head
+    assert request.endswith(b"\r\n\r\n")  # nothing framed before the 101
+    server = WebSocketLayer("server")
+    server.receive_data(request)
+    answer = server.data_to_send()
+    assert answer.startswith(b"HTTP/1.1 101 ") and b"Sec-WebSocket-Protocol: amqp\r\n" in answer
+    assert (server.path, server.host, server.subprotocol) == (
+        "/$servicebus/websocket", "broker.example:8080", "amqp")
+    client.receive_data(answer)
+    assert client.open and client.subprotocol == "amqp"
+    server.receive_data(client.data_to_send())  # the held header, now in a binary frame
+    assert server.received() == AMQP_HEADER
+    server.send(AMQP_HEADER)
+    wire = server.data_to_send()
+    assert wire == b"\x82\x08" + AMQP_HEADER  # 5.2: FIN, binary, unmasked from a server
+    client.receive_data(wire)
+    assert client.received() == AMQP_HEADER and client.received() == b""
+
+
+def test_the_server_takes_the_drafts_name_that_azure_offers() -> None:
+    server = WebSocketLayer("server")
+    server.receive_data(upgrade("AMQPWSB10"))
+    assert b"Sec-WebSocket-Protocol: AMQPWSB10\r\n" in server.data_to_send()
+    assert server.subprotocol == "AMQPWSB10"
+
+
+@pytest.mark.parametrize("offer", [None, "mqtt", "AMQP"])
+def test_an_upgrade_without_the_amqp_subprotocol_is_refused_400(offer: str | None) -> None:
+    server = WebSocketLayer("server")
+    with pytest.raises(WebSocketHandshakeError) as info:
+        server.receive_data(upgrade(offer))
+    assert info.value.status == 400 and "subprotocol 'amqp'" in str(info.value)
+    answer = server.data_to_send()
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"subprotocol 'amqp'" in answer
+    assert server.closed
+    # The client reading that answer fails typed too, with the status.
+    client = WebSocketLayer("client", host="h", subprotocols=["mqtt"])
+    client.data_to_send()
+    with pytest.raises(WebSocketHandshakeError) as got:
+        client.receive_data(answer)
+    assert got.value.status == 400 and client.closed
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),                       # plain HTTP
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 400),  # not a GET
+    (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400),      # a TLS hello
+    (upgrade().replace(b"Version: 13", b"Version: 8"), 426),           # 4.4: versions
+])
+def test_a_bad_upgrade_is_answered_with_an_http_error(request_bytes: bytes, status: int) -> None:
+    server = WebSocketLayer("server")
+    with pytest.raises(WebSocketHandshakeError) as info:
+        server.receive_data(request_bytes)
+    assert isinstance(info.value, RemoteProtocolError)
+    assert info.value.status == status
+    assert server.data_to_send().startswith(b"HTTP/1.1 %d " % status) and server.closed
+
+
+def test_an_amqp_header_on_the_websocket_port_fails_at_once() -> None:
+    server = WebSocketLayer("server")
+    with pytest.raises(WebSocketHandshakeError, match="amqpws://"):
+        server.receive_data(AMQP_HEADER)
+    assert server.data_to_send() == b""  # an AMQP peer reads no HTTP
+
+
+def test_an_endless_header_block_is_refused_after_h11s_limit() -> None:
+    server = WebSocketLayer("server")
+    server.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    fed = 0
+    with pytest.raises(WebSocketHandshakeError):
+        while fed < 1 << 20:  # never ends its headers
+            server.receive_data(b"X-Pad: " + b"a" * 1000 + b"\r\n")
+            fed += 1009
+    assert fed < 32 * 1024  # h11 holds at most 16 KiB of an incomplete head
+
+
+def test_a_101_without_a_subprotocol_fails_the_client() -> None:
+    client = WebSocketLayer("client", host="h")
+    request = client.data_to_send().decode()
+    key = next(line.split(": ")[1] for line in request.split("\r\n")
+               if line.startswith("Sec-WebSocket-Key"))
+    accept = base64.b64encode(hashlib.sha1(
+        (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    answer = (f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+              f"\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").encode()
+    with pytest.raises(WebSocketHandshakeError, match="without the subprotocol 'amqp'"):
+        client.receive_data(answer)
+    close = client.data_to_send()
+    assert close[0] == 0x88 and struct.unpack("!H", unmask(close)[:2]) == (1002,)
+
+
+def test_a_101_with_a_wrong_accept_token_fails_the_client() -> None:
+    client = WebSocketLayer("client", host="h")
+    client.data_to_send()
+    with pytest.raises(WebSocketHandshakeError, match="accept"):
+        client.receive_data(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                            b"Connection: Upgrade\r\nSec-WebSocket-Accept: bm90IGl0\r\n"
+                            b"Sec-WebSocket-Protocol: amqp\r\n\r\n")
+
+
+def test_the_peer_closing_mid_handshake_is_a_handshake_error() -> None:
+    client = WebSocketLayer("client", host="h")
+    client.data_to_send()
+    client.receive_data(b"HTTP/1.1 101 Swi")
+    with pytest.raises(WebSocketHandshakeError, match="during the WebSocket handshake"):
+        client.receive_data(b"")
+
+
+def unmask(data: bytes) -> bytes:
+    """The payload of one short masked frame (as our client sends)."""
+    n = data[1] & 0x7F
+    key = data[2:6]
+    return bytes(b ^ key[i % 4] for i, b in enumerate(data[6:6 + n]))
+
+
+def test_large_sends_are_split_into_frames_and_joined_by_the_reader() -> None:
+    client, server = connected_pair(send_frame_size=1000)
+    payload = os.urandom(2500)
+    client.send(payload)
+    wire = client.data_to_send()
+    assert wire.count(b"\x82\xfe\x03\xe8") == 2  # two masked 1000-byte frames, then 500
+    for i in range(0, len(wire), 7):  # any chunking of the socket's reads
+        server.receive_data(wire[i:i + 7])
+    assert server.received() == payload
+
+
+def test_a_fragmented_message_is_passed_on_as_it_comes() -> None:
+    server = open_server()
+    parts = [frame(0x2, AMQP_HEADER[:3], fin=False), frame(0x9, b"hi"),  # a ping between
+             frame(0x0, AMQP_HEADER[3:5], fin=False), frame(0x0, AMQP_HEADER[5:])]
+    server.receive_data(parts[0])
+    assert server.received() == b"AMQ"  # not held until the message ends
+    for part in parts[1:]:
+        server.receive_data(part)
+    assert server.received() == AMQP_HEADER[3:]
+    assert server.data_to_send() == b"\x8a\x02hi"  # the pong, unmasked
+
+
+def test_only_the_latest_of_several_pings_is_answered() -> None:
+    server = open_server()
+    server.receive_data(frame(0x9, b"one") + frame(0x9, b"two"))
+    assert server.data_to_send() == b"\x8a\x03two"  # 5.5.3 allows answering the latest only
+    client, server = connected_pair()
+    client.ping(b"p")
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    assert client.pongs == 1
+
+
+def test_a_text_message_is_closed_1003() -> None:
+    server = open_server()
+    with pytest.raises(WebSocketError) as info:
+        server.receive_data(frame(0x1, b"AMQP"))
+    assert info.value.code == 1003
+    close = server.data_to_send()
+    assert close[:4] == b"\x88" + bytes([len(close) - 2]) + b"\x03\xeb"
+    assert b"binary messages" in close and server.closed and server.received() == b""
+
+
+def test_an_unmasked_client_frame_is_a_protocol_error() -> None:
+    server = open_server()
+    with pytest.raises(WebSocketError) as info:
+        server.receive_data(frame(0x2, AMQP_HEADER, mask=None))  # 5.1: clients mask
+    assert info.value.code == 1002
+    close = server.data_to_send()
+    assert close[0] == 0x88 and close[2:4] == b"\x03\xea" and server.closed
+
+
+def test_an_oversized_frame_is_closed_1009_without_buffering_it() -> None:
+    server = open_server(max_frame_size=4 << 20)
+    # A frame announcing 2**40 bytes, streamed 1 MiB at a time: nothing is held back.
+    server.receive_data(b"\x82\xff" + struct.pack("!Q", 1 << 40) + b"\x00\x00\x00\x00")
+    chunk = b"\x00" * (1 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(WebSocketError) as info:
+            for _ in range(5):
+                server.receive_data(chunk)
+                assert len(server.received()) == len(chunk)  # passed on as it came
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.code == 1009 and "max_frame_size" in str(info.value)
+    assert peak < 8 << 20  # a few copies of one read, never the frame
+    close = server.data_to_send()
+    assert close[:2] == b"\x88" + bytes([len(close) - 2]) and close[2:4] == b"\x03\xf1"
+
+
+def test_the_socket_closing_inside_a_frame_is_an_error_not_a_short_read() -> None:
+    server = open_server()
+    whole = frame(0x2, b"x" * 100)
+    server.receive_data(whole[:20])
+    assert len(server.received()) == 20 - 6  # the payload so far
+    with pytest.raises(WebSocketError, match="inside a WebSocket frame") as info:
+        server.receive_data(b"")
+    assert info.value.code == 1006 and server.closed
+
+
+def test_the_socket_closing_between_frames_is_the_end_of_the_stream() -> None:
+    server = open_server()
+    server.receive_data(frame(0x2, AMQP_HEADER))
+    server.receive_data(b"")
+    assert server.received() == AMQP_HEADER and server.eof and server.close_code == 1006
+
+
+def test_a_close_frame_is_answered_and_ends_the_stream() -> None:
+    client, server = connected_pair()
+    client.send(AMQP_HEADER)
+    client.close(1000, "bye")
+    assert client.state is WsState.CLOSING
+    with pytest.raises(LocalProtocolError):
+        client.send(b"more")  # nothing goes after our close frame
+    server.receive_data(client.data_to_send())
+    assert server.received() == AMQP_HEADER and server.eof
+    assert (server.close_code, server.close_reason) == (1000, "bye")
+    answer = server.data_to_send()
+    assert answer == b"\x88\x05\x03\xe8bye"  # the close echoed (5.5.1)
+    client.receive_data(answer)
+    assert client.closed and client.eof
+    client.receive_data(b"late bytes")  # after the close: ignored
+    assert client.received() == b""
+
+
+def test_bad_arguments_are_refused_before_anything_is_queued() -> None:
+    with pytest.raises(ValueError, match="host"):
+        WebSocketLayer("client")
+    with pytest.raises(ValueError, match="path"):
+        WebSocketLayer("client", host="h", path="no slash")
+    with pytest.raises(ValueError, match="subprotocols"):
+        WebSocketLayer("server", subprotocols=["a b"])
+    with pytest.raises(ValueError, match="max_frame_size"):
+        WebSocketLayer("server", max_frame_size=0)
+    with pytest.raises(ValueError, match="role"):
+        WebSocketLayer("proxy")  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError):
+        WebSocketLayer("server").ping()
+
+
+def test_without_wsproto_the_import_error_names_the_extra() -> None:
+    code = ("import sys\nsys.modules['wsproto'] = None\n"
+            "try:\n    import amqp10_ws\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert "pip install 'amqp10[ws]'" in out.stdout
