@@ -161,7 +161,9 @@ class Connection(Recovering, ConnectionInfo):
         self.label = label
         self._changed = trio.Event()
         self._write_wanted = trio.Event()
-        self._out = bytearray()
+        #: What the core queued, not yet taken by the writer: its chunks as the core gave
+        #: them (a large message's bytes go out as they are, never copied here).
+        self._out: list[bytes] = []
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the stream took, ever
         #: Tasks waiting until the stream took a number of bytes: (that total, seq, event),
@@ -536,7 +538,7 @@ class Connection(Recovering, ConnectionInfo):
                 unmarked.clear()
             if self._dead:
                 return
-            self._out += data
+            self._out.append(data)
             self._write_wanted.set()
 
     @property
@@ -594,7 +596,9 @@ class Connection(Recovering, ConnectionInfo):
                     self._write_wanted = trio.Event()
                     await self._write_wanted.wait()
                     continue
-                data, self._out = self._out, bytearray()
+                out = self._out
+                data = out[0] if len(out) == 1 else b"".join(out)
+                self._out = out = []  # (the chunks are not kept while they are written)
                 await stream.send_all(data)
                 if self._drops != drops:
                     return  # dropped meanwhile: the count was settled by the drop
