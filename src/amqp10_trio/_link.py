@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -249,7 +249,9 @@ class Sender(SenderBase["Session"], _Link):
 
     async def _wait_one(self, handle: Handle, end: float, span: float) -> DeliveryState | None:
         """Wait for one handle: its transfer (if it waits for credit), then its outcome
-        (or, pre-settled, its bytes written); one cancel scope for the whole wait."""
+        (or, pre-settled, its bytes written); one cancel scope for the whole wait, and no
+        closure: with ten thousand sends waiting, each object a wait keeps alive is more
+        work for the garbage collector."""
         queued: Queued | None = None
         delivery: CoreDelivery | None
         if isinstance(handle, Queued):
@@ -257,18 +259,22 @@ class Sender(SenderBase["Session"], _Link):
         else:
             delivery = handle
         if delivery is None or not self._finished(delivery):
+            waiters = self._waiters
             with trio.move_on_at(end):
-                if queued is not None and delivery is None:
-                    await self._wait_for(
-                        queued, lambda: queued.delivery is not None or self._gone())
+                if queued is not None:
+                    while queued.delivery is None and not self._gone():
+                        # Woken once it is sent (or the link ends).
+                        await trio.lowlevel.wait_task_rescheduled(waiters.park(queued))
                     delivery = queued.delivery
                 if delivery is not None:
                     mark = delivery.context
                     if mark is not None:
                         await self._conn._sent(mark)
                     else:
-                        done = delivery
-                        await self._wait_for(done, lambda: self._outcome_ready(done))
+                        while not self._outcome_ready(delivery):
+                            # (resent after a reconnect: the resend's outcome is awaited)
+                            await trio.lowlevel.wait_task_rescheduled(waiters.park(
+                                self._resolve(delivery) if self._forward else delivery))
         if delivery is None:
             self._check()
             if not self._gone():
@@ -290,16 +296,6 @@ class Sender(SenderBase["Session"], _Link):
             return self._outcome_ready(delivery)
         conn = self._conn
         return bool(conn._sent_total >= mark or conn.closed)
-
-    async def _wait_for(self, key: Handle, pred: Callable[[], object]) -> None:
-        """Wait until ``pred()``, woken only by what concerns ``key`` (its outcome, its
-        transfer) or by the link, session or connection ending. (No deadline: the
-        caller's cancel scope has it.)"""
-        waiters = self._waiters
-        while not pred():
-            if self._forward and isinstance(key, CoreDelivery):
-                key = self._resolve(key)  # resent after a reconnect: wait on the resend
-            await waiters.wait(key)
 
     def _wake_all(self) -> None:
         """The link, its session or connection changed state: every waiter looks again."""

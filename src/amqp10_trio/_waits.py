@@ -20,7 +20,7 @@ __all__ = ["Waits"]
 
 
 class Waits:
-    """Parked tasks by key: :meth:`wait` parks the calling task until :meth:`wake`
+    """Parked tasks by key: :meth:`park` parks the calling task until :meth:`wake`
     (that key) or :meth:`wake_all`; cancellation unparks it. A woken task re-checks
     its own condition and parks again if it still holds."""
 
@@ -32,8 +32,10 @@ class Waits:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def wait(self, key: Hashable) -> None:
-        """Park until ``key`` is woken (a checkpoint: cancellation is seen here)."""
+    def park(self, key: Hashable) -> _Unpark:
+        """Park the calling task on ``key``; await ``wait_task_rescheduled`` of what this
+        returns at once (``await trio.lowlevel.wait_task_rescheduled(waits.park(key))``:
+        written out by the caller, it is one coroutine less per wait)."""
         task = trio.lowlevel.current_task()
         tasks = self._tasks
         parked = tasks.get(key)
@@ -43,12 +45,7 @@ class Waits:
             parked.append(task)
         else:
             tasks[key] = [parked, task]
-
-        def abort(_: Any) -> Abort:
-            self._forget(key, task)
-            return Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
+        return _Unpark(self, key, task)
 
     def wake(self, key: Hashable) -> None:
         """Wake the tasks parked on ``key``, if any."""
@@ -81,3 +78,19 @@ class Waits:
             parked.remove(task)
             if not parked:
                 del tasks[key]
+
+
+class _Unpark:
+    """The abort function of a parked task (cancelled: it is parked no more); one small
+    object, where a closure is a function, its cells and their tuple."""
+
+    __slots__ = ("key", "task", "waits")
+
+    def __init__(self, waits: Waits, key: Hashable, task: Task) -> None:
+        self.waits = waits
+        self.key = key
+        self.task = task
+
+    def __call__(self, _: Any) -> Abort:
+        self.waits._forget(self.key, self.task)
+        return Abort.SUCCEEDED
