@@ -265,7 +265,7 @@ class Sender(SenderBase["Session"], _Link):
         ok = await self._wait((delivery,), conn._deadline(timeout))
         return self._result(delivery, ok, conn._span(timeout), True)
 
-    async def wait_all(self, handles: Sequence[Handle], *,
+    async def wait_all(self, handles: Iterable[Handle], *,
                        timeout: float | None = None) -> list[DeliveryState | None]:
         """Wait for the outcomes of many :meth:`send_nowait` handles at once, O(n) in all.
 
@@ -275,6 +275,7 @@ class Sender(SenderBase["Session"], _Link):
         SessionEndedError / ConnectionClosedError if the link ends first.
         """
         conn = self._conn
+        handles = list(handles)
         ok = await self._wait(handles, conn._deadline(timeout))
         return self._results(handles, ok, conn._span(timeout))
 
