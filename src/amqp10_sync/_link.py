@@ -177,15 +177,22 @@ class Sender(SenderBase["Session"], _Link):
     def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
                   timeout: float | None = None) -> list[DeliveryState | None]:
         """Send every message and wait for all their outcomes: ``send_nowait`` each, then
-        :meth:`wait_all`, within ``timeout`` in all; the outcomes in order, not raised."""
+        :meth:`wait_all`, within ``timeout`` in all; the outcomes in order, not raised.
+        On TimeoutError the messages still waiting for credit are withdrawn (never
+        sent); those sent are tracked to their outcome as ever."""
         conn = self._conn
         end = conn._deadline(timeout)
         handles: list[CoreDelivery | Queued] = []
         with conn._cond:
-            for message in messages:
-                handles.append(self._send_locked(message, timeout, end, None,
-                                                 flush=len(handles) % _RUN == _RUN - 1))
-            conn._after()
+            try:
+                for message in messages:
+                    handles.append(self._send_locked(message, timeout, end, None,
+                                                     flush=len(handles) % _RUN == _RUN - 1))
+            except BaseException:
+                self._withdraw(handles)  # the call failed: none of it waits to go out later
+                raise
+            finally:
+                conn._after()
             return self._wait_all_locked(handles, timeout, end)
 
     def _send_locked(self, message: Message | bytes | EncodedMessage, timeout: float | None,
@@ -287,7 +294,8 @@ class Sender(SenderBase["Session"], _Link):
         """Wait for the outcomes of many :meth:`send_nowait` handles, within ``timeout`` in
         all: each handle's outcome in order (Accepted, Rejected, Released, Modified ...;
         None for a pre-settled one), returned, not raised. Raises only TimeoutError,
-        LinkDetachedError, SessionEndedError or ConnectionClosedError."""
+        LinkDetachedError, SessionEndedError or ConnectionClosedError. On TimeoutError
+        the handles still waiting for credit are withdrawn, as by :meth:`wait_settled`."""
         conn = self._conn
         end = conn._deadline(timeout)
         with conn._cond:
@@ -297,13 +305,29 @@ class Sender(SenderBase["Session"], _Link):
                          end: float) -> list[DeliveryState | None]:
         # One wait per handle whose outcome is not here yet, each on its own delivery:
         # O(n) in all, as outcomes mostly come in order (a ranged disposition at a time).
+        handles = list(handles)
         states: list[DeliveryState | None] = []
-        for handle in handles:
-            try:
-                states.append(self._wait_one(handle, timeout, end))
-            except amqp_errors.DeliveryFailed as exc:
-                states.append(exc.state)  # type: ignore[arg-type]  # the peer's outcome
+        try:
+            for handle in handles:
+                try:
+                    states.append(self._wait_one(handle, timeout, end))
+                except amqp_errors.DeliveryFailed as exc:
+                    states.append(exc.state)  # type: ignore[arg-type]  # the peer's outcome
+        except TimeoutError:
+            self._withdraw(handles)  # as for one handle: what still waits for credit never goes
+            raise
         return states
+
+    def _withdraw(self, handles: list[CoreDelivery | Queued]) -> None:
+        """(Lock held) take the handles still waiting for credit out of the queue."""
+        unsent = {h for h in handles if isinstance(h, Queued) and h.delivery is None}
+        if unsent:
+            queue = self._queue
+            kept = [h for h in queue if h not in unsent]
+            queue.clear()
+            queue.extend(kept)
+            if self._room_waiters:
+                self._conn._room.notify_all()
 
     def _wait_one(self, delivery: CoreDelivery | Queued, timeout: float | None,
                   end: float) -> DeliveryState | None:

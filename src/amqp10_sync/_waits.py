@@ -275,5 +275,7 @@ class Waiting:
         finally:
             self._driver, self._driver_key = 0, None
             self._drove_at = time.monotonic()
-            if self._waiting:
-                self._unpark()  # others wait: the I/O thread reads for them
+            if self._waiting or more:
+                # Others wait, or the peer sends more than one read took (a stream, not
+                # a round trip): the I/O thread reads on, beside this thread.
+                self._unpark()
