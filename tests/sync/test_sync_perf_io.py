@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 import amqp10_sync as amqp
-from amqp10_proto import Accepted
+from amqp10_proto import Accepted, Message
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import Message
 from amqp10_sync._connection import Connection
 
 from .conftest import start
