@@ -20,6 +20,9 @@ from amqp10_proto import (
     Rejected,
     Released,
 )
+from amqp10_proto import (
+    Delivery as CoreDelivery,
+)
 from amqp10_proto.errors import ConnectionClosedError, LinkDetachedError
 
 from .fakepeer import FakePeer
@@ -235,14 +238,16 @@ def test_a_lone_waiter_reads_for_itself_and_the_io_thread_reads_again_after(peer
         conn._read = recorded  # type: ignore[method-assign]
         # What comes meanwhile (an outcome) is read by the waiting thread, not the I/O thread.
         delivery = sender.send_nowait(Message(b"x"))
+        assert isinstance(delivery, CoreDelivery)  # (credit there: sent at once)
         eventually(lambda: delivery.remote_settled, "the outcome was not read")
         assert readers and set(readers) == {me[0]}
         waiter.join(HANG)
         assert outcome and isinstance(outcome[0], TimeoutError)
         # Nobody waits now: the I/O thread reads again and handles what comes unasked.
         eventually(lambda: not conn._parked, "the I/O thread did not take the reading back")
-        delivery = sender.send_nowait(Message(b"y"))
-        eventually(lambda: delivery.remote_settled, "the outcome was not read by anyone")
+        later = sender.send_nowait(Message(b"y"))
+        assert isinstance(later, CoreDelivery)
+        eventually(lambda: later.remote_settled, "the outcome was not read by anyone")
         assert conn._driver == 0
 
 
