@@ -801,8 +801,8 @@ def connect(
     """A connection over an already-connected trio stream (a SocketStream, an SSLStream ...).
 
     Use it with ``async with`` like :func:`open_connection`. ``ssl_context`` wraps the
-    stream in ``trio.SSLStream`` first (``server_hostname`` or ``hostname`` is checked).
-    The connection owns the stream from here on and closes it. ``sasl`` defaults
+    stream in TLS first, as ``open_connection`` does (``server_hostname`` or ``hostname``
+    is checked; the handshake is the first write's). The connection owns the stream from here on and closes it. ``sasl`` defaults
     to ANONYMOUS; PLAIN needs TLS unless ``allow_plain_without_tls``. A connection
     over a given stream does not reconnect (it would not know where to). ``idle_timeout`` 0 or None: none.
     """
@@ -812,9 +812,9 @@ def connect(
     peer = socket_peer(stream.socket) if isinstance(stream, trio.SocketStream) else None
     if peer is not None:
         host, label = hostname or peer[0], peer[1]
-    if ssl_context is not None and not isinstance(stream, trio.SSLStream):
-        stream = trio.SSLStream(stream, ssl_context, server_hostname=server_hostname or host)
-    sasl = connect_sasl(sasl, tls=isinstance(stream, trio.SSLStream), host=host,
+    if ssl_context is not None and not isinstance(stream, (trio.SSLStream, TlsStream)):
+        stream = TlsStream(stream, ssl_context, server_hostname=server_hostname or host)
+    sasl = connect_sasl(sasl, tls=isinstance(stream, (trio.SSLStream, TlsStream)), host=host,
                         allow_plain_without_tls=allow_plain_without_tls)
     core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
                           max_frame_size=max_frame_size, channel_max=channel_max,

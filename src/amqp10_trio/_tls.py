@@ -29,8 +29,9 @@ CHUNK = 1 << 18
 
 
 class TlsStream(trio.abc.Stream):
-    """A client TLS stream over ``transport`` (a trio stream); call :meth:`do_handshake`
-    before anything else (``open_connection`` does, within its connect timeout)."""
+    """A client TLS stream over ``transport`` (a trio stream). :meth:`do_handshake` does
+    the handshake (``open_connection`` calls it within its connect timeout); otherwise
+    the first ``send_all`` or ``receive_some`` does it, once, as ``trio.SSLStream`` does."""
 
     def __init__(self, transport: trio.abc.Stream, context: ssl.SSLContext,
                  server_hostname: str | None) -> None:
@@ -40,12 +41,20 @@ class TlsStream(trio.abc.Stream):
         self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=False,
                                      server_hostname=server_hostname)
         self._send_lock = trio.StrictFIFOLock()
+        self._handshake_lock = trio.Lock()
+        self._handshaken = False
         self._closed = False
         # Plaintext is decrypted into this buffer, record after record, then copied out once.
         self._plain = memoryview(bytearray(CHUNK))
 
     async def do_handshake(self) -> None:
-        """The TLS handshake, certificate and host name checks included (the context's)."""
+        """The TLS handshake, certificate and host name checks included (the context's);
+        done once (a second call returns at once)."""
+        async with self._handshake_lock:
+            if not self._handshaken:
+                await self._handshake()
+
+    async def _handshake(self) -> None:
         while True:
             try:
                 self._tls.do_handshake()
@@ -57,10 +66,13 @@ class TlsStream(trio.abc.Stream):
                 await self._send_pending_quietly()  # the alert saying why, if any
                 raise trio.BrokenResourceError from exc
         await self._send_pending()
+        self._handshaken = True
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         """Every whole record the socket brought, decrypted (at most ``max_bytes``);
         ``b""`` once the peer closed TLS (close_notify)."""
+        if not self._handshaken:
+            await self.do_handshake()
         limit = CHUNK if max_bytes is None else min(max_bytes, CHUNK)
         tls = self._tls
         plain = self._plain
@@ -94,6 +106,8 @@ class TlsStream(trio.abc.Stream):
         """Encrypt and send ``data``, a slice at a time (no copy of it is made)."""
         if self._closed:
             raise trio.ClosedResourceError("the TLS stream is closed")
+        if not self._handshaken:
+            await self.do_handshake()
         with memoryview(data) as view:
             for start in range(0, len(view), CHUNK):
                 try:
