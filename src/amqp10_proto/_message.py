@@ -581,6 +581,9 @@ class Message:
         ``lazy=False`` decodes and checks everything now.
         """
         if type(data) is bytes:
+            only = data_only_message(data)  # the commonest message first
+            if only is not None:
+                return only
             buf: Any = data
             view = None
         else:
@@ -588,11 +591,10 @@ class Message:
             # place: only what is kept (the body, the lazy sections) is copied out, so a
             # large message peaks at twice its size, not three times.
             buf = view = _byte_view(data)
-        n = len(buf)
-        if n > 4 and buf[2] == _DATA:  # perhaps a lone data section: the commonest message
             only = data_only_message(buf)
             if only is not None:
                 return only
+        n = len(buf)
         msg = cls.__new__(cls)
         # The sections other than the body, by their place in 3.2 (5, the body, unused).
         sections: list[Any] = [None] * 7
