@@ -111,12 +111,13 @@ OUTCOME = DELIVERY_STATE = _STATE + " | None"
 def expected(package: str) -> dict[str, str]:
     """The revealed type of each ``# R:`` key in ``package``'s program."""
     p = package
+    sender = f"{p}._sender.Sender" if p == "amqp10_asyncio" else f"{p}._link.Sender"
     types = {
         "connection": f"{p}._connection.Connection",
         "session": f"{p}._session.Session",
         "session.connection": f"{p}._connection.Connection",
-        "sender": f"{p}._link.Sender",
-        "sender.aenter": f"{p}._link.Sender",
+        "sender": sender,
+        "sender.aenter": sender,
         "sender.session": f"{p}._session.Session",
         "send": OUTCOME,
         "wait_settled": OUTCOME,

@@ -182,7 +182,11 @@ ALLOWED: dict[str, str] = {
     "amqp10_proto.client.receiver_attach_args:core_options": _PASSTHROUGH
     + " (core Session.attach_receiver)",
     "amqp10_sync._link.Sender.__init__:extra": _PASSTHROUGH + " (LinkBase)",
-    "amqp10_asyncio._link.Sender.__init__:extra": _PASSTHROUGH + " (LinkBase)",
+    "amqp10_asyncio._sender.Sender.__init__:extra": _PASSTHROUGH + " (LinkBase)",
+    "amqp10_proto._txn.DeclareReceived.__init__:global_id": "4.5.3: global-id is `*` "
+    "(any AMQP value, reserved by the spec)",
+    "amqp10_proto._txn.TransactionController.declare:global_id": "4.5.3: global-id is `*` "
+    "(any AMQP value, reserved by the spec)",
     "amqp10_trio._link.Sender.__init__:extra": _PASSTHROUGH + " (LinkBase)",
     "amqp10_proto._link.Sender.__init__:args": _PASSTHROUGH + " (core Link)",
     "amqp10_proto._link.Sender.__init__:kwargs": _PASSTHROUGH + " (core Link)",
