@@ -34,6 +34,9 @@ NEEDS_RABBITMQ = "# needs RabbitMQ"
 
 # Blocks that are not whole programs, by a line each contains: the reason is the value.
 FRAGMENTS = {
+    "controller = attach_controller(session)": "the order of the core's transaction calls in "
+                                               "howto/transactions (session and pumping are the "
+                                               "embedding guide's); tests/txn runs them",
     "trace_out.feed(data)": "where two calls go in the selectors loop of howto/embedding "
                             "(examples/selectors_client.py): conn and sock are that loop's",
 }

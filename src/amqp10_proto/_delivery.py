@@ -40,8 +40,6 @@ class Delivery:
     """
 
     __slots__ = (
-        "_chunks",
-        "_size",
         "aborted",
         "context",
         "id",
@@ -67,8 +65,6 @@ class Delivery:
         self.aborted = False
         #: Free for the application or adapter (e.g. the future waiting on it).
         self.context: Any = None
-        self._chunks: list[bytes] = []
-        self._size = 0
 
     @property
     def done(self) -> bool:
