@@ -38,6 +38,14 @@ What it does:
   handshake timeout, and the idle timeout. One client's burst of frames is
   handled a slice per loop turn, so it cannot keep the broker from the others.
 
+- AMQP over WebSocket (``serve(ws_port=...)``, ``amqp10 broker --ws-port``): a second
+  listener where each connection upgrades to a WebSocket (OASIS AMQP WebSocket Binding:
+  subprotocol ``amqp``, or the draft's ``AMQPWSB10`` that the Azure SDKs offer; any
+  request path) and then carries the same AMQP as the TCP port, with the same queues,
+  SASL, TLS and limits, through :mod:`amqp10_ws`'s sans-IO layer (needs wsproto:
+  ``amqp10[ws]``). A bad upgrade is answered with an HTTP error, a text message or an
+  oversized frame with a close frame, each before the socket closes.
+
 - Local transactions (part 4, ``amqp10_cli._broker_txn``): a coordinator per
   connection; transactional sends are queued only at commit, transactional outcomes
   applied only at commit (at rollback the messages are available again); a commit
@@ -62,7 +70,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amqp10_proto import Error, ErrorCondition, SaslServer
 from amqp10_proto import __version__ as _version
@@ -73,9 +81,12 @@ from ._broker_links import LINK_STATE_EXPIRY, LinkStore
 from ._broker_nodes import BrokerNodes
 from ._queues import Router
 
+if TYPE_CHECKING:
+    from amqp10_ws import WebSocketLayer
+
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_MAX_LINKS", "DEFAULT_MAX_MESSAGE_SIZE",
-           "DEFAULT_MAX_QUEUE_DEPTH", "DEFAULT_MAX_SESSIONS", "Broker", "RunningBroker",
-           "start_broker"]
+           "DEFAULT_MAX_QUEUE_DEPTH", "DEFAULT_MAX_SESSIONS", "DEFAULT_WS_MAX_FRAME_SIZE",
+           "Broker", "RunningBroker", "start_broker"]
 
 log = logging.getLogger("amqp10.broker")
 
@@ -88,6 +99,8 @@ DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_MAX_LINKS = 256
 DEFAULT_MAX_QUEUE_DEPTH = 100_000
+#: The longest WebSocket frame payload taken on the WebSocket listener (amqp10_ws's default).
+DEFAULT_WS_MAX_FRAME_SIZE = 64 * 1024 * 1024
 
 
 def _positive(name: str, value: float | None, *, top: float | None = None,
@@ -134,6 +147,9 @@ class Broker:
       (client container-id, link name, role), for this long; a re-attach with an
       unsettled map resumes it (2.6.13). Then a consumer's messages are requeued.
 
+    - ``ws_max_frame_size`` (bytes, default 64 MiB): on the WebSocket listener, a longer
+      WebSocket frame is closed with 1009 (message too big).
+
     ``sas_keys`` (shared access key name -> key) serves ``$cbs``: a put-token with a SAS
     token signed by one of them is answered 202, a bad or expired one 401, as Azure
     does. ``$management`` (and ``QUEUE/$management``) answers READ of a queue and
@@ -152,7 +168,8 @@ class Broker:
                  max_queue_depth: int | None = DEFAULT_MAX_QUEUE_DEPTH,
                  handshake_timeout: float = HANDSHAKE_TIMEOUT,
                  link_state_expiry: float = LINK_STATE_EXPIRY,
-                 sas_keys: dict[str, str] | None = None) -> None:
+                 sas_keys: dict[str, str] | None = None,
+                 ws_max_frame_size: int = DEFAULT_WS_MAX_FRAME_SIZE) -> None:
         self.users = dict(users) if users else None
         self.anonymous = (not self.users) if allow_anonymous is None else bool(allow_anonymous)
         if not self.anonymous and not self.users:
@@ -164,6 +181,7 @@ class Broker:
         _positive("max_links", max_links, top=0x100000000, none=False)
         _positive("max_queue_depth", max_queue_depth)
         _positive("handshake_timeout", handshake_timeout, none=False)
+        _positive("ws_max_frame_size", ws_max_frame_size, none=False)
         self.ssl_context = ssl_context
         self.idle_timeout = idle_timeout
         self.container_id = container_id or "amqp10-broker"
@@ -174,6 +192,9 @@ class Broker:
         self.max_links = max_links
         self.max_queue_depth = max_queue_depth
         self.handshake_timeout = handshake_timeout
+        self.ws_max_frame_size = ws_max_frame_size
+        #: Where the WebSocket listener is bound, ``(host, port)``, while it serves.
+        self.ws_address: tuple[str, int] | None = None
         self.version = _version
         self.router = Router(max_depth=max_queue_depth)
         _positive("link_state_expiry", link_state_expiry, none=False)
@@ -206,38 +227,58 @@ class Broker:
         return SaslServer(plain=plain, anonymous=self.anonymous)
 
     async def serve(self, host: str = "127.0.0.1", port: int = 5672, *,
+                    ws_port: int | None = None,
                     ready: Callable[[str, int], None] | None = None) -> None:
         """Listen on ``host:port`` and serve until cancelled; then close every connection.
 
-        ``ready(host, port)`` is called once listening (``port=0`` picks a free
-        port; this tells which). On cancel, every client gets a close frame
-        (``amqp:connection:forced``) and up to ``CLOSE_GRACE`` (2) s to answer
-        it; the port is free when this returns.
+        ``ws_port`` (None: none) adds the WebSocket listener on ``host:ws_port``
+        (``ws_address`` says where, once bound). ``ready(host, port)`` is called once
+        listening (``port=0`` picks a free port; this tells which). On cancel, every
+        client gets a close frame (``amqp:connection:forced``) and up to
+        ``CLOSE_GRACE`` (2) s to answer it; the ports are free when this returns.
         """
         if self._serving:
             raise RuntimeError("this broker is already serving")
+        if ws_port is not None:
+            _ws_layer_class()  # ImportError naming amqp10[ws] before anything listens
         self._serving = True
         loop = asyncio.get_running_loop()
+        servers: list[asyncio.Server] = []
+
+        async def listen(factory: Callable[[], asyncio.Protocol], on: int) -> None:
+            servers.append(await loop.create_server(
+                factory, host, on, ssl=self.ssl_context, reuse_address=True,
+                ssl_handshake_timeout=10.0 if self.ssl_context else None))
+
         try:
-            server = await loop.create_server(
-                lambda: ServerConnection(self), host, port, ssl=self.ssl_context,
-                ssl_handshake_timeout=10.0 if self.ssl_context else None,
-                reuse_address=True)
+            await listen(lambda: ServerConnection(self), port)
+            if ws_port is not None:
+                await listen(lambda: WsServerConnection(self), ws_port)
         except BaseException:
+            for server in servers:
+                server.close()
             self._serving = False
             raise
         try:
-            bound = server.sockets[0].getsockname()
+            bound = servers[0].sockets[0].getsockname()
             scheme = "amqps" if self.ssl_context else "amqp"
             log.info("amqp10 broker listening on %s://%s:%d (SASL %s)", scheme, bound[0],
                      bound[1], " ".join(self.mechanisms))
+            if ws_port is not None:
+                ws_bound = servers[1].sockets[0].getsockname()
+                self.ws_address = (str(ws_bound[0]), int(ws_bound[1]))
+                log.info("amqp10 broker listening on %s://%s:%d/ (AMQP over WebSocket)",
+                         "amqpwss" if self.ssl_context else "amqpws", *self.ws_address)
             if ready is not None:
                 ready(str(bound[0]), int(bound[1]))
             await loop.create_future()  # until cancelled
         finally:
-            server.close()
+            for server in servers:
+                server.close()
             await self._close_all()
-            await server.wait_closed()
+            for server in servers:
+                await server.wait_closed()
+            self.ws_address = None
             self._serving = False
 
     async def _close_all(self) -> None:
@@ -258,15 +299,134 @@ class Broker:
             await asyncio.wait([asyncio.shield(c.gone) for c in conns], timeout=1.0)
 
 
+def _ws_layer_class() -> type[WebSocketLayer]:
+    """amqp10_ws's layer, imported only where WebSocket is served (wsproto is optional)."""
+    from amqp10_ws import WebSocketLayer  # ImportError: pip install 'amqp10[ws]'
+
+    return WebSocketLayer
+
+
+class _WsTransport(asyncio.Transport):
+    """What a :class:`ServerConnection` writes to on the WebSocket listener: its AMQP bytes
+    go out in binary frames, and closing it closes the WebSocket (close frame) first."""
+
+    def __init__(self, outer: WsServerConnection, real: asyncio.Transport) -> None:
+        super().__init__()
+        self._outer = outer
+        self._real = real
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._outer.write_amqp(data)
+
+    def is_closing(self) -> bool:
+        return self._real.is_closing() or not self._outer.layer.open
+
+    def close(self) -> None:
+        self._outer.close_ws()
+
+    def abort(self) -> None:
+        self._real.abort()
+
+    def pause_reading(self) -> None:
+        self._real.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._real.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._real.is_reading()
+
+    def get_write_buffer_size(self) -> int:
+        return self._real.get_write_buffer_size()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._real.get_extra_info(name, default)
+
+
+class WsServerConnection(asyncio.Protocol):
+    """One connection on the WebSocket listener: the socket's bytes go through a server
+    :class:`amqp10_ws.WebSocketLayer`, and the AMQP bytes it yields to an ordinary
+    :class:`ServerConnection` (the same limits, SASL and queues as the TCP port), which
+    writes through :class:`_WsTransport`. Flow control and timers are the inner one's."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.layer = _ws_layer_class()("server", max_frame_size=broker.ws_max_frame_size)
+        self.inner = ServerConnection(broker)
+        self._real: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._real = transport
+        self.inner.connection_made(_WsTransport(self, transport))
+        self.inner.label = f"ws {self.inner.label}"
+
+    def data_received(self, data: bytes) -> None:
+        self._feed(data)
+
+    def eof_received(self) -> bool:
+        self._feed(b"")
+        return True  # closed by _feed, after our last frames
+
+    def _feed(self, data: bytes) -> None:
+        from amqp10_ws import WebSocketError
+
+        layer = self.layer
+        try:
+            layer.receive_data(data)
+        except WebSocketError as exc:
+            log.info("%s: %s", self.inner.label, exc)
+        self._write()
+        amqp = layer.received()
+        if amqp:
+            self.inner.data_received(amqp)
+        if layer.error is not None:
+            self._close_real()  # after the HTTP refusal or close frame just written
+        elif layer.eof and not self.inner.eof_received():
+            self.close_ws()  # the client's AMQP stream ended: after our last frames
+
+    def write_amqp(self, data: bytes | bytearray | memoryview) -> None:
+        """The inner connection's AMQP bytes, framed; dropped once the client's WebSocket
+        closed (it reads nothing more)."""
+        if self.layer.open:
+            self.layer.send(data)
+            self._write()
+
+    def close_ws(self) -> None:
+        """Our close frame (7.1.2), then the socket: as a server we close TCP first (7.1.1)."""
+        self.layer.close()
+        self._write()
+        self._close_real()
+
+    def _write(self) -> None:
+        out = self.layer.data_to_send()
+        if out and self._real is not None and not self._real.is_closing():
+            self._real.write(out)
+
+    def _close_real(self) -> None:
+        if self._real is not None and not self._real.is_closing():
+            self._real.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
 class RunningBroker:
     """A broker running on its own asyncio loop in a daemon thread (see :func:`start_broker`)."""
 
     def __init__(self, broker: Broker, host: str, port: int,
                  loop: asyncio.AbstractEventLoop, task: asyncio.Task[None],
-                 thread: threading.Thread) -> None:
+                 thread: threading.Thread, ws_port: int | None = None) -> None:
         self.broker = broker
         self.host = host
         self.port = port
+        #: The WebSocket listener's port (None without one).
+        self.ws_port = ws_port
         self._loop = loop
         self._task = task
         self._thread = thread
@@ -277,6 +437,15 @@ class RunningBroker:
         scheme = "amqps" if self.broker.ssl_context else "amqp"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``amqpws://HOST:PORT/`` (``amqpwss://`` with TLS) of the WebSocket listener."""
+        if self.ws_port is None:
+            raise ValueError("this broker has no WebSocket listener: start it with ws_port=")
+        scheme = "amqpwss" if self.broker.ssl_context else "amqpws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.ws_port}/"
 
     @property
     def running(self) -> bool:
@@ -303,10 +472,11 @@ class RunningBroker:
 
 
 def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.0,
-                 **options: Any) -> RunningBroker:
+                 ws_port: int | None = None, **options: Any) -> RunningBroker:
     """Start a :class:`Broker` (``options`` are its arguments) in a daemon thread.
 
     Returns once it listens: ``with start_broker() as running: ... running.url``.
+    ``ws_port`` (0: a free one) adds the WebSocket listener (``running.ws_url``).
     Raises what binding raised (e.g. OSError: address in use), or TimeoutError.
     """
     broker = Broker(**options)
@@ -315,6 +485,7 @@ def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.
 
     def ready(h: str, p: int) -> None:
         box["address"] = (h, p)
+        box["ws_port"] = None if broker.ws_address is None else broker.ws_address[1]
         started.set()
 
     async def main() -> None:
@@ -322,7 +493,7 @@ def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.
         task = asyncio.current_task()
         assert task is not None
         box["task"] = task
-        await broker.serve(host, port, ready=ready)
+        await broker.serve(host, port, ws_port=ws_port, ready=ready)
 
     def run() -> None:
         try:
@@ -342,4 +513,4 @@ def start_broker(host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.
         thread.join(timeout)
         raise box["error"]
     h, p = box["address"]
-    return RunningBroker(broker, h, p, box["loop"], box["task"], thread)
+    return RunningBroker(broker, h, p, box["loop"], box["task"], thread, box["ws_port"])

@@ -1,7 +1,7 @@
 """``amqp10 broker``: the embedded in-memory broker on a port, until Ctrl-C or SIGTERM.
 
 It prints one line with its URL once it listens (so a script can wait for that
-line), serves on asyncio, and stops cleanly on SIGINT (exit 130) or SIGTERM
+line; with ``--ws-port`` a second line follows with its ``amqpws://`` URL), serves on asyncio, and stops cleanly on SIGINT (exit 130) or SIGTERM
 (exit 0). Its limits (message size, connections, sessions, links, queue depth,
 handshake timeout) are options; 0 turns off those that may be off.
 """
@@ -47,6 +47,10 @@ def add_broker_parser(subparsers: Any) -> None:
                    help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=whole_number(0, 65535, "a port number"), default=5672,
                    help="port to listen on (default: 5672; 0 picks a free one)")
+    p.add_argument("--ws-port", type=whole_number(0, 65535, "a port number"), metavar="PORT",
+                   help="also serve AMQP over WebSocket on this port (amqpws://, or "
+                        "amqpwss:// with --tls-cert; any path; subprotocol amqp or "
+                        "AMQPWSB10); needs wsproto: pip install 'amqp10[ws]'")
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                    help="a user for SASL PLAIN (repeatable); with users, ANONYMOUS is "
                         "refused unless --allow-anonymous")
@@ -118,9 +122,12 @@ def parse_user(text: str) -> tuple[str, str]:
     return name, password
 
 
-def broker_url(host: str, port: int, tls: bool) -> str:
-    """The URL a client uses to reach a broker listening on ``host:port``."""
+def broker_url(host: str, port: int, tls: bool, *, ws: bool = False) -> str:
+    """The URL a client uses to reach a broker listening on ``host:port`` (its WebSocket
+    listener with ``ws``: ``amqpws://host:port/``)."""
     shown = f"[{host}]" if ":" in host else host
+    if ws:
+        return f"{'amqpwss' if tls else 'amqpws'}://{shown}:{port}/"
     return f"{'amqps' if tls else 'amqp'}://{shown}:{port}"
 
 
@@ -151,6 +158,9 @@ def run_broker(args: argparse.Namespace) -> int:
     def ready(host: str, port: int) -> None:
         sys.stdout.write(f"amqp10 broker listening on {broker_url(host, port, context is not None)}"
                          f" (Ctrl-C to stop)\n")
+        if broker.ws_address is not None:
+            sys.stdout.write("amqp10 broker listening for AMQP over WebSocket on "
+                             f"{broker_url(*broker.ws_address, context is not None, ws=True)}\n")
         sys.stdout.flush()
 
     async def serve() -> None:
@@ -165,13 +175,16 @@ def run_broker(args: argparse.Namespace) -> int:
                 with contextlib.suppress(NotImplementedError):  # no signals on this loop
                     loop.add_signal_handler(signum, stop)
         with contextlib.suppress(asyncio.CancelledError):
-            await broker.serve(args.host, args.port, ready=ready)
+            await broker.serve(args.host, args.port, ws_port=args.ws_port, ready=ready)
 
     try:
         asyncio.run(serve())
     except OSError as exc:  # the port is taken, the address is not ours ...
-        raise CliError(ExitCode.CONNECTION, f"cannot listen on {args.host}:{args.port}: "
+        ports = str(args.port) if args.ws_port is None else f"{args.port} (or {args.ws_port})"
+        raise CliError(ExitCode.CONNECTION, f"cannot listen on {args.host}:{ports}: "
                                             f"{exc.strerror or exc}") from None
+    except ImportError as exc:  # --ws-port without wsproto
+        raise CliError(ExitCode.USAGE, str(exc)) from None
     if stopped_by and stopped_by[0] == signal.SIGINT:
         return ExitCode.INTERRUPTED
     sys.stderr.write("amqp10 broker stopped\n")

@@ -21,34 +21,7 @@ from amqp10_ws import (
     WsState,
 )
 
-AMQP_HEADER = b"AMQP\x03\x01\x00\x00"
-MASK = b"\x11\x22\x33\x44"
-
-
-def frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None = MASK) -> bytes:
-    """One RFC 6455 5.2 frame, masked (as a client sends) unless ``mask`` is None."""
-    head = bytes([(0x80 if fin else 0) | opcode])
-    bit = 0x80 if mask is not None else 0
-    n = len(payload)
-    if n < 126:
-        head += bytes([bit | n])
-    elif n < 65536:
-        head += bytes([bit | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([bit | 127]) + struct.pack("!Q", n)
-    if mask is None:
-        return head + payload
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def upgrade(protocols: str | None = "amqp", key: bytes = b"dGhlIHNhbXBsZSBub25jZQ==",
-            path: str = "/$servicebus/websocket") -> bytes:
-    lines = [f"GET {path} HTTP/1.1", "Host: broker.example:8080", "Upgrade: websocket",
-             "Connection: Upgrade", f"Sec-WebSocket-Key: {key.decode()}",
-             "Sec-WebSocket-Version: 13"]
-    if protocols is not None:
-        lines.append(f"Sec-WebSocket-Protocol: {protocols}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+from .wspump import AMQP_HEADER, frame, upgrade
 
 
 def open_server(**options: object) -> WebSocketLayer:
