@@ -36,6 +36,14 @@ class Peer:
     rcv_settle_second: bool = False
     presettles_deliveries: bool = False
     quirks: dict[str, str] = field(default_factory=dict)
+    #: Its AMQP-over-WebSocket listener's port (``ws://127.0.0.1:PORT/``), if it has one.
+    ws_port: int | None = None
+    #: The start-/stop- script's peer name, when it differs from ``name``.
+    script: str = ""
+
+    @property
+    def script_name(self) -> str:
+        return self.script or self.name
 
 
 # Ports: RabbitMQ also binds PORT+20000 for Erlang distribution, so keep clear of that.
@@ -50,6 +58,17 @@ PEERS = {
                           plain=("guest", "guest"), dynamic=True, drain=True, modified=True,
                           rcv_settle_second=True),
 }
+
+#: Peers with an AMQP-over-WebSocket listener, for tests/ws (not in PEERS: the adapters'
+#: interop suites run against every peer there). A rhea broker of its own, started as
+#: ``start-rhea-broker PORT WS_PORT``: the shared one on 35804 may already run without
+#: the listener, and a second start cannot add it.
+WS_PEERS = {
+    "rhea-broker-ws": Peer("rhea-broker-ws", 35806, sasl=("ANONYMOUS", "PLAIN"),
+                           plain=("guest", "guest"), dynamic=True, drain=True, modified=True,
+                           ws_port=35807, script="rhea-broker"),
+}
+_ALL = {**PEERS, **WS_PEERS}
 
 #: Peers run from this repository, as a command (with the port appended) to run.
 IN_REPO = {
@@ -117,7 +136,7 @@ def _start_in_repo(name: str, timeout: float = 30.0) -> None:
 
 def start(name: str) -> Peer:
     """Start (or find running) the named peer; raise with its output if it cannot start."""
-    peer = PEERS[name]
+    peer = _ALL[name]
     if name in IN_REPO:
         if name not in _checked or (name in _procs and _procs[name].poll() is not None):
             _procs.pop(name, None)
@@ -125,10 +144,11 @@ def start(name: str) -> Peer:
             _checked.add(name)
         return peer
     if name not in _checked:
-        script = PEERS_DIR / f"start-{name}"
+        script = PEERS_DIR / f"start-{peer.script_name}"
         if not script.exists():
             raise RuntimeError(f"no peer script {script}: is ../shared/peers beside the repo?")
-        proc = subprocess.run(["bash", str(script), str(peer.port)], capture_output=True,
+        ports = [str(peer.port)] + ([] if peer.ws_port is None else [str(peer.ws_port)])
+        proc = subprocess.run(["bash", str(script), *ports], capture_output=True,
                               text=True, timeout=600)
         if proc.returncode != 0:
             raise RuntimeError(f"{name} did not start (exit {proc.returncode}):\n"
@@ -172,7 +192,7 @@ def stop_all() -> None:
                 proc.kill()
                 proc.wait(5)
             continue
-        subprocess.run(["bash", str(PEERS_DIR / f"stop-{name}"), str(PEERS[name].port)],
-                       capture_output=True, timeout=120)
+        subprocess.run(["bash", str(PEERS_DIR / f"stop-{_ALL[name].script_name}"),
+                        str(_ALL[name].port)], capture_output=True, timeout=120)
     _started.clear()
     _checked.clear()

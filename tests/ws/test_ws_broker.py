@@ -19,7 +19,7 @@ from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Accepted, ConnectionClosed, Message, SaslPlain
 from amqp10_ws import WebSocketHandshakeError
 
-from .wspump import AMQP_HEADER, WsPump, frame, parse_frames, upgrade
+from .wspump import AMQP_HEADER, WsPump, body_of, frame, parse_frames, upgrade
 
 GUEST = SaslPlain("guest", "guest")
 
@@ -43,11 +43,6 @@ def ws_of(running: RunningBroker) -> int:
     return running.ws_port
 
 
-def body(message: Message) -> bytes:
-    data = message.body
-    return b"".join(data) if isinstance(data, list) else data
-
-
 def test_the_ws_url_names_the_listener(broker: RunningBroker) -> None:
     assert broker.ws_url == f"amqpws://127.0.0.1:{ws_of(broker)}/"
     assert ws_of(broker) != broker.port
@@ -62,7 +57,7 @@ def test_the_same_queues_over_websocket_and_tcp(broker: RunningBroker) -> None:
         assert ws.send(session, "ws-tcp", *sent) == [Accepted()] * 3
     with WsPump(broker.port, sasl=GUEST, ws=False) as tcp:
         got = tcp.receive(tcp.begin(), "ws-tcp", 3)
-    assert [body(m) for m in got] == [b"ws-0", b"ws-1", b"ws-2"]
+    assert [body_of(m) for m in got] == [b"ws-0", b"ws-1", b"ws-2"]
 
 
 def test_the_same_sasl_a_wrong_password_is_refused(broker: RunningBroker) -> None:
@@ -77,7 +72,7 @@ def test_a_ten_mib_message_both_ways(broker: RunningBroker) -> None:
         session = ws.begin()
         assert ws.send(session, "big", Message(payload)) == [Accepted()]
         (got,) = ws.receive(session, "big", 1)
-    assert body(got) == payload
+    assert body_of(got) == payload
 
 
 # -- hostile input: what a raw socket gets back ----------------------------------------------
@@ -178,7 +173,7 @@ def test_the_broker_serves_on_after_all_that(broker: RunningBroker) -> None:
     with WsPump(ws_of(broker), sasl=GUEST) as ws:
         session = ws.begin()
         assert ws.send(session, "after", Message(b"still here")) == [Accepted()]
-        assert [body(m) for m in ws.receive(session, "after", 1)] == [b"still here"]
+        assert [body_of(m) for m in ws.receive(session, "after", 1)] == [b"still here"]
 
 
 def test_our_client_refused_by_the_listener_fails_typed(broker: RunningBroker) -> None:

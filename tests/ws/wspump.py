@@ -57,6 +57,12 @@ def upgrade(protocols: str | None = "amqp", key: bytes = b"dGhlIHNhbXBsZSBub25jZ
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def body_of(message: Message) -> bytes:
+    """A message's data, whether the core gave one data section or a list of them."""
+    data = message.body
+    return b"".join(data) if isinstance(data, list) else data
+
+
 def parse_frames(data: bytes) -> list[tuple[int, bytes]]:
     """(opcode, payload) of each whole unmasked frame (as a server sends) in ``data``."""
     frames = []
