@@ -164,6 +164,14 @@ def unmask(data: bytes) -> bytes:
     return bytes(b ^ key[i % 4] for i, b in enumerate(data[6:6 + n]))
 
 
+def test_frames_sent_right_behind_the_upgrade_request_are_not_lost() -> None:
+    # A client should wait for the 101 (RFC 6455 4.1); one that does not is still read.
+    server = WebSocketLayer("server")
+    server.receive_data(upgrade() + frame(0x2, AMQP_HEADER) + frame(0x2, b"more"))
+    assert server.data_to_send().startswith(b"HTTP/1.1 101 ")
+    assert server.received() == AMQP_HEADER + b"more"
+
+
 def test_large_sends_are_split_into_frames_and_joined_by_the_reader() -> None:
     client, server = connected_pair(send_frame_size=1000)
     payload = os.urandom(2500)
