@@ -25,6 +25,7 @@ import amqp10_sync
 import amqp10_trio
 from amqp10_cli import start_broker
 from amqp10_proto import parse_url
+from amqp10_proto.client import DEFAULT, url_sasl
 from amqp10_proto.errors import AuthenticationError, ConnectionClosedError
 
 from .certs import Pki, make_pki
@@ -172,3 +173,11 @@ def test_import_amqp10_trio_without_trio_says_what_to_install() -> None:
 def _no_stray_loop() -> Iterator[None]:
     yield
     asyncio.set_event_loop(None)
+
+
+@pytest.mark.parametrize("url", ["amqpws://127.0.0.1:5673/", "amqpwss://ns.example/ws"])
+def test_a_websocket_url_is_refused_by_the_adapters_until_they_speak_it(url: str) -> None:
+    """parse_url takes amqpws:// (the broker listens for WebSocket); the adapters do not
+    yet, and say so at once instead of sending plain AMQP to an HTTP port."""
+    with pytest.raises(ValueError, match="not supported by the adapters yet"):
+        url_sasl(url, DEFAULT, ssl_context=None, allow_plain_without_tls=False)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["amqp10_proto", "amqp10_trio", "amqp10_asyncio", "amqp10_sync", "amqp10_cli"]
+PACKAGES = ["amqp10_proto", "amqp10_trio", "amqp10_asyncio", "amqp10_sync", "amqp10_cli",
+            "amqp10_ws"]
 
 
 def test_core_imports_no_io_or_concurrency_modules() -> None:

@@ -100,6 +100,10 @@ def test_redirect_keeps_scheme_credentials_and_vhost_and_refuses_nonsense() -> N
     assert target is not None
     assert (target.scheme, target.host, target.port, target.username, target.password,
             target.vhost) == ("amqps", "other.example", 5671, "user", "pw", "tenant")
+    ws = parse_url("amqpwss://ns.example/$servicebus/websocket")
+    moved = redirect_target(err("amqp:connection:redirect", hostname="other.example"), ws)
+    assert moved is not None and (moved.scheme, moved.host, moved.port, moved.path) == (
+        "amqpwss", "other.example", 443, "/$servicebus/websocket")
     assert redirect_target(err("amqp:connection:redirect"), current) is None
     assert redirect_target(err("amqp:connection:redirect", hostname="h", port=70000),
                            current) is None

@@ -264,7 +264,7 @@ def redirect_target(error: Error | None, current: ParsedURL) -> ParsedURL | None
     if not 0 < port < 65536:
         return None
     return ParsedURL(current.scheme, host, port, current.username, current.password,
-                     current.vhost)
+                     current.vhost, current.path)
 
 
 class FirstConnect:

@@ -394,6 +394,11 @@ def url_sasl(url: str, sasl: SaslOption, *, ssl_context: ssl.SSLContext | None,
     PLAIN in clear text to another host without the opt-in.
     """
     parsed = parse_url(url)
+    if parsed.ws:
+        # The broker serves AMQP over WebSocket (amqp10_ws); the adapters' transports do
+        # not speak it yet: refuse, rather than send plain AMQP to an HTTP port.
+        raise ValueError(f"{parsed.scheme}:// is not supported by the adapters yet "
+                         "(docs/howto/websocket.md); use amqp:// or amqps://")
     if sasl is DEFAULT:
         if parsed.username is not None:
             sasl = SaslPlain(parsed.username, parsed.password or "")
