@@ -518,7 +518,7 @@ class Connection(Waiting, Recovering, ConnectionInfo):
                         and not self._reconnecting)
                     if parked:
                         more = False
-                        back = now + GRACE if self._driver else self._drove_at + GRACE
+                        back = (self._drive_until if self._driver else self._drove_at) + GRACE
                         deadline = back if deadline is None else min(deadline, back)
                     events = (0 if parked else selectors.EVENT_READ) | (
                         selectors.EVENT_WRITE if self._out else 0)

@@ -15,7 +15,9 @@ instead of waiting for the I/O thread to read and wake it: one thread hand-off l
 per round trip (issue 12, item 5). The I/O thread then leaves the reading to it
 ("parked": it still writes and keeps the core's deadlines), and reads again once no
 caller has driven for ``GRACE`` seconds, or at once when a caller must wait
-without driving. Whoever reads does it under the lock, one read at a time.
+without driving. A caller drives for ``DRIVE_MAX`` at most, then waits like any
+other: an idle connection's wake-ups stay the I/O thread's few. Whoever reads does
+it under the lock, one read at a time.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ WRITTEN = object()
 #: this long (s) before it reads again itself: the next round trip's caller drives
 #: meanwhile, and the I/O thread is not woken by every message.
 GRACE = 0.02
+#: A caller reads for itself this long (s) at most, then waits for the I/O thread like
+#: any waiter: a reply that takes longer does not need the hand-off saved, and a
+#: receive blocked for minutes leaves an idle connection's reading (and its wake-ups)
+#: to the I/O thread alone.
+DRIVE_MAX = 0.05
 
 
 class EventTap:
@@ -100,6 +107,7 @@ class Waiting:
         self._driver = 0
         self._driver_key: Hashable = None
         self._drove_at = float("-inf")  # when a caller last stopped driving
+        self._drive_until = 0.0  # when the driving caller stops driving at the latest
         self._parked = False
         self._poke_r, self._poke_w = socket.socketpair()  # wakes a driving caller
         self._poke_r.setblocking(False)
@@ -184,7 +192,8 @@ class Waiting:
             else:
                 for waiter in waiters:
                     waiter.release()
-        if self._driver and key is self._driver_key:
+        driving = self._driver_key
+        if self._driver and (key is driving or callable(driving)):  # (a key that moves)
             self._poke()
 
     def _rekey(self, old: Hashable, new: Hashable) -> None:
@@ -235,12 +244,13 @@ class Waiting:
 
     def _drive(self, pred: Callable[[], object], end: float, key: Hashable) -> bool | None:
         """Wait for ``pred()`` reading the socket in this thread: True once it holds, False
-        at ``end``; None if the connection cannot be driven (any more): the caller
-        waits for the I/O thread then."""
+        at ``end``; None after ``DRIVE_MAX``, or if the connection cannot be driven (any
+        more): the caller waits for the I/O thread then."""
         me = threading.get_ident()
         if self._dead or self._reconnecting or self._stop or me == self._thread.ident:
             return None
         self._driver, self._driver_key = me, key
+        until = self._drive_until = min(end, time.monotonic() + DRIVE_MAX)
         cond: Any = self._cond
         more = False  # the last read filled its buffer: read again without waiting
         poke_r = self._poke_r
@@ -249,9 +259,12 @@ class Waiting:
                 if self._dead or self._reconnecting or self._stop:
                     return None
                 if not more:
-                    remaining = end - time.monotonic()
-                    if remaining <= 0:
+                    now = time.monotonic()
+                    if now >= end:
                         return False
+                    if now >= until:
+                        return None  # long enough: the I/O thread reads from here on
+                    remaining = until - now
                     sock = self._sock
                     saved = cond._release_save()
                     try:

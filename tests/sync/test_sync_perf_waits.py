@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import amqp10_sync as amqp
+import amqp10_sync._waits
 from amqp10_proto import (
     Accepted,
     Error,
@@ -35,6 +36,21 @@ def eventually(what: Callable[[], object], text: str) -> None:
     while not what():
         assert time.monotonic() < end, text
         time.sleep(0.005)
+
+
+def receiving(receiver: Any, timeout: float) -> tuple[threading.Thread, list[BaseException]]:
+    """A thread blocked in ``receiver.receive(timeout)``, started; what it raised."""
+    errors: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            receiver.receive(timeout=timeout)
+        except BaseException as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    return waiter, errors
 
 
 class HoldingPeer(FakePeer):
@@ -211,6 +227,13 @@ def test_a_disposition_wakes_its_own_waiter_only(peer: Any) -> None:
         assert all(r == Accepted() for r in results.values())
 
 
+@pytest.fixture
+def long_drive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller reads for itself as long as it waits (not DRIVE_MAX): time to look at it."""
+    monkeypatch.setattr(amqp10_sync._waits, "DRIVE_MAX", 60.0)
+
+
+@pytest.mark.usefixtures("long_drive")
 def test_a_lone_waiter_reads_for_itself_and_the_io_thread_reads_again_after(peer: Any) -> None:
     with amqp.open_connection(peer.url, sasl=None, timeout=10) as conn, conn.open_session() as session:
         receiver = session.open_receiver("r", credit=10)
@@ -251,30 +274,34 @@ def test_a_lone_waiter_reads_for_itself_and_the_io_thread_reads_again_after(peer
         assert conn._driver == 0
 
 
+@pytest.mark.usefixtures("long_drive")
 def test_a_waiter_reading_for_itself_learns_of_a_close_by_another_thread(peer: Any) -> None:
     with amqp.open_connection(peer.url, sasl=None, timeout=10) as conn, conn.open_session() as session:
         receiver = session.open_receiver("r", credit=10)
-        errors: list[BaseException] = []
-
-        def wait() -> None:
-            try:
-                receiver.receive(timeout=30)
-            except BaseException as exc:
-                errors.append(exc)
-
-        waiter = threading.Thread(target=wait)
-        waiter.start()
+        waiter, errors = receiving(receiver, 30)
         eventually(lambda: conn._driver, "the waiter did not read for itself")
         receiver.close(timeout=HANG)  # its wait on the general condition: the driver reads
         waiter.join(HANG)
         assert not waiter.is_alive()
         assert errors and isinstance(errors[0], LinkDetachedError)
 
-        receiver = session.open_receiver("r2", credit=10)
-        waiter = threading.Thread(target=wait)
-        errors.clear()
-        waiter.start()
+        waiter, errors = receiving(session.open_receiver("r2", credit=10), 30)
         eventually(lambda: conn._driver, "the waiter did not read for itself")
         conn.close(timeout=HANG)
         waiter.join(HANG)
         assert errors and isinstance(errors[0], ConnectionClosedError)
+
+
+def test_a_long_wait_leaves_the_reading_to_the_io_thread(peer: Any) -> None:
+    # (The idle cost: a receive blocked for minutes must not keep the I/O thread waking.)
+    with amqp.open_connection(peer.url, sasl=None, timeout=10) as conn, conn.open_session() as session:
+        receiver = session.open_receiver("r", credit=10)
+        sender = session.open_sender("q")
+        waiter, errors = receiving(receiver, 3)
+        eventually(lambda: conn._waiting == 1 and not conn._driver and not conn._parked,
+                   "the receive did not hand the reading over after DRIVE_MAX")
+        later = sender.send_nowait(Message(b"y"))  # read by the I/O thread for nobody
+        assert isinstance(later, CoreDelivery)
+        eventually(lambda: later.remote_settled, "the outcome was not read")
+        waiter.join(HANG)
+        assert errors and isinstance(errors[0], TimeoutError)
