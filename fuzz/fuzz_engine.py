@@ -641,9 +641,9 @@ def footprint(conn: Connection) -> int:
         total += sum(len(b[3]) + 64 for b in s._blocked)
         for lk in s.links:
             total += 256 + 64 * len(lk.unsettled)
-            cur = getattr(lk, "_current", None)
-            if cur is not None:
-                total += cur._size
+            partial = getattr(lk, "_partial", None)  # a receiver's delivery in progress
+            if partial is not None:
+                total += len(partial)
     return total
 
 
