@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib
 import urllib.parse
 
 import pytest
@@ -51,7 +52,7 @@ def test_token_has_the_documented_fields_and_signature() -> None:
 
 
 def test_token_equals_the_azure_sdks() -> None:
-    utils = pytest.importorskip("azure.servicebus._pyamqp.utils")
+    utils = importlib.import_module("azure.servicebus._pyamqp.utils")
     sdk = utils.generate_sas_token(URI, KEY_NAME, KEY, EXPIRY)
     assert generate_sas_token(URI, KEY_NAME, KEY, EXPIRY) == sdk
 
@@ -133,7 +134,7 @@ def test_connection_string_variants() -> None:
 
 
 def test_connection_string_agrees_with_the_azure_sdk() -> None:
-    base = pytest.importorskip("azure.servicebus._base_handler")
+    base = importlib.import_module("azure.servicebus._base_handler")
     host, key_name, key, entity, *_ = base._parse_conn_str(CS)
     cs = parse_connection_string(CS)
     assert (cs.host, cs.key_name, cs.key, cs.entity) == (host, key_name, key, entity)

@@ -6,6 +6,7 @@ our core receives over TCP, and the other way round."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,13 +17,13 @@ from amqp10_proto import Accepted, Message, SaslPlain
 
 from .wspump import WsPump
 
-# Through importorskip, as Any: the SDK's annotations are partial (untyped calls).
-_client: Any = pytest.importorskip("azure.servicebus._pyamqp.client")
-_transport: Any = pytest.importorskip("azure.servicebus._pyamqp._transport")
-_auth: Any = pytest.importorskip("azure.servicebus._pyamqp.authentication")
-_constants: Any = pytest.importorskip("azure.servicebus._pyamqp.constants")
-_message: Any = pytest.importorskip("azure.servicebus._pyamqp.message")
-pytest.importorskip("websocket")  # websocket-client: the SDK's WebSocket transport
+# Imported (never skipped: the dev extra installs the SDK), as Any: the SDK's annotations are partial (untyped calls).
+_client: Any = importlib.import_module("azure.servicebus._pyamqp.client")
+_transport: Any = importlib.import_module("azure.servicebus._pyamqp._transport")
+_auth: Any = importlib.import_module("azure.servicebus._pyamqp.authentication")
+_constants: Any = importlib.import_module("azure.servicebus._pyamqp.constants")
+_message: Any = importlib.import_module("azure.servicebus._pyamqp.message")
+importlib.import_module("websocket")  # websocket-client: the SDK's WebSocket transport
 
 GUEST = SaslPlain("guest", "guest")
 
