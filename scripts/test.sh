@@ -2,7 +2,7 @@
 # Install everything the tests need into .venv and run the whole suite:
 # ruff, mypy --strict, then pytest (unit, property-based, fuzz smoke, interop).
 # The real peers install themselves on first use (../shared/peers); the Debian packages
-# the docs tests need are installed here, when missing and we may (root, or sudo -n).
+# the docs and proxy tests need are installed here, when missing and we may (root, or sudo -n).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 debs=()
 command -v dot >/dev/null 2>&1 || debs+=(graphviz)
 [ -x /usr/bin/chromium ] || debs+=(chromium)
+# tinyproxy: the HTTP CONNECT proxy of tests/proxy (started by the tests on loopback).
+command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || debs+=(tinyproxy)
 dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q "ok installed" \
     || debs+=(fonts-dejavu-core)
 if ((${#debs[@]})); then

@@ -386,15 +386,17 @@ def _silent_or_tls(core: Connection) -> bool:
 
 
 def url_sasl(url: str, sasl: SaslOption, *, ssl_context: ssl.SSLContext | None,
-             allow_plain_without_tls: bool) -> tuple[ParsedURL, SaslCredentials | list[SaslCredentials] | None]:
+             allow_plain_without_tls: bool,
+             websocket: bool = False) -> tuple[ParsedURL, SaslCredentials | list[SaslCredentials] | None]:
     """The parsed URL and the SASL mechanisms for an adapter's ``open_connection``.
 
     DEFAULT means PLAIN with the URL's (percent-decoded) credentials, ANONYMOUS
     without. Raises ValueError for a bad URL, an ``ssl_context`` with amqp://, or
-    PLAIN in clear text to another host without the opt-in.
+    PLAIN in clear text to another host without the opt-in. ``websocket``: whether the
+    adapter's transport speaks ``amqpws://``/``amqpwss://``.
     """
     parsed = parse_url(url)
-    if parsed.ws:
+    if parsed.ws and not websocket:
         # The broker serves AMQP over WebSocket (amqp10_ws); the adapters' transports do
         # not speak it yet: refuse, rather than send plain AMQP to an HTTP port.
         raise ValueError(f"{parsed.scheme}:// is not supported by the adapters yet "
@@ -422,7 +424,7 @@ def url_mechanisms(parsed: ParsedURL, sasl: SaslOption) -> SaslCredentials | lis
 
 def urls_sasl(urls: str | Sequence[str], sasl: SaslOption, *,
               ssl_context: ssl.SSLContext | None,
-              allow_plain_without_tls: bool) -> list[ParsedURL]:
+              allow_plain_without_tls: bool, websocket: bool = False) -> list[ParsedURL]:
     """Each URL of an adapter's ``open_connection`` (one, or a failover list) parsed and
     checked as :func:`url_sasl` checks one; raises ValueError before anything connects."""
     items = [urls] if isinstance(urls, str) else list(urls)
@@ -433,7 +435,8 @@ def urls_sasl(urls: str | Sequence[str], sasl: SaslOption, *,
         if not isinstance(url, str):
             raise TypeError(f"a URL is a str, not {type(url).__name__}")
         parsed.append(url_sasl(url, sasl, ssl_context=ssl_context,
-                               allow_plain_without_tls=allow_plain_without_tls)[0])
+                               allow_plain_without_tls=allow_plain_without_tls,
+                               websocket=websocket)[0])
     return parsed
 
 

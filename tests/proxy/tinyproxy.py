@@ -1,0 +1,93 @@
+"""tinyproxy (the Debian package) on loopback, as the HTTP CONNECT proxy of the proxy tests.
+
+Two instances per test session: one open (``OPEN``), one that wants basic credentials
+(``AUTH``, user ``alice``, password ``s3cret``). Both allow CONNECT to any port. A
+missing tinyproxy fails the tests that need it (scripts/test.sh installs it), never
+skips them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["AUTH", "OPEN", "Proxy", "start_proxy", "stop_proxies"]
+
+USER, PASSWORD = "alice", "s3cret"
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A running tinyproxy: its port, and the URL to give ``http_proxy=``."""
+
+    port: int
+    auth: bool
+
+    @property
+    def url(self) -> str:
+        """The proxy's URL, with the credentials when it wants them."""
+        cred = f"{USER}:{PASSWORD}@" if self.auth else ""
+        return f"http://{cred}127.0.0.1:{self.port}"
+
+    @property
+    def url_without_credentials(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+OPEN = Proxy(35850, auth=False)
+AUTH = Proxy(35851, auth=True)
+
+_running: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_proxy(proxy: Proxy, timeout: float = 10.0) -> Proxy:
+    """Start ``proxy`` (once per process) and wait until it listens; RuntimeError if not."""
+    if proxy.port in _running and _running[proxy.port].poll() is None:
+        return proxy
+    binary = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
+    if not Path(binary).exists():
+        raise RuntimeError("tinyproxy is not installed (Debian: apt-get install tinyproxy; "
+                           "scripts/test.sh installs it when run as root)")
+    if _listening(proxy.port):
+        raise RuntimeError(f"port {proxy.port} is already in use: stop what listens there")
+    workdir = Path(tempfile.mkdtemp(prefix=f"amqp10-tinyproxy-{proxy.port}-"))
+    lines = [f"Port {proxy.port}", "Listen 127.0.0.1", "Timeout 120", "MaxClients 200",
+             "Allow 127.0.0.1", "LogLevel Connect", f"LogFile \"{workdir / 'log'}\""]
+    if proxy.auth:
+        lines.append(f"BasicAuth {USER} {PASSWORD}")
+    (workdir / "tinyproxy.conf").write_text("\n".join(lines) + "\n")
+    process = subprocess.Popen([binary, "-d", "-c", str(workdir / "tinyproxy.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _running[proxy.port] = process
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f"tinyproxy on port {proxy.port} exited with {process.returncode}"
+                               f"; its log: {workdir / 'log'}")
+        if _listening(proxy.port):
+            return proxy
+        time.sleep(0.05)
+    raise RuntimeError(f"tinyproxy on port {proxy.port} did not listen within {timeout} s")
+
+
+def stop_proxies() -> None:
+    """Stop every tinyproxy this process started."""
+    for process in _running.values():
+        process.terminate()
+    for process in _running.values():
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    _running.clear()
