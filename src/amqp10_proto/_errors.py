@@ -28,6 +28,10 @@ __all__ = [
     "RemoteProtocolError",
     "SessionEndedError",
     "SettlementLost",
+    "TransactionError",
+    "TransactionRolledBack",
+    "TransactionTimeout",
+    "TransactionsNotSupported",
 ]
 
 
@@ -151,3 +155,30 @@ class SettlementLost(LinkDetachedError):
     again (to this receiver after the reconnect, or to another consumer). Process
     messages idempotently: an at-least-once consumer sees such a message twice.
     """
+
+
+# -- transactions (part 4) ----------------------------------------------------------------
+
+class TransactionError(_PeerError):
+    """A transaction cannot be used, or did not end as asked (part 4).
+
+    Raised by ``txn.txn_id`` (and so by a transactional send or settlement) when the
+    transaction is not declared yet, is discharged already, or its control link,
+    session or connection is gone; ``error`` is the AMQP error when there was one.
+    """
+
+
+class TransactionRolledBack(TransactionError):
+    """The commit did not happen: the peer rolled the transaction back
+    (``amqp:transaction:rollback``, 4.5.9), or it was over before the commit (its control
+    link detached, its session or connection ended: the coordinator rolls back, 4.2)."""
+
+
+class TransactionTimeout(TransactionRolledBack):
+    """The peer rolled the transaction back because it lasted too long
+    (``amqp:transaction:timeout``, 4.5.9)."""
+
+
+class TransactionsNotSupported(TransactionError):
+    """The peer does not coordinate transactions: it refused the control link (4.2),
+    as RabbitMQ 3.10 does (``amqp:not-implemented``)."""

@@ -17,6 +17,10 @@ from ._errors import (
     RemoteProtocolError,
     SessionEndedError,
     SettlementLost,
+    TransactionError,
+    TransactionRolledBack,
+    TransactionsNotSupported,
+    TransactionTimeout,
 )
 from ._requests import (
     RequestBadRequest,
@@ -52,4 +56,8 @@ __all__ = [
     "SaslError",
     "SessionEndedError",
     "SettlementLost",
+    "TransactionError",
+    "TransactionRolledBack",
+    "TransactionTimeout",
+    "TransactionsNotSupported",
 ]
