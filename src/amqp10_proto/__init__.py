@@ -97,6 +97,23 @@ from ._events import (
     SessionFailed,
     TransferAborted,
 )
+from ._filters import (
+    LEGACY_DIRECT_BINDING_FILTER,
+    LEGACY_HEADERS_BINDING_FILTER,
+    LEGACY_TOPIC_BINDING_FILTER,
+    NO_LOCAL_FILTER,
+    SELECTOR_FILTER,
+    SESSION_FILTER,
+    combine_filters,
+    filter_value,
+    legacy_direct_filter,
+    legacy_headers_filter,
+    legacy_topic_filter,
+    link_filter,
+    no_local_filter,
+    selector_filter,
+    session_filter,
+)
 from ._link import (
     Link,
     Receiver,
@@ -330,6 +347,21 @@ __all__ = [
     "performatives",
     "resolve",
     "unsettled_map",
+    "LEGACY_DIRECT_BINDING_FILTER",
+    "LEGACY_HEADERS_BINDING_FILTER",
+    "LEGACY_TOPIC_BINDING_FILTER",
+    "NO_LOCAL_FILTER",
+    "SELECTOR_FILTER",
+    "SESSION_FILTER",
+    "combine_filters",
+    "filter_value",
+    "legacy_direct_filter",
+    "legacy_headers_filter",
+    "legacy_topic_filter",
+    "link_filter",
+    "no_local_filter",
+    "selector_filter",
+    "session_filter",
 ]
 
 # The one place for the version: the build backend reads it (pyproject tool.hatch.version).
