@@ -31,6 +31,24 @@ from ._connection import (
     Connection,
 )
 from ._connstr import ConnectionString, parse_connection_string
+from ._defaults import (
+    DEFAULT_CHANNEL_MAX,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_HANDLE_MAX,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_INCOMING_WINDOW,
+    DEFAULT_LINK_CREDIT,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_OUTGOING_WINDOW,
+    DEFAULT_RECEIVER_SETTLE_MODE,
+    DEFAULT_SENDER_SETTLE_MODE,
+    DEFAULT_TIMEOUT,
+    GO_AMQP_LINK_CREDIT,
+    GO_AMQP_MAX_MESSAGE_SIZE,
+    GO_AMQP_OUTGOING_WINDOW,
+    GO_AMQP_SENDER_SETTLE_MODE,
+)
 from ._definitions import (
     Accepted,
     Coordinator,
@@ -362,6 +380,22 @@ __all__ = [
     "no_local_filter",
     "selector_filter",
     "session_filter",
+    "DEFAULT_CHANNEL_MAX",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_HANDLE_MAX",
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_INCOMING_WINDOW",
+    "DEFAULT_LINK_CREDIT",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_OUTGOING_WINDOW",
+    "DEFAULT_RECEIVER_SETTLE_MODE",
+    "DEFAULT_SENDER_SETTLE_MODE",
+    "DEFAULT_TIMEOUT",
+    "GO_AMQP_LINK_CREDIT",
+    "GO_AMQP_MAX_MESSAGE_SIZE",
+    "GO_AMQP_OUTGOING_WINDOW",
+    "GO_AMQP_SENDER_SETTLE_MODE",
 ]
 
 # The one place for the version: the build backend reads it (pyproject tool.hatch.version).
