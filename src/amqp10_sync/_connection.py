@@ -23,11 +23,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto._checks import check_symbols
+from amqp10_proto._proxy import ProxyOption
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
@@ -41,7 +43,6 @@ from amqp10_proto.client import (
     connect_sasl,
     describe_error,
     dispatch_events,
-    receive_bytes,
     socket_peer,
     timeout_or,
     url_mechanisms,
@@ -51,19 +52,20 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._link import HIGH_WATER
 from ._session import Session
-from ._waits import GRACE, WRITTEN, EventTap, Waiting
+from ._transport import Dialer, Link, SocketIO, prepare
+from ._waits import GRACE, EventTap, Waiting
+
+if TYPE_CHECKING:
+    from amqp10_ws import WebSocketLayer
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
 _BURST = 64  # settlements left for the I/O thread before one is written at once
-_READ_SIZE = 1 << 18
-_SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same bytes
-_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
-class Connection(Waiting, Recovering, ConnectionInfo):
+class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
     """An open AMQP 1.0 connection; thread-safe. Made by :func:`open_connection`.
 
     With ``reconnect`` on (the default of :func:`open_connection`), a lost transport
@@ -74,15 +76,19 @@ class Connection(Waiting, Recovering, ConnectionInfo):
     _core: CoreConnection
 
     def __init__(self, sock: socket.socket, core: CoreConnection, *, timeout: float,
-                 label: str, dial: Callable[[ParsedURL], tuple[socket.socket, CoreConnection]]
+                 label: str, dial: Callable[[ParsedURL], tuple[Link, CoreConnection]]
                  | None = None, policy: Reconnect | None = None,
                  urls: Sequence[ParsedURL] = (), current: int = 0,
-                 connect_timeout: float = 10.0, connected: ParsedURL | None = None) -> None:
+                 connect_timeout: float = 10.0, connected: ParsedURL | None = None,
+                 ws: WebSocketLayer | None = None, early: bytes = b"") -> None:
         self._sock = sock
+        self._ws = ws  # amqpws(s)://: the WebSocket layer between the socket and the core
+        self._early = early
+        self._transport_cause: BaseException | None = None
         self._core = core
         self._timeout = timeout
         self.label = label
-        self._dial = dial  # a new socket and core for a URL (reconnecting)
+        self._dial = dial  # a new transport and core for a URL (reconnecting)
         self._connect_timeout = connect_timeout
         self._seen_end: CoreConnection | None = None  # the last core whose end was handled
         self._attempt_end = 0.0  # when the reconnect handshake in progress times out
@@ -214,8 +220,11 @@ class Connection(Waiting, Recovering, ConnectionInfo):
     def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
             return self._given_up
-        return closed_error(self._core, closed_by_user=self._closed_by_user,
-                            transport_error=self._transport_error)
+        error = closed_error(self._core, closed_by_user=self._closed_by_user,
+                             transport_error=self._transport_error)
+        if self._transport_cause is not None and error.__cause__ is None:
+            error.__cause__ = self._transport_cause  # e.g. the WebSocketError that broke it
+        return error
 
     def _check(self) -> None:
         if self.closed:
@@ -283,9 +292,11 @@ class Connection(Waiting, Recovering, ConnectionInfo):
 
     def _flush(self) -> None:
         data = self._core.data_to_send()
+        if data and self._trace_out is not None:
+            self._trace_out.feed(data)
+        if self._ws is not None:
+            data = self._wrap(data)  # counted as framed: the socket's bytes mark the writes
         if data:
-            if self._trace_out is not None:
-                self._trace_out.feed(data)
             self._queued_total += len(data)
             if self._unmarked:
                 for delivery in self._unmarked:
@@ -320,108 +331,6 @@ class Connection(Waiting, Recovering, ConnectionInfo):
     def _drop_out(self) -> None:
         self._out.clear()
         self._out_bytes = 0
-
-    def _send(self, buf: bytes | memoryview) -> int:
-        """Write as much of ``buf`` as the socket takes now; the count written."""
-        sock = self._sock
-        total = 0
-        size = len(buf)
-        tls = self._is_ssl
-        view = memoryview(buf) if tls else buf  # slices of a view copy nothing
-        try:
-            while total < size:
-                if tls:
-                    n = sock.send(view[total:total + _SSL_CHUNK])
-                elif total:
-                    if view is buf:
-                        view = memoryview(buf)
-                    n = sock.send(view[total:])
-                else:
-                    n = sock.send(buf)
-                if n <= 0:
-                    break
-                total += n
-        except _WOULD_BLOCK:
-            pass
-        except OSError as exc:
-            self._lost(f"write failed: {self._tls_alert() or exc}")
-        if total:
-            self._sent_total += total
-            if WRITTEN in self._keyed:
-                self._notify(WRITTEN)  # pre-settled sends wait for their bytes to go
-        return total
-
-    def _tls_alert(self) -> str | None:
-        """After a failed TLS write: the alert the peer sent before it hung up (e.g.
-        "certificate required"), if it is there to read; it says more than the EOF."""
-        if not self._is_ssl:
-            return None
-        try:
-            self._sock.recv(_READ_SIZE)
-        except _WOULD_BLOCK:
-            return None
-        except ssl.SSLError as exc:
-            return str(exc)
-        except OSError:
-            return None
-        return None
-
-    def _read(self) -> bool:
-        """Read once (lock held) and hand the bytes to the core; True if more may be waiting.
-
-        At most ``_READ_SIZE`` bytes per hold of the lock, whatever the inbound rate:
-        between two reads the reader lets go of the lock, so the threads waiting on
-        the connection and the I/O thread's deadlines (``tick``) get their turn even
-        under a peer that never pauses (issue 10). Through TLS that is every record
-        the layer has up to that size, not one record per wake (issue 12).
-        """
-        sock = self._sock
-        core = self._core
-        failed: OSError | None = None
-        try:
-            if self._is_ssl:
-                data, eof, failed = self._read_tls(sock)
-            else:
-                data = sock.recv(_READ_SIZE)
-                eof = not data
-        except _WOULD_BLOCK:
-            return False
-        except OSError as exc:
-            data, eof, failed = b"", False, exc
-        if data:
-            receive_bytes(core, data, self.label, self._trace_in)
-        if failed is not None:
-            self._lost(f"read failed: {failed}")  # after what came before it
-            return False
-        if eof:
-            receive_bytes(core, b"", self.label, self._trace_in)
-        self._after()
-        if eof or core.ended or self._dead:
-            return False
-        return len(data) == _READ_SIZE or bool(self._is_ssl and sock.pending())  # type: ignore[attr-defined]
-
-    def _read_tls(self, sock: Any) -> tuple[bytes, bool, OSError | None]:
-        """Every decrypted byte the TLS layer has now, up to ``_READ_SIZE`` (one ``recv``
-        gives one record at most); whether the peer closed, or the error that ended the
-        read after those bytes. Would-block if there was nothing."""
-        buffer = self._tls_buffer
-        if buffer is None:
-            buffer = self._tls_buffer = memoryview(bytearray(_READ_SIZE))
-        total = 0
-        try:
-            while total < _READ_SIZE:
-                n = sock.recv_into(buffer[total:], _READ_SIZE - total)
-                if not n:
-                    return bytes(buffer[:total]), True, None
-                total += n
-        except _WOULD_BLOCK:
-            if not total:
-                raise
-        except OSError as exc:
-            if not total:
-                raise
-            return bytes(buffer[:total]), False, exc
-        return bytes(buffer[:total]), False, None
 
     def _lost(self, reason: str) -> None:
         """The socket is gone or given up on (lock held): end the core; fail every wait,
@@ -572,8 +481,9 @@ class Connection(Waiting, Recovering, ConnectionInfo):
                 continue  # woken: closed, most likely (checked above)
             assert self._dial is not None
             try:
-                sock, core = self._dial(attempt.url)
-            except OSError as exc:  # refused, unreachable, timed out, TLS refused
+                link, core = self._dial(attempt.url)
+            except (OSError, ValueError, amqp_errors.RemoteProtocolError) as exc:
+                # refused, unreachable, timed out, TLS or WebSocket or the proxy refused
                 log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
                          attempt.number, attempt.url.host, attempt.url.port, exc)
                 with self._cond:
@@ -582,15 +492,15 @@ class Connection(Waiting, Recovering, ConnectionInfo):
                 continue
             with self._cond:
                 if self._stop or not self._reconnecting:
-                    sock.close()
+                    link.sock.close()
                     return False
                 with contextlib.suppress(OSError):
                     old.close()
-                self._sock = sock
-                self._is_ssl = isinstance(sock, ssl.SSLSocket)
+                self._sock, self._ws, self._early = link
+                self._is_ssl = isinstance(link.sock, ssl.SSLSocket)
                 self._core = core
                 self._dead = False
-                self._transport_error = None
+                self._transport_error = self._transport_cause = None
                 self._drop_out()
                 self._attempt_end = time.monotonic() + self._connect_timeout
                 self.label = f"{attempt.url.host}:{attempt.url.port}"
@@ -599,6 +509,7 @@ class Connection(Waiting, Recovering, ConnectionInfo):
                     self._trace_out = FrameTracer(self.label, "->")
                 core.open()
                 self._after()
+                self._take_early()
                 return True
 
     def _pause_until(self, at: float) -> bool:
@@ -618,6 +529,7 @@ class Connection(Waiting, Recovering, ConnectionInfo):
         with self._cond:
             self._core.open()
             self._after()
+            self._take_early()
         self._thread.start()
         with self._cond:
             ok = self._wait_until(lambda: self._core.opened or self.closed, end)
@@ -657,8 +569,12 @@ def open_connection(
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
     reconnect: bool | Reconnect = True,
+    http_proxy: ProxyOption = None,
+    offered_capabilities: list[str] | None = None,
+    desired_capabilities: list[str] | None = None,
 ) -> Connection:
-    """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``) and open.
+    """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``, ``amqpws://``,
+    ``amqpwss://``) and open.
 
     ``url`` may be a list of URLs (a failover list): the first connect tries them in
     order within ``connect_timeout`` in all and raises if none answers; later
@@ -674,32 +590,42 @@ def open_connection(
     is told to send at least that often); 0 or None turns it off. A path in the URL
     names a virtual host (``amqp://host/vhost``: the open's hostname ``vhost:vhost``,
     as RabbitMQ reads it; ``hostname=`` overrides); a query or fragment is a ValueError.
+
+    ``amqpws://`` and ``amqpwss://`` carry AMQP over a WebSocket (the AMQP WebSocket
+    Binding; the URL's path is the request target, e.g. ``/$servicebus/websocket``);
+    they need ``pip install 'amqp10[ws]'`` (ImportError otherwise); a refused upgrade
+    raises WebSocketHandshakeError. ``http_proxy``: None (the default) takes the proxy
+    from the environment at each dial (``HTTPS_PROXY`` for TLS URLs, ``HTTP_PROXY`` for
+    ``amqpws``, ``NO_PROXY``), False none, or ``http://[user:password@]host:port``, for
+    every scheme: TLS, WebSocket and AMQP go through its CONNECT tunnel; a refusal raises
+    ProxyError (ProxyAuthenticationError for credentials), with the proxy's status.
+    ``offered_capabilities`` and ``desired_capabilities``: the open's (2.7.1), symbols.
     """
     parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
-                            allow_plain_without_tls=allow_plain_without_tls)
+                            allow_plain_without_tls=allow_plain_without_tls, websocket=True)
     policy = Reconnect.resolve(reconnect)
     connect_timeout, timeout, idle_timeout = check_connect_timeouts(
         connect_timeout, timeout, idle_timeout)
-    options: dict[str, Any] = {"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
-               "channel_max": channel_max, "properties": properties}
+    options = _core_options(idle_timeout=idle_timeout, max_frame_size=max_frame_size,
+                            channel_max=channel_max, properties=properties,
+                            offered_capabilities=offered_capabilities,
+                            desired_capabilities=desired_capabilities)
     ids: dict[str, str | None] = {"container_id": container_id}
+    dialer = Dialer(ssl_context=ssl_context, server_hostname=server_hostname,
+                    http_proxy=http_proxy)
+    dialer.check(parsed_urls)
 
-    def dial(parsed: ParsedURL,
-             limit: float = connect_timeout) -> tuple[socket.socket, CoreConnection]:
-        sock = socket.create_connection((parsed.host, parsed.port), timeout=limit)
+    def dial(parsed: ParsedURL, limit: float = connect_timeout) -> tuple[Link, CoreConnection]:
+        link = dialer(parsed, limit)
         try:
-            if parsed.tls:
-                context = ssl_context or ssl.create_default_context()
-                sock = context.wrap_socket(sock, server_hostname=server_hostname or parsed.host)
-            _prepare(sock)
             core = CoreConnection(container_id=ids["container_id"],
                                   hostname=hostname or parsed.open_hostname,
                                   sasl=url_mechanisms(parsed, sasl), **options)
         except BaseException:
-            sock.close()
+            link.sock.close()
             raise
         ids["container_id"] = core.container_id  # one container across transports (2.4.1)
-        return sock, core
+        return link, core
 
     deadline = time.monotonic() + connect_timeout
     tries = FirstConnect(parsed_urls)
@@ -709,26 +635,31 @@ def open_connection(
             break
         core = None
         try:
-            sock, core = dial(parsed, max(left, 0.001))
-            conn = Connection(sock, core, timeout=timeout, label=f"{parsed.host}:{parsed.port}",
-                              dial=dial, policy=policy, urls=parsed_urls, current=index,
-                              connect_timeout=connect_timeout, connected=parsed)
+            link, core = dial(parsed, max(left, 0.001))
+            conn = Connection(link.sock, core, timeout=timeout,
+                              label=f"{parsed.host}:{parsed.port}", dial=dial, policy=policy,
+                              urls=parsed_urls, current=index, connect_timeout=connect_timeout,
+                              connected=parsed, ws=link.ws, early=link.early)
             conn._start(max(left, 0.001))
             return conn
         except amqp_errors.AuthenticationError:
             raise  # a refused login is refused everywhere: no other URL is tried
-        except (OSError, amqp_errors.ConnectionClosedError) as exc:  # TimeoutError is an OSError
-            # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
-            # redirect is often the answer.
-            tries.failed(connect_failure(exc, parsed, core), index, parsed)
+        except (OSError, amqp_errors.ConnectionClosedError,  # TimeoutError is an OSError
+                amqp_errors.RemoteProtocolError) as exc:  # a refused WebSocket upgrade
+            # Said with host:port and, for a TLS mismatch, what to change (a refusal
+            # through a proxy is the proxy's, said so); 2.8.15: a redirect is often the
+            # answer.
+            proxied = dialer.proxy is not None and isinstance(exc, ConnectionRefusedError)
+            tries.failed(exc if proxied else connect_failure(exc, parsed, core), index, parsed)
     assert tries.error is not None
     raise tries.error
 
 
-def _prepare(sock: socket.socket) -> None:
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setblocking(False)
+def _core_options(**options: Any) -> dict[str, Any]:
+    """The core's connection options, the capabilities checked (TypeError, ValueError)."""
+    for name in ("offered_capabilities", "desired_capabilities"):
+        check_symbols(options[name], name)
+    return options
 
 
 def connect(
@@ -746,6 +677,8 @@ def connect(
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
+    offered_capabilities: list[str] | None = None,
+    desired_capabilities: list[str] | None = None,
 ) -> Connection:
     """Open an AMQP connection over an already-connected socket (plain or ``ssl.SSLSocket``).
 
@@ -755,6 +688,10 @@ def connect(
     """
     connect_timeout, timeout, idle_timeout = check_connect_timeouts(
         connect_timeout, timeout, idle_timeout)
+    options = _core_options(idle_timeout=idle_timeout, max_frame_size=max_frame_size,
+                            channel_max=channel_max, properties=properties,
+                            offered_capabilities=offered_capabilities,
+                            desired_capabilities=desired_capabilities)
     host, label = socket_peer(sock) or ("unknown", "socket")
     if ssl_context is not None and not isinstance(sock, ssl.SSLSocket):
         sock.settimeout(connect_timeout)
@@ -762,10 +699,9 @@ def connect(
     sasl = connect_sasl(sasl, tls=isinstance(sock, ssl.SSLSocket), host=host,
                         allow_plain_without_tls=allow_plain_without_tls)
     try:
-        _prepare(sock)
+        prepare(sock)
         core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
-                              max_frame_size=max_frame_size, channel_max=channel_max,
-                              idle_timeout=idle_timeout, properties=properties)
+                              **options)
         conn = Connection(sock, core, timeout=timeout, label=label)
     except BaseException:
         sock.close()
