@@ -38,6 +38,8 @@ import trio
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import Delivery, DeliveryUpdated, Error, Event, ParsedURL
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto._checks import check_symbols
+from amqp10_proto._proxy import ProxyOption
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
@@ -62,6 +64,7 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 from ._link import Sender
 from ._session import Opening, Session
 from ._tls import TlsStream
+from ._transport import DIAL_ERRORS, check_proxy, dialer, need_ws, reason
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
@@ -70,8 +73,7 @@ log = logging.getLogger("amqp10")
 _READ_SIZE = 1 << 18
 _SHUT_DOWN = "the connection was shut down"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-#: What a failed connect raises: refused, unreachable, TLS refused, or timed out.
-_CONNECT_ERRORS = (OSError, trio.BrokenResourceError, trio.TooSlowError)
+_CONNECT_ERRORS = DIAL_ERRORS  # refused, unreachable, TLS/proxy/upgrade refused, timed out
 
 
 class _Events:
@@ -110,19 +112,6 @@ class _Events:
 
     def transport_failed(self, reason: str) -> None:
         self.core.transport_failed(reason)
-
-
-def _reason(exc: BaseException) -> str:
-    """What broke the stream: trio wraps the OSError or the TLS alert (e.g. the server's
-    "certificate required") in BrokenResourceError, and a failed ``open_tcp_stream``
-    holds each address's error in a group; name the (first) wrapped one."""
-    cause = exc.__cause__ or exc.__context__
-    inner = getattr(cause, "exceptions", None)  # an exception group (no builtin on 3.10)
-    if inner:
-        exc = inner[0]
-    elif isinstance(exc, trio.BrokenResourceError) and cause is not None:
-        exc = cause
-    return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
 
 
 class Connection(Recovering, ConnectionInfo):
@@ -579,7 +568,7 @@ class Connection(Recovering, ConnectionInfo):
                     self._lost("the peer closed the stream")
                     return
         except _TRANSPORT_ERRORS as exc:
-            self._lost(f"read failed: {_reason(exc)}")
+            self._lost(f"read failed: {reason(exc)}")
         except trio.Cancelled:
             raise
         except Exception as exc:
@@ -611,7 +600,7 @@ class Connection(Recovering, ConnectionInfo):
                         sender._pump()  # room to write again: what waits for it goes out
                     self._after()
         except _TRANSPORT_ERRORS as exc:
-            self._lost(f"write failed: {_reason(exc)}")
+            self._lost(f"write failed: {reason(exc)}")
         except trio.Cancelled:
             raise
         except Exception as exc:
@@ -680,10 +669,10 @@ class Connection(Recovering, ConnectionInfo):
                 with trio.fail_after(self._connect_timeout):
                     stream = await self._dial(url)
             except _CONNECT_ERRORS as exc:
-                reason = "timed out" if isinstance(exc, trio.TooSlowError) else _reason(exc)
+                why = "timed out" if isinstance(exc, trio.TooSlowError) else reason(exc)
                 log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
-                         attempt.number, url.host, url.port, reason)
-                self._attempt_failed(f"connecting to {url.host}:{url.port}: {reason}")
+                         attempt.number, url.host, url.port, why)
+                self._attempt_failed(f"connecting to {url.host}:{url.port}: {why}")
                 continue
             self._install(stream, self._make_core(url), url)
             self._attempt_end = trio.current_time() + self._connect_timeout
@@ -724,14 +713,22 @@ def open_connection(
     max_frame_size: int = 65536,
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
+    offered_capabilities: list[str] | None = None,
+    desired_capabilities: list[str] | None = None,
     allow_plain_without_tls: bool = False,
     reconnect: bool | Reconnect = True,
+    http_proxy: ProxyOption = None,
 ) -> Connection:
-    """A connection to ``amqp://[user:password@]host[:port]`` (or ``amqps://``).
+    """A connection to ``amqp://[user:password@]host[:port]`` (``amqps://``, or over
+    WebSocket ``amqpws://host[:port]/path``, ``amqpwss://``: needs ``amqp10[ws]``).
 
-    Use it with ``async with``: entering connects (``trio.open_tcp_stream``, then TLS
-    for amqps: ``ssl.SSLObject`` over memory BIOs, every record read decrypted per
-    wake), opens the connection's own nursery and waits for the peer's open. ``url`` may be a list of URLs (a failover list): entering tries
+    Use it with ``async with``: entering connects (``trio.open_tcp_stream``, through an
+    HTTP proxy's CONNECT tunnel if any, then TLS for amqps/amqpwss: ``ssl.SSLObject`` over
+    memory BIOs, then the WebSocket upgrade for amqpws/amqpwss, all within
+    ``connect_timeout``), opens the connection's own nursery and waits for the peer's
+    open. ``http_proxy``: None reads ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` at each
+    dial, False never, a URL ``http://[user:pw@]host:port`` always (a refusal raises
+    ProxyError, ProxyAuthenticationError). ``url`` may be a list of URLs (a failover list): entering tries
     them in order within ``connect_timeout`` in all and raises the last failure if
     none answers; later reconnects go round the list. Credentials in the URL
     (percent-decoded) mean SASL PLAIN; otherwise ANONYMOUS, unless ``sasl=`` chooses
@@ -740,14 +737,21 @@ def open_connection(
     default of every later call that waits. ``reconnect``: True (the default
     policy), False, or a :class:`Reconnect`: a lost transport is replaced and
     sessions and links attached again (see the how-to "Surviving broker failures"
-    for what is resent). Entering raises OSError, TimeoutError, or AuthenticationError.
+    for what is resent). Entering raises OSError (ProxyError among them), TimeoutError,
+    AuthenticationError, or WebSocketHandshakeError (an upgrade refused). The open
+    carries ``offered_capabilities``/``desired_capabilities`` (lists of str, 2.7.1).
     ``idle_timeout``: seconds without a frame from the peer before we close (2.4.5: it
     is told to send at least that often); 0 or None turns it off. A path in the URL
     names a virtual host (``amqp://host/vhost``: the open's hostname ``vhost:vhost``,
     as RabbitMQ reads it; ``hostname=`` overrides); a query or fragment is a ValueError.
     """
-    parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
+    parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context, websocket=True,
                             allow_plain_without_tls=allow_plain_without_tls)
+    if any(u.ws for u in parsed_urls):
+        need_ws()
+    check_proxy(http_proxy, parsed_urls)
+    check_symbols(offered_capabilities, "offered_capabilities")
+    check_symbols(desired_capabilities, "desired_capabilities")
     policy = Reconnect.resolve(reconnect)
     connect_timeout, timeout, idle_timeout = check_connect_timeouts(
         connect_timeout, timeout, idle_timeout)
@@ -758,24 +762,14 @@ def open_connection(
                               hostname=hostname or parsed.open_hostname,
                               sasl=url_mechanisms(parsed, sasl), max_frame_size=max_frame_size,
                               channel_max=channel_max, idle_timeout=idle_timeout,
-                              properties=properties)
+                              properties=properties, offered_capabilities=offered_capabilities,
+                              desired_capabilities=desired_capabilities)
         ids["container_id"] = core.container_id  # one container across transports (2.4.1)
         return core
 
-    async def dial(parsed: ParsedURL) -> trio.abc.Stream:
-        tcp = await trio.open_tcp_stream(parsed.host, parsed.port)
-        if not parsed.tls:
-            return tcp
-        context = ssl_context or ssl.create_default_context()
-        tls = TlsStream(tcp, context, server_hostname=server_hostname or parsed.host)
-        try:
-            await tls.do_handshake()
-        except BaseException:
-            await trio.aclose_forcefully(tcp)
-            raise
-        return tls
-
     first = parsed_urls[0]
+    dial = dialer(ssl_context=ssl_context, server_hostname=server_hostname,
+                  http_proxy=http_proxy)
     return Connection(make_core(first), dial=dial, make_core=make_core, policy=policy,
                       urls=parsed_urls, connect_timeout=connect_timeout, timeout=timeout,
                       label=f"{first.host}:{first.port}")
@@ -795,6 +789,8 @@ def connect(
     max_frame_size: int = 65536,
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
+    offered_capabilities: list[str] | None = None,
+    desired_capabilities: list[str] | None = None,
     allow_plain_without_tls: bool = False,
     label: str = "stream",
 ) -> Connection:
@@ -808,6 +804,8 @@ def connect(
     """
     connect_timeout, timeout, idle_timeout = check_connect_timeouts(
         connect_timeout, timeout, idle_timeout)
+    check_symbols(offered_capabilities, "offered_capabilities")
+    check_symbols(desired_capabilities, "desired_capabilities")
     host = hostname or server_hostname or "unknown"
     peer = socket_peer(stream.socket) if isinstance(stream, trio.SocketStream) else None
     if peer is not None:
@@ -818,6 +816,8 @@ def connect(
                         allow_plain_without_tls=allow_plain_without_tls)
     core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
                           max_frame_size=max_frame_size, channel_max=channel_max,
-                          idle_timeout=idle_timeout, properties=properties)
+                          idle_timeout=idle_timeout, properties=properties,
+                          offered_capabilities=offered_capabilities,
+                          desired_capabilities=desired_capabilities)
     return Connection(core, stream=stream, connect_timeout=connect_timeout, timeout=timeout,
                       label=label)

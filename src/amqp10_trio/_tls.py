@@ -22,25 +22,49 @@ from typing import cast
 
 import trio
 
-__all__ = ["TlsStream"]
+__all__ = ["SharedSendStream", "TlsStream"]
 
 #: Bytes read from the socket at once, and plaintext encrypted at once.
 CHUNK = 1 << 18
 
 
-class TlsStream(trio.abc.Stream):
+class SharedSendStream(trio.abc.Stream):
+    """A stream layered over ``transport_stream`` that its reader writes to as well (a TLS
+    answer, a WebSocket pong): one lock keeps those writes whole and in order."""
+
+    def __init__(self, transport: trio.abc.Stream) -> None:
+        self.transport_stream = transport
+        self._send_lock = trio.StrictFIFOLock()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        async with self._send_lock:
+            await self.transport_stream.wait_send_all_might_not_block()
+
+    async def _acquire(self, *, wait: bool = True) -> bool:
+        """Take the send lock, without a trip through the scheduler when it is free;
+        without ``wait``, False when another task holds it."""
+        lock = self._send_lock
+        try:
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            if not wait:
+                return False
+            await lock.acquire()
+        return True
+
+
+class TlsStream(SharedSendStream):
     """A client TLS stream over ``transport`` (a trio stream). :meth:`do_handshake` does
     the handshake (``open_connection`` calls it within its connect timeout); otherwise
     the first ``send_all`` or ``receive_some`` does it, once, as ``trio.SSLStream`` does."""
 
     def __init__(self, transport: trio.abc.Stream, context: ssl.SSLContext,
                  server_hostname: str | None) -> None:
-        self.transport_stream = transport
+        super().__init__(transport)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=False,
                                      server_hostname=server_hostname)
-        self._send_lock = trio.StrictFIFOLock()
         self._handshake_lock = trio.Lock()
         self._handshaken = False
         self._closed = False
@@ -118,10 +142,6 @@ class TlsStream(trio.abc.Stream):
         if not len(data):
             await trio.lowlevel.checkpoint()
 
-    async def wait_send_all_might_not_block(self) -> None:
-        async with self._send_lock:
-            await self.transport_stream.wait_send_all_might_not_block()
-
     async def aclose(self) -> None:
         """Say close_notify if we can, then close the socket."""
         if self._closed:
@@ -145,17 +165,13 @@ class TlsStream(trio.abc.Stream):
     async def _send_pending(self) -> None:
         """Send what TLS has queued, in the order it queued it (one sender at a time;
         the lock is taken without a trip through the scheduler when it is free)."""
-        lock = self._send_lock
-        try:
-            lock.acquire_nowait()
-        except trio.WouldBlock:
-            await lock.acquire()
+        await self._acquire()
         try:
             data = self._outgoing.read()
             if data:
                 await self.transport_stream.send_all(data)
         finally:
-            lock.release()
+            self._send_lock.release()
 
     async def _send_pending_quietly(self) -> None:
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
