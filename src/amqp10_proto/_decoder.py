@@ -319,76 +319,105 @@ def _too_deep(pos: int) -> DecodeError:
     return DecodeError("values nested too deeply", pos)
 
 
+# _decode_items' modes: a list's items, or a map's pairs read straight into a dict (any
+# keys, or only str8 / sym8 keys: application properties' and annotations' usual form).
+LIST, ANY_KEYS, STR_KEYS = 0, 1, 2
+
+
 def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
-                  what: str) -> list[Any]:
+                  what: str, keys: int = LIST) -> Any:
     """Decode ``count`` values filling ``buf[pos:end]``, each with ``depth`` left.
 
+    With ``keys`` LIST the values come back as a list; otherwise they are a map's
+    ``count`` keys and values alternating, read into a dict, or None where a dict
+    cannot hold them (an unhashable key, keys equal in Python but not in AMQP) or,
+    for STR_KEYS, a key that is not a str8 or sym8: the caller takes the general path.
     The caller (list or map) has checked and spent its own level of depth, and
     that ``count`` fits the bytes (one at least each), which bounds the loop. An
     item running past ``end`` is caught once, after the loop: the reads past it
     stay inside ``buf`` (or raise IndexError / struct.error), and positions only grow.
     """
-    items: list[Any] = []
-    append = items.append
     table = _DECODERS
     small_ulongs = _SMALL_ULONGS
-    small_uints = _SMALL_UINTS
     symbols = _SYMBOLS
+    # Lists fill their slots by index, maps by key: one store serves both.
+    out: Any = [None] * count if keys == LIST else {}
+    k: Any  # a list's index, or a map's key
+    value: Any
+    start = pos
     try:
-        for _ in range(count):
+        for k in range(count >> 1 if keys else count):
+            if keys:  # a map's key: a str8 or a cached sym8 inline
+                c = buf[pos]
+                if c == 0xA3:
+                    start = pos + 2
+                    pos = start + buf[pos + 1]
+                    k = symbols.get(buf[start:pos]) or _symbol(buf, start, pos)
+                elif c == 0xA1:
+                    start = pos + 2
+                    pos = start + buf[pos + 1]
+                    k = buf[start:pos].decode()
+                elif keys == STR_KEYS:
+                    return None
+                else:
+                    k, pos = table[c](buf, pos + 1, depth)
             # The most common constructors inline, to save a call each: those of
             # performatives, properties, annotation and application-property maps.
             c = buf[pos]
             if c == 0xA1:  # str8-utf8
                 start = pos + 2
                 pos = start + buf[pos + 1]
-                append(buf[start:pos].decode())
+                value = buf[start:pos].decode()
             elif c == 0x40:
-                append(None)
+                value = None
                 pos += 1
             elif c == 0xA3:  # sym8: annotation keys, content types (cached)
                 start = pos + 2
                 pos = start + buf[pos + 1]
-                sym = symbols.get(buf[start:pos])
-                append(_symbol(buf, start, pos) if sym is None else sym)
+                value = symbols.get(buf[start:pos]) or _symbol(buf, start, pos)
             elif c == 0x53:  # smallulong
-                append(small_ulongs[buf[pos + 1]])
+                value = small_ulongs[buf[pos + 1]]
                 pos += 2
             elif c == 0x52:  # smalluint
-                append(small_uints[buf[pos + 1]])
+                value = _SMALL_UINTS[buf[pos + 1]]
                 pos += 2
             elif c == 0x41:
-                append(True)
+                value = True
                 pos += 1
             elif c == 0x42:
-                append(False)
+                value = False
                 pos += 1
             elif c == 0x55:  # smalllong
-                append(_SMALL_LONGS[buf[pos + 1]])
+                value = _SMALL_LONGS[buf[pos + 1]]
                 pos += 2
             elif c == 0x81:  # long
-                append(_unpack_q(buf, pos + 1)[0])
+                value = _unpack_q(buf, pos + 1)[0]
                 pos += 9
             elif c == 0x82:  # double
-                append(_unpack_d(buf, pos + 1)[0])
+                value = _unpack_d(buf, pos + 1)[0]
                 pos += 9
             elif c == 0x83:  # timestamp (ms_to_datetime's fast case inline)
                 ms = _unpack_q(buf, pos + 1)[0]
-                append(_fromtimestamp(ms / 1000, _UTC) if 0 <= ms < _FAST_MS_MAX
-                       else ms_to_datetime(ms))
+                value = (_fromtimestamp(ms / 1000, _UTC) if 0 <= ms < _FAST_MS_MAX
+                         else ms_to_datetime(ms))
                 pos += 9
             else:
                 value, pos = table[c](buf, pos + 1, depth)
-                append(value)
+            out[k] = value
     except (IndexError, _struct_error):
         raise _truncated(min(pos, len(buf)), what) from None
     except UnicodeDecodeError as exc:
         raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
+    except TypeError:  # an unhashable key (a list, a map)
+        return None
     if pos != end:
         if pos > end:
             raise DecodeError(f"{what} elements overrun its declared size", end)
         raise DecodeError(f"{what} elements do not fill its declared size", pos)
-    return items
+    if keys and len(out) != count >> 1:
+        # Keys distinct in AMQP but equal in Python (Symbol('a') and 'a', 1 and UInt(1)).
+        return None
+    return out
 
 
 def _d_list0(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
@@ -700,8 +729,27 @@ def section_items(raw: bytes, code: int, ctor: int) -> list[Any] | None:
         if count <= n - 6 and not (count & 1 and ctor == 0xC1):
             _zero_width.key = None
             # The list or map spends one level of depth, as _d_list8 / _d_map8 do.
-            return _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1,
-                                 "map8" if ctor == 0xC1 else "list8")
+            items: list[Any] = _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1,
+                                             "map8" if ctor == 0xC1 else "list8")
+            return items
+    return None
+
+
+def section_map(raw: bytes, code: int, keys: int = ANY_KEYS) -> Any:
+    """A message section's map8 (annotations, application-properties, footer) read in one
+    step into a dict, or None for any other form, a bad size or count, or keys a dict
+    cannot hold (or, with STR_KEYS, keys not str8 or sym8): :func:`section_value` then
+    decodes it the general way (a :class:`Map` for such keys) or says what is wrong.
+    Only the section's own map reads straight into a dict, so falling back costs one
+    second decode at most (nested maps go the general way, never twice).
+    """
+    n = len(raw)
+    if (n > 5 and raw[3] == 0xC1 and raw[2] == code and raw[1] == 0x53 and not raw[0]
+            and raw[4] + 5 == n):
+        count = raw[5]
+        if count <= n - 6 and not count & 1:  # 1.6.23: keys and values alternate
+            _zero_width.key = None
+            return _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1, "map8", keys)
     return None
 
 

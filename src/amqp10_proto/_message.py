@@ -22,12 +22,20 @@ from typing import Any, Literal
 
 from ._composite import _e_annotations, cached_key
 from ._decoder import (
+    _FAST_MS_MAX,
     _SMALL_UINTS,
+    _SYMBOLS,
     _UBYTES,
-    _make_map,
+    _UTC,
+    ANY_KEYS,
+    STR_KEYS,
+    _fromtimestamp,
+    _symbol,
+    _unpack_q,
     decode_one,
     register_described,
     section_items,
+    section_map,
     section_value,
     skip_value,
 )
@@ -239,15 +247,9 @@ class _Lazy:
 
 def _load_map(raw: bytes, code: int, what: str) -> Any:
     """An unread map section (annotations, footer) decoded, or DecodeError."""
-    items = section_items(raw, code, 0xC1)
-    if items is not None:
-        pairs = iter(items)
-        try:
-            value = dict(zip(pairs, pairs))
-        except TypeError:  # an unhashable key
-            return _make_map(items)
-        # Keys equal in Python but not in AMQP make a Map too (_make_map's rule).
-        return value if len(value) * 2 == len(items) else _make_map(items)
+    value = section_map(raw, code, ANY_KEYS)
+    if value is not None:
+        return value
     value = section_value(raw, code)
     if type(value) is not dict and type(value) is not Map:
         raise DecodeError(f"{what} section must be a map, not {type(value).__name__}")
@@ -267,7 +269,29 @@ def _read_header(raw: bytes) -> Header | None:
     (uint, smalluint, uint0), any of them null (the default). It builds the Header the
     general decoder does; anything else (and anything invalid) returns None, for
     ``_dec_header`` to decode or reject. About a third of its cost, for every message.
+    A sender's headers mostly repeat byte for byte, so the fields read from each form are
+    kept (immutable values, a bounded number of forms) and a repeat is only built.
     """
+    values = _HEADERS.get(raw)
+    if values is None:
+        values = _header_values(raw)
+        if values is None:
+            return None
+        if len(_HEADERS) < _HEADER_CACHE_MAX:
+            _HEADERS[raw] = values
+    header = _new_header(Header)
+    (header.durable, header.priority, header.ttl, header.first_acquirer,
+     header.delivery_count) = values
+    return header
+
+
+# Header sections read, by their bytes (20 at most each): their fields' values.
+_HEADERS: dict[bytes, tuple[Any, ...]] = {}
+_HEADER_CACHE_MAX = 256
+
+
+def _header_values(raw: bytes) -> tuple[Any, ...] | None:
+    """The five fields of a header section in its usual form (see :func:`_read_header`)."""
     n = len(raw)
     if n < 4 or raw[2] != _HEADER or raw[1] != 0x53 or raw[0]:
         return None
@@ -309,11 +333,62 @@ def _read_header(raw: bytes) -> Header | None:
         return None
     if p != n:
         return None
-    header = _new_header(Header)
-    (header.durable, header.priority, header.ttl, header.first_acquirer,
-     header.delivery_count) = values
-    return header
+    return tuple(values)
 
+
+
+# 3.2.4's fields, by place, whose value a str8 / sym8 / timestamp gives as it stands.
+_PROP_STR8 = 0b1010000111101  # message-id, to, subject, reply-to, correlation-id, group-id ...
+_PROP_SYM8 = 0b0000011110101  # message-id, to, reply-to, correlation-id, content-type/-encoding
+_PROP_TIME = 0b0001100000000  # absolute-expiry-time, creation-time
+_new_properties = Properties.__new__
+
+
+def _read_properties(raw: bytes) -> Properties | None:
+    """The properties section in its usual form read straight into its fields, or None.
+
+    The usual form: a list8 whose fields are null, or a str8, sym8 or timestamp where the
+    field takes one as it stands (the strings, content-type, the times up to 2100). It
+    builds the Properties ``_dec_properties`` does; anything else, or anything invalid,
+    returns None, for the general path to decode or reject.
+    """
+    n = len(raw)
+    if not (n > 5 and raw[3] == 0xC0 and raw[2] == _PROPERTIES and raw[1] == 0x53
+            and not raw[0] and raw[4] + 5 == n and raw[5] <= 13):
+        return None
+    values: list[Any] = [None] * 13
+    p = 6
+    try:
+        for i in range(raw[5]):
+            c = raw[p]
+            if c == 0x40:
+                p += 1
+            elif c == 0xA1 and _PROP_STR8 >> i & 1:
+                start = p + 2
+                p = start + raw[p + 1]
+                values[i] = raw[start:p].decode()
+            elif c == 0xA3 and _PROP_SYM8 >> i & 1:
+                start = p + 2
+                p = start + raw[p + 1]
+                values[i] = _SYMBOLS.get(raw[start:p]) or _symbol(raw, start, p)
+            elif c == 0x83 and _PROP_TIME >> i & 1:
+                ms = _unpack_q(raw, p + 1)[0]
+                if not 0 <= ms < _FAST_MS_MAX:
+                    return None
+                values[i] = _fromtimestamp(ms / 1000, _UTC)
+                p += 9
+            else:
+                return None
+    except (IndexError, UnicodeDecodeError, struct.error):
+        return None
+    if p != n:
+        return None
+    props = _new_properties(Properties)
+    (props.message_id, props.user_id, props.to, props.subject, props.reply_to,
+     props.correlation_id, props.content_type, props.content_encoding,
+     props.absolute_expiry_time, props.creation_time, props.group_id, props.group_sequence,
+     props.reply_to_group_id) = values
+    return props
 
 
 def _load_list(raw: bytes, code: int) -> Any:
@@ -420,7 +495,8 @@ class Message:
         """The properties section (3.2.4): message-id, to, subject, correlation-id ..."""
         p = self._properties
         if type(p) is bytes:
-            p = self._properties = _dec_properties(_load_list(p, _PROPERTIES))
+            p = self._properties = (_read_properties(p)
+                                    or _dec_properties(_load_list(p, _PROPERTIES)))
         return p  # type: ignore[return-value]
 
     @properties.setter
@@ -432,6 +508,11 @@ class Message:
         """Application properties (3.2.5): string keys, simple-typed values."""
         v = self._ap
         if type(v) is bytes:
+            # 3.2.5: string keys; read into a dict at once when every key is a str8 or sym8.
+            ap = section_map(v, _APP_PROPS, STR_KEYS)
+            if ap is not None:
+                self._ap = ap
+                return ap  # type: ignore[no-any-return]
             v = _load_map(v, _APP_PROPS, "application-properties")
             keys = v.keys() if type(v) is dict else [k for k, _ in v.pairs]
             if not all(map(isinstance, keys, _STRS)):
@@ -605,9 +686,21 @@ class Message:
         pos = 0
         short = _SHORT_SIZED
         order_of = _ORDER_OF
+        head = _HEAD_ORDER
         while pos < n:
-            if pos + 3 < n and buf[pos + 1] == 0x53 and not buf[pos]:
+            if pos + 4 < n and buf[pos + 1] == 0x53 and not buf[pos]:
                 code = buf[pos + 2]
+                order = head[code]
+                if order > stage and buf[pos + 3] in short:
+                    # The usual header, annotations, properties: 00 53 code, a one-byte
+                    # size (list8, map8 ...), in their order; kept as their bytes.
+                    end = pos + 5 + buf[pos + 4]
+                    if end > n:
+                        raise DecodeError("input ends inside value", pos + 3)
+                    sections[order] = buf[pos:end] if view is None else view[pos:end].tobytes()
+                    stage = order
+                    pos = end
+                    continue
                 vpos = pos + 3
                 prefix = None
             else:
@@ -622,6 +715,10 @@ class Message:
             stage = order
             if vpos + 1 < n and buf[vpos] in short:  # list8, map8, vbin8, str8 ...
                 end = vpos + 2 + buf[vpos + 1]
+                if end > n:
+                    raise DecodeError("input ends inside value", vpos)
+            elif vpos + 5 <= n and buf[vpos] == 0xB0:  # vbin32: a data section over 255 bytes
+                end = vpos + 5 + _unpack_I(buf, vpos + 1)[0]
                 if end > n:
                     raise DecodeError("input ends inside value", vpos)
             else:
@@ -739,6 +836,8 @@ _PREFIXES = {code: bytes((0x00, 0x53, code)) for code in _ORDER}
 
 
 _ORDER_OF: list[int | None] = [_ORDER.get(code) for code in range(256)]
+# The place of the sections before the body (header .. application-properties), -1 else.
+_HEAD_ORDER: list[int] = [o if (o := _ORDER.get(code, 5)) < 5 else -1 for code in range(256)]
 
 
 def _descriptor(buf: Any, view: memoryview | None, pos: int) -> tuple[int, int]:
