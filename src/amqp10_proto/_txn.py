@@ -251,6 +251,14 @@ class TransactionController:
                                      f"{transaction.status.value}, not active")
         self._check_link()
         assert transaction.txn_id is not None
+        # 4.4.2: the settlements given in the transaction go before its discharge. Queued
+        # dispositions are coalesced when the bytes are taken, after any transfer queued
+        # meanwhile; without this a rollback could pass an accept on the wire, which the
+        # coordinator then refuses as naming an unknown txn-id.
+        connection = self.link.session.connection
+        disposing, connection._disposing = connection._disposing, []
+        for session in disposing:
+            session._flush_dispositions()
         delivery = self._send(Discharge(txn_id=transaction.txn_id, fail=fail))
         transaction._delivery = delivery
         transaction.status = TransactionStatus.DISCHARGING

@@ -404,6 +404,25 @@ def test_discharge_with_a_partial_delivery_in_the_txn_ends_the_control_link() ->
     assert det.error.condition == ROLLBACK
 
 
+def test_a_settlement_in_the_transaction_goes_out_before_its_discharge() -> None:
+    s = Story()
+    txn = s.declare()
+    receiver = s.session.attach_receiver("q2", credit=1)
+    s.p.pump()
+    (ra,) = s.server(RemoteAttach)
+    ra.link.attach()
+    s.p.pump()
+    ra.link.send(Message(b"consumed in the txn"))
+    s.p.pump()
+    (got,) = s.client(MessageReceived)
+    # In one batch of calls: a transactional accept, then the rollback (4.4.2).
+    receiver.settle(got.delivery, Accepted(), txn_id=txn.txn_id)
+    s.controller.discharge(txn, fail=True)
+    kinds = [f[8:11] for f in _frames(s.p.client.data_to_send())]
+    # The performatives' descriptors: disposition 0x15 before transfer 0x14 (the discharge).
+    assert kinds == [b"\x00\x53\x15", b"\x00\x53\x14"]
+
+
 def test_declared_twice_with_one_id_is_a_coordinator_violation() -> None:
     s = Story()
     s.declare()
