@@ -83,7 +83,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                  ws: WebSocketLayer | None = None, early: bytes = b"") -> None:
         self._sock = sock
         self._ws = ws  # amqpws(s)://: the WebSocket layer between the socket and the core
-        self._early = early
+        self._early_bytes = early
         self._transport_cause: BaseException | None = None
         self._core = core
         self._timeout = timeout
@@ -496,7 +496,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                     return False
                 with contextlib.suppress(OSError):
                     old.close()
-                self._sock, self._ws, self._early = link
+                self._sock, self._ws, self._early_bytes = link
                 self._is_ssl = isinstance(link.sock, ssl.SSLSocket)
                 self._core = core
                 self._dead = False
@@ -646,11 +646,12 @@ def open_connection(
             raise  # a refused login is refused everywhere: no other URL is tried
         except (OSError, amqp_errors.ConnectionClosedError,  # TimeoutError is an OSError
                 amqp_errors.RemoteProtocolError) as exc:  # a refused WebSocket upgrade
-            # Said with host:port and, for a TLS mismatch, what to change (a refusal
-            # through a proxy is the proxy's, said so); 2.8.15: a redirect is often the
-            # answer.
-            proxied = dialer.proxy is not None and isinstance(exc, ConnectionRefusedError)
-            tries.failed(exc if proxied else connect_failure(exc, parsed, core), index, parsed)
+            # Said with host:port and, for a TLS mismatch, what to change (not for a
+            # refusal by a proxy, said already, nor over WebSocket, where the hint would
+            # be wrong); 2.8.15: a redirect is often the answer.
+            as_is = parsed.ws or (dialer.proxy is not None
+                                  and isinstance(exc, ConnectionRefusedError))
+            tries.failed(exc if as_is else connect_failure(exc, parsed, core), index, parsed)
     assert tries.error is not None
     raise tries.error
 

@@ -50,7 +50,7 @@ class SocketIO:
     _core: CoreConnection
     _is_ssl: bool
     _ws: WebSocketLayer | None  # the WebSocket layer of an amqpws(s):// connection
-    _early: bytes  # the peer's bytes that came with the dial's last answer
+    _early_bytes: bytes  # the peer's bytes that came with the dial's last answer
     _transport_cause: BaseException | None  # what broke the transport, when it was typed
     _tls_buffer: memoryview | None
     _sent_total: int
@@ -209,7 +209,7 @@ class SocketIO:
     def _take_early(self) -> None:
         """(Once the core is open) the peer's bytes that came with the dial's last answer
         (after the proxy's 200 or the WebSocket's 101) go to the core first."""
-        early, self._early = self._early, b""
+        early, self._early_bytes = self._early_bytes, b""
         if self._ws is not None:
             early += self._ws.received()
         if early:
@@ -322,7 +322,7 @@ def _tunnel(sock: socket.socket, proxy: ProxyURL, parsed: ParsedURL, end: float)
 def _upgrade(sock: socket.socket, parsed: ParsedURL, early: bytes, end: float) -> WebSocketLayer:
     """The WebSocket upgrade (RFC 6455 4.1): Host ``parsed.ws_host``, the URL's path, the
     subprotocols ``amqp`` then ``AMQPWSB10``; WebSocketHandshakeError if refused."""
-    from amqp10_ws import WebSocketHandshakeError, client_for_url
+    from amqp10_ws import WebSocketError, WebSocketHandshakeError, client_for_url
 
     ws = client_for_url(parsed)
     try:
@@ -336,6 +336,11 @@ def _upgrade(sock: socket.socket, parsed: ParsedURL, early: bytes, end: float) -
     except TimeoutError:
         raise TimeoutError(f"{parsed.where}: the WebSocket upgrade did not complete within "
                            "the connect timeout") from None
+    except WebSocketError:  # a bad frame right behind the 101: our close frame (7.1.7)
+        with contextlib.suppress(OSError):
+            sock.settimeout(0.1)
+            sock.sendall(ws.data_to_send())
+        raise
     if not ws.open:
         raise WebSocketHandshakeError(f"{parsed.where}: the WebSocket closed during the upgrade")
     return ws
