@@ -37,6 +37,7 @@ from ._link import ReceivedMessage, Receiver
 from ._requests import CbsClient, ManagementClient, Requester
 from ._sender import Queued, Sender
 from ._session import Session
+from ._txn import Transaction
 
 __all__ = [
     "DEFAULT",
@@ -52,6 +53,7 @@ __all__ = [
     "Requester",
     "Sender",
     "Session",
+    "Transaction",
     "connect",
     "open_connection",
 ]

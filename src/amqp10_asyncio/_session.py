@@ -10,6 +10,7 @@ from amqp10_proto import (
     Error,
     Source,
     Target,
+    TransactionController,
 )
 from amqp10_proto import Session as CoreSession
 from amqp10_proto.client import (
@@ -25,6 +26,7 @@ from ._common import Opening
 from ._link import Receiver, _Link
 from ._requests import Requester
 from ._sender import Sender
+from ._txn import Transaction
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -42,13 +44,16 @@ class Session(SessionBase["Connection"]):
 
     _conn: Connection
     _core: CoreSession
+    #: The control link of its transactions (4.2), attached by the first one.
+    _txn_controller: TransactionController | None = None
 
     def __repr__(self) -> str:
         return (f"<amqp10_asyncio.Session channel={self._core.channel}"
                 f"{' ended' if self._ended else ''}>")
 
     # -- links ----------------------------------------------------------------------------
-    def open_sender(self, address: str | Target | None, *, name: str | None = None,
+    def open_sender(self, address: str | Target | None = None, *, name: str | None = None,
+                    dynamic: bool = False,
                     settle_mode: SettleMode = "unsettled",
                     rcv_settle_mode: Literal["first", "second"] = "first",
                     source: str | Source | None = None,
@@ -69,8 +74,9 @@ class Session(SessionBase["Connection"]):
         link (2.6.13) and neither loses nor duplicates a message.
         ``settle_mode``: "unsettled" (``send`` waits for the outcome), "settled"
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
-        None is the anonymous relay (each message's ``to``). Raises
-        LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
+        None is the anonymous relay (each message's ``to``), unless ``dynamic=True``
+        asks the peer to create a node (3.5.4): its address is then ``sender.address``.
+        Raises LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         ``queue_size``: how many messages may wait for credit (``send_nowait`` hands
         them over at once; past that, sends wait for room).
         """
@@ -78,7 +84,7 @@ class Session(SessionBase["Connection"]):
             raise ValueError(f"queue_size must be an int of at least 1, not {queue_size!r}")
         args = sender_attach_args(
             address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
-            expiry_policy=expiry_policy,
+            expiry_policy=expiry_policy, dynamic=dynamic,
             capabilities=capabilities, name=name, source=source,
             max_message_size=max_message_size, properties=properties,
             offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)
@@ -86,7 +92,8 @@ class Session(SessionBase["Connection"]):
         def attach() -> Any:
             return self._core.attach_sender(**args)
 
-        return Opening(self._open_link(Sender, attach, timeout, needs_remote=address is not None,
+        return Opening(self._open_link(Sender, attach, timeout,
+                                       needs_remote=address is not None or dynamic,
                                        queue_size=queue_size, attach_args=args))
 
     def open_receiver(self, address: str | Source | None = None, *, credit: int = 100,
@@ -135,6 +142,11 @@ class Session(SessionBase["Connection"]):
                               dynamic_reply=dynamic_reply, timeout=request_timeout)
         await requester.open(timeout)
         return requester
+
+    def transaction(self, *, timeout: float | None = None) -> Transaction:
+        """A local transaction (part 4), declared by ``async with session.transaction() as
+        txn:`` (see :class:`Transaction`); ``timeout`` bounds each of its waits."""
+        return Transaction(self, timeout)
 
     async def _open_link(self, cls: type[L], attach: Callable[[], Any], timeout: float | None,
                          needs_remote: bool, **extra: Any) -> L:

@@ -90,6 +90,7 @@ from ._requester import (
 from ._requests import PendingRequest
 from ._sasl import SaslAnonymous, SaslCredentials, SaslPlain
 from ._state import LinkState, SessionState
+from ._txn import TransactionDeclared
 from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
 
@@ -225,6 +226,8 @@ _ROUTES: dict[type, tuple[str, str]] = {
     # 2.6.13: a resumed link's two unsettled maps, and each resumed delivery.
     LinkResumed: ("link", "_on_link_resumed"),
     DeliveryResumed: ("link", "_on_delivery_resumed"),
+    # 4.3: a declare answered after its waiter gave up is rolled back (_clienttxn).
+    TransactionDeclared: ("transaction", "_on_txn_event"),
 }
 
 

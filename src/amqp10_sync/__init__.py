@@ -27,6 +27,7 @@ from ._connection import DEFAULT, Connection, connect, open_connection
 from ._link import Queued, ReceivedMessage, Receiver, Sender
 from ._requests import CbsClient, ManagementClient, Requester
 from ._session import Session
+from ._txn import Transaction
 
 __all__ = [
     "DEFAULT",
@@ -41,6 +42,7 @@ __all__ = [
     "Requester",
     "Sender",
     "Session",
+    "Transaction",
     "connect",
     "open_connection",
 ]

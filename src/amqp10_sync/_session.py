@@ -9,6 +9,7 @@ from amqp10_proto import (
     Error,
     Source,
     Target,
+    TransactionController,
 )
 from amqp10_proto import Session as CoreSession
 from amqp10_proto.client import (
@@ -22,6 +23,7 @@ from amqp10_proto.client import (
 
 from ._link import Receiver, Sender, _Link
 from ._requests import Requester
+from ._txn import Transaction
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -36,12 +38,15 @@ class Session(SessionBase["Connection"]):
 
     _conn: Connection
     _core: CoreSession
+    #: The control link of its transactions (4.2), attached by the first one.
+    _txn_controller: TransactionController | None = None
 
     def __repr__(self) -> str:
         return f"<amqp10_sync.Session channel={self._core.channel}{' ended' if self._ended else ''}>"
 
     # -- links ----------------------------------------------------------------------------
-    def open_sender(self, address: str | Target | None, *, name: str | None = None,
+    def open_sender(self, address: str | Target | None = None, *, name: str | None = None,
+                    dynamic: bool = False,
                     settle_mode: SettleMode = "unsettled",
                     rcv_settle_mode: Literal["first", "second"] = "first",
                     source: str | Source | None = None,
@@ -61,15 +66,17 @@ class Session(SessionBase["Connection"]):
         link (2.6.13) and neither loses nor duplicates a message.
         ``settle_mode``: "unsettled" (``send`` waits for the outcome), "settled"
         (fire and forget), or "mixed" (per ``send(settled=...)``). ``address``
-        None is the anonymous relay (each message's ``to``). ``queue_size``:
-        how many ``send_nowait`` messages may wait for credit before it blocks.
+        None is the anonymous relay (each message's ``to``), unless ``dynamic=True``
+        asks the peer to create a node (3.5.4): its address is then ``sender.address``.
+        ``queue_size``: how many ``send_nowait`` messages may wait for credit before it
+        blocks.
         Raises LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         """
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, not {queue_size!r}")
         args = sender_attach_args(
             address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
-            expiry_policy=expiry_policy,
+            expiry_policy=expiry_policy, dynamic=dynamic,
             capabilities=capabilities, name=name, source=source,
             max_message_size=max_message_size, properties=properties,
             offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)
@@ -77,7 +84,8 @@ class Session(SessionBase["Connection"]):
         def attach() -> Any:
             return self._core.attach_sender(**args)
 
-        sender = self._open_link(Sender, attach, timeout, needs_remote=address is not None,
+        sender = self._open_link(Sender, attach, timeout,
+                                 needs_remote=address is not None or dynamic,
                                  queue_size=queue_size, attach_args=args)
         assert isinstance(sender, Sender)
         return sender
@@ -130,6 +138,11 @@ class Session(SessionBase["Connection"]):
                               dynamic_reply=dynamic_reply, timeout=request_timeout)
         requester.open(timeout)
         return requester
+
+    def transaction(self, *, timeout: float | None = None) -> Transaction:
+        """A local transaction (part 4), declared by ``with session.transaction() as
+        txn:`` (see :class:`Transaction`); ``timeout`` bounds each of its waits."""
+        return Transaction(self, timeout)
 
     def _open_link(self, cls: type[_Link], attach: Any, timeout: float | None,
                    needs_remote: bool, **extra: Any) -> _Link:

@@ -13,6 +13,7 @@ from amqp10_proto import (
     Error,
     Source,
     Target,
+    TransactionController,
 )
 from amqp10_proto import Session as CoreSession
 from amqp10_proto.client import (
@@ -26,6 +27,7 @@ from amqp10_proto.client import (
 
 from ._link import Receiver, Sender, _Link
 from ._requests import Requester
+from ._txn import Transaction
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -77,12 +79,15 @@ class Session(SessionBase["Connection"]):
 
     _conn: Connection
     _core: CoreSession
+    #: The control link of its transactions (4.2), attached by the first one.
+    _txn_controller: TransactionController | None = None
 
     def __repr__(self) -> str:
         return f"<amqp10_trio.Session channel={self._core.channel}{' ended' if self._ended else ''}>"
 
     # -- links ----------------------------------------------------------------------------
-    def open_sender(self, address: str | Target | None, *, name: str | None = None,
+    def open_sender(self, address: str | Target | None = None, *, name: str | None = None,
+                    dynamic: bool = False,
                     settle_mode: SettleMode = "unsettled",
                     rcv_settle_mode: Literal["first", "second"] = "first",
                     source: str | Source | None = None,
@@ -104,7 +109,8 @@ class Session(SessionBase["Connection"]):
         ``settle_mode``: "unsettled"
         (``send`` waits for the outcome), "settled" (fire and forget), or "mixed"
         (per ``send(settled=...)``). ``address`` None is the anonymous relay (each
-        message's ``to``). ``queue_size``: how many messages ``send_nowait`` (and ``send``)
+        message's ``to``), unless ``dynamic=True`` asks the peer to create a node (3.5.4):
+        its address is then ``sender.address``. ``queue_size``: how many messages ``send_nowait`` (and ``send``)
         keep waiting for credit, in order; past it they wait for room. Raises
         LinkDetachedError or SessionEndedError (RabbitMQ 3.10) if the peer refuses.
         """
@@ -112,7 +118,7 @@ class Session(SessionBase["Connection"]):
             raise ValueError(f"queue_size must be an int of at least 1, not {queue_size!r}")
         args = sender_attach_args(
             address, settle_mode=settle_mode, rcv_settle_mode=rcv_settle_mode, durable=durable,
-            expiry_policy=expiry_policy,
+            expiry_policy=expiry_policy, dynamic=dynamic,
             capabilities=capabilities, name=name, source=source,
             max_message_size=max_message_size, properties=properties,
             offered_capabilities=offered_capabilities, desired_capabilities=desired_capabilities)
@@ -122,7 +128,8 @@ class Session(SessionBase["Connection"]):
 
         async def open_() -> Sender:
             link = await self._open_link(Sender, attach, timeout,
-                                         needs_remote=address is not None, attach_args=args,
+                                         needs_remote=address is not None or dynamic,
+                                         attach_args=args,
                                          queue_size=queue_size)
             assert isinstance(link, Sender)
             return link
@@ -181,6 +188,11 @@ class Session(SessionBase["Connection"]):
                               dynamic_reply=dynamic_reply, timeout=request_timeout)
         await requester.open(timeout)
         return requester
+
+    def transaction(self, *, timeout: float | None = None) -> Transaction:
+        """A local transaction (part 4), declared by ``async with session.transaction() as
+        txn:`` (see :class:`Transaction`); ``timeout`` bounds each of its waits."""
+        return Transaction(self, timeout)
 
     async def _open_link(self, cls: type[_Link], attach: Any, timeout: float | None,
                          needs_remote: bool, **extra: Any) -> _Link:
