@@ -1,7 +1,7 @@
 """End-to-end benchmark against the Qpid Proton C broker: amqp10 adapters and the anchors.
 
 Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--rounds 3] [--port 35831]
-                          [--adapters sync,asyncio,trio] [--parts send,recv,rtt]
+                          [--adapters sync,asyncio,trio] [--parts send,many,waitall,recv,rtt]
                           [--tls] [--no-azure] [--quick]
 
 Starts the broker with ../shared/peers/start-qpid-broker (and stops it after, if
@@ -9,14 +9,17 @@ it started it), then, ROUNDS times, for python-qpid-proton used its recommended 
 way (MessagingHandler, credit-driven sending, prefetch 1000), for each amqp10 adapter,
 and for the anchors below:
   (a) send COUNT messages of 1 KiB at-least-once (every outcome awaited); the
-      adapters use their bulk path as today's API allows (send_nowait, then
-      wait_settled per message);
+      adapters send_nowait each, then wait_settled per message ("send"); and, the
+      adapters only, ``send_many(messages)`` in one call ("many") and send_nowait
+      each, then one ``wait_all(handles)`` ("waitall"): issue 12's bulk path,
+      printed against proton's send and Proton C's (the messages these two put
+      on the queue are taken off, untimed, after the receive part);
   (b) receive COUNT and accept each;
   (c) RTT sequential send-then-receive round trips (median and p99), each timed
       from the send to the message's arrival (as proton's handler times it in
       on_message); every send's outcome is awaited and every message accepted
       before the next round trip starts.
-``--parts`` picks which of the three run. Anchors: Proton C (bench/proton_c_send.c,
+``--parts`` picks which of them run. Anchors: Proton C (bench/proton_c_send.c,
 built with gcc against Debian's libqpid-proton when both are there; sending only) and
 the Azure SDK's ``_pyamqp`` (azure-servicebus in the venv shared/peers makes; its send
 waits for each outcome, it has no bulk path), unless ``--no-azure``.
@@ -60,7 +63,9 @@ from _bench import (
 )
 from proton.handlers import MessagingHandler
 
-PARTS = ("send", "recv", "rtt")
+PARTS = ("send", "many", "waitall", "recv", "rtt")
+#: The parts that put COUNT messages on the queue (the adapters' bulk calls: theirs only).
+BULK = ("many", "waitall")
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ class _ProtonRoundTrips(_ProtonClient):
 def proton_run(target: Target, count: int, rtt: int, parts: set[str]) -> dict[str, Any]:
     address = f"bench-proton-{uuid.uuid4().hex[:6]}"
     result: dict[str, Any] = {}
-    if parts & {"send", "recv"}:
+    if parts & {"send", "recv", *BULK}:  # (its send is the bulk parts' anchor too)
         with Measure() as result["send"]:
             run_container(_ProtonSend(target, address, count))
     if "recv" in parts:
@@ -238,21 +243,34 @@ def sync_run(target: Target, count: int, rtt: int, parts: set[str]) -> dict[str,
     with amqp10_sync.open_connection(target.url, ssl_context=target.ssl_context(),
                                      timeout=60) as conn:
         session = conn.open_session()
-        if parts & {"send", "recv"}:
+        if parts & {"send", "recv", *BULK}:
             sender = session.open_sender(address)
-            with Measure() as result["send"]:
-                # The bulk path: queue as credit allows, then await every outcome.
-                deliveries = [sender.send_nowait(Message(BODY)) for _ in range(count)]
-                for d in deliveries:
-                    sender.wait_settled(d)
+            if parts & {"send", "recv"}:
+                with Measure() as result["send"]:
+                    # Queue as credit allows, then await every outcome, one by one.
+                    deliveries = [sender.send_nowait(Message(BODY)) for _ in range(count)]
+                    for d in deliveries:
+                        sender.wait_settled(d)
+            if "many" in parts:
+                with Measure() as result["many"]:
+                    sender.send_many([Message(BODY) for _ in range(count)], timeout=120)
+            if "waitall" in parts:
+                with Measure() as result["waitall"]:
+                    sender.wait_all([sender.send_nowait(Message(BODY)) for _ in range(count)],
+                                    timeout=120)
             sender.close()
-        if "recv" in parts:
+        extra = count * len(parts & set(BULK))  # the bulk parts' messages, taken off untimed
+        if "recv" in parts or extra:
             receiver = session.open_receiver(address, credit=1000)
             with Measure() as result["recv"]:
-                for _ in range(count):
+                for _ in range(count if "recv" in parts else 0):
                     msg = receiver.receive(timeout=30)
                     receiver.accept(msg)
+            for _ in range(extra):
+                receiver.accept(receiver.receive(timeout=30))
             receiver.close()
+            if "recv" not in parts:
+                del result["recv"]
         if "rtt" in parts:
             rt_sender = session.open_sender(f"{address}-rt")
             rt_receiver = session.open_receiver(f"{address}-rt", credit=10)
@@ -279,20 +297,33 @@ async def _async_body(amqp: Any, target: Target, count: int, rtt: int, parts: se
     async with amqp.open_connection(target.url, ssl_context=target.ssl_context(),
                                     timeout=60) as conn:
         session = await conn.open_session()
-        if parts & {"send", "recv"}:
+        if parts & {"send", "recv", *BULK}:
             sender = await session.open_sender(address)
-            with Measure() as result["send"]:
-                deliveries = [await sender.send_nowait(Message(BODY)) for _ in range(count)]
-                for d in deliveries:
-                    await sender.wait_settled(d)
+            if parts & {"send", "recv"}:
+                with Measure() as result["send"]:
+                    deliveries = [await sender.send_nowait(Message(BODY)) for _ in range(count)]
+                    for d in deliveries:
+                        await sender.wait_settled(d)
+            if "many" in parts:
+                with Measure() as result["many"]:
+                    await sender.send_many([Message(BODY) for _ in range(count)], timeout=120)
+            if "waitall" in parts:
+                with Measure() as result["waitall"]:
+                    handles = [await sender.send_nowait(Message(BODY)) for _ in range(count)]
+                    await sender.wait_all(handles, timeout=120)
             await sender.close()
-        if "recv" in parts:
+        extra = count * len(parts & set(BULK))  # the bulk parts' messages, taken off untimed
+        if "recv" in parts or extra:
             receiver = await session.open_receiver(address, credit=1000)
             with Measure() as result["recv"]:
-                for _ in range(count):
+                for _ in range(count if "recv" in parts else 0):
                     msg = await receiver.receive(timeout=30)
                     await receiver.accept(msg)
+            for _ in range(extra):
+                await receiver.accept(await receiver.receive(timeout=30))
             await receiver.close()
+            if "recv" not in parts:
+                del result["recv"]
         if "rtt" in parts:
             rt_sender = await session.open_sender(f"{address}-rt")
             rt_receiver = await session.open_receiver(f"{address}-rt", credit=10)
@@ -337,7 +368,7 @@ def _stats(rs: list[dict[str, Any]], n: int) -> dict[str, float]:
     """Medians over the rounds of one client on one transport (absent parts are absent)."""
     med = statistics.median
     out: dict[str, float] = {}
-    for part in ("send", "recv"):
+    for part in ("send", "many", "waitall", "recv"):
         if rs and part in rs[0]:
             out[part] = med(n / r[part].wall for r in rs)
             out[f"{part}_cpu"] = med(r[part].cpu / n * 1000 for r in rs)
@@ -348,23 +379,33 @@ def _stats(rs: list[dict[str, Any]], n: int) -> dict[str, float]:
     return out
 
 
-def _print_table(rows: dict[str, dict[str, float]], base: dict[str, float]) -> None:
+def _print_table(rows: dict[str, dict[str, float]], base: dict[str, float],
+                 c_base: dict[str, float] | None = None) -> None:
+    """One row per client; throughputs also as ratios to proton's (the bulk parts to
+    proton's send, which is its bulk path) and, for sending, to Proton C's send."""
     cols = [("send", "send/s", ",.0f"), ("send_cpu", "cpu/1k", ".3f"),
+            ("many", "many/s", ",.0f"), ("many_cpu", "cpu/1k", ".3f"),
+            ("waitall", "waitall/s", ",.0f"), ("waitall_cpu", "cpu/1k", ".3f"),
             ("recv", "recv/s", ",.0f"), ("recv_cpu", "cpu/1k", ".3f"),
             ("p50", "rtt p50 µs", ".0f"), ("p99", "p99 µs", ".0f")]
     cols = [c for c in cols if any(c[0] in r for r in rows.values())]
-    ratio_of = {"send", "recv", "p50"}
+    base_of = {"send": "send", "many": "send", "waitall": "send", "recv": "recv", "p50": "p50"}
+    c_of = {"send", "many", "waitall"} if c_base and "send" in c_base else set()
     head = f"{'client':<16}"
     for key, label, _ in cols:
-        head += f" {label:>10}" + (f" {'x proton':>8}" if key in ratio_of else "")
+        head += f" {label:>10}" + (f" {'x proton':>8}" if key in base_of else "")
+        head += f" {'x C':>6}" if key in c_of else ""
     print(head)
     for name, r in rows.items():
         line = f"{name:<16}"
         for key, _, fmt in cols:
             line += f" {format(r[key], fmt):>10}" if key in r else f" {'-':>10}"
-            if key in ratio_of:
-                line += (f" {r[key] / base[key]:>8.2f}" if key in r and key in base
-                         else f" {'-':>8}")
+            if key in base_of:
+                b = base.get(base_of[key])
+                line += f" {r[key] / b:>8.2f}" if key in r and b else f" {'-':>8}"
+            if key in c_of:
+                assert c_base is not None
+                line += f" {r[key] / c_base['send']:>6.2f}" if key in r else f" {'-':>6}"
         print(line)
 
 
@@ -386,7 +427,7 @@ def main(argv: list[str]) -> int:
     if not parts <= set(PARTS):
         ap.error(f"--parts: pick from {','.join(PARTS)}")
     clients: dict[str, Runner] = {"proton": proton_run}
-    if "send" in parts and not args.tls:
+    if parts & {"send", *BULK} and not args.tls:
         if gcc_build(Path(__file__).with_name("proton_c_send.c"), ["-lqpid-proton"]):
             clients["proton-c"] = proton_c_run
         else:
@@ -420,7 +461,8 @@ def main(argv: list[str]) -> int:
     stats = {key: _stats(rs, args.count) for key, rs in runs.items()}
     for tname in targets:
         print(f"-- {targets[tname].url}")
-        _print_table({c: stats[c, tname] for c in clients}, stats["proton", tname])
+        _print_table({c: stats[c, tname] for c in clients}, stats["proton", tname],
+                     stats.get(("proton-c", tname)))
     if args.tls:
         print("-- TLS / plain (CPU per message, and time per message = 1 / throughput)")
         print(f"{'client':<16} {'send cpu':>9} {'send time':>9} {'recv cpu':>9} "
