@@ -40,6 +40,7 @@ from amqp10_proto import (
     TerminusExpiryPolicy,
     TransactionalState,
     UInt,
+    flow_txn_id,
 )
 from amqp10_proto._events import LinkResumed
 from amqp10_proto.errors import DecodeError, LocalProtocolError
@@ -205,6 +206,8 @@ class Outgoing:
         self.kept: Kept | None = None
         #: Set when durable: (peer container-id, name, role), see LinkStore.
         self.store_key: tuple[str, str, str] | None = None
+        #: The transaction this consumer's sends join (4.4.3), as its last flow said.
+        self.acquiring: bytes | None = None
         link.context = self
 
     def __repr__(self) -> str:
@@ -225,7 +228,8 @@ class Outgoing:
             self.host.wake()
             return False
         try:
-            delivery = link.send(entry.message, message_format=entry.message_format)
+            delivery = link.send(entry.message, message_format=entry.message_format,
+                                 txn_id=self.acquiring)
         except AMQPError as exc:
             # Never let one consumer's trouble reach the publisher's connection, which
             # is the one dispatching: this link ends, the message stays queued.
@@ -236,7 +240,9 @@ class Outgoing:
         # Written out as the bytes pile up, so a full transport pauses us (ready() turns
         # False) before the next message, rather than after the whole burst.
         self.host.sent(entry.size)
-        if delivery.settled:
+        if self.acquiring is not None and self.transactions is not None:
+            self.transactions.acquired(self, delivery, entry)  # its fate is the discharge's
+        elif delivery.settled:
             self._consumed()  # pre-settled: at most once, it is gone
         else:
             delivery.context = entry
@@ -260,7 +266,32 @@ class Outgoing:
 
     # -- the peer's side ------------------------------------------------------------
     def on_credit(self) -> None:
-        self.queue.dispatch()
+        if self._acquisition():
+            self.queue.dispatch()
+
+    def _acquisition(self) -> bool:
+        """4.4.3: a flow whose properties name a txn-id makes what this link sends join
+        that transaction (properties without one clear it; a flow without properties
+        leaves it be). False when the link ended over it."""
+        # The core keeps the last flow's properties (go-amqp's OnLinkStateProperties).
+        properties = getattr(self.link, "remote_flow_properties", None)
+        if properties is None:
+            return True
+        try:
+            txn_id = flow_txn_id(properties)
+        except DecodeError as exc:
+            self.link.detach(_error(ErrorCondition.INVALID_FIELD, str(exc)))
+            self.host.wake()
+            return False
+        if self.transactions is None:
+            if txn_id is not None:
+                self.link.detach(_error(ErrorCondition.NOT_IMPLEMENTED,
+                                        "this link does not do transactional acquisition"))
+                self.host.wake()
+                return False
+            return True
+        self.transactions.acquisition(self, txn_id)
+        return self.link.state is LinkState.ATTACHED
 
     def on_update(self, event: DeliveryUpdated) -> None:
         """The peer's disposition: act on the first terminal outcome (3.4); one in a
@@ -271,6 +302,8 @@ class Outgoing:
             else:
                 _no_transactions(self.link)
             return
+        if self.transactions is not None and self.transactions.outside(self, event):
+            return  # acquired in a transaction: its discharge decides (4.4.3)
         delivery = event.delivery
         entry = delivery.context
         if not isinstance(entry, Entry):

@@ -14,6 +14,10 @@ transaction is declared, discharged or abandoned; here is what the work means:
   over its limit) rolls everything back: the discharge is rejected with
   ``amqp:transaction:rollback``; one older than :data:`TRANSACTION_TIMEOUT` with
   ``amqp:transaction:timeout``;
+- a transactional acquisition (4.4.3: a consumer's flow names a txn-id in its
+  properties) sends that link's messages as ``transactional-state(txn)`` until the
+  discharge; at commit an acquired message is the consumer's (gone if it accepted it
+  in the transaction), at rollback it goes back to its queue (the delivery released);
 - a control link or connection that ends with a transaction open rolls it back;
 - work naming a txn-id this connection did not declare detaches its link with
   ``amqp:transaction:unknown-id``.
@@ -83,7 +87,7 @@ class _Work:
     ``Node``), so the router never forgets that queue under it.
     """
 
-    __slots__ = ("doomed", "posted", "queues", "retired", "started")
+    __slots__ = ("acquired", "acquiring", "doomed", "posted", "queues", "retired", "started")
 
     def __init__(self, started: float) -> None:
         self.started = started
@@ -94,10 +98,14 @@ class _Work:
         self.retired: dict[Delivery, tuple[Outgoing, Entry, Any]] = {}
         #: Set when the transaction can only roll back (it went over its limit).
         self.doomed: Error | None = None
+        #: Messages sent in it (4.4.3), by delivery: (consumer, message).
+        self.acquired: dict[Delivery, tuple[Outgoing, Entry]] = {}
+        #: Consumers whose acquisitions join it now.
+        self.acquiring: set[Outgoing] = set()
 
     @property
     def size(self) -> int:
-        return len(self.posted) + len(self.retired)
+        return len(self.posted) + len(self.retired) + len(self.acquired)
 
     def hold(self, queue: Queue) -> None:
         if queue not in self.queues:
@@ -108,7 +116,11 @@ class _Work:
         """(Node) A dynamic node went: a commit sending to it fails; its messages are gone."""
 
     def release(self, router: Router) -> None:
-        """Nothing is held any more: the queues may be forgotten when idle."""
+        """Nothing is held any more: the queues may be forgotten when idle; no consumer
+        acquires in it any more (4.4.3: a discharge clears the links' txn-id)."""
+        for outgoing in self.acquiring:
+            outgoing.acquiring = None
+        self.acquiring.clear()
         for queue in self.queues:
             queue.publishers.discard(self)
             router.forget_if_idle(queue)
@@ -124,6 +136,8 @@ class BrokerTransactions:
         self._work: dict[bytes, _Work] = {}
         #: Deliveries an open transaction holds an outcome for -> its txn-id (4.4.2).
         self._held: dict[Delivery, bytes] = {}
+        #: Deliveries sent in an open transaction -> its txn-id (4.4.3).
+        self._acquisitions: dict[Delivery, bytes] = {}
 
     def __len__(self) -> int:
         return len(self._work)
@@ -226,6 +240,12 @@ class BrokerTransactions:
             return
         if owner is None:
             entry = delivery.context
+            acquired_in = self._acquired_in(delivery)
+            if acquired_in is not None:
+                if acquired_in != state.txn_id:
+                    self._mixed(acquired_in, state.txn_id)
+                    return
+                entry = work.acquired[delivery][1]
             if entry is None or work.size >= MAX_TXN_WORK:
                 if entry is not None:
                     work.doomed = _error(ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
@@ -238,6 +258,56 @@ class BrokerTransactions:
         else:
             entry = work.retired[delivery][1]
         work.retired[delivery] = (outgoing, entry, state.outcome)
+
+    def acquisition(self, outgoing: Outgoing, txn_id: bytes | None) -> None:
+        """A consumer's flow named ``txn_id`` for its acquisitions (4.4.3), or cleared it."""
+        if outgoing.acquiring == txn_id:
+            return
+        if outgoing.acquiring is not None:
+            held = self._work.get(outgoing.acquiring)
+            if held is not None:
+                held.acquiring.discard(outgoing)
+            outgoing.acquiring = None
+        if txn_id is None:
+            return
+        work = self._known(outgoing.link, txn_id)
+        if work is not None:
+            work.acquiring.add(outgoing)
+            outgoing.acquiring = txn_id
+
+    def acquired(self, outgoing: Outgoing, delivery: Delivery, entry: Entry) -> None:
+        """``entry`` went out in the transaction ``outgoing`` acquires in: it is the
+        transaction's until the discharge."""
+        txn_id = outgoing.acquiring
+        work = None if txn_id is None else self._work.get(txn_id)
+        assert txn_id is not None and work is not None  # cleared at every discharge
+        work.acquired[delivery] = (outgoing, entry)
+        work.hold(outgoing.queue)
+        self._acquisitions[delivery] = txn_id
+        if work.size > MAX_TXN_WORK and work.doomed is None:
+            work.doomed = _error(ErrorCondition.RESOURCE_LIMIT_EXCEEDED,
+                                 f"a transaction holds at most {MAX_TXN_WORK} sends, outcomes "
+                                 "and acquisitions; this one can only roll back now")
+
+    def outside(self, outgoing: Outgoing, event: DeliveryUpdated) -> bool:
+        """A plain outcome for a message acquired in a transaction not yet discharged:
+        4.4.3 says it must join that transaction, so the transaction fails (True); False
+        when the delivery is no transaction's."""
+        txn_id = self._acquired_in(event.delivery)
+        if txn_id is None or not isinstance(event.state, _OUTCOMES):
+            return txn_id is not None
+        self._mixed(txn_id, None)
+        return True
+
+    def _acquired_in(self, delivery: Delivery) -> bytes | None:
+        return self._acquisitions.get(delivery)
+
+    def _mixed(self, acquired_in: bytes, other: bytes | None) -> None:
+        where = "outside any transaction" if other is None else f"in txn-id {other!r}"
+        self.coordinator.abort(acquired_in, _error(
+            ErrorCondition.TRANSACTION_ROLLBACK,
+            f"a message acquired in txn-id {acquired_in!r} was given an outcome {where} "
+            "(4.4.3: it must be the same transaction)"))
 
     # -- discharge ----------------------------------------------------------------------
     def _commit(self, work: _Work) -> Error | None:
@@ -259,11 +329,34 @@ class BrokerTransactions:
             link = outgoing.link
             if link.state is LinkState.ATTACHED and not delivery.settled:
                 link.settle(delivery, outcome)
+        for delivery, (outgoing, entry) in work.acquired.items():
+            del self._acquisitions[delivery]
+            if delivery in work.retired:
+                continue
+            # 4.4.3: the acquisition stands; with no outcome in the transaction the message
+            # is the consumer's to settle, or its queue's if the consumer is gone.
+            if delivery.settled:
+                outgoing.apply(entry, Accepted())  # sent settled: consumed
+            elif outgoing.link.state is LinkState.ATTACHED:
+                delivery.context = entry
+            elif not outgoing.queue.deleted:
+                outgoing.queue.requeue([entry])
         work.release(self.host.router)
         return None
 
     def _rollback(self, work: _Work) -> None:
-        """Drop the sends; messages consumed in it are available again."""
+        """Drop the sends; messages consumed or acquired in it are available again."""
+        for delivery, (outgoing, entry) in work.acquired.items():
+            # 4.4.3: the acquisition (and any outcome in it) is undone.
+            del self._acquisitions[delivery]
+            self._held.pop(delivery, None)
+            work.retired.pop(delivery, None)
+            link = outgoing.link
+            if link.state is LinkState.ATTACHED and not delivery.settled:
+                link.settle(delivery, Released())
+            if not outgoing.queue.deleted:
+                outgoing.queue.requeue([entry])
+        work.acquired.clear()
         for delivery, (outgoing, entry, _) in work.retired.items():
             del self._held[delivery]
             link = outgoing.link

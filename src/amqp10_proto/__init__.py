@@ -184,6 +184,7 @@ from ._state import (
     SessionState,
 )
 from ._txn import (
+    TXN_ID_FLOW_PROPERTY,
     ControllerLink,
     CoordinatorLink,
     DeclareReceived,
@@ -196,7 +197,9 @@ from ._txn import (
     TransactionDischarged,
     TransactionFailed,
     TransactionStatus,
+    acquisition_properties,
     attach_controller,
+    flow_txn_id,
 )
 from ._types import (
     Array,
@@ -396,6 +399,9 @@ __all__ = [
     "GO_AMQP_MAX_MESSAGE_SIZE",
     "GO_AMQP_OUTGOING_WINDOW",
     "GO_AMQP_SENDER_SETTLE_MODE",
+    "TXN_ID_FLOW_PROPERTY",
+    "acquisition_properties",
+    "flow_txn_id",
 ]
 
 # The one place for the version: the build backend reads it (pyproject tool.hatch.version).

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._checks import check_link_options
+from ._checks import check_credit, check_link_options
 from ._definitions import (
     Accepted,
     Coordinator,
@@ -72,7 +72,10 @@ __all__ = [
     "TransactionDischarged",
     "TransactionFailed",
     "TransactionStatus",
+    "TXN_ID_FLOW_PROPERTY",
+    "acquisition_properties",
     "attach_controller",
+    "flow_txn_id",
 ]
 
 _OUTCOMES = (Accepted, Rejected, Released, Modified)
@@ -81,6 +84,36 @@ _OUTCOMES = (Accepted, Rejected, Released, Modified)
 _CONTROL_OUTCOMES: list[str] = [Symbol("amqp:accepted:list"), Symbol("amqp:rejected:list")]
 #: Control messages a coordinator takes before the application answers (its credit).
 DEFAULT_CONTROL_CREDIT = 100
+#: 4.4.3: the key, in a flow's properties, of the transaction acquisitions join.
+TXN_ID_FLOW_PROPERTY = Symbol("txn-id")
+#: 4.5.1: a transaction-id is at most 32 octets of binary.
+_MAX_TXN_ID = 32
+
+
+def acquisition_properties(txn_id: bytes) -> dict[str, bytes]:
+    """The flow properties that make a sender's acquisitions join ``txn_id`` (4.4.3)."""
+    if not isinstance(txn_id, bytes):
+        raise TypeError(f"txn_id must be bytes (4.5.1: binary), not {type(txn_id).__name__}")
+    if not 0 < len(txn_id) <= _MAX_TXN_ID:
+        raise ValueError(f"a txn-id is 1 to {_MAX_TXN_ID} octets (4.5.1), not {len(txn_id)}")
+    return {TXN_ID_FLOW_PROPERTY: txn_id}
+
+
+def flow_txn_id(properties: Any) -> bytes | None:
+    """The txn-id a flow's ``properties`` name for acquisitions (4.4.3), None if none.
+
+    Raises :class:`DecodeError` when the entry is there but is not a binary of at most
+    32 octets: the resource cannot tell which transaction was meant.
+    """
+    if not isinstance(properties, dict):
+        return None
+    txn_id = properties.get(TXN_ID_FLOW_PROPERTY)
+    if txn_id is None:
+        return None
+    if not isinstance(txn_id, bytes) or not 0 < len(txn_id) <= _MAX_TXN_ID:
+        raise DecodeError(f"the flow's txn-id is {txn_id!r:.60}, not a binary of 1 to "
+                          f"{_MAX_TXN_ID} octets (4.4.3, 4.5.1)")
+    return txn_id
 
 
 # -- events ----------------------------------------------------------------------------
@@ -264,6 +297,38 @@ class TransactionController:
         transaction.status = TransactionStatus.DISCHARGING
         transaction.fail = fail
         self._in_flight[delivery] = transaction
+
+    def acquire(self, receiver: Receiver, transaction: Transaction, credit: int) -> None:
+        """Transactional acquisition (4.4.3): grant ``credit`` on ``receiver`` in one flow
+        whose properties carry the transaction's txn-id, so what the sender acquires for it
+        joins ``transaction`` (its transfers carry ``transactional-state``). The flow also
+        asks to drain, so no credit outlives the transaction (4.4.3: the controller SHOULD
+        leave none at discharge); ``DrainCompleted`` says when it is used or given back.
+        Settle what arrives in the same transaction (``txn_id=``); at rollback the
+        acquisitions are undone. The receiver must hold no credit (it would be spent outside
+        the transaction): LocalProtocolError otherwise, and nothing is sent.
+        """
+        if not isinstance(receiver, Receiver):
+            raise TypeError(f"receiver must be a Receiver, not {type(receiver).__name__}")
+        if transaction.controller is not self or not transaction.active:
+            raise LocalProtocolError(f"transaction {transaction.txn_id!r} is not an active "
+                                     "transaction of this controller")
+        check_credit(credit, "credit")
+        if credit == 0:
+            raise ValueError("credit must be at least 1 to acquire anything")
+        if receiver.state is not LinkState.ATTACHED:
+            raise LocalProtocolError(f"link {receiver.name!r} is {receiver.state.value}, "
+                                     "not attached")
+        if receiver.credit:
+            raise LocalProtocolError(f"link {receiver.name!r} still holds {receiver.credit} "
+                                     "credit: drain it first (4.4.3)")
+        assert transaction.txn_id is not None
+        # From zero credit there is nothing in flight to account for (set_credit's case).
+        receiver.credit = credit
+        receiver.draining = True
+        frame = receiver._flow_frame(drain=True)
+        frame.properties = acquisition_properties(transaction.txn_id)
+        receiver.session._send(frame)
 
     def _check_link(self) -> None:
         link = self.link
