@@ -23,12 +23,14 @@ import os
 import socket
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
+from amqp10_proto._checks import check_symbols
+from amqp10_proto._proxy import ProxyOption, proxy_for
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
@@ -38,19 +40,18 @@ from amqp10_proto.client import (
     SaslOption,
     check_connect_timeouts,
     closed_error,
-    connect_failure,
     connect_sasl,
     dispatch_events,
     receive_bytes,
     socket_peer,
     timeout_or,
-    url_mechanisms,
     urls_sasl,
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening
 from ._session import Session
+from ._transport import Dialer, require_websocket, timed
 from ._wake import EventFilter
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "open_connection"]
@@ -108,38 +109,6 @@ class _Protocol(asyncio.Protocol):
             self._conn._resume()
 
 
-class _Dialer:
-    """How to reach a URL of ``open_connection``'s list: a fresh core for it (one
-    container-id across transports, 2.4.1) and a transport to it (TLS per URL)."""
-
-    def __init__(self, *, sasl: SaslOption, ssl_context: ssl.SSLContext | None,
-                 server_hostname: str | None, hostname: str | None,
-                 container_id: str | None, options: dict[str, Any]) -> None:
-        self._sasl = sasl
-        self._ssl_context = ssl_context
-        self._server_hostname = server_hostname
-        self._hostname = hostname
-        self._container_id = container_id
-        self._options = options
-
-    def core(self, url: ParsedURL) -> CoreConnection:
-        core = CoreConnection(container_id=self._container_id,
-                              hostname=self._hostname or url.open_hostname,
-                              sasl=url_mechanisms(url, self._sasl), **self._options)
-        self._container_id = core.container_id
-        return core
-
-    async def connect(self, url: ParsedURL, protocol: _Protocol, limit: float) -> None:
-        """Open a transport to ``url`` for ``protocol`` within ``limit`` seconds."""
-        context = (self._ssl_context or ssl.create_default_context()) if url.tls else None
-        loop = asyncio.get_running_loop()
-        await _timed(loop.create_connection(
-            lambda: protocol, url.host, url.port, ssl=context,
-            server_hostname=(self._server_hostname or url.host) if context else None,
-            ssl_handshake_timeout=limit if context else None),
-            limit, f"connecting to {url.host}:{url.port}")
-
-
 class Connection(Recovering, ConnectionInfo):
     """An open AMQP 1.0 connection on the running event loop. Made by :func:`open_connection`.
 
@@ -152,7 +121,7 @@ class Connection(Recovering, ConnectionInfo):
     _core: CoreConnection
 
     def __init__(self, core: CoreConnection, *, timeout: float, label: str,
-                 dialer: _Dialer | None = None, policy: Reconnect | None = None,
+                 dialer: Dialer | None = None, policy: Reconnect | None = None,
                  urls: Sequence[ParsedURL] = (), current: int = 0,
                  connect_timeout: float = 10.0, connected: ParsedURL | None = None) -> None:
         self._core = core
@@ -595,8 +564,9 @@ class Connection(Recovering, ConnectionInfo):
         protocol = self._install(dialer.core(url), f"{url.host}:{url.port}")
         try:
             await dialer.connect(url, protocol, self._connect_timeout)
-        except OSError as exc:  # refused, unreachable, timed out, TLS refused
-            # asyncio says "Connect call failed": the errno's own words say why.
+        except (OSError, amqp_errors.RemoteProtocolError) as exc:
+            # Refused, unreachable, timed out, TLS, the proxy or the WebSocket upgrade
+            # refused. asyncio says "Connect call failed": the errno's own words say why.
             why = f"{os.strerror(exc.errno)}: {exc}" if isinstance(exc, ConnectionError) \
                 and exc.errno else str(exc)
             log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
@@ -673,8 +643,12 @@ def open_connection(
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
     reconnect: bool | Reconnect = True,
+    http_proxy: ProxyOption = None,
+    offered_capabilities: list[str] | None = None,
+    desired_capabilities: list[str] | None = None,
 ) -> Opening[Connection]:
-    """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``) and open.
+    """Connect to ``amqp://[user:password@]host[:port]`` (or ``amqps://``, or over WebSocket
+    ``amqpws://``, ``amqpwss://host[:port]/path``) and open.
 
     ``conn = await open_connection(url)`` or ``async with open_connection(url) as conn``.
     ``url`` may be a list of URLs (a failover list): the first connect tries them in
@@ -691,16 +665,26 @@ def open_connection(
     is told to send at least that often); 0 or None turns it off. A path in the URL
     names a virtual host (``amqp://host/vhost``: the open's hostname ``vhost:vhost``,
     as RabbitMQ reads it; ``hostname=`` overrides); a query or fragment is a ValueError.
+    A WebSocket URL's path is the upgrade's request target (any, e.g.
+    ``/$servicebus/websocket``); it needs ``pip install 'amqp10[ws]'``, and a refused
+    upgrade raises WebSocketHandshakeError. ``http_proxy``: a URL
+    ``http://[user:password@]host[:port]`` to tunnel through with HTTP CONNECT, False for
+    none, None (the default) for the environment's ``HTTPS_PROXY`` (TLS URLs) or
+    ``HTTP_PROXY`` (``amqpws://``) and ``NO_PROXY``, read at each dial; a refused CONNECT
+    raises ProxyError (ProxyAuthenticationError for credentials), with its status.
+    ``offered_capabilities``/``desired_capabilities``: the open's (2.7.1), lists of str.
     """
     parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context,
-                            allow_plain_without_tls=allow_plain_without_tls)
+                            allow_plain_without_tls=allow_plain_without_tls, websocket=True)
+    require_websocket(parsed_urls)
+    proxy_for(parsed_urls[0], http_proxy)  # a malformed proxy URL is a ValueError now
     policy = Reconnect.resolve(reconnect)
     connect_timeout, timeout, idle_timeout = check_connect_timeouts(
         connect_timeout, timeout, idle_timeout)
-    dialer = _Dialer(sasl=sasl, ssl_context=ssl_context, server_hostname=server_hostname,
-                     hostname=hostname, container_id=container_id,
-                     options={"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
-                              "channel_max": channel_max, "properties": properties})
+    dialer = Dialer(sasl=sasl, ssl_context=ssl_context, server_hostname=server_hostname,
+                    hostname=hostname, container_id=container_id, http_proxy=http_proxy,
+                    options=_core_options(idle_timeout, max_frame_size, channel_max, properties,
+                                          offered_capabilities, desired_capabilities))
 
     async def opening() -> Connection:
         loop = asyncio.get_running_loop()
@@ -721,10 +705,11 @@ def open_connection(
                 return conn
             except amqp_errors.AuthenticationError:
                 raise  # a refused login is refused everywhere: no other URL is tried
-            except (OSError, amqp_errors.ConnectionClosedError) as exc:  # TimeoutError too
+            except (OSError, amqp_errors.ConnectionClosedError,
+                    amqp_errors.RemoteProtocolError) as exc:  # TimeoutError, WebSocket too
                 # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
                 # redirect is often the answer.
-                tries.failed(connect_failure(exc, parsed, conn._core), index, parsed)
+                tries.failed(dialer.failure(exc, parsed, conn._core), index, parsed)
         assert tries.error is not None
         raise tries.error
 
@@ -746,6 +731,8 @@ def connect(
     channel_max: int = 65535,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
+    offered_capabilities: list[str] | None = None,
+    desired_capabilities: list[str] | None = None,
 ) -> Opening[Connection]:
     """Open an AMQP connection over an already-connected (plain) socket.
 
@@ -756,19 +743,20 @@ def connect(
     """
     connect_timeout, timeout, idle_timeout = check_connect_timeouts(
         connect_timeout, timeout, idle_timeout)
+    options = _core_options(idle_timeout, max_frame_size, channel_max, properties,
+                            offered_capabilities, desired_capabilities)
     host, label = socket_peer(sock) or ("unknown", "socket")
     sasl = connect_sasl(sasl, tls=ssl_context is not None, host=host,
                         allow_plain_without_tls=allow_plain_without_tls)
 
     async def opening() -> Connection:
         core = CoreConnection(container_id=container_id, hostname=hostname, sasl=sasl,
-                              max_frame_size=max_frame_size, channel_max=channel_max,
-                              idle_timeout=idle_timeout, properties=properties)
+                              **options)
         conn = Connection(core, timeout=timeout, label=label)
         loop = asyncio.get_running_loop()
         try:
             sock.setblocking(False)
-            await _timed(loop.create_connection(
+            await timed(loop.create_connection(
                 lambda: conn._protocol, sock=sock, ssl=ssl_context,
                 server_hostname=(server_hostname or hostname or host) if ssl_context else None,
                 ssl_handshake_timeout=connect_timeout if ssl_context else None),
@@ -782,8 +770,13 @@ def connect(
     return Opening(opening())
 
 
-async def _timed(coro: Awaitable[Any], timeout: float, what: str) -> Any:
-    try:
-        return await asyncio.wait_for(coro, timeout)
-    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-        raise TimeoutError(f"{what}: no answer within {timeout} s") from None
+def _core_options(idle_timeout: float | None, max_frame_size: int, channel_max: int,
+                  properties: dict[str, Any] | None, offered_capabilities: list[str] | None,
+                  desired_capabilities: list[str] | None) -> dict[str, Any]:
+    """The core connection's options, the capabilities checked (TypeError: not str)."""
+    check_symbols(offered_capabilities, "offered_capabilities")
+    check_symbols(desired_capabilities, "desired_capabilities")
+    return {"idle_timeout": idle_timeout, "max_frame_size": max_frame_size,
+            "channel_max": channel_max, "properties": properties,
+            "offered_capabilities": offered_capabilities,
+            "desired_capabilities": desired_capabilities}
