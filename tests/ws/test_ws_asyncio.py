@@ -6,6 +6,7 @@ a missing wsproto named; and the open's offered/desired capabilities."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
@@ -85,6 +86,13 @@ async def round_trip(conn: amqp.Connection, bodies: list[bytes], timeout: float 
                 await receiver.accept(msg)
                 got.append(data_of(msg))
     return got
+
+
+async def eventually(pred: Callable[[], bool], timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, "condition not reached in time"
+        await asyncio.sleep(0.01)
 
 
 def data_of(msg: amqp.ReceivedMessage) -> bytes:
@@ -180,54 +188,62 @@ def test_amqpwss_verifies_the_brokers_certificate(tls_broker: RunningBroker, pki
 # -- refusals and hostile peers: typed and fast -----------------------------------------------
 
 class FakeWsServer:
-    """One connection on a loopback port, for a script: ``answer(request)`` gives the bytes
-    sent back to the upgrade request (None: close at once); ``then`` more bytes, each
-    piece once the client sent something more (its AMQP header, an answer). Everything the client sent is in ``received`` once it closed or 5 s passed."""
+    """A loopback port serving ``count`` connections in turn, for a script:
+    ``answer(request)`` gives the bytes sent back to the upgrade request (None: close at
+    once); ``then`` more bytes, each piece once the client sent something more (its AMQP
+    header, an answer). The first request is ``request``; what the client sent after the
+    last one is in ``received`` once it closed or 5 s passed; ``served`` counts them."""
 
     def __init__(self, answer: Callable[[bytes], bytes | None],
-                 then: Sequence[bytes] = ()) -> None:
+                 then: Sequence[bytes] = (), count: int = 1) -> None:
         self._answer = answer
         self._then = then
         self.request = b""
         self.received = b""
+        self.served = 0
         self.done = threading.Event()
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=self._serve, args=(count,), daemon=True).start()
 
-    def _serve(self) -> None:
+    def _serve(self, count: int) -> None:
         try:
-            conn, _ = self._server.accept()
-            with conn:
-                conn.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    data += chunk
-                self.request, _, rest = data.partition(b"\r\n\r\n")
-                answer = self._answer(self.request)
-                if answer is None:
-                    return
-                conn.sendall(answer)
-                self.received = rest
-                then, seen = list(self._then), 0
-                end = time.monotonic() + 5
-                while time.monotonic() < end:
-                    if then and len(self.received) > seen:
-                        seen = len(self.received)
-                        conn.sendall(then.pop(0))
-                    try:
-                        chunk = conn.recv(65536)
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    self.received += chunk
+            for _ in range(count):
+                conn, _ = self._server.accept()
+                with conn:
+                    conn.settimeout(5)
+                    self._one(conn)
+                self.served += 1
         finally:
             self._server.close()
             self.done.set()
+
+    def _one(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        request, _, self.received = data.partition(b"\r\n\r\n")
+        self.request = self.request or request
+        answer = self._answer(request)
+        if answer is None:
+            return
+        conn.sendall(answer)
+        then, seen = list(self._then), 0
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            if then and len(self.received) > seen:
+                seen = len(self.received)
+                conn.sendall(then.pop(0))
+            try:
+                chunk = conn.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.received += chunk
 
 
 def accept_upgrade(request: bytes) -> bytes:
@@ -378,6 +394,29 @@ def test_reconnect_over_websocket_after_the_connection_is_cut(broker: RunningBro
                 receiver = await session.open_receiver(queue, credit=5)
                 got = [data_of(await receiver.receive(timeout=10)) for _ in range(2)]
                 assert got == [b"before", b"after"]
+            assert proxy.stats().accepted >= 2
+            assert await no_other_tasks()
+
+        run(main(), timeout=90)
+
+
+def test_a_refused_upgrade_is_one_failed_try_first_and_when_reconnecting(
+        broker: RunningBroker) -> None:
+    refusing = FakeWsServer(lambda _: b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+                            count=2)
+    assert broker.ws_port is not None
+    with FaultProxy(broker.ws_port) as proxy:
+        async def main() -> None:
+            urls = [f"amqpws://127.0.0.1:{refusing.port}/", f"amqpws://127.0.0.1:{proxy.port}/"]
+            policy = amqp.Reconnect(initial_delay=0.05, max_delay=0.2)
+            async with amqp.open_connection(urls, sasl=None, reconnect=policy,
+                                            timeout=20) as conn:
+                await eventually(lambda: refusing.served == 1)  # refused: the next URL took it
+                sender = await (await conn.open_session()).open_sender(qname())
+                proxy.cut()  # reconnecting goes round the list: the refusal, then the broker
+                await sender.send(Message(b"back"), timeout=20)
+                assert layer_of(conn).open
+            await eventually(lambda: refusing.served == 2)
             assert proxy.stats().accepted >= 2
             assert await no_other_tasks()
 
