@@ -387,6 +387,9 @@ class ServerConnection(asyncio.Protocol):
             made = None
         elif self.broker.nodes.wants(link):
             made = self.broker.nodes.attach(self, link)  # $cbs, $management
+        elif (refusal := self.broker.nodes.refusal(self, link)) is not None:
+            link.refuse(refusal)  # no token for it on this connection (require_tokens)
+            made = None
         else:
             made = answer_attach(self, link, self.transactions)
         if made is not None:

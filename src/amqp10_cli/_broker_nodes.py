@@ -16,6 +16,9 @@ Azure SDK does). Every reply has ``correlation-id`` = the request's ``message-id
 
 :meth:`BrokerNodes.wants` says whether an attach is for a node, and
 :meth:`BrokerNodes.attach` answers it: what the broker's attach handling calls.
+With ``require_tokens`` set, :meth:`BrokerNodes.refusal` refuses, as Azure does, the
+attach of any other link whose address no token put on the same connection covers
+(amqp:unauthorized-access).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from amqp10_proto import (
     Delivery,
@@ -57,6 +61,15 @@ PEEK_MAX = 100
 #: The most replies one reply link holds that the client has not taken (no credit).
 REPLY_BACKLOG = 100
 _MANAGEMENT_SUFFIX = "/" + MANAGEMENT_NODE
+
+
+def covers(audience: str, address: str) -> bool:
+    """Whether a token for ``audience`` (``sb://<namespace>/<path>``, or a bare path)
+    covers the node ``address``: the same path, a node under it, or the namespace."""
+    path = urlsplit(audience).path if "://" in audience else audience
+    path = path.strip("/")
+    address = address.strip("/")
+    return not path or address == path or address.startswith(path + "/")
 
 
 def _node_of(address: Any) -> str | None:
@@ -118,12 +131,15 @@ class BrokerNodes:
 
     ``sas_keys``: shared access key name -> key; without any, ``$cbs`` is not served
     (the address is an ordinary queue). ``wall`` is the clock tokens expire by.
+    ``require_tokens``: every other link's attach needs an unexpired token put on its
+    connection that covers its address (:func:`covers`), as Azure requires.
     """
 
     def __init__(self, sas_keys: Mapping[str, str] | None = None, *,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, require_tokens: bool = False) -> None:
         self.sas_keys = dict(sas_keys or {})
         self.wall = wall
+        self.require_tokens = require_tokens
         self._replies: weakref.WeakKeyDictionary[Any, list[NodeReplies]] = \
             weakref.WeakKeyDictionary()
         #: Per connection: audience -> the expiry of the token put for it.
@@ -138,6 +154,24 @@ class BrokerNodes:
         """Whether the peer attaches ``link`` to (or from) one of our nodes: the hook's test."""
         terminus = link.remote_source if isinstance(link, Sender) else link.remote_target
         return self.serves(getattr(terminus, "address", None))
+
+    def refusal(self, host: Host, link: Link) -> Error | None:
+        """Why the attach of ``link`` (not to a node) is refused for want of a token on
+        ``host``'s connection; None when it may attach (or tokens are not required).
+        A link with no address (the anonymous relay, a dynamic node) needs none."""
+        if not self.require_tokens or self.wants(link):
+            return None
+        terminus = link.remote_source if isinstance(link, Sender) else link.remote_target
+        address = getattr(terminus, "address", None)
+        if not isinstance(address, str) or not address:
+            return None
+        now = self.wall()
+        tokens = self.tokens.get(host, {})
+        if any(expiry > now and covers(audience, address) for audience, expiry in tokens.items()):
+            return None
+        return Error(condition=ErrorCondition.UNAUTHORIZED_ACCESS,
+                     description=f"no valid token for {address!r} was put on $cbs on this "
+                                 "connection")
 
     def attach(self, host: Host, link: Link) -> Outgoing | Incoming | None:
         """Answer the attach of a link to (a Receiver) or from (a Sender) a node."""
