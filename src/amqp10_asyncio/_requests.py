@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from amqp10_proto._asyncrequests import AsyncCbsBase, AsyncManagementBase, AsyncRequesterBase
@@ -28,6 +29,17 @@ class _Asyncio:
     async def _wait_event(self, event: Any, timeout: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+    def _spawn(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        async def run() -> None:
+            await fn()
+
+        task = asyncio.get_running_loop().create_task(run())
+
+        def cancel() -> None:  # (which keeps the task referenced while it runs)
+            task.cancel()
+
+        return cancel
 
 
 class Requester(_Asyncio, AsyncRequesterBase):

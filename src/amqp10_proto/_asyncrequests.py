@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from typing_extensions import Self
@@ -51,6 +52,11 @@ class AsyncRequesterBase(RequesterBase):
 
     async def _wait_event(self, event: Any, timeout: float) -> None:
         """Wait until ``event`` is set or ``timeout`` seconds passed."""
+        raise NotImplementedError
+
+    def _spawn(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        """Run ``fn()`` as a task of its own, from a plain call in the loop's context; the
+        callable returned cancels it."""
         raise NotImplementedError
 
     # -- opening and closing ------------------------------------------------------------------
@@ -163,6 +169,7 @@ class AsyncCbsBase(CbsCalls, AsyncRequesterBase):
         super().__init__(session, address, **options)
         self._cbs_init()
         self._kick: Any = None  # set when the schedule changed or the client closed
+        self._reauth_cancel: Callable[[], None] | None = None
 
     async def put_token(self, audience: str, token: str, token_type: str = SAS_TOKEN_TYPE,
                         expires_at: float | None = None, *, timeout: float | None = None) -> int:
@@ -186,8 +193,35 @@ class AsyncCbsBase(CbsCalls, AsyncRequesterBase):
         await self.put_token(audience, token.token, token.token_type, token.expires_at,
                              timeout=timeout)
         self.refresh.put(audience, self._wall(), token.expires_at)
+        self._gate_register()
         self._kick_refresh()
         return token
+
+    def _reauth_start(self) -> None:
+        self._reauth_cancel = self._spawn(self._reauthorize)
+
+    async def _reauthorize(self) -> None:
+        """After a reconnect: put every token again, then let the held links attach (or
+        fail them); again while reconnects come (issue 13)."""
+        try:
+            while (plan := self._reauth_take(self._now())) is not None:
+                while (step := plan.next(self._now())) is not None:
+                    audience, remaining = step
+                    try:
+                        await self.authorize(audience, timeout=remaining)
+                    except Exception as exc:
+                        plan.failed(audience, exc)
+                        self.refresh.failed(audience, self._wall())
+                    else:
+                        plan.accepted(audience)
+                if plan.error is not None:
+                    log.warning("%r: %s", self, plan.error.description)
+                self._reauth_settle(plan)
+        except Exception:  # (a task of its own: nobody else would see it)
+            log.exception("%r: putting the tokens again after a reconnect failed", self)
+        finally:
+            self._reauth_busy = False
+            self._reauth_cancel = None
 
     def _kick_refresh(self) -> None:
         kick = self._kick
@@ -225,5 +259,9 @@ class AsyncCbsBase(CbsCalls, AsyncRequesterBase):
 
     async def close(self, timeout: float | None = None) -> None:
         self._closed = True
+        self._gate_unregister()  # links held for it attach now
+        cancel = self._reauth_cancel
+        if cancel is not None:
+            cancel()
         self._kick_refresh()
         await super().close(timeout)

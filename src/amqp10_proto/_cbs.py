@@ -5,22 +5,28 @@ The dialect Azure Service Bus, Event Hubs and ActiveMQ Artemis speak: a request 
 (the token type), ``name`` (the audience) and ``expiration`` (a timestamp), with the
 token as an amqp-value body; the reply's ``status-code`` says whether it was taken.
 :class:`TokenRefresh` is the schedule: a token is asked for again at about 90 % of its
-life, as the Azure SDKs do, with a bounded retry after a failed put. All of it is
-arithmetic on a ``now`` the caller passes (seconds since the epoch, like the tokens'
-expiry): nothing here reads a clock.
+life, as the Azure SDKs do, with a bounded retry after a failed put.
+:class:`Reauthorization` is one round of putting every token again after a reconnect,
+before the connection's other links attach (Azure refuses a link attached before its
+token). All of it is arithmetic on a ``now`` the caller passes (seconds since the epoch,
+like the tokens' expiry): nothing here reads a clock.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from ._definitions import Error, ErrorCondition
 from ._message import Message
 from ._sas import generate_sas_token
 
 __all__ = ["CBS_NODE", "JWT_TOKEN_TYPE", "REFRESH_FRACTION", "SAS_TOKEN_TYPE", "AccessToken",
-           "SasCredential", "TokenRefresh", "put_token_request", "refresh_at"]
+           "Reauthorization", "SasCredential", "TokenRefresh", "put_token_request",
+           "refresh_at"]
 
 CBS_NODE = "$cbs"
 #: The token types Azure names: a SAS token, and an Entra ID (JWT) token passed through.
@@ -155,3 +161,56 @@ class TokenRefresh:
                 self._when[audience] = float("inf")  # in progress: not due again meanwhile
             self._clean()
         return out
+
+
+class Reauthorization:
+    """One round of putting every token again after a reconnect (issue 13), for replay
+    ``episode`` of the connection: :meth:`next` gives the audience to put now and the
+    seconds left for it (the round has ``timeout`` seconds in all, from ``now``), until
+    every one was :meth:`accepted` or one :meth:`failed`. ``error`` is then what the
+    links held back fail with (amqp:unauthorized-access, as Azure would refuse them),
+    or None: they may attach.
+    """
+
+    def __init__(self, episode: int, audiences: Iterable[str], now: float,
+                 timeout: float) -> None:
+        self.episode = episode
+        self.audiences = list(audiences)
+        self.timeout = timeout
+        self.deadline = now + timeout
+        self.error: Error | None = None
+        self._todo = deque(self.audiences)
+
+    def __repr__(self) -> str:
+        state = "failed" if self.error is not None else f"{len(self._todo)} to put"
+        return f"<Reauthorization episode={self.episode} {state}>"
+
+    @property
+    def done(self) -> bool:
+        """Every token was accepted again, or the round failed."""
+        return self.error is not None or not self._todo
+
+    def next(self, now: float) -> tuple[str, float] | None:
+        """The audience to put now and the seconds left; None once done (past the
+        deadline the round fails: a timeout)."""
+        if self.done:
+            return None
+        audience = self._todo[0]
+        remaining = self.deadline - now
+        if remaining <= 0:
+            self.failed(audience, f"the round of puts took more than {self.timeout:g} s")
+            return None
+        return audience, remaining
+
+    def accepted(self, audience: str) -> None:
+        """The token for ``audience`` was put and accepted."""
+        if self._todo and self._todo[0] == audience:
+            self._todo.popleft()
+
+    def failed(self, audience: str, reason: BaseException | str) -> None:
+        """The token provider or the put failed for ``audience``: the round is over."""
+        if self.error is None:
+            self.error = Error(
+                condition=ErrorCondition.UNAUTHORIZED_ACCESS,
+                description=f"the CBS token for {audience!r} was not put again after the "
+                            f"reconnect ({reason}); the link was not attached again")

@@ -16,8 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._cbs import AccessToken, SasCredential, TokenRefresh, put_token_request
+from ._cbs import AccessToken, Reauthorization, SasCredential, TokenRefresh, put_token_request
 from ._message import Message
+from ._recovery import Recovering
 from ._requests import (
     DEFAULT_MAX_IN_FLIGHT,
     RequestTracker,
@@ -132,14 +133,86 @@ class ManagementCalls:
 
 class CbsCalls:
     """CBS as messages and a schedule (mixed into each CbsClient); ``refresh`` holds
-    when each audience's token is due again, and ``providers`` who makes it."""
+    when each audience's token is due again, and ``providers`` who makes it.
+
+    It is also its connection's reconnect gate (``_recovery.Gate``, issue 13): once a
+    token was accepted, a reconnect attaches this client's links first and holds the
+    others back; when they are back (``_gate_back``, in the connection's I/O context)
+    the adapter starts a worker (``_reauth_start``) that takes the round
+    (``_reauth_take``), puts each token again with a fresh one from its provider, and
+    settles the gate (``_reauth_settle``): the held links attach, or fail with
+    amqp:unauthorized-access. One worker at most; a reconnect during a round is taken
+    by the same worker after it.
+    """
 
     refresh: TokenRefresh
     providers: dict[str, TokenProvider]
+    session: Any
+    timeout: float
+    _closed: bool
+    _sender: Any
+    _receiver: Any
 
     def _cbs_init(self) -> None:
         self.refresh = TokenRefresh()
         self.providers = {}
+        #: The replay whose tokens wait to be put again (None: none waits).
+        self._reauth_episode: int | None = None
+        #: A worker runs a round (set and cleared by the adapter's worker).
+        self._reauth_busy = False
+        #: The connection this client is a gate of (once a token was accepted).
+        self._gate_conn: Recovering | None = None
+
+    # -- the reconnect gate (the adapter holds its connection's lock where it has one) ----
+    def _gate_register(self) -> None:
+        """A token was accepted: the connection's next reconnects wait for this client."""
+        conn = self.session.connection
+        if self._gate_conn is None and not self._closed and isinstance(conn, Recovering):
+            conn._add_gate(self)
+            self._gate_conn = conn
+
+    def _gate_unregister(self) -> None:
+        """The client closes: links held for it attach now (the peer judges them)."""
+        conn, self._gate_conn = self._gate_conn, None
+        if conn is not None:
+            conn._remove_gate(self)
+
+    def _gate_audiences(self) -> list[str]:
+        """The audiences to put again after a reconnect: those whose token was accepted."""
+        return [a for a in self.providers if self.refresh.expires_at(a) is not None]
+
+    def _gate_needed(self) -> bool:
+        links = (self._receiver, self._sender)
+        return (not self._closed and bool(self._gate_audiences())
+                and all(link is not None and not link._detached_flag for link in links))
+
+    def _gate_links(self) -> list[Any]:
+        return [self._receiver, self._sender]
+
+    def _gate_back(self, episode: int) -> None:
+        self._reauth_episode = episode
+        if not self._reauth_busy:
+            self._reauth_busy = True
+            self._reauth_start()
+
+    def _reauth_start(self) -> None:
+        """(The adapter's, I/O context: never block) run a worker that takes rounds with
+        ``_reauth_take`` until none is left, then clears ``_reauth_busy``."""
+        raise NotImplementedError
+
+    def _reauth_take(self, now: float) -> Reauthorization | None:
+        """The round to run now (``now`` on the clock of the requester's timeouts), or
+        None: nothing waits (the worker ends)."""
+        episode, self._reauth_episode = self._reauth_episode, None
+        if episode is None or self._closed:
+            return None
+        return Reauthorization(episode, self._gate_audiences(), now, self.timeout)
+
+    def _reauth_settle(self, plan: Reauthorization) -> None:
+        """The round is over: the held links attach, or fail with ``plan.error``."""
+        conn = self._gate_conn
+        if conn is not None:
+            conn._gate_settle(self, plan.episode, plan.error)
 
     @staticmethod
     def _put_token_message(audience: str, token: str, token_type: str,

@@ -167,6 +167,7 @@ class CbsClient(CbsCalls, Requester):
         self._cbs_init()
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reauth_thread: threading.Thread | None = None
 
     def put_token(self, audience: str, token: str, token_type: str = SAS_TOKEN_TYPE,
                   expires_at: float | None = None, *, timeout: float | None = None) -> int:
@@ -188,8 +189,47 @@ class CbsClient(CbsCalls, Requester):
                        timeout=timeout)
         with self._cond:
             self.refresh.put(audience, time.time(), token.expires_at)
+        with self.session.connection._cond:
+            self._gate_register()
         self._kick.set()
         return token
+
+    def _reauth_start(self) -> None:
+        # (The I/O thread, the connection's lock held: the round runs in a thread of its own.)
+        self._reauth_thread = threading.Thread(target=self._reauthorize, daemon=True,
+                                               name=f"amqp10 CBS again {self.address}")
+        self._reauth_thread.start()
+
+    def _reauthorize(self) -> None:
+        """After a reconnect: put every token again, then let the held links attach (or
+        fail them); again while reconnects come (issue 13)."""
+        conn = self.session.connection
+        try:
+            while True:
+                with conn._cond:
+                    plan = self._reauth_take(time.monotonic())
+                    if plan is None:
+                        self._reauth_busy = False
+                        return
+                while (step := plan.next(time.monotonic())) is not None:
+                    audience, remaining = step
+                    try:
+                        self.authorize(audience, timeout=remaining)
+                    except Exception as exc:
+                        plan.failed(audience, exc)
+                        with self._cond:
+                            self.refresh.failed(audience, time.time())
+                    else:
+                        plan.accepted(audience)
+                if plan.error is not None:
+                    log.warning("%r: %s", self, plan.error.description)
+                with conn._cond:
+                    self._reauth_settle(plan)
+                conn._wake()  # the I/O thread moves the handshake on
+        except Exception:
+            with conn._cond:
+                self._reauth_busy = False
+            log.exception("%r: putting the tokens again after a reconnect failed", self)
 
     def refresh_due(self, *, timeout: float | None = None) -> list[str]:
         """Put again every token whose refresh time has come; the audiences refreshed.
@@ -230,8 +270,12 @@ class CbsClient(CbsCalls, Requester):
 
     def close(self, timeout: float | None = None) -> None:
         self._closed = True
+        conn = self.session.connection
+        with conn._cond:
+            self._gate_unregister()  # links held for it attach now
+        conn._wake()
         self._kick.set()
         super().close(timeout)
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(self.timeout)
+        for thread in (self._thread, self._reauth_thread):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(self.timeout)

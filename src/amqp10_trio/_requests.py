@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -28,6 +29,18 @@ class _Trio:
     async def _wait_event(self, event: Any, timeout: float) -> None:
         with trio.move_on_after(timeout):
             await event.wait()
+
+    def _spawn(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        # A system task: the connection's I/O, which asks for it, has no nursery to give;
+        # ``fn`` catches its own errors (a system task's would end the run).
+        scope = trio.CancelScope()
+
+        async def run() -> None:
+            with scope:
+                await fn()
+
+        trio.lowlevel.spawn_system_task(run, name=f"amqp10 CBS {id(self):x}")
+        return scope.cancel
 
 
 class Requester(_Trio, AsyncRequesterBase):
