@@ -15,6 +15,7 @@ exceptions, ``amqp10_proto.performatives`` the frame bodies.
 """
 
 from . import codec, errors, performatives
+from ._batch import BATCH_MESSAGE_FORMAT, decode_batch, encode_batch
 from ._cbs import (
     CBS_NODE,
     JWT_TOKEN_TYPE,
@@ -383,6 +384,9 @@ __all__ = [
     "no_local_filter",
     "selector_filter",
     "session_filter",
+    "BATCH_MESSAGE_FORMAT",
+    "decode_batch",
+    "encode_batch",
     "DEFAULT_CHANNEL_MAX",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_HANDLE_MAX",

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from ._session import Session
 
 
-__all__ = ["Link", "Receiver", "Sender"]
+__all__ = ["Link", "Receiver", "Sender", "check_delivery_tag", "check_message_format"]
 
 _UINT = 1 << 32
 _TERMINAL = (Accepted, Rejected, Released, Modified)
@@ -86,6 +86,31 @@ def _check_map(unsettled: Mapping[bytes, DeliveryState | None] | None
             raise LocalProtocolError(f"unsettled map value {state!r:.60} for tag {tag!r} is "
                                      "not a delivery state (2.7.3, 3.4)")
     return {bytes(t): v for t, v in out.items()}
+
+
+def check_message_format(message_format: object) -> int:
+    """A transfer's message-format (2.7.5: a uint; 0 is the AMQP message, others are
+    formats such as Azure's batch 0x80013700): TypeError / ValueError otherwise."""
+    if not isinstance(message_format, int) or isinstance(message_format, bool):
+        raise TypeError(f"message_format must be an int (2.7.5: uint), not "
+                        f"{type(message_format).__name__}")
+    if not 0 <= message_format < _UINT:
+        raise ValueError(f"message_format must be 0 .. 2**32-1 (2.7.5: uint), "
+                         f"not {message_format!r}")
+    return message_format
+
+
+def check_delivery_tag(tag: object) -> bytes | None:
+    """A caller's delivery-tag: None (the link numbers them) or binary of at most 32
+    bytes (2.8.7); TypeError / ValueError otherwise."""
+    if tag is None:
+        return None
+    if not isinstance(tag, (bytes, bytearray, memoryview)):
+        raise TypeError(f"delivery_tag must be bytes or None, not {type(tag).__name__}")
+    tag = bytes(tag)
+    if len(tag) > 32:
+        raise ValueError(f"delivery_tag is at most 32 bytes (2.8.7), not {len(tag)}")
+    return tag
 
 
 def txn_state(txn_id: object, outcome: object = None, *, settling: bool = False
@@ -388,6 +413,14 @@ class Link:
     def _available(self) -> int | None:
         return None
 
+    def request_flow(self) -> None:
+        """Ask the peer for its flow state now (2.6.7: a flow with echo=true), e.g. a
+        sender's ``available``; the answer is the usual flow event."""
+        if self.state is not LinkState.ATTACHED:
+            raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
+        self.session._send(self._flow_frame(drain=bool(getattr(self, "draining", False)),
+                                            echo=True))
+
     def _on_flow(self, flow: Flow) -> None:
         raise NotImplementedError
 
@@ -418,6 +451,9 @@ class Sender(Link):
         self._initial_count = 0
         #: 2.7.3: the receiver's unsettled map was incomplete; no new delivery may go.
         self._no_new = False
+        #: A caller chose a tag: counter tags are checked against the unsettled ones.
+        self._own_tags = False
+        self._available_count: int | None = None
 
     @property
     def sendable(self) -> bool:
@@ -449,6 +485,9 @@ class Sender(Link):
         window is closed, or the message exceeds the peer's max-message-size, and
         TypeError for anything but a message; nothing is sent then. ``txn_id`` posts it
         in that transaction (4.4.1: every transfer carries a transactional-state).
+        ``tag`` is the delivery-tag (2.8.7: at most 32 bytes, unique among the link's
+        unsettled, else LocalProtocolError); ``message_format`` a uint (2.7.5), e.g.
+        :data:`BATCH_MESSAGE_FORMAT` (TypeError / ValueError otherwise).
         """
         txn = None if txn_id is None else txn_state(txn_id)
         session = self.session
@@ -474,12 +513,16 @@ class Sender(Link):
             pre_settled = True
         else:
             pre_settled = bool(settled)
+        if message_format != 0 or type(message_format) is not int:
+            check_message_format(message_format)
         if tag is None:
             n = self._next_tag
             self._next_tag = n + 1
             tag = _pack_I(n & 0xFFFFFFFF)
-        elif len(tag) > 32:
-            raise LocalProtocolError("delivery-tag is at most 32 bytes (2.8.7)")
+            if self._own_tags:
+                tag = self._free_tag(tag)
+        else:
+            tag = self._check_tag(tag)
         did = session._next_delivery_id
         session._next_delivery_id = (did + 1) & 0xFFFFFFFF
         delivery = Delivery(self, did, tag, message_format, pre_settled)
@@ -500,6 +543,44 @@ class Sender(Link):
         else:
             session._send_split(self, delivery, parts, size, pre_settled, txn_state=txn)
         return delivery
+
+    def _check_tag(self, tag: object) -> bytes:
+        """The caller's delivery-tag, checked: binary of at most 32 bytes (2.8.7), unique
+        among the link's unsettled deliveries (a linear look, only for given tags)."""
+        tag = check_delivery_tag(tag)
+        assert tag is not None
+        if any(d.tag == tag for d in self.unsettled.values()):
+            raise LocalProtocolError(f"delivery-tag {tag!r} is in use by an unsettled delivery "
+                                     f"on link {self.name!r} (2.8.7: unique among them)")
+        self._own_tags = True
+        return tag
+
+    def _free_tag(self, tag: bytes) -> bytes:
+        """A counter tag that no caller's tag still unsettled holds (2.8.7)."""
+        used = {d.tag for d in self.unsettled.values()}
+        while tag in used:
+            n = self._next_tag
+            self._next_tag = n + 1
+            tag = _pack_I(n & 0xFFFFFFFF)
+        return tag
+
+    @property
+    def available(self) -> int | None:
+        """Messages waiting for credit at this sender (2.6.7: a flow's ``available``), as
+        the application or adapter counts them; None (the default) leaves the field out.
+        Set it as the count changes: it rides on the flows that go anyway (an echo, a
+        drain's answer), never a flow of its own."""
+        return self._available_count
+
+    @available.setter
+    def available(self, count: int | None) -> None:
+        if count is not None and (type(count) is not int or not 0 <= count < _UINT):
+            raise (TypeError if type(count) is not int else ValueError)(
+                f"available is a uint (2.6.7) or None, not {count!r}")
+        self._available_count = count
+
+    def _available(self) -> int | None:
+        return self._available_count
 
     def _refuse_send(self) -> None:
         if self._no_new:

@@ -147,15 +147,24 @@ class Session:
                       desired_capabilities: list[str] | None = None,
                       auto_settle: bool = True,
                       unsettled: Mapping[bytes, DeliveryState | None] | None = None,
-                      incomplete_unsettled: bool = False) -> Sender:
+                      incomplete_unsettled: bool = False, dynamic: bool = False) -> Sender:
         """Attach a sending link to ``target`` (an address, a Target, or None for anonymous relay).
+
+        ``dynamic=True`` (``target`` None) asks the peer to create a node and name it
+        (3.5.4): the address is in the peer's attach (``link.remote_target``).
 
         ``unsettled`` (delivery-tag -> state, e.g. ``unsettled_map(detached.unsettled,
         sender=True)``) resumes a link of the same ``name`` (2.6.13): our attach
         carries it, and once the peer's attach brings its own, :class:`LinkResumed`
         says per tag what to do; act with ``sender.resume(tag, message)``.
         """
-        tgt = Target(address=target) if isinstance(target, str) or target is None else target
+        if dynamic:
+            if target is not None:
+                raise ValueError("a dynamic sender takes no target address: the peer names "
+                                 "the node (3.5.4)")
+            tgt: Any = Target(dynamic=True)
+        else:
+            tgt = Target(address=target) if isinstance(target, str) or target is None else target
         src = Source(address=source) if isinstance(source, str) or source is None else source
         # Checked before the link exists (TypeError / ValueError); a controller's sender
         # may target a Coordinator (4.2).
