@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
-from amqp10_proto import (
-    Error,
-)
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto.client import (
+    AsyncLinkEnding,
     AsyncReceivedMessage,
     AsyncReceiverBase,
+    AsyncTxnSettling,
     LinkBase,
 )
 
@@ -33,7 +32,7 @@ __all__ = ["ReceivedMessage", "Receiver"]
 log = logging.getLogger("amqp10")
 
 
-class _Link(LinkBase["Session"]):
+class _Link(AsyncLinkEnding, LinkBase["Session"]):
     """What senders and receivers share: attach, detach (the state and its checks are
     amqp10_proto.client.LinkBase's; these wait for them on the connection's futures)."""
 
@@ -55,16 +54,6 @@ class _Link(LinkBase["Session"]):
         if not ok:
             raise self._attach_failed()
         self._check()
-
-    async def close(self, timeout: float | None = None, error: Error | None = None) -> None:
-        """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
-
-        Returns at once if the link, its session or its connection is already over.
-        """
-        conn = self._conn
-        end = conn._deadline(timeout)
-        if self._detach_nowait(error) and not await conn._wait_until(self._detach_done, end):
-            raise self._detach_timeout(conn._span(timeout))
 
     async def __aenter__(self) -> Self:
         return self
@@ -90,7 +79,8 @@ class ReceivedMessage(AsyncReceivedMessage["Receiver"]):
     __slots__ = ()
 
 
-class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
+class Receiver(AsyncTxnSettling[ReceivedMessage], AsyncReceiverBase["Session", ReceivedMessage],
+               _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as used.
 
     The calls are amqp10_proto.client.AsyncReceiverBase's; asyncio's own part is that a

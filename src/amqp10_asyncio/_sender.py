@@ -14,11 +14,18 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from amqp10_proto import Accepted, DeliveryState, EncodedMessage, LinkDetached, Message
+from amqp10_proto import (
+    Accepted,
+    DeliveryState,
+    EncodedMessage,
+    LinkDetached,
+    Message,
+)
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import SenderBase, sendable
+from amqp10_proto.client import AsyncBatchSending, HasTxnId, SenderBase, sendable
+from amqp10_proto.client import SendOptions as _Opts
 
 from ._link import _Link
 from ._wake import PRESETTLED, TERMINAL, Waiter, add_waiter, release
@@ -41,11 +48,13 @@ class Queued:
     to :meth:`Sender.wait_settled` or :meth:`Sender.wait_all`.
     """
 
-    __slots__ = ("delivery", "message", "settled", "waiter")
+    __slots__ = ("delivery", "message", "opts", "settled", "waiter")
 
-    def __init__(self, message: Message | EncodedMessage, settled: bool | None) -> None:
+    def __init__(self, message: Message | EncodedMessage, settled: bool | None,
+                 opts: _Opts | None = None) -> None:
         self.message: Message | EncodedMessage | None = message
         self.settled = settled
+        self.opts = opts
         self.delivery: CoreDelivery | None = None
         self.waiter: Any = None  # the waits on it until it is sent (see _wake)
 
@@ -57,7 +66,7 @@ class Queued:
 Handle: TypeAlias = CoreDelivery | Queued
 
 
-class Sender(SenderBase["Session"], _Link):
+class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
     """A sending link; ``send`` is safe from many tasks at once, and concurrent sends pipeline.
 
     What cannot be sent at once waits in a queue of ``queue_size`` messages
@@ -81,8 +90,9 @@ class Sender(SenderBase["Session"], _Link):
 
     # -- sending ------------------------------------------------------------------------
     async def send(self, message: Message | bytes | EncodedMessage, *,
-                   timeout: float | None = None,
-                   settled: bool | None = None) -> DeliveryState | None:
+                   timeout: float | None = None, settled: bool | None = None,
+                   message_format: int = 0, delivery_tag: bytes | None = None,
+                   txn: HasTxnId | None = None) -> DeliveryState | None:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
 
         ``message``: a Message; bytes are a data body (``Message(data)``); a message
@@ -94,12 +104,18 @@ class Sender(SenderBase["Session"], _Link):
         LinkDetachedError / SessionEndedError / ConnectionClosedError. A timeout or
         a cancel before the message went out withdraws it; after, it stays tracked
         by the core: it is not sent twice.
+
+        ``message_format`` (2.7.5, a uint) and ``delivery_tag`` (2.8.7: at most 32 bytes,
+        unique among this link's unsettled) go on the transfer; ``txn`` (from
+        ``session.transaction()``) posts the message in that transaction (4.4.1). They
+        are checked first: TypeError / ValueError / TransactionError, nothing sent.
         """
         conn = self._conn
         end = conn._deadline(timeout)
+        opts = self._send_options(message_format, delivery_tag, txn, self._queue)
         # Its caller holds the message anyway: it joins the queue whatever its length,
         # and the task wakes once, for the outcome.
-        handle = self._hand(message, settled)
+        handle = self._hand(message, settled, opts)
         try:
             ok = await self._wait((handle,), end)
         except BaseException:
@@ -108,30 +124,36 @@ class Sender(SenderBase["Session"], _Link):
         return self._result(handle, ok, conn._span(timeout), True)
 
     async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
-                          timeout: float | None = None,
-                          settled: bool | None = None) -> Handle:
+                          timeout: float | None = None, settled: bool | None = None,
+                          message_format: int = 0, delivery_tag: bytes | None = None,
+                          txn: HasTxnId | None = None) -> Handle:
         """Hand ``message`` over without waiting for its outcome or for credit: the bulk path.
 
         Returns the delivery, or a :class:`Queued` handle when the link cannot send
         now (it goes out, in order, as soon as it can); pass either to
         :meth:`wait_settled` or :meth:`wait_all`. Waits (up to ``timeout``) only
-        while ``queue_size`` messages already wait for credit.
+        while ``queue_size`` messages already wait for credit. The options are
+        :meth:`send`'s.
         """
-        return await self._send(message, timeout, self._conn._deadline(timeout), settled)
+        opts = self._send_options(message_format, delivery_tag, txn, self._queue)
+        return await self._send(message, timeout, self._conn._deadline(timeout), settled, opts)
 
     async def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
-                        timeout: float | None = None) -> list[DeliveryState | None]:
+                        timeout: float | None = None, message_format: int = 0,
+                        txn: HasTxnId | None = None) -> list[DeliveryState | None]:
         """``send_nowait`` each message, then :meth:`wait_all`: their outcomes, in order.
 
         ``timeout`` covers the whole call; when it passes, or the call is cancelled,
-        the messages not sent yet are withdrawn.
+        the messages not sent yet are withdrawn. ``message_format`` and ``txn`` apply
+        to each message (see :meth:`send`).
         """
         conn = self._conn
         end = conn._deadline(timeout)
+        opts = self._send_options(message_format, None, txn)
         handles: list[Handle] = []
         try:
             for message in messages:
-                handles.append(await self._send(message, timeout, end, None))
+                handles.append(await self._send(message, timeout, end, None, opts))
             ok = await self._wait(handles, end)
         except BaseException:
             self._withdraw(handles)
@@ -139,7 +161,7 @@ class Sender(SenderBase["Session"], _Link):
         return self._results(handles, ok, conn._span(timeout))
 
     async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None) -> Handle:
+                    end: float, settled: bool | None, opts: _Opts | None = None) -> Handle:
         """Hand ``message`` over once the queue has room (``queue_size``)."""
         if len(self._queue) >= self._queue_size:
             if type(message) is not Message:
@@ -148,9 +170,10 @@ class Sender(SenderBase["Session"], _Link):
                 self._check()
                 raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
             await self._wait_room(timeout, end)
-        return self._hand(message, settled)
+        return self._hand(message, settled, opts)
 
-    def _hand(self, message: Message | bytes | EncodedMessage, settled: bool | None) -> Handle:
+    def _hand(self, message: Message | bytes | EncodedMessage, settled: bool | None,
+              opts: _Opts | None = None) -> Handle:
         """Send ``message`` now, or queue it for credit (whatever the queue's length)."""
         if type(message) is not Message:
             message = sendable(message)  # TypeError here, not in the pump later
@@ -159,7 +182,7 @@ class Sender(SenderBase["Session"], _Link):
         core = self._core
         if not queue and core.sendable and not conn._paused and not self._lost \
                 and not self._resend:
-            delivery = self._transfer(message, settled)
+            delivery = self._transfer(message, settled, opts)
             if core.drain_requested:
                 core.drained()  # 2.6.7: nothing else waits to be sent
                 conn._after()
@@ -169,7 +192,7 @@ class Sender(SenderBase["Session"], _Link):
         if self._gone():  # (while reconnecting it is not: the message waits its turn)
             self._check()
             raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-        handle = Queued(message, settled)
+        handle = Queued(message, settled, opts)
         queue.append(handle)
         if self._pump():
             conn._after_soon()
@@ -197,9 +220,10 @@ class Sender(SenderBase["Session"], _Link):
         finally:
             self._room_waiting -= 1
 
-    def _transfer(self, message: Message | EncodedMessage, settled: bool | None) -> CoreDelivery:
+    def _transfer(self, message: Message | EncodedMessage, settled: bool | None,
+                  opts: _Opts | None = None) -> CoreDelivery:
         """Hand one message to the core (credit available)."""
-        delivery = self._core.send(message, settled=settled)
+        delivery = self._core_send(message, settled, opts)
         if delivery.settled:
             delivery.context = PRESETTLED  # done once handed to the transport
         else:
@@ -223,7 +247,7 @@ class Sender(SenderBase["Session"], _Link):
             handle = queue.popleft()
             message = handle.message
             assert message is not None
-            delivery = handle.delivery = self._transfer(message, handle.settled)
+            delivery = handle.delivery = self._transfer(message, handle.settled, handle.opts)
             handle.message = None  # the core holds the encoded frames now
             waiter = handle.waiter
             if waiter is not None:
@@ -238,6 +262,7 @@ class Sender(SenderBase["Session"], _Link):
         if core.drain_requested and (not queue or core.credit == 0):
             core.drained()  # 2.6.7: nothing (more) to send; the credit goes back
             sent += 1  # (a flow to write)
+        self._count_available(len(queue))
         room = self._room
         free = self._queue_size - len(queue)
         if room and 2 * free >= self._queue_size:
@@ -253,6 +278,7 @@ class Sender(SenderBase["Session"], _Link):
         gone = {id(h) for h in handles if type(h) is Queued and h.delivery is None}
         if gone:
             self._queue = deque(h for h in self._queue if id(h) not in gone)
+            self._count_available(len(self._queue))
 
     # -- outcomes ---------------------------------------------------------------------------
     async def wait_settled(self, delivery: Handle, *,

@@ -16,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from typing import Any, Generic
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
+from ._batch import BATCH_MESSAGE_FORMAT, encode_batch
+from ._checks import EncodedMessage
 from ._definitions import (
     Accepted,
     Coordinator,
@@ -30,6 +33,7 @@ from ._definitions import (
     Released,
     Source,
     Target,
+    TransactionalState,
 )
 from ._delivery import Delivery, DeliveryState
 from ._errors import (
@@ -53,13 +57,19 @@ from ._events import (
 from ._link import Link as CoreLink
 from ._link import Receiver as CoreReceiver
 from ._link import Sender as CoreSender
+from ._link import check_delivery_tag, check_message_format, txn_state
 from ._linkresume import ReceiverResumption, SenderResumption, outcome_state
+from ._message import Message
 from ._performatives import Attach
 from ._session import Session as CoreSession
 from ._state import LinkState
 from ._types import Described
 
 __all__ = [
+    "AsyncBatchSending",
+    "AsyncLinkEnding",
+    "AsyncTxnSettling",
+    "HasTxnId",
     "LinkBase",
     "LinkInfo",
     "ReceiverBase",
@@ -68,10 +78,16 @@ __all__ = [
     "describe_error",
     "outcome_error",
     "settle_timeout_text",
+    "txn_id_of",
 ]
 
 log = logging.getLogger("amqp10")
 _TERMINAL = (Accepted, Rejected, Released, Modified)
+#: The outcome of a transactional send whose connection went before its outcome came.
+_ROLLED_BACK = Rejected(error=Error(
+    condition="amqp:transaction:rollback",
+    description="the connection was lost before the transaction was discharged: it rolled "
+                "back, and the message was not sent again"))
 
 
 def describe_error(error: Error | None) -> str:
@@ -104,6 +120,41 @@ def settle_timeout_text(link_name: str, span: float) -> str:
     """The TimeoutError text when the sender never settles after our outcome (2.8.3)."""
     return (f"link {link_name!r}: the peer did not settle the delivery within {span} s "
             "after our outcome (rcv-settle-mode second)")
+
+
+class HasTxnId(Protocol):
+    """A transaction as a transactional send or settlement reads it (an adapter's
+    ``session.transaction()``): its id, or TransactionError when it cannot be used."""
+
+    @property
+    def txn_id(self) -> bytes: ...
+
+
+def txn_id_of(txn: HasTxnId | None) -> bytes | None:
+    """The txn-id (4.5.1) to post a send or settlement in: None outside a transaction;
+    ``txn.txn_id`` otherwise, which raises TransactionError for a transaction not usable
+    now (not declared yet, discharged, on another connection), before anything is sent."""
+    if txn is None:
+        return None
+    try:
+        txn_id = txn.txn_id
+    except AttributeError:
+        raise TypeError(f"txn must be a transaction from session.transaction() or None, "
+                        f"not {type(txn).__name__}") from None
+    if type(txn_id) is not bytes:
+        raise TypeError(f"the transaction's txn_id must be bytes (4.5.1: binary), not "
+                        f"{type(txn_id).__name__}")
+    return txn_id
+
+
+def txn_kwargs(txn: HasTxnId | None) -> dict[str, Any]:
+    """What a settle call adds to its keywords for ``txn`` (read by ``_settle_start``)."""
+    return {} if txn is None else {"txn_id": txn_id_of(txn)}
+
+
+#: What a send carries beyond the message, once checked: (message-format, delivery-tag,
+#: txn-id); None for the plain send (format 0, the link's own tag, no transaction).
+SendOptions = tuple[int, bytes | None, bytes | None]
 
 
 def _forget(endpoints: list[Any] | None, endpoint: Any) -> None:
@@ -347,8 +398,9 @@ class LinkBase(LinkInfo, Generic[S]):
         return TimeoutError(f"link {self._core.name!r}: the peer did not answer the attach "
                             "in time")
 
-    def _detach_nowait(self, error: Error | None = None) -> bool:
-        """Queue our detach (2.6.6); False if there is nothing to detach or wait for."""
+    def _detach_nowait(self, error: Error | None = None, closed: bool = True) -> bool:
+        """Queue our detach (2.6.6; ``closed=False``: the peer keeps the terminus, to be
+        attached again by name); False if there is nothing to detach or wait for."""
         if self._detached_flag or self._session._ended or self._conn.closed \
                 or self._closed_locally or self._failure is not None \
                 or self._session._failure is not None:
@@ -358,7 +410,7 @@ class LinkBase(LinkInfo, Generic[S]):
             self._detached_flag = True
             return False
         try:
-            self._core.detach(error)
+            self._core.detach(error, closed=closed)
         except LocalProtocolError:
             return False  # the session is ending: the link goes with it
         self._conn._after()
@@ -454,6 +506,48 @@ class SenderBase(SenderResumption, LinkBase[S]):
         """Messages sent again after a reconnect because their outcome had not arrived."""
         return self._resent
 
+    @property
+    def address(self) -> str | None:
+        """The target address the peer attached: the node it agreed to, or the one it
+        made for a dynamic sender (3.5.4); None before its attach or for none."""
+        target = self.remote_target
+        address: str | None = target.address if isinstance(target, Target) else None
+        return address
+
+    def _send_options(self, message_format: int, delivery_tag: bytes | None,
+                      txn: HasTxnId | None, queued: Any = ()) -> SendOptions | None:
+        """A send's options checked before anything is sent or queued: TypeError /
+        ValueError for a format that is not a uint (2.7.5) or a tag that is not binary of
+        at most 32 bytes, or in use by an unsettled delivery or a message ``queued``
+        for credit (2.8.7); TransactionError for a transaction not usable now."""
+        if message_format == 0 and delivery_tag is None and txn is None \
+                and type(message_format) is int:
+            return None  # the plain send: nothing to check
+        check_message_format(message_format)
+        tag = check_delivery_tag(delivery_tag)
+        if tag is not None:
+            taken = any(d.tag == tag for d in self._core.unsettled.values()) or any(
+                h.opts is not None and h.opts[1] == tag for h in queued)
+            if taken:
+                raise ValueError(f"delivery_tag {tag!r} is in use by an unsettled message on "
+                                 f"link {self._core.name!r} (2.8.7: unique among them)")
+        return (message_format, tag, txn_id_of(txn))
+
+    def _core_send(self, message: Any, settled: bool | None,
+                   opts: SendOptions | None) -> Delivery:
+        """Hand one message to the core with its options (credit available)."""
+        if opts is None:
+            return self._core.send(message, settled=settled)  # type: ignore[no-any-return]
+        return self._core.send(  # type: ignore[no-any-return]
+            message, settled=settled, message_format=opts[0], tag=opts[1], txn_id=opts[2])
+
+    def _count_available(self, queued: int) -> None:
+        """2.6.7: the flows this sender sends anyway say how many messages wait for credit
+        (``available``); a plain attribute set, no flow of its own."""
+        core = self._core
+        if queued or core.available is not None:
+            core.available = queued
+
     def _track(self, delivery: Delivery, message: Any) -> None:
         """Keep an unsettled send's message until its outcome, to send it again if the
         transport goes first (the adapter calls this after each ``core.send``)."""
@@ -483,6 +577,11 @@ class SenderBase(SenderResumption, LinkBase[S]):
         for delivery, message in self._payloads.items():
             if not (delivery.remote_settled or delivery.settled
                     or isinstance(delivery.remote_state, _TERMINAL)):
+                if isinstance(delivery.state, TransactionalState):
+                    # 4.4.1: posted in a transaction that the lost connection took with
+                    # it (rolled back): never resent, outside it or in it.
+                    delivery.remote_state, delivery.remote_settled = _ROLLED_BACK, True
+                    continue
                 self._resend.append((delivery, message))
         self._payloads.clear()
         self._sweep_at = 64
@@ -572,6 +671,14 @@ class ReceiverBase(ReceiverResumption, LinkBase[S]):
         source: Source | Described | None = self.remote_source
         address: str | None = source.address if isinstance(source, Source) else None
         return address
+
+    @property
+    def filters(self) -> dict[Any, Any] | None:
+        """The filter set of the source the peer attached (3.5.3): the filters it applied,
+        which may be fewer than those asked for (go-amqp's LinkSourceFilterValue)."""
+        source: Source | Described | None = self.remote_source
+        value: dict[Any, Any] | None = source.filter if isinstance(source, Source) else None
+        return value
 
     @property
     def credit(self) -> int:
@@ -664,21 +771,29 @@ class ReceiverBase(ReceiverResumption, LinkBase[S]):
                       kwargs: dict[str, Any]) -> bool | None:
         """Give ``delivery`` its outcome: True if the sender's settlement must be awaited
         (rcv-settle-mode second, 2.8.3), False if it is settled now, None if there was
-        nothing to say. The adapter writes (or schedules) the frames."""
+        nothing to say. The adapter writes (or schedules) the frames. A ``txn_id`` among
+        ``kwargs`` (``txn_kwargs``) gives the outcome in that transaction (4.4.2)."""
+        txn_id = kwargs.pop("txn_id", None)
         if delivery.settled:
             return None  # pre-settled by the sender (or settled already)
         if self._is_held(delivery):
             # 2.6.13: the link is being resumed; the outcome goes in the next attach's map
             # (or to the resumed delivery once it comes).
             self._check()
-            delivery.state = outcome_state(how, args, kwargs)
+            state = outcome_state(how, args, kwargs)
+            delivery.state = state if txn_id is None else txn_state(txn_id, state, settling=True)
             return self._core.rcv_settle_mode is ReceiverSettleMode.SECOND
         mine, delivery = delivery, self._settling(delivery)
         self._check_stale(delivery)
         if delivery.link is not self._core:
             raise ValueError("that message came from another receiver")
         self._check()
-        getattr(self._core, how)(delivery, *args, **kwargs)
+        if txn_id is None:
+            getattr(self._core, how)(delivery, *args, **kwargs)
+        else:  # 4.4.2: a transactional retirement
+            core = self._core
+            assert isinstance(core, CoreReceiver)
+            core.settle(delivery, outcome_state(how, args, kwargs), txn_id=txn_id)
         if delivery is not mine:
             self._settled_through(mine, delivery)
         return not delivery.settled
@@ -754,3 +869,95 @@ class ReceiverBase(ReceiverResumption, LinkBase[S]):
             self._drains += 1
         else:  # an aborted transfer used a credit
             self._refill()
+
+
+#: The received-message class an async adapter's receiver settles (its ``ReceivedMessage``).
+M = TypeVar("M", default=Any)
+
+
+class AsyncTxnSettling(Generic[M]):
+    """``accept``/``reject``/``release``/``modify`` with ``txn=`` for the async adapters'
+    receivers (placed before ``AsyncReceiverBase``): the settlement is given in that
+    transaction (4.4.2), applied by the peer when it commits. Each is the base's call
+    otherwise."""
+
+    if TYPE_CHECKING:
+        async def _settle(self, msg: M, timeout: float | None, how: str, *args: Any,
+                          **kwargs: Any) -> None: ...
+
+    async def accept(self, msg: M, *, timeout: float | None = None,
+                     txn: HasTxnId | None = None) -> None:
+        """Settle ``msg`` as accepted (3.4.2), in ``txn`` if given; in rcv-settle-mode
+        second, wait for the sender."""
+        await self._settle(msg, timeout, "accept", **txn_kwargs(txn))
+
+    async def reject(self, msg: M, error: Error | None = None, *,
+                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
+        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3), in ``txn``."""
+        await self._settle(msg, timeout, "reject", error, **txn_kwargs(txn))
+
+    async def release(self, msg: M, *, timeout: float | None = None,
+                      txn: HasTxnId | None = None) -> None:
+        """Settle ``msg`` as released (3.4.4), in ``txn`` if given."""
+        await self._settle(msg, timeout, "release", **txn_kwargs(txn))
+
+    async def modify(self, msg: M, *, delivery_failed: bool = True,
+                     undeliverable_here: bool = False,
+                     message_annotations: dict[Any, Any] | None = None,
+                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
+        """The modified outcome (3.4.5), in ``txn`` if given."""
+        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
+                           undeliverable_here=undeliverable_here,
+                           message_annotations=message_annotations, **txn_kwargs(txn))
+
+
+class AsyncLinkEnding:
+    """``close`` and ``detach`` of the async adapters' links (asyncio, trio), whose
+    connections wait with ``await conn._wait_until(pred, end)``."""
+
+    if TYPE_CHECKING:
+        _conn: Any
+
+        def _detach_nowait(self, error: Error | None = None, closed: bool = True) -> bool: ...
+        def _detach_done(self) -> bool: ...
+        def _detach_timeout(self, span: float) -> TimeoutError: ...
+
+    async def close(self, timeout: float | None = None, error: Error | None = None) -> None:
+        """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
+
+        Returns at once if the link, its session or its connection is already over.
+        """
+        await self._end(timeout, error, True)
+
+    async def detach(self, timeout: float | None = None, error: Error | None = None) -> None:
+        """Detach without closing (2.6.6: closed=false): the peer keeps the terminus, so a
+        link of the same name attached later resumes it (a durable subscription). The
+        link is over for this object as after :meth:`close`."""
+        await self._end(timeout, error, False)
+
+    async def _end(self, timeout: float | None, error: Error | None, closed: bool) -> None:
+        conn = self._conn
+        end = conn._deadline(timeout)
+        if self._detach_nowait(error, closed) and not await conn._wait_until(
+                self._detach_done, end):
+            raise self._detach_timeout(conn._span(timeout))
+
+
+class AsyncBatchSending:
+    """``send_batch`` of the async adapters' senders (asyncio, trio)."""
+
+    if TYPE_CHECKING:
+        async def send(self, message: Any, *, timeout: float | None = None,
+                       settled: bool | None = None, message_format: int = 0,
+                       delivery_tag: bytes | None = None,
+                       txn: HasTxnId | None = None) -> DeliveryState | None: ...
+
+    async def send_batch(self, messages: Iterable[Message | bytes | EncodedMessage], *, timeout: float | None = None,
+                         settled: bool | None = None,
+                         txn: HasTxnId | None = None) -> DeliveryState | None:
+        """Send ``messages`` (what ``send`` takes, each) as one batch message in Azure's
+        format (``encode_batch``, message-format ``BATCH_MESSAGE_FORMAT``): one delivery,
+        one outcome for all, as the Azure SDK's ``send_messages(batch)``; otherwise as
+        ``send``."""
+        return await self.send(encode_batch(messages), timeout=timeout, settled=settled,
+                               message_format=BATCH_MESSAGE_FORMAT, txn=txn)

@@ -31,14 +31,21 @@ from ._checks import (
     timeout_or,
 )
 from ._clientstate import (
+    AsyncBatchSending,
+    AsyncLinkEnding,
+    AsyncTxnSettling,
+    HasTxnId,
     LinkBase,
     LinkInfo,
     ReceiverBase,
     SenderBase,
+    SendOptions,
     SessionBase,
     describe_error,
     outcome_error,
     settle_timeout_text,
+    txn_id_of,
+    txn_kwargs,
 )
 from ._definitions import (
     Coordinator,
@@ -144,6 +151,13 @@ __all__ = [
     "timeout_or",
     "socket_peer",
     "url_sasl",
+    "AsyncBatchSending",
+    "AsyncLinkEnding",
+    "AsyncTxnSettling",
+    "HasTxnId",
+    "SendOptions",
+    "txn_id_of",
+    "txn_kwargs",
 ]
 
 if TYPE_CHECKING:
@@ -510,7 +524,7 @@ def sender_attach_args(address: str | Target | None, *, settle_mode: SettleMode,
                        durable: bool | str | None, expiry_policy: str | None,
                        capabilities: list[str] | None,
                        rcv_settle_mode: Literal["first", "second"] = "first",
-                       **core_options: Any) -> dict[str, Any]:
+                       dynamic: bool = False, **core_options: Any) -> dict[str, Any]:
     """Keyword arguments for ``Session.attach_sender`` from an adapter's ``open_sender`` options.
 
     ``rcv_settle_mode`` "second" asks the receiver to keep each delivery until we have
@@ -518,11 +532,19 @@ def sender_attach_args(address: str | Target | None, *, settle_mode: SettleMode,
     neither loses nor duplicates what was in doubt (2.6.13). Raises TypeError or
     ValueError for any option it cannot send (an unknown settle mode, durability or
     expiry policy, a capability that is not a str, a Coordinator target ...), before
-    anything is sent.
+    anything is sent. ``dynamic=True`` asks the peer to make a node and name it (3.5.4):
+    the sender's ``address`` is that name once attached.
     """
     # (A Coordinator is refused by the check below: it is for transaction controllers.)
     target = address if isinstance(address, (Target, Coordinator)) else _terminus(
         Target, address, durable, expiry_policy, capabilities)
+    if not isinstance(dynamic, bool):
+        raise TypeError(f"dynamic must be a bool, not {type(dynamic).__name__}")
+    if dynamic:
+        if not isinstance(target, Target) or target.address is not None:
+            raise ValueError("a dynamic sender takes no address: the peer names the node "
+                             "(3.5.4); pass None")
+        target.dynamic = True
     source = core_options.get("source")
     _check_options(Source(address=source) if isinstance(source, str) else source, target,
                    core_options)
@@ -660,25 +682,36 @@ class AsyncReceivedMessage(ReceivedSections[AR]):
 
     __slots__ = ()
 
-    async def accept(self, *, timeout: float | None = None) -> None:
+    # ``txn=`` (session.transaction()) gives the outcome in that transaction (4.4.2); the
+    # receiver takes it as a keyword only when given (see AsyncTxnSettling).
+    async def accept(self, *, timeout: float | None = None,
+                     txn: HasTxnId | None = None) -> None:
         """Accept this message (see the receiver's ``accept``)."""
-        await self.receiver.accept(self, timeout=timeout)
+        await self.receiver.accept(self, timeout=timeout, **_txn(txn))
 
-    async def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
+    async def reject(self, error: Error | None = None, *, timeout: float | None = None,
+                     txn: HasTxnId | None = None) -> None:
         """Reject this message (see the receiver's ``reject``)."""
-        await self.receiver.reject(self, error, timeout=timeout)
+        await self.receiver.reject(self, error, timeout=timeout, **_txn(txn))
 
-    async def release(self, *, timeout: float | None = None) -> None:
+    async def release(self, *, timeout: float | None = None,
+                      txn: HasTxnId | None = None) -> None:
         """Release this message (see the receiver's ``release``)."""
-        await self.receiver.release(self, timeout=timeout)
+        await self.receiver.release(self, timeout=timeout, **_txn(txn))
 
     async def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
                      message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None) -> None:
+                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """Settle this message as modified (see the receiver's ``modify``)."""
         await self.receiver.modify(self, delivery_failed=delivery_failed,
                                    undeliverable_here=undeliverable_here,
-                                   message_annotations=message_annotations, timeout=timeout)
+                                   message_annotations=message_annotations, timeout=timeout,
+                                   **_txn(txn))
+
+
+def _txn(txn: HasTxnId | None) -> dict[str, Any]:
+    """``txn=`` for a receiver's settle call, only when there is one."""
+    return {} if txn is None else {"txn": txn}
 
 
 class ConnectionInfo:

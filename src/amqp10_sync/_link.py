@@ -17,19 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
-from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    BATCH_MESSAGE_FORMAT,
     DeliveryState,
     EncodedMessage,
     Error,
     LinkDetached,
     LinkState,
     Message,
+    encode_batch,
 )
+from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
+    HasTxnId,
     LinkBase,
     ReceivedSections,
     ReceiverBase,
@@ -38,7 +41,9 @@ from amqp10_proto.client import (
     check_settle_once,
     sendable,
     timeout_or,
+    txn_kwargs,
 )
+from amqp10_proto.client import SendOptions as _Opts
 
 from ._waits import WRITTEN
 
@@ -82,10 +87,20 @@ class _Link(LinkBase["Session"]):
 
         Returns at once if the link, its session or its connection is already over.
         """
+        self._end(timeout, error, True)
+
+    def detach(self, timeout: float | None = None, error: Error | None = None) -> None:
+        """Detach without closing (2.6.6: closed=false): the peer keeps the terminus, so a
+        link of the same name attached later resumes it (a durable subscription). The
+        link is over for this object as after :meth:`close`."""
+        self._end(timeout, error, False)
+
+    def _end(self, timeout: float | None, error: Error | None, closed: bool) -> None:
         conn = self._conn
         end = conn._deadline(timeout)
         with conn._cond:
-            if self._detach_nowait(error) and not conn._wait_until(self._detach_done, end):
+            if self._detach_nowait(error, closed) and not conn._wait_until(self._detach_done,
+                                                                           end):
                 raise self._detach_timeout(conn._span(timeout))
 
     def __enter__(self) -> Self:
@@ -107,11 +122,13 @@ class Queued:
     (2.6.7); ``delivery`` is set then. Pass it to :meth:`Sender.wait_settled`.
     """
 
-    __slots__ = ("delivery", "message", "settled")
+    __slots__ = ("delivery", "message", "opts", "settled")
 
-    def __init__(self, message: Message | EncodedMessage | bytes, settled: bool | None) -> None:
+    def __init__(self, message: Message | EncodedMessage | bytes, settled: bool | None,
+                 opts: _Opts | None = None) -> None:
         self.message = message
         self.settled = settled
+        self.opts = opts
         self.delivery: CoreDelivery | None = None
 
     def __repr__(self) -> str:
@@ -142,7 +159,9 @@ class Sender(SenderBase["Session"], _Link):
         return len(self._queue)
 
     def send(self, message: Message | bytes | EncodedMessage, *, timeout: float | None = None,
-             settled: bool | None = None) -> DeliveryState | None:
+             settled: bool | None = None, message_format: int = 0,
+             delivery_tag: bytes | None = None,
+             txn: HasTxnId | None = None) -> DeliveryState | None:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
 
         ``message``: a Message; bytes are a data body (``Message(data)``); a message
@@ -154,40 +173,64 @@ class Sender(SenderBase["Session"], _Link):
         SessionEndedError / ConnectionClosedError. A timeout while waiting for credit
         withdraws the message; a timeout after it went out leaves it tracked by
         the core: it is not sent twice.
+
+        ``message_format`` (2.7.5, a uint) and ``delivery_tag`` (2.8.7: at most 32 bytes,
+        unique among this link's unsettled) go on the transfer; ``txn`` (from
+        ``session.transaction()``) posts the message in that transaction (4.4.1). They
+        are checked first: TypeError / ValueError / TransactionError, nothing sent.
         """
         conn = self._conn
         end = conn._deadline(timeout)
         with conn._cond:
-            return self._wait_one(self._send_locked(message, timeout, end, settled), timeout, end)
+            opts = self._send_options(message_format, delivery_tag, txn, self._queue)
+            return self._wait_one(self._send_locked(message, timeout, end, settled, opts=opts),
+                                  timeout, end)
+
+    def send_batch(self, messages: Iterable[Message | bytes | EncodedMessage], *,
+                   timeout: float | None = None, settled: bool | None = None,
+                   txn: HasTxnId | None = None) -> DeliveryState | None:
+        """Send ``messages`` as one batch message in Azure's format (``encode_batch``,
+        message-format ``BATCH_MESSAGE_FORMAT``): one delivery, one outcome for all, as
+        the Azure SDK's ``send_messages(batch)``; otherwise as :meth:`send`."""
+        return self.send(encode_batch(messages), timeout=timeout, settled=settled,
+                         message_format=BATCH_MESSAGE_FORMAT, txn=txn)
 
     def send_nowait(self, message: Message | bytes | EncodedMessage, *,
-                    timeout: float | None = None,
-                    settled: bool | None = None) -> CoreDelivery | Queued:
+                    timeout: float | None = None, settled: bool | None = None,
+                    message_format: int = 0, delivery_tag: bytes | None = None,
+                    txn: HasTxnId | None = None) -> CoreDelivery | Queued:
         """Send without waiting for the outcome, nor for credit; the bulk path.
 
         Returns the delivery, or a :class:`Queued` handle when the link has no
         credit now (the message goes out as soon as it has); pass either to
         :meth:`wait_settled` or :meth:`wait_all` later. Waits (up to ``timeout``)
-        only when ``queue_size`` messages are already waiting for credit.
+        only when ``queue_size`` messages are already waiting for credit. The options
+        are :meth:`send`'s.
         """
         conn = self._conn
         with conn._cond:
-            return self._send_locked(message, timeout, conn._deadline(timeout), settled)
+            opts = self._send_options(message_format, delivery_tag, txn, self._queue)
+            return self._send_locked(message, timeout, conn._deadline(timeout), settled,
+                                     opts=opts)
 
     def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
-                  timeout: float | None = None) -> list[DeliveryState | None]:
+                  timeout: float | None = None, message_format: int = 0,
+                  txn: HasTxnId | None = None) -> list[DeliveryState | None]:
         """Send every message and wait for all their outcomes: ``send_nowait`` each, then
         :meth:`wait_all`, within ``timeout`` in all; the outcomes in order, not raised.
         On TimeoutError the messages still waiting for credit are withdrawn (never
-        sent); those sent are tracked to their outcome as ever."""
+        sent); those sent are tracked to their outcome as ever. ``message_format`` and
+        ``txn`` apply to each message (see :meth:`send`)."""
         conn = self._conn
         end = conn._deadline(timeout)
         handles: list[CoreDelivery | Queued] = []
         with conn._cond:
+            opts = self._send_options(message_format, None, txn)
             try:
                 for message in messages:
                     handles.append(self._send_locked(message, timeout, end, None,
-                                                     flush=len(handles) % _RUN == _RUN - 1))
+                                                     flush=len(handles) % _RUN == _RUN - 1,
+                                                     opts=opts))
             except BaseException:
                 self._withdraw(handles)  # the call failed: none of it waits to go out later
                 raise
@@ -196,7 +239,8 @@ class Sender(SenderBase["Session"], _Link):
             return self._wait_all_locked(handles, timeout, end)
 
     def _send_locked(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                     end: float, settled: bool | None, flush: bool = True) -> CoreDelivery | Queued:
+                     end: float, settled: bool | None, flush: bool = True,
+                     opts: _Opts | None = None) -> CoreDelivery | Queued:
         """(Lock held) hand ``message`` to the core, or queue it for credit; written at once
         unless ``flush`` is False (``send_many`` writes a run of messages at a time)."""
         if type(message) is not Message:
@@ -205,7 +249,7 @@ class Sender(SenderBase["Session"], _Link):
         queue = self._queue
         core = self._core
         if not queue and core.sendable and conn._out_bytes < HIGH_WATER and not self._resend:
-            delivery = self._transfer(message, settled)
+            delivery = self._transfer(message, settled, opts)
             if core.drain_requested:
                 core.drained()  # nothing else waits to be sent (2.6.7)
             if flush:
@@ -227,7 +271,7 @@ class Sender(SenderBase["Session"], _Link):
             if not ok:
                 raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                    f"{conn._span(timeout)} s")
-        handle = Queued(message, settled)
+        handle = Queued(message, settled, opts)
         queue.append(handle)
         self._pump()
         if flush:
@@ -245,9 +289,9 @@ class Sender(SenderBase["Session"], _Link):
         return True
 
     def _transfer(self, message: Message | EncodedMessage | bytes,
-                  settled: bool | None) -> CoreDelivery:
+                  settled: bool | None, opts: _Opts | None = None) -> CoreDelivery:
         """Hand one message to the core (lock held, credit available)."""
-        delivery = self._core.send(message, settled=settled)
+        delivery = self._core_send(message, settled, opts)
         if delivery.settled:
             # Pre-settled: done once the socket took the bytes queued up to this
             # transfer; the connection sets that mark when it takes the bytes.
@@ -267,7 +311,8 @@ class Sender(SenderBase["Session"], _Link):
             return  # what was in doubt after a reconnect goes first, in its order
         while queue and core.sendable and conn._out_bytes < HIGH_WATER:
             handle = queue.popleft()
-            delivery = handle.delivery = self._transfer(handle.message, handle.settled)
+            delivery = handle.delivery = self._transfer(handle.message, handle.settled,
+                                                        handle.opts)
             handle.message = b""  # the core holds the encoded frames now
             presettled |= delivery.settled
             # Its waiter now waits for the outcome (or the write): moved, not woken.
@@ -280,6 +325,7 @@ class Sender(SenderBase["Session"], _Link):
             conn._notify(WRITTEN)  # done once written: their waiters look again
         if self._room_waiters and len(queue) <= self._queue_size // 2:
             conn._room.notify_all()  # at half: a wake per half queue, not per credit grant
+        self._count_available(len(queue))
 
     def wait_settled(self, delivery: CoreDelivery | Queued, *,
                      timeout: float | None = None) -> DeliveryState | None:
@@ -326,6 +372,7 @@ class Sender(SenderBase["Session"], _Link):
             kept = [h for h in queue if h not in unsent]
             queue.clear()
             queue.extend(kept)
+            self._count_available(len(queue))
             if self._room_waiters:
                 self._conn._room.notify_all()
 
@@ -408,25 +455,27 @@ class ReceivedMessage(ReceivedSections["Receiver"]):
 
     __slots__ = ()
 
-    def accept(self, *, timeout: float | None = None) -> None:
+    def accept(self, *, timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """Accept this message (see :meth:`Receiver.accept`)."""
-        self.receiver.accept(self, timeout=timeout)
+        self.receiver.accept(self, timeout=timeout, txn=txn)
 
-    def reject(self, error: Error | None = None, *, timeout: float | None = None) -> None:
+    def reject(self, error: Error | None = None, *, timeout: float | None = None,
+               txn: HasTxnId | None = None) -> None:
         """Reject this message (see :meth:`Receiver.reject`)."""
-        self.receiver.reject(self, error, timeout=timeout)
+        self.receiver.reject(self, error, timeout=timeout, txn=txn)
 
-    def release(self, *, timeout: float | None = None) -> None:
+    def release(self, *, timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """Release this message (see :meth:`Receiver.release`)."""
-        self.receiver.release(self, timeout=timeout)
+        self.receiver.release(self, timeout=timeout, txn=txn)
 
     def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
                message_annotations: dict[Any, Any] | None = None,
-               timeout: float | None = None) -> None:
+               timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """Settle this message as modified (see :meth:`Receiver.modify`)."""
         self.receiver.modify(self, delivery_failed=delivery_failed,
                              undeliverable_here=undeliverable_here,
-                             message_annotations=message_annotations, timeout=timeout)
+                             message_annotations=message_annotations, timeout=timeout,
+                             txn=txn)
 
 
 class Receiver(ReceiverBase["Session"], _Link):
@@ -506,27 +555,32 @@ class Receiver(ReceiverBase["Session"], _Link):
     # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
     # The arguments are checked first (TypeError / ValueError, nothing sent). A message
     # settles once: another outcome later is a ValueError (see client.check_settle_once).
-    def accept(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+    # With ``txn`` (session.transaction()) the outcome is given in that transaction
+    # (4.4.2: transactional retirement), applied when it commits; TransactionError first
+    # if it cannot be used.
+    def accept(self, msg: ReceivedMessage, *, timeout: float | None = None,
+               txn: HasTxnId | None = None) -> None:
         """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
-        self._settle(msg, timeout, "accept")
+        self._settle(msg, timeout, "accept", **txn_kwargs(txn))
 
     def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
-               timeout: float | None = None) -> None:
+               timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
-        self._settle(msg, timeout, "reject", error)
+        self._settle(msg, timeout, "reject", error, **txn_kwargs(txn))
 
-    def release(self, msg: ReceivedMessage, *, timeout: float | None = None) -> None:
+    def release(self, msg: ReceivedMessage, *, timeout: float | None = None,
+                txn: HasTxnId | None = None) -> None:
         """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
-        self._settle(msg, timeout, "release")
+        self._settle(msg, timeout, "release", **txn_kwargs(txn))
 
     def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
                undeliverable_here: bool = False,
                message_annotations: dict[Any, Any] | None = None,
-               timeout: float | None = None) -> None:
+               timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
         self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
                      undeliverable_here=undeliverable_here,
-                     message_annotations=message_annotations)
+                     message_annotations=message_annotations, **txn_kwargs(txn))
 
     def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
                 **kwargs: Any) -> None:

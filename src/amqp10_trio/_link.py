@@ -26,7 +26,6 @@ from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
     DeliveryState,
     EncodedMessage,
-    Error,
     LinkDetached,
     LinkFailed,
     LinkState,
@@ -36,12 +35,17 @@ from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
+    AsyncBatchSending,
+    AsyncLinkEnding,
     AsyncReceivedMessage,
     AsyncReceiverBase,
+    AsyncTxnSettling,
+    HasTxnId,
     LinkBase,
     SenderBase,
     sendable,
 )
+from amqp10_proto.client import SendOptions as _Opts
 
 from ._waits import Waits
 
@@ -56,7 +60,7 @@ log = logging.getLogger("amqp10")
 HIGH_WATER = 4 << 20
 
 
-class _Link(LinkBase["Session"]):
+class _Link(AsyncLinkEnding, LinkBase["Session"]):
     """What senders and receivers share: attach, detach (the state and its checks are
     amqp10_proto.client.LinkBase's; these wait for them in trio's way)."""
 
@@ -78,16 +82,6 @@ class _Link(LinkBase["Session"]):
             raise self._attach_failed()
         self._check()
 
-    async def close(self, timeout: float | None = None, error: Error | None = None) -> None:
-        """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
-
-        Returns at once if the link, its session or its connection is already over.
-        """
-        conn = self._conn
-        end = conn._deadline(timeout)
-        if self._detach_nowait(error) and not await conn._wait_until(self._detach_done, end):
-            raise self._detach_timeout(conn._span(timeout))
-
     async def __aenter__(self) -> Self:
         return self
 
@@ -108,11 +102,13 @@ class Queued:
     :meth:`Sender.wait_all`.
     """
 
-    __slots__ = ("delivery", "message", "settled")
+    __slots__ = ("delivery", "message", "opts", "settled")
 
-    def __init__(self, message: Message | EncodedMessage, settled: bool | None) -> None:
+    def __init__(self, message: Message | EncodedMessage, settled: bool | None,
+                 opts: _Opts | None = None) -> None:
         self.message: Message | EncodedMessage | None = message
         self.settled = settled
+        self.opts = opts
         self.delivery: CoreDelivery | None = None
 
     def __repr__(self) -> str:
@@ -123,7 +119,7 @@ class Queued:
 Handle = CoreDelivery | Queued
 
 
-class Sender(SenderBase["Session"], _Link):
+class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
     """A sending link; ``send`` is safe from many tasks at once, and concurrent sends are pipelined.
 
     Messages wait for credit in a bounded queue, in call order; the connection's
@@ -151,8 +147,9 @@ class Sender(SenderBase["Session"], _Link):
         return len(self._queue)
 
     async def send(self, message: Message | bytes | EncodedMessage, *,
-                   timeout: float | None = None,
-                   settled: bool | None = None) -> DeliveryState | None:
+                   timeout: float | None = None, settled: bool | None = None,
+                   message_format: int = 0, delivery_tag: bytes | None = None,
+                   txn: HasTxnId | None = None) -> DeliveryState | None:
         """Send ``message``; wait for credit, then for the peer's outcome (unsettled mode).
 
         ``message``: a Message; bytes are a data body (``Message(data)``); a message
@@ -164,11 +161,17 @@ class Sender(SenderBase["Session"], _Link):
         SessionEndedError / ConnectionClosedError. Cancelled (or timed out) while waiting for
         credit, nothing was sent; after the message went out, it stays tracked by
         the core to its settlement and is never sent twice.
+
+        ``message_format`` (2.7.5, a uint) and ``delivery_tag`` (2.8.7: at most 32 bytes,
+        unique among this link's unsettled) go on the transfer; ``txn`` (from
+        ``session.transaction()``) posts the message in that transaction (4.4.1). They
+        are checked first: TypeError / ValueError / TransactionError, nothing sent.
         """
         end = self._conn._deadline(timeout)
+        opts = self._send_options(message_format, delivery_tag, txn, self._queue)
         # Its message waits for credit in the queue, past queue_size if it must: this
         # task holds it anyway, and waiting for room too would be one more wake per send.
-        handle = await self._send(message, timeout, end, settled, bounded=False)
+        handle = await self._send(message, timeout, end, settled, bounded=False, opts=opts)
         try:
             return await self._wait_one(handle, end, self._conn._span(timeout))
         finally:
@@ -176,28 +179,35 @@ class Sender(SenderBase["Session"], _Link):
                 self._withdraw([handle])  # timed out or cancelled: it is never sent
 
     async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
-                          timeout: float | None = None,
-                          settled: bool | None = None) -> Handle:
+                          timeout: float | None = None, settled: bool | None = None,
+                          message_format: int = 0, delivery_tag: bytes | None = None,
+                          txn: HasTxnId | None = None) -> Handle:
         """Hand ``message`` over without waiting for its outcome or for credit; the bulk path.
 
         Returns the delivery, or a :class:`Queued` handle when the link has no
         credit now (the message goes out, in order, as soon as it has); pass either
         to :meth:`wait_settled` or :meth:`wait_all`. Waits (up to ``timeout``) only
-        while ``queue_size`` messages already wait for credit.
+        while ``queue_size`` messages already wait for credit. The options are
+        :meth:`send`'s.
         """
-        return await self._send(message, timeout, self._conn._deadline(timeout), settled)
+        opts = self._send_options(message_format, delivery_tag, txn, self._queue)
+        return await self._send(message, timeout, self._conn._deadline(timeout), settled,
+                                opts=opts)
 
     async def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
-                        timeout: float | None = None,
-                        settled: bool | None = None) -> list[DeliveryState | None]:
+                        timeout: float | None = None, settled: bool | None = None,
+                        message_format: int = 0,
+                        txn: HasTxnId | None = None) -> list[DeliveryState | None]:
         """:meth:`send_nowait` each message, then :meth:`wait_all`: their outcomes, in order.
 
         ``timeout`` bounds the whole call. A rejected (released, modified) message's
-        outcome is in the list, not raised.
+        outcome is in the list, not raised. ``message_format`` and ``txn`` apply to
+        each message (see :meth:`send`).
         """
         conn = self._conn
         end = conn._deadline(timeout)
-        handles = [await self._send(m, timeout, end, settled) for m in messages]
+        opts = self._send_options(message_format, None, txn)
+        handles = [await self._send(m, timeout, end, settled, opts=opts) for m in messages]
         return await self._wait_all(handles, end, conn._span(timeout))
 
     async def wait_all(self, handles: Iterable[Handle], *,
@@ -311,7 +321,8 @@ class Sender(SenderBase["Session"], _Link):
 
     # -- sending and the queue -----------------------------------------------------------
     async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None, bounded: bool = True) -> Handle:
+                    end: float, settled: bool | None, bounded: bool = True,
+                    opts: _Opts | None = None) -> Handle:
         if type(message) is not Message:
             message = sendable(message)  # TypeError now, before any wait
         conn = self._conn
@@ -321,7 +332,7 @@ class Sender(SenderBase["Session"], _Link):
         if not queue and core.sendable and not self._resend \
                 and conn._unwritten < HIGH_WATER:
             # No checkpoint from the check above to here: the send happens whole or not at all.
-            delivery = self._transfer(message, settled)
+            delivery = self._transfer(message, settled, opts)
             if core.drain_requested:
                 core.drained()  # nothing else waits to be sent (2.6.7)
             conn._after()
@@ -333,11 +344,13 @@ class Sender(SenderBase["Session"], _Link):
             self._check()
             raise TimeoutError(f"link {self.name!r}: no credit to send within "
                                f"{conn._span(timeout)} s")
-        handle = Queued(message, settled)
+        handle = Queued(message, settled, opts)
         queue.append(handle)
         if core.sendable or core.drain_requested or self._resend:
             self._pump()
             conn._after()
+        else:
+            self._count_available(len(queue))
         return handle
 
     async def _wait_room(self, end: float) -> bool:
@@ -374,6 +387,7 @@ class Sender(SenderBase["Session"], _Link):
         kept = [h for h in queue if id(h) not in gone]
         queue.clear()  # (in place: waits hold the queue)
         queue.extend(kept)
+        self._count_available(len(queue))
         self._wake_room()
 
     def _wake_room(self) -> None:
@@ -384,9 +398,10 @@ class Sender(SenderBase["Session"], _Link):
             room.popleft().set()
             free -= 1
 
-    def _transfer(self, message: Message | EncodedMessage, settled: bool | None) -> CoreDelivery:
+    def _transfer(self, message: Message | EncodedMessage, settled: bool | None,
+                  opts: _Opts | None = None) -> CoreDelivery:
         """Hand one message to the core (credit available)."""
-        delivery = self._core.send(message, settled=settled)
+        delivery = self._core_send(message, settled, opts)
         if delivery.settled:
             # Pre-settled: done once the stream took the bytes queued up to this transfer;
             # the connection sets that mark (``context``) when it takes the bytes.
@@ -408,7 +423,7 @@ class Sender(SenderBase["Session"], _Link):
             handle = queue.popleft()
             message, handle.message = handle.message, None  # the core holds its frames now
             assert message is not None
-            handle.delivery = self._transfer(message, handle.settled)
+            handle.delivery = self._transfer(message, handle.settled, handle.opts)
             moved = True
             waiters.wake(handle)  # its waiter now waits for the outcome (or the write)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
@@ -417,6 +432,7 @@ class Sender(SenderBase["Session"], _Link):
             core.drained()  # nothing (more) to send: give the credit back (2.6.7)
         if moved and self._room and len(queue) <= self._queue_size // 2:
             self._wake_room()  # from half empty on: a wake per half queue, not per credit
+        self._count_available(len(queue))
 
     def _pump_resends(self) -> bool:
         had = bool(self._resend)
@@ -467,7 +483,8 @@ class ReceivedMessage(AsyncReceivedMessage["Receiver"]):
     __slots__ = ()
 
 
-class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
+class Receiver(AsyncTxnSettling[ReceivedMessage], AsyncReceiverBase["Session", ReceivedMessage],
+               _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume.
 
     The calls are amqp10_proto.client.AsyncReceiverBase's; trio's own part is the

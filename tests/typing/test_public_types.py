@@ -193,6 +193,12 @@ ALLOWED: dict[str, str] = {
     "amqp10_proto._link.Receiver.__init__:args": _PASSTHROUGH + " (core Link)",
     "amqp10_proto._link.Receiver.__init__:kwargs": _PASSTHROUGH + " (core Link)",
     "amqp10_cli._broker.start_broker:options": _PASSTHROUGH + " (the Broker's options)",
+    "amqp10_proto._filters.filter_value:source": "a source as the peer attached it (3.5.3: "
+    "Source, Described for an extension, or None), read duck-typed for its filter map",
+    "amqp10_proto._filters.filter_value:return": _AMQP_VALUE + " (3.5.1: a filter's value "
+    "is whatever its filter type defines)",
+    "amqp10_proto._filters.link_filter:value": _AMQP_VALUE + " (3.5.1: a filter's value is "
+    "whatever its filter type defines)",
     "amqp10_trio._session.Opening.__init__:factory": "the await protocol's yield and "
     "send types belong to the event loop",
     "amqp10_proto._requests.management_request:body": _AMQP_VALUE + " (the request's body)",
