@@ -587,7 +587,9 @@ class Receiver(ReceiverBase["Session"], _Link):
         conn = self._conn
         delivery = check_settle(msg, how, args, kwargs, timeout)  # nothing sent if wrong
         with conn._cond:
-            check_settle_once(self, delivery, how, args, kwargs)  # a message settles once
+            # A message settles once (the transaction aside: its outcome is what counts).
+            check_settle_once(self, delivery, how, args,
+                              {k: v for k, v in kwargs.items() if k != "txn_id"})
             wait = self._settle_start(delivery, how, args, kwargs)
             if wait is None:
                 return

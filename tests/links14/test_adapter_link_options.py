@@ -377,8 +377,10 @@ def test_sync_transactional_accept_is_undone_by_rollback(broker: RunningBroker) 
         _, txn2 = _declare_sync(conn, session, controller)
         again = [receiver.receive(timeout=GUARD) for _ in range(2)]
         assert sorted(m.body for m in again) == [b"a", b"b"]  # the rollback undid the accept
-        for m in again:
-            m.accept(txn=txn2)
+        again[0].accept(txn=txn2)
+        again[1].accept()  # outside the transaction
+        with pytest.raises(ValueError, match="settles once"):
+            again[1].modify(txn=txn2)  # accepted already: not modified too
         _discharge_sync(conn, controller, txn2, fail=False)
         receiver.close()
         assert _left(session, q) == []
