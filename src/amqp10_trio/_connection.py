@@ -1,7 +1,7 @@
 """The trio connection: one stream, three background tasks in a nursery the connection owns.
 
-``Connection`` is an async context manager. Entering it connects (TCP, then TLS
-for ``amqps``), opens a nursery and starts the connection's ``_run`` task in it,
+``Connection`` is an async context manager. Entering it connects (``_transport``: TCP or
+a proxy's tunnel, TLS, WebSocket), opens a nursery and starts its ``_run`` task in it,
 which runs three tasks per transport:
 
 * the reader: ``await stream.receive_some()``, bytes into the core;
@@ -64,7 +64,7 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 from ._link import Sender
 from ._session import Opening, Session
 from ._tls import TlsStream
-from ._transport import DIAL_ERRORS, check_proxy, dialer, need_ws, reason
+from ._transport import DIAL_ERRORS, check_transport, dialer, reason
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
@@ -747,9 +747,7 @@ def open_connection(
     """
     parsed_urls = urls_sasl(url, sasl, ssl_context=ssl_context, websocket=True,
                             allow_plain_without_tls=allow_plain_without_tls)
-    if any(u.ws for u in parsed_urls):
-        need_ws()
-    check_proxy(http_proxy, parsed_urls)
+    check_transport(parsed_urls, http_proxy)
     check_symbols(offered_capabilities, "offered_capabilities")
     check_symbols(desired_capabilities, "desired_capabilities")
     policy = Reconnect.resolve(reconnect)

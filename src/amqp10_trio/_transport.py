@@ -34,7 +34,7 @@ from ._tls import CHUNK, SharedSendStream, TlsStream
 if TYPE_CHECKING:
     from amqp10_ws import WebSocketLayer
 
-__all__ = ["DIAL_ERRORS", "WebSocketStream", "check_proxy", "dialer", "reason", "need_ws"]
+__all__ = ["DIAL_ERRORS", "WebSocketStream", "check_transport", "dialer", "reason"]
 
 #: What a failed dial raises: refused, unreachable, TLS or the proxy refused, timed out,
 #: or the WebSocket upgrade refused (amqp10_ws's errors are RemoteProtocolErrors).
@@ -56,13 +56,12 @@ def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
 
 
-def need_ws() -> None:
-    """Import amqp10_ws now (a WebSocket URL is used): its ImportError names ``amqp10[ws]``."""
-    import amqp10_ws  # noqa: F401
-
-
-def check_proxy(http_proxy: ProxyOption, urls: list[ParsedURL]) -> None:
-    """An explicit ``http_proxy`` is checked before anything connects (ValueError, TypeError)."""
+def check_transport(urls: list[ParsedURL], http_proxy: ProxyOption) -> None:
+    """Before anything connects: amqp10_ws is imported if a WebSocket URL is used (its
+    ImportError names ``amqp10[ws]``), and an explicit ``http_proxy`` is checked
+    (ValueError, TypeError)."""
+    if any(url.ws for url in urls):
+        import amqp10_ws  # noqa: F401
     if http_proxy is not None:
         for url in urls:
             proxy_for(url, http_proxy)

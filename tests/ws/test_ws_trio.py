@@ -62,7 +62,7 @@ def queue() -> str:
     return f"ws-trio-{os.urandom(4).hex()}"
 
 
-async def round_trip(url: str, bodies: list[bytes], **options: Any) -> list[bytes]:
+async def round_trip(url: str | list[str], bodies: list[bytes], **options: Any) -> list[bytes]:
     """Send ``bodies`` to a fresh queue over ``url`` and receive them back."""
     q = queue()
     async with amqp.open_connection(url, **options) as conn, conn.open_session() as s, \
@@ -242,6 +242,20 @@ def test_a_refused_upgrade_is_typed_and_fast(broker: RunningBroker) -> None:
             nursery.cancel_scope.cancel()
 
     run(main)
+
+
+def test_a_failover_list_moves_past_a_refused_upgrade(broker: RunningBroker) -> None:
+    got: list[bytes] = []
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            port = await serve(nursery, _answer_404)
+            got.extend(await round_trip([f"amqpws://127.0.0.1:{port}/", broker.ws_url],
+                                        [b"second"]))
+            nursery.cancel_scope.cancel()
+
+    run(main)
+    assert got == [b"second"]
 
 
 class WsFront:
