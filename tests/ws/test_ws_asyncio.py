@@ -30,6 +30,9 @@ from tests.asyncio_.helpers import no_other_tasks, run
 from tests.certs import Pki, make_pki
 from tests.faultproxy import FaultProxy
 from tests.interop.peers import Peer, start
+from tests.resilience.async_cases import CASES as RESILIENCE
+from tests.resilience.async_cases import Case
+from tests.resume.async_cases import CASES as RESUME
 
 from .wspump import frame
 
@@ -459,3 +462,31 @@ def test_capabilities_must_be_lists_of_str(bad: object) -> None:
     with pytest.raises(TypeError, match="desired_capabilities"), socket.socket() as sock:
         amqp.connect(sock, desired_capabilities=bad)  # type: ignore[arg-type]
 
+
+
+# -- the reconnect and link-recovery stories, over WebSocket ----------------------------------
+
+class WsFaultProxy(FaultProxy):
+    """tests/faultproxy.py in front of the broker's WebSocket port (it sits at TCP level):
+    the stories connect to ``amqpws://`` through it."""
+
+    @property
+    def url(self) -> str:
+        return f"amqpws://127.0.0.1:{self.port}"  # (as conn.url shows it: no path)
+
+
+@pytest.fixture
+def ws_proxy(broker: RunningBroker) -> Iterator[FaultProxy]:
+    assert broker.ws_port is not None
+    with WsFaultProxy(broker.ws_port) as proxy:
+        yield proxy
+
+
+@pytest.mark.parametrize("story", RESILIENCE + RESUME, ids=lambda story: story.__name__)
+def test_the_reconnect_stories_over_websocket(story: Case, ws_proxy: FaultProxy,
+                                              broker: RunningBroker) -> None:
+    async def main() -> None:
+        await story(amqp, ws_proxy, broker)
+        assert await no_other_tasks()
+
+    run(main(), timeout=90)
