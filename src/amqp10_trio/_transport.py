@@ -187,7 +187,11 @@ class WebSocketStream(SharedSendStream):
                     self._rest = b""
                 return data
             if layer.eof:
-                return b""
+                if layer.close_code in (None, 1000, 1005, 1006):  # normal, none given, no frame
+                    return b""
+                why = f" ({layer.close_reason})" if layer.close_reason else ""
+                raise trio.BrokenResourceError(
+                    f"the peer closed the WebSocket with code {layer.close_code}{why}")
             if layer.closed:
                 raise trio.BrokenResourceError(f"the WebSocket is closed ({layer.error})")
             chunk = await self.transport_stream.receive_some(CHUNK)
