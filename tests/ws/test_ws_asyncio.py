@@ -194,7 +194,7 @@ class FakeWsServer:
     """A loopback port serving ``count`` connections in turn, for a script:
     ``answer(request)`` gives the bytes sent back to the upgrade request (None: close at
     once); ``then`` more bytes, each piece once the client sent something more (its AMQP
-    header, an answer). The first request is ``request``; what the client sent after the
+    header, an answer), a ``b""`` piece closing the socket at once. The first request is ``request``; what the client sent after the
     last one is in ``received`` once it closed or 5 s passed; ``served`` counts them."""
 
     def __init__(self, answer: Callable[[bytes], bytes | None],
@@ -240,6 +240,8 @@ class FakeWsServer:
             if then and len(self.received) > seen:
                 seen = len(self.received)
                 conn.sendall(then.pop(0))
+                if then and not then[0]:  # b"" next: close the socket right after
+                    return
             try:
                 chunk = conn.recv(65536)
             except OSError:
@@ -341,6 +343,21 @@ def test_a_ping_is_answered_and_a_close_mid_open_is_typed() -> None:
     frames = client_frames(server.received)
     assert (0xA, b"are you there") in frames  # the pong, with the ping's payload
     assert frames[-1] == (0x8, (1001).to_bytes(2, "big") + b"going away")  # close answered
+
+
+def test_a_socket_closed_inside_a_frame_fails_the_connection_with_that_cause() -> None:
+    half = frame(0x2, b"AMQP\x00\x01\x00\x00", mask=None)[:5]  # a frame cut short
+    server = FakeWsServer(accept_upgrade, then=[half, b""])
+
+    async def main() -> None:
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionClosedError, match="inside a WebSocket frame"):
+            await amqp.open_connection(f"amqpws://127.0.0.1:{server.port}/", sasl=None,
+                                       connect_timeout=10, reconnect=False)
+        assert time.monotonic() - t0 < 5
+        assert await no_other_tasks()
+
+    run(main(), timeout=30)
 
 
 def test_the_connect_timeout_covers_an_upgrade_never_answered() -> None:
