@@ -12,7 +12,8 @@ No task runs while the connection is up. When a transport is lost and the policy
 says to reconnect (issue 9), one task waits for each try's time, connects, and
 installs the new transport and core; the pump moves the new handshake on (sessions
 and links attached again once the peer's open is here), and ``close()`` cancels and
-awaits that task, so nothing is left running.
+awaits that task, so nothing is left running. How a URL is reached (TLS, an HTTP
+proxy, WebSocket) is ``_transport``'s.
 """
 
 from __future__ import annotations

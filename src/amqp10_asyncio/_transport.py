@@ -105,6 +105,8 @@ class Dialer:
     async def _stack(self, url: ParsedURL, protocol: asyncio.Protocol, proxy: ProxyURL | None,
                      context: ssl.SSLContext | None, server_hostname: str | None,
                      limit: float) -> None:
+        """The dial of a URL that needs more than a socket: each step in turn, the
+        transport dropped if one fails (or the timeout cancels it)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + limit
         reader = _Reader(loop)
