@@ -246,10 +246,8 @@ class _Lazy:
 
 
 def _load_map(raw: bytes, code: int, what: str) -> Any:
-    """An unread map section (annotations, footer) decoded, or DecodeError."""
-    value = section_map(raw, code, ANY_KEYS)
-    if value is not None:
-        return value
+    """An unread map section (annotations, footer) decoded the general way (after
+    :func:`section_map` declined it, or read an empty one), or DecodeError."""
     value = section_value(raw, code)
     if type(value) is not dict and type(value) is not Map:
         raise DecodeError(f"{what} section must be a map, not {type(value).__name__}")
@@ -471,7 +469,8 @@ class Message:
         """Delivery annotations (3.2.2): keys are Symbol or ULong."""
         v = self._da
         if type(v) is bytes:
-            v = self._da = _load_map(v, _DELIVERY_ANN, "delivery-annotations")
+            v = self._da = (section_map(v, _DELIVERY_ANN, ANY_KEYS)
+                            or _load_map(v, _DELIVERY_ANN, "delivery-annotations"))
         return v  # type: ignore[no-any-return]
 
     @delivery_annotations.setter
@@ -483,7 +482,8 @@ class Message:
         """Message annotations (3.2.3): keys are Symbol or ULong (``x-opt-...`` by convention)."""
         v = self._ma
         if type(v) is bytes:
-            v = self._ma = _load_map(v, _MESSAGE_ANN, "message-annotations")
+            v = self._ma = (section_map(v, _MESSAGE_ANN, ANY_KEYS)
+                            or _load_map(v, _MESSAGE_ANN, "message-annotations"))
         return v  # type: ignore[no-any-return]
 
     @message_annotations.setter
@@ -531,7 +531,7 @@ class Message:
         """The footer (3.2.9): annotations after the body, e.g. hashes or signatures."""
         v = self._footer
         if type(v) is bytes:
-            v = self._footer = _load_map(v, _FOOTER, "footer")
+            v = self._footer = section_map(v, _FOOTER, ANY_KEYS) or _load_map(v, _FOOTER, "footer")
         return v  # type: ignore[no-any-return]
 
     @footer.setter
@@ -662,9 +662,10 @@ class Message:
         ``lazy=False`` decodes and checks everything now.
         """
         if type(data) is bytes:
-            only = data_only_message(data)  # the commonest message first
-            if only is not None:
-                return only
+            if len(data) > 4 and data[2] == _DATA:  # the commonest message first
+                only = data_only_message(data)
+                if only is not None:
+                    return only
             buf: Any = data
             view = None
         else:
