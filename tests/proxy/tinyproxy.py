@@ -51,6 +51,20 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _is_tinyproxy(proxy: Proxy) -> bool:
+    """Whether what listens on ``proxy.port`` answers like our tinyproxy: an unauthenticated
+    CONNECT to a closed port gets tinyproxy's error (a 5xx; 401/407 when it wants credentials)."""
+    try:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as sock:
+            sock.sendall(b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n")
+            answer = sock.recv(256)
+    except OSError:
+        return False
+    status = answer[9:12]
+    return b"Server: tinyproxy/" in answer and (status in (b"401", b"407") if proxy.auth
+                                                else status.startswith(b"5"))
+
+
 def start_proxy(proxy: Proxy, timeout: float = 10.0) -> Proxy:
     """Start ``proxy`` (once per process) and wait until it listens; RuntimeError if not."""
     if proxy.port in _running and _running[proxy.port].poll() is None:
@@ -60,7 +74,10 @@ def start_proxy(proxy: Proxy, timeout: float = 10.0) -> Proxy:
         raise RuntimeError("tinyproxy is not installed (Debian: apt-get install tinyproxy; "
                            "scripts/test.sh installs it when run as root)")
     if _listening(proxy.port):
-        raise RuntimeError(f"port {proxy.port} is already in use: stop what listens there")
+        if _is_tinyproxy(proxy):
+            return proxy  # another test session's (a parallel run): the same configuration
+        raise RuntimeError(f"port {proxy.port} is already in use, not by a tinyproxy: "
+                           "stop what listens there")
     workdir = Path(tempfile.mkdtemp(prefix=f"amqp10-tinyproxy-{proxy.port}-"))
     lines = [f"Port {proxy.port}", "Listen 127.0.0.1", "Timeout 120", "MaxClients 200",
              "Allow 127.0.0.1", "LogLevel Connect", f"LogFile \"{workdir / 'log'}\""]
