@@ -662,10 +662,9 @@ class Message:
         ``lazy=False`` decodes and checks everything now.
         """
         if type(data) is bytes:
-            if len(data) > 4 and data[2] == _DATA:  # the commonest message first
-                only = data_only_message(data)
-                if only is not None:
-                    return only
+            only = data_only_message(data)  # the commonest message first
+            if only is not None:
+                return only
             buf: Any = data
             view = None
         else:
