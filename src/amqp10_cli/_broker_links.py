@@ -273,8 +273,7 @@ class Outgoing:
         """4.4.3: a flow whose properties name a txn-id makes what this link sends join
         that transaction (properties without one clear it; a flow without properties
         leaves it be). False when the link ended over it."""
-        # The core keeps the last flow's properties (go-amqp's OnLinkStateProperties).
-        properties = getattr(self.link, "remote_flow_properties", None)
+        properties = self.link.remote_flow_properties  # the last flow's (2.7.4)
         if properties is None:
             return True
         try:

@@ -248,11 +248,14 @@ class SettlingReceiver(Protocol):
 def check_settle_once(receiver: SettlingReceiver, delivery: Delivery, how: str,
                       args: tuple[object, ...], kwargs: dict[str, object]) -> None:
     """A message settles once (3.4): ValueError if the application gave ``delivery``
-    another outcome already. The same outcome again changes nothing: a settled message
-    stays so (in rcv-settle-mode second, 2.8.3, the call restates it and waits again for
-    the sender); a message the sender settled needs none, so any call is a no-op."""
+    another outcome already, in a transaction (4.4.2) or not. The same outcome again
+    changes nothing: a settled message stays so (in rcv-settle-mode second, 2.8.3, the
+    call restates it and waits again for the sender); a message the sender settled
+    needs none, so any call is a no-op."""
     current = receiver._settling(delivery)
     given = delivery.state if delivery.state is not None else current.state
+    if isinstance(given, TransactionalState):
+        given = given.outcome  # 4.5.5: settled in a transaction, with this outcome
     if not isinstance(given, (Accepted, Rejected, Released, Modified)):
         return
     from ._linkresume import outcome_state  # (it imports the links, which import this)

@@ -158,6 +158,10 @@ class Link:
         self.desired_capabilities = desired_capabilities
         #: The peer's attach (2.7.3): what it agreed to. None until it arrives.
         self.remote_attach: Attach | None = None
+        #: The properties of the peer's last flow on this link (2.7.4: link state
+        #: properties, e.g. a txn-id for transactional acquisition, 4.4.3; go-amqp's
+        #: link state properties). None until a flow comes (or if it carried none).
+        self.remote_flow_properties: dict[Any, Any] | None = None
         self.remote_error: Error | None = None
         #: The error of a detach we sent (ours, e.g. transfer-limit-exceeded), if any.
         self.local_error: Error | None = None
@@ -710,6 +714,7 @@ class Sender(Link):
             self.session._send(self._flow_frame(drain=True))
 
     def _on_flow(self, flow: Flow) -> None:
+        self.remote_flow_properties = flow.properties
         # 2.6.7: link-credit(snd) = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd).
         rcv_count = flow.delivery_count
         if rcv_count is None:
@@ -808,6 +813,7 @@ class Receiver(Link):
         self.session._send(self._flow_frame(drain=True))
 
     def _on_flow(self, flow: Flow) -> None:
+        self.remote_flow_properties = flow.properties
         # 2.6.7: the sender's delivery-count is authoritative; our credit is
         # what is left of the limit we set.
         if flow.delivery_count is not None:

@@ -146,13 +146,15 @@ class SenderResumption(_Resumable):
             if res is None:
                 if not core.sendable:
                     return False
-                new = core.send(message, settled=False)
+                # At-least-once: a new delivery, in the old one's message-format (2.7.5:
+                # a batch stays a batch).
+                new = core.send(message, settled=False, message_format=old.message_format)
             else:
                 action = res.action
                 if not (core.sendable if action is _A.RESEND else core.can_resume):
                     return False
                 try:
-                    new = core.resume(old.tag, message)
+                    new = core.resume(old.tag, message, message_format=old.message_format)
                 except LocalProtocolError:
                     return False
                 if action is _A.ABORT:

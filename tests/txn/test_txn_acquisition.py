@@ -3,10 +3,8 @@ the resource's transfers then carry ``transactional-state(txn)``; at rollback wh
 acquired goes back to its queue, at commit what was accepted in the transaction is gone.
 
 The controller side is the core's (``TransactionController.acquire``, the exact flow on
-the wire). The embedded broker reads the flow's properties from
-``Sender.remote_flow_properties``, which the core does not keep yet: the fixture
-``core_keeps_flow_properties`` stands in for that one-line core change (issue 14's
-report), so the broker's side is tested now.
+the wire). The embedded broker reads the flow's properties from the core's
+``Sender.remote_flow_properties`` (the last flow's, 2.7.4).
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from amqp10_proto import (
     LocalProtocolError,
     Message,
     MessageReceived,
-    Sender,
     TransactionalState,
     TransactionDeclared,
     TransactionDischarged,
@@ -47,18 +44,6 @@ from .coreclient import HANG_GUARD, CoreClient
 def broker() -> Iterator[RunningBroker]:
     with start_broker(allow_anonymous=True) as running:
         yield running
-
-
-@pytest.fixture
-def core_keeps_flow_properties(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the core is asked to do: keep a received flow's properties on the link."""
-    original = Sender._on_flow
-
-    def on_flow(self: Sender, flow: Flow) -> None:
-        self.remote_flow_properties = flow.properties  # type: ignore[attr-defined]
-        original(self, flow)
-
-    monkeypatch.setattr(Sender, "_on_flow", on_flow)
 
 
 def test_the_flow_properties_helpers() -> None:
@@ -163,7 +148,6 @@ def test_acquire_sends_one_flow_with_the_txn_id(broker: RunningBroker,
     client.c.close()
 
 
-@pytest.mark.usefixtures("core_keeps_flow_properties")
 def test_rollback_returns_what_was_acquired(broker: RunningBroker) -> None:
     client, address, txn, got = acquiring(broker, ["a", "b", "c"], 2)
     assert [m.message.body for m in got] == [b"a", b"b"]
@@ -175,7 +159,6 @@ def test_rollback_returns_what_was_acquired(broker: RunningBroker) -> None:
     client.c.close()
 
 
-@pytest.mark.usefixtures("core_keeps_flow_properties")
 def test_commit_consumes_what_was_accepted_in_it(broker: RunningBroker) -> None:
     client, address, txn, (a, b) = acquiring(broker, ["a", "b", "c"], 2)
     client.receiver.settle(a.delivery, Accepted(), txn_id=txn.txn_id)
@@ -192,7 +175,6 @@ def test_commit_consumes_what_was_accepted_in_it(broker: RunningBroker) -> None:
     client.c.close()
 
 
-@pytest.mark.usefixtures("core_keeps_flow_properties")
 def test_an_outcome_outside_the_acquiring_transaction_rolls_it_back(
         broker: RunningBroker) -> None:
     client, address, _, (a,) = acquiring(broker, ["a"], 1)
@@ -206,7 +188,6 @@ def test_an_outcome_outside_the_acquiring_transaction_rolls_it_back(
     client.c.close()
 
 
-@pytest.mark.usefixtures("core_keeps_flow_properties")
 @pytest.mark.parametrize(("properties", "condition"), [
     (acquisition_properties(b"no-such-txn"), "amqp:transaction:unknown-id"),
     ({TXN_ID_FLOW_PROPERTY: "txn-1"}, "amqp:invalid-field"),  # a string, not a binary
