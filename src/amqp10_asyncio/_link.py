@@ -19,7 +19,6 @@ from amqp10_proto.client import (
     AsyncLinkEnding,
     AsyncReceivedMessage,
     AsyncReceiverBase,
-    AsyncTxnSettling,
     LinkBase,
 )
 
@@ -79,8 +78,7 @@ class ReceivedMessage(AsyncReceivedMessage["Receiver"]):
     __slots__ = ()
 
 
-class Receiver(AsyncTxnSettling[ReceivedMessage], AsyncReceiverBase["Session", ReceivedMessage],
-               _Link):
+class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as used.
 
     The calls are amqp10_proto.client.AsyncReceiverBase's; asyncio's own part is that a

@@ -13,6 +13,7 @@ from typing import Any, Generic, Protocol
 from typing_extensions import TypeVar
 
 from ._checks import check_settle, check_settle_once
+from ._clientinfo import HasTxnId, txn_id_of
 from ._clientstate import ReceiverBase, S
 from ._definitions import Error
 from ._delivery import Delivery
@@ -112,36 +113,45 @@ class AsyncReceiverBase(ReceiverBase[S], Generic[S, M]):
     # waits, up to ``timeout``, for the sender to settle; in mode first they return at once.
     # The arguments are checked first (TypeError / ValueError, nothing sent). A message
     # settles once: another outcome later is a ValueError (see _checks.check_settle_once).
-    async def accept(self, msg: M, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
-        await self._settle(msg, timeout, "accept")
+    # ``txn`` (session.transaction()) gives the outcome in that transaction (4.4.2), applied
+    # by the peer when it commits.
+    async def accept(self, msg: M, *, timeout: float | None = None,
+                     txn: HasTxnId | None = None) -> None:
+        """Settle ``msg`` as accepted (3.4.2), in ``txn`` if given; in rcv-settle-mode
+        second, wait for the sender."""
+        await self._settle(msg, timeout, txn, "accept")
 
     async def reject(self, msg: M, error: Error | None = None, *,
-                     timeout: float | None = None) -> None:
-        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
-        await self._settle(msg, timeout, "reject", error)
+                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
+        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3), in ``txn``."""
+        await self._settle(msg, timeout, txn, "reject", error)
 
-    async def release(self, msg: M, *, timeout: float | None = None) -> None:
-        """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
-        await self._settle(msg, timeout, "release")
+    async def release(self, msg: M, *, timeout: float | None = None,
+                      txn: HasTxnId | None = None) -> None:
+        """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4);
+        in ``txn`` if given."""
+        await self._settle(msg, timeout, txn, "release")
 
     async def modify(self, msg: M, *, delivery_failed: bool = True,
                      undeliverable_here: bool = False,
                      message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None) -> None:
-        """The modified outcome (3.4.5; RabbitMQ 3.10 lacks it and ends the session)."""
-        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
+                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
+        """The modified outcome (3.4.5; RabbitMQ 3.10 lacks it and ends the session), in
+        ``txn`` if given."""
+        await self._settle(msg, timeout, txn, "modify", delivery_failed=delivery_failed,
                            undeliverable_here=undeliverable_here,
                            message_annotations=message_annotations)
 
-    async def _settle(self, msg: M, timeout: float | None, how: str, *args: Any,
-                      **kwargs: Any) -> None:
+    async def _settle(self, msg: M, timeout: float | None, txn: HasTxnId | None, how: str,
+                      *args: Any, **kwargs: Any) -> None:
         delivery = check_settle(msg, how, args, kwargs, timeout)
+        txn_id = txn_id_of(txn)  # TransactionError for one not usable now, nothing sent
         # Cancellation is checked next: a cancelled settle said nothing to the peer.
         await self._checkpoint()
         conn = self._conn
         check_settle_once(self, delivery, how, args, kwargs)
-        wait = self._settle_start(delivery, how, args, kwargs)
+        wait = self._settle_start(delivery, how, args,
+                                  kwargs if txn_id is None else dict(kwargs, txn_id=txn_id))
         if wait is None:
             return
         if not wait:

@@ -16,16 +16,21 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic, Protocol
+from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
-from ._batch import BATCH_MESSAGE_FORMAT, encode_batch
-from ._checks import EncodedMessage
+from ._clientinfo import (
+    HasTxnId,
+    LinkInfo,
+    SendOptions,
+    describe_error,
+    outcome_error,
+    settle_timeout_text,
+    txn_id_of,
+)
 from ._definitions import (
     Accepted,
-    Coordinator,
     Error,
     Modified,
     ReceiverSettleMode,
@@ -37,12 +42,8 @@ from ._definitions import (
 )
 from ._delivery import Delivery, DeliveryState
 from ._errors import (
-    DeliveryFailed,
     LinkDetachedError,
     LocalProtocolError,
-    MessageModified,
-    MessageRejected,
-    MessageReleased,
     SessionEndedError,
     SettlementLost,
 )
@@ -59,27 +60,12 @@ from ._link import Receiver as CoreReceiver
 from ._link import Sender as CoreSender
 from ._link import check_delivery_tag, check_message_format, txn_state
 from ._linkresume import ReceiverResumption, SenderResumption, outcome_state
-from ._message import Message
-from ._performatives import Attach
 from ._session import Session as CoreSession
 from ._state import LinkState
 from ._types import Described
 
-__all__ = [
-    "AsyncBatchSending",
-    "AsyncLinkEnding",
-    "AsyncTxnSettling",
-    "HasTxnId",
-    "LinkBase",
-    "LinkInfo",
-    "ReceiverBase",
-    "SenderBase",
-    "SessionBase",
-    "describe_error",
-    "outcome_error",
-    "settle_timeout_text",
-    "txn_id_of",
-]
+# (describe_error: also for _clienttxn and _recovery, which import it from here.)
+__all__ = ["LinkBase", "ReceiverBase", "SenderBase", "SessionBase", "describe_error"]
 
 log = logging.getLogger("amqp10")
 _TERMINAL = (Accepted, Rejected, Released, Modified)
@@ -90,73 +76,6 @@ _ROLLED_BACK = Rejected(error=Error(
                 "back, and the message was not sent again"))
 
 
-def describe_error(error: Error | None) -> str:
-    """``condition: description`` of an AMQP error (2.8.14), the condition alone, or ''."""
-    if error is None:
-        return ""
-    condition = getattr(error, "condition", None)
-    description = getattr(error, "description", None)
-    return f"{condition}: {description}" if description else str(condition)
-
-
-def outcome_error(delivery: Delivery) -> DeliveryFailed | None:
-    """The exception for a delivery the peer did not accept (3.4), or None if it did."""
-    state = delivery.remote_state
-    if state is None or isinstance(state, Accepted):
-        return None
-    if isinstance(state, Rejected):
-        reason = describe_error(state.error) if state.error else "no reason given"
-        return MessageRejected(f"the peer rejected the message: {reason}", state.error, state)
-    if isinstance(state, Released):
-        return MessageReleased("the peer released the message", None, state)
-    if isinstance(state, Modified):
-        return MessageModified(
-            f"the peer modified the message (delivery_failed={state.delivery_failed}, "
-            f"undeliverable_here={state.undeliverable_here})", None, state)
-    return None
-
-
-def settle_timeout_text(link_name: str, span: float) -> str:
-    """The TimeoutError text when the sender never settles after our outcome (2.8.3)."""
-    return (f"link {link_name!r}: the peer did not settle the delivery within {span} s "
-            "after our outcome (rcv-settle-mode second)")
-
-
-class HasTxnId(Protocol):
-    """A transaction as a transactional send or settlement reads it (an adapter's
-    ``session.transaction()``): its id, or TransactionError when it cannot be used."""
-
-    @property
-    def txn_id(self) -> bytes: ...
-
-
-def txn_id_of(txn: HasTxnId | None) -> bytes | None:
-    """The txn-id (4.5.1) to post a send or settlement in: None outside a transaction;
-    ``txn.txn_id`` otherwise, which raises TransactionError for a transaction not usable
-    now (not declared yet, discharged, on another connection), before anything is sent."""
-    if txn is None:
-        return None
-    try:
-        txn_id = txn.txn_id
-    except AttributeError:
-        raise TypeError(f"txn must be a transaction from session.transaction() or None, "
-                        f"not {type(txn).__name__}") from None
-    if type(txn_id) is not bytes:
-        raise TypeError(f"the transaction's txn_id must be bytes (4.5.1: binary), not "
-                        f"{type(txn_id).__name__}")
-    return txn_id
-
-
-def txn_kwargs(txn: HasTxnId | None) -> dict[str, Any]:
-    """What a settle call adds to its keywords for ``txn`` (read by ``_settle_start``)."""
-    return {} if txn is None else {"txn_id": txn_id_of(txn)}
-
-
-#: What a send carries beyond the message, once checked: (message-format, delivery-tag,
-#: txn-id); None for the plain send (format 0, the link's own tag, no transaction).
-SendOptions = tuple[int, bytes | None, bytes | None]
-
-
 def _forget(endpoints: list[Any] | None, endpoint: Any) -> None:
     """Drop an endpoint that is over from the list kept to open it again after a
     reconnect (issue 9): a connection that opens and closes links for ever keeps
@@ -164,53 +83,6 @@ def _forget(endpoints: list[Any] | None, endpoint: Any) -> None:
     if endpoints is not None:
         with contextlib.suppress(ValueError):
             endpoints.remove(endpoint)
-
-
-class LinkInfo:
-    """What the peer's attach said, read from an adapter link's core (``_core``)."""
-
-    _core: Any
-
-    @property
-    def name(self) -> str:
-        """The link name (2.6.1), unique between the two containers."""
-        value: str = self._core.name
-        return value
-
-    # These two stay Any while code reads ``.address`` off them unchecked (the tests);
-    # their precise types are Source | Described | None and Target | Coordinator |
-    # Described | None (2.7.3: null when the peer refuses, Described for an extension).
-    @property
-    def remote_source(self) -> Source | Described | None:
-        """The source the peer attached (3.5.3): for a receiver, the node it reads from."""
-        a: Attach | None = self._core.remote_attach
-        source: Source | Described | None = None if a is None else a.source
-        return source
-
-    @property
-    def remote_target(self) -> Target | Coordinator | Described | None:
-        """The target the peer attached (3.5.4): for a sender, the node it writes to."""
-        a: Attach | None = self._core.remote_attach
-        target: Target | Coordinator | Described | None = None if a is None else a.target
-        return target
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        """The link properties of the peer's attach."""
-        value: dict[Any, Any] | None = self._core.remote_properties
-        return value
-
-    @property
-    def remote_max_message_size(self) -> int | None:
-        """The largest message the peer takes on this link (None: no limit); larger sends fail."""
-        value: int | None = self._core.remote_max_message_size
-        return value
-
-    @property
-    def remote_offered_capabilities(self) -> list[str] | None:
-        """Capabilities the peer offers on this link."""
-        a: Attach | None = self._core.remote_attach
-        return None if a is None else a.offered_capabilities
 
 
 #: An adapter's connection class, as its sessions give it back (``session.connection``).
@@ -772,7 +644,8 @@ class ReceiverBase(ReceiverResumption, LinkBase[S]):
         """Give ``delivery`` its outcome: True if the sender's settlement must be awaited
         (rcv-settle-mode second, 2.8.3), False if it is settled now, None if there was
         nothing to say. The adapter writes (or schedules) the frames. A ``txn_id`` among
-        ``kwargs`` (``txn_kwargs``) gives the outcome in that transaction (4.4.2)."""
+        ``kwargs`` (the call's ``txn_id_of(txn)``) gives the outcome in that transaction
+        (4.4.2)."""
         txn_id = kwargs.pop("txn_id", None)
         if delivery.settled:
             return None  # pre-settled by the sender (or settled already)
@@ -869,95 +742,3 @@ class ReceiverBase(ReceiverResumption, LinkBase[S]):
             self._drains += 1
         else:  # an aborted transfer used a credit
             self._refill()
-
-
-#: The received-message class an async adapter's receiver settles (its ``ReceivedMessage``).
-M = TypeVar("M", default=Any)
-
-
-class AsyncTxnSettling(Generic[M]):
-    """``accept``/``reject``/``release``/``modify`` with ``txn=`` for the async adapters'
-    receivers (placed before ``AsyncReceiverBase``): the settlement is given in that
-    transaction (4.4.2), applied by the peer when it commits. Each is the base's call
-    otherwise."""
-
-    if TYPE_CHECKING:
-        async def _settle(self, msg: M, timeout: float | None, how: str, *args: Any,
-                          **kwargs: Any) -> None: ...
-
-    async def accept(self, msg: M, *, timeout: float | None = None,
-                     txn: HasTxnId | None = None) -> None:
-        """Settle ``msg`` as accepted (3.4.2), in ``txn`` if given; in rcv-settle-mode
-        second, wait for the sender."""
-        await self._settle(msg, timeout, "accept", **txn_kwargs(txn))
-
-    async def reject(self, msg: M, error: Error | None = None, *,
-                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
-        """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3), in ``txn``."""
-        await self._settle(msg, timeout, "reject", error, **txn_kwargs(txn))
-
-    async def release(self, msg: M, *, timeout: float | None = None,
-                      txn: HasTxnId | None = None) -> None:
-        """Settle ``msg`` as released (3.4.4), in ``txn`` if given."""
-        await self._settle(msg, timeout, "release", **txn_kwargs(txn))
-
-    async def modify(self, msg: M, *, delivery_failed: bool = True,
-                     undeliverable_here: bool = False,
-                     message_annotations: dict[Any, Any] | None = None,
-                     timeout: float | None = None, txn: HasTxnId | None = None) -> None:
-        """The modified outcome (3.4.5), in ``txn`` if given."""
-        await self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
-                           undeliverable_here=undeliverable_here,
-                           message_annotations=message_annotations, **txn_kwargs(txn))
-
-
-class AsyncLinkEnding:
-    """``close`` and ``detach`` of the async adapters' links (asyncio, trio), whose
-    connections wait with ``await conn._wait_until(pred, end)``."""
-
-    if TYPE_CHECKING:
-        _conn: Any
-
-        def _detach_nowait(self, error: Error | None = None, closed: bool = True) -> bool: ...
-        def _detach_done(self) -> bool: ...
-        def _detach_timeout(self, span: float) -> TimeoutError: ...
-
-    async def close(self, timeout: float | None = None, error: Error | None = None) -> None:
-        """Detach (close) the link; wait up to ``timeout`` for the peer's detach.
-
-        Returns at once if the link, its session or its connection is already over.
-        """
-        await self._end(timeout, error, True)
-
-    async def detach(self, timeout: float | None = None, error: Error | None = None) -> None:
-        """Detach without closing (2.6.6: closed=false): the peer keeps the terminus, so a
-        link of the same name attached later resumes it (a durable subscription). The
-        link is over for this object as after :meth:`close`."""
-        await self._end(timeout, error, False)
-
-    async def _end(self, timeout: float | None, error: Error | None, closed: bool) -> None:
-        conn = self._conn
-        end = conn._deadline(timeout)
-        if self._detach_nowait(error, closed) and not await conn._wait_until(
-                self._detach_done, end):
-            raise self._detach_timeout(conn._span(timeout))
-
-
-class AsyncBatchSending:
-    """``send_batch`` of the async adapters' senders (asyncio, trio)."""
-
-    if TYPE_CHECKING:
-        async def send(self, message: Any, *, timeout: float | None = None,
-                       settled: bool | None = None, message_format: int = 0,
-                       delivery_tag: bytes | None = None,
-                       txn: HasTxnId | None = None) -> DeliveryState | None: ...
-
-    async def send_batch(self, messages: Iterable[Message | bytes | EncodedMessage], *, timeout: float | None = None,
-                         settled: bool | None = None,
-                         txn: HasTxnId | None = None) -> DeliveryState | None:
-        """Send ``messages`` (what ``send`` takes, each) as one batch message in Azure's
-        format (``encode_batch``, message-format ``BATCH_MESSAGE_FORMAT``): one delivery,
-        one outcome for all, as the Azure SDK's ``send_messages(batch)``; otherwise as
-        ``send``."""
-        return await self.send(encode_batch(messages), timeout=timeout, settled=settled,
-                               message_format=BATCH_MESSAGE_FORMAT, txn=txn)

@@ -30,23 +30,19 @@ from ._checks import (
     sendable,
     timeout_or,
 )
-from ._clientstate import (
-    AsyncBatchSending,
-    AsyncLinkEnding,
-    AsyncTxnSettling,
+from ._clientasync import AsyncBatchSending, AsyncLinkEnding
+from ._clientinfo import (
     HasTxnId,
-    LinkBase,
     LinkInfo,
-    ReceiverBase,
-    SenderBase,
     SendOptions,
-    SessionBase,
     describe_error,
     outcome_error,
     settle_timeout_text,
     txn_id_of,
-    txn_kwargs,
 )
+from ._clientstate import LinkBase, ReceiverBase, SenderBase, SessionBase
+from ._clienttxn import AsyncClientTransaction, ClientTransaction
+from ._defaults import DEFAULT_MAX_MESSAGE_SIZE
 from ._definitions import (
     Coordinator,
     Error,
@@ -153,11 +149,11 @@ __all__ = [
     "url_sasl",
     "AsyncBatchSending",
     "AsyncLinkEnding",
-    "AsyncTxnSettling",
+    "AsyncClientTransaction",
+    "ClientTransaction",
     "HasTxnId",
     "SendOptions",
     "txn_id_of",
-    "txn_kwargs",
 ]
 
 if TYPE_CHECKING:
@@ -172,11 +168,6 @@ log = logging.getLogger("amqp10")
 log.addHandler(logging.NullHandler())
 
 
-#: The default ``max_message_size`` of the adapters' receivers: 100 MiB (Azure Service
-#: Bus premium's limit). A peer's message above it detaches the link with
-#: amqp:link:message-size-exceeded instead of growing our memory without bound;
-#: ``max_message_size=None`` asks for no limit.
-DEFAULT_MAX_MESSAGE_SIZE = 100 << 20
 
 _NO_INCOMING_SESSION = Error(condition=ErrorCondition.NOT_ALLOWED,
                              description="this client accepts no incoming sessions")
@@ -682,22 +673,21 @@ class AsyncReceivedMessage(ReceivedSections[AR]):
 
     __slots__ = ()
 
-    # ``txn=`` (session.transaction()) gives the outcome in that transaction (4.4.2); the
-    # receiver takes it as a keyword only when given (see AsyncTxnSettling).
+    # ``txn=`` (session.transaction()) gives the outcome in that transaction (4.4.2).
     async def accept(self, *, timeout: float | None = None,
                      txn: HasTxnId | None = None) -> None:
         """Accept this message (see the receiver's ``accept``)."""
-        await self.receiver.accept(self, timeout=timeout, **_txn(txn))
+        await self.receiver.accept(self, timeout=timeout, txn=txn)
 
     async def reject(self, error: Error | None = None, *, timeout: float | None = None,
                      txn: HasTxnId | None = None) -> None:
         """Reject this message (see the receiver's ``reject``)."""
-        await self.receiver.reject(self, error, timeout=timeout, **_txn(txn))
+        await self.receiver.reject(self, error, timeout=timeout, txn=txn)
 
     async def release(self, *, timeout: float | None = None,
                       txn: HasTxnId | None = None) -> None:
         """Release this message (see the receiver's ``release``)."""
-        await self.receiver.release(self, timeout=timeout, **_txn(txn))
+        await self.receiver.release(self, timeout=timeout, txn=txn)
 
     async def modify(self, *, delivery_failed: bool = True, undeliverable_here: bool = False,
                      message_annotations: dict[Any, Any] | None = None,
@@ -706,12 +696,7 @@ class AsyncReceivedMessage(ReceivedSections[AR]):
         await self.receiver.modify(self, delivery_failed=delivery_failed,
                                    undeliverable_here=undeliverable_here,
                                    message_annotations=message_annotations, timeout=timeout,
-                                   **_txn(txn))
-
-
-def _txn(txn: HasTxnId | None) -> dict[str, Any]:
-    """``txn=`` for a receiver's settle call, only when there is one."""
-    return {} if txn is None else {"txn": txn}
+                                   txn=txn)
 
 
 class ConnectionInfo:

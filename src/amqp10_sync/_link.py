@@ -41,7 +41,7 @@ from amqp10_proto.client import (
     check_settle_once,
     sendable,
     timeout_or,
-    txn_kwargs,
+    txn_id_of,
 )
 from amqp10_proto.client import SendOptions as _Opts
 
@@ -561,36 +561,36 @@ class Receiver(ReceiverBase["Session"], _Link):
     def accept(self, msg: ReceivedMessage, *, timeout: float | None = None,
                txn: HasTxnId | None = None) -> None:
         """Settle ``msg`` as accepted (3.4.2); in rcv-settle-mode second, wait for the sender."""
-        self._settle(msg, timeout, "accept", **txn_kwargs(txn))
+        self._settle(msg, timeout, txn, "accept")
 
     def reject(self, msg: ReceivedMessage, error: Error | None = None, *,
                timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """Settle ``msg`` as rejected, with ``error`` for the sender (3.4.3)."""
-        self._settle(msg, timeout, "reject", error, **txn_kwargs(txn))
+        self._settle(msg, timeout, txn, "reject", error)
 
     def release(self, msg: ReceivedMessage, *, timeout: float | None = None,
                 txn: HasTxnId | None = None) -> None:
         """Settle ``msg`` as released: the broker may deliver it again, to anyone (3.4.4)."""
-        self._settle(msg, timeout, "release", **txn_kwargs(txn))
+        self._settle(msg, timeout, txn, "release")
 
     def modify(self, msg: ReceivedMessage, *, delivery_failed: bool = True,
                undeliverable_here: bool = False,
                message_annotations: dict[Any, Any] | None = None,
                timeout: float | None = None, txn: HasTxnId | None = None) -> None:
         """The modified outcome (RabbitMQ 3.10 lacks it and ends the session)."""
-        self._settle(msg, timeout, "modify", delivery_failed=delivery_failed,
+        self._settle(msg, timeout, txn, "modify", delivery_failed=delivery_failed,
                      undeliverable_here=undeliverable_here,
-                     message_annotations=message_annotations, **txn_kwargs(txn))
+                     message_annotations=message_annotations)
 
-    def _settle(self, msg: ReceivedMessage, timeout: float | None, how: str, *args: Any,
-                **kwargs: Any) -> None:
+    def _settle(self, msg: ReceivedMessage, timeout: float | None, txn: HasTxnId | None,
+                how: str, *args: Any, **kwargs: Any) -> None:
         conn = self._conn
         delivery = check_settle(msg, how, args, kwargs, timeout)  # nothing sent if wrong
+        txn_id = txn_id_of(txn)  # TransactionError for one not usable now, nothing sent
         with conn._cond:
-            # A message settles once (the transaction aside: its outcome is what counts).
-            check_settle_once(self, delivery, how, args,
-                              {k: v for k, v in kwargs.items() if k != "txn_id"})
-            wait = self._settle_start(delivery, how, args, kwargs)
+            check_settle_once(self, delivery, how, args, kwargs)  # a message settles once
+            wait = self._settle_start(delivery, how, args,
+                                      kwargs if txn_id is None else dict(kwargs, txn_id=txn_id))
             if wait is None:
                 return
             if not wait:

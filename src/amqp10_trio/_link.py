@@ -39,7 +39,6 @@ from amqp10_proto.client import (
     AsyncLinkEnding,
     AsyncReceivedMessage,
     AsyncReceiverBase,
-    AsyncTxnSettling,
     HasTxnId,
     LinkBase,
     SenderBase,
@@ -483,8 +482,7 @@ class ReceivedMessage(AsyncReceivedMessage["Receiver"]):
     __slots__ = ()
 
 
-class Receiver(AsyncTxnSettling[ReceivedMessage], AsyncReceiverBase["Session", ReceivedMessage],
-               _Link):
+class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
     """A receiving link: ``receive``, ``receive_batch``, ``async for``; credit refilled as you consume.
 
     The calls are amqp10_proto.client.AsyncReceiverBase's; trio's own part is the

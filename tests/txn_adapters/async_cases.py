@@ -245,3 +245,27 @@ async def a_dynamic_sender(amqp: Any, broker: RunningBroker, q: str) -> None:
         assert (await receiver.receive(timeout=5)).body == b"to the new node"
         with pytest.raises(ValueError, match="dynamic"):
             await session.open_sender("named", dynamic=True)
+
+
+@case
+async def a_message_settles_once_in_a_transaction_or_not(
+        amqp: Any, broker: RunningBroker, q: str) -> None:
+    async with amqp.open_connection(broker.url, timeout=10) as conn:
+        session = await conn.open_session()
+        await (await session.open_sender(q)).send_many([b"in", b"out"])
+        receiver = await session.open_receiver(q, credit=2)
+        inside, outside = [await receiver.receive(timeout=5) for _ in range(2)]
+        async with session.transaction() as txn:
+            await inside.accept(txn=txn)
+            with pytest.raises(ValueError, match="settles once"):
+                await inside.reject()  # 4.4.2: accepted in the transaction already
+            await inside.accept(txn=txn)  # the same outcome again: nothing changes
+            await outside.accept()
+            with pytest.raises(ValueError, match="settles once"):
+                await outside.modify(txn=txn)  # accepted already: not modified in it too
+            with pytest.raises(ValueError, match="settles once"):
+                await receiver.release(outside, txn=txn)
+        assert txn.status == "committed"
+        assert bodies(broker, q) == []
+        with pytest.raises(TimeoutError):
+            await receiver.receive(timeout=0.3)  # neither came back

@@ -250,3 +250,22 @@ def test_a_dynamic_sender(broker: RunningBroker, session: amqp.Session) -> None:
     assert receiver.receive(timeout=5).body == b"to the new node"
     with pytest.raises(ValueError, match="dynamic"):
         session.open_sender("named", dynamic=True)
+
+
+def test_a_message_settles_once_in_a_transaction_or_not(
+        broker: RunningBroker, session: amqp.Session, q: str) -> None:
+    session.open_sender(q).send_many([b"in", b"out"])
+    receiver = session.open_receiver(q, credit=2)
+    inside, outside = [receiver.receive(timeout=5) for _ in range(2)]
+    with session.transaction() as txn:
+        inside.accept(txn=txn)
+        with pytest.raises(ValueError, match="settles once"):
+            inside.reject()  # 4.4.2: accepted in the transaction already
+        inside.accept(txn=txn)  # the same outcome again: nothing changes
+        outside.accept()
+        with pytest.raises(ValueError, match="settles once"):
+            outside.modify(txn=txn)  # accepted already: not modified in it too
+    assert txn.status == "committed"
+    assert bodies(broker, q) == []
+    with pytest.raises(TimeoutError):
+        receiver.receive(timeout=0.3)  # neither came back
