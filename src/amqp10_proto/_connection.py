@@ -14,6 +14,13 @@ import uuid
 from collections import deque
 from typing import Any, Literal
 
+from ._defaults import (
+    DEFAULT_CHANNEL_MAX,
+    DEFAULT_HANDLE_MAX,
+    DEFAULT_INCOMING_WINDOW,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_OUTGOING_WINDOW,
+)
 from ._definitions import Error, ErrorCondition
 from ._encoder import encode
 from ._errors import LocalProtocolError, RemoteProtocolError
@@ -53,7 +60,7 @@ from ._performatives import (
     Transfer,
 )
 from ._sasl import SaslClient, SaslCredentials, SaslError, SaslServer
-from ._session import DEFAULT_INCOMING_WINDOW, DEFAULT_OUTGOING_WINDOW, NumberPool, Session
+from ._session import NumberPool, Session
 from ._state import CONNECTION_TABLE, ConnectionState, Input, transition
 
 __all__ = ["Connection"]
@@ -86,8 +93,8 @@ class Connection:
         hostname: str | None = None,
         sasl: SaslCredentials | list[SaslCredentials] | SaslServer | None = None,
         role: Literal["client", "server"] = "client",
-        max_frame_size: int = 65536,
-        channel_max: int = 65535,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        channel_max: int = DEFAULT_CHANNEL_MAX,
         idle_timeout: float | None = None,
         properties: dict[str, Any] | None = None,
         offered_capabilities: list[str] | None = None,
@@ -320,7 +327,7 @@ class Connection:
 
     def begin_session(self, *, incoming_window: int = DEFAULT_INCOMING_WINDOW,
                       outgoing_window: int = DEFAULT_OUTGOING_WINDOW,
-                      handle_max: int = 0xFFFFFFFF,
+                      handle_max: int = DEFAULT_HANDLE_MAX,
                       properties: dict[str, Any] | None = None,
                       offered_capabilities: list[str] | None = None,
                       desired_capabilities: list[str] | None = None) -> Session:
@@ -561,7 +568,7 @@ class Connection:
                 "the peer began a session but its channel-max leaves us no channel to answer on",
                 condition=ErrorCondition.RESOURCE_LIMIT_EXCEEDED) from None
         session = Session(self, channel_ours, incoming_window=DEFAULT_INCOMING_WINDOW,
-                          outgoing_window=DEFAULT_OUTGOING_WINDOW, handle_max=0xFFFFFFFF,
+                          outgoing_window=DEFAULT_OUTGOING_WINDOW, handle_max=DEFAULT_HANDLE_MAX,
                           properties=None)
         self._sessions[session.channel] = session
         self._remote_sessions[channel] = session

@@ -47,10 +47,6 @@ __all__ = ["Session"]
 _UINT = 1 << 32
 #: Link states in which a flow from the peer still means something (2.6.7).
 _FLOWING = frozenset((LinkState.ATTACHED, LinkState.ATTACH_SENT, LinkState.ATTACH_RCVD))
-#: Transfers per session we let the peer send before it must wait for our flow.
-DEFAULT_INCOMING_WINDOW = 5000
-#: We never hold back our own transfers by an outgoing window of our own.
-DEFAULT_OUTGOING_WINDOW = (1 << 31) - 1
 
 
 class NumberPool:

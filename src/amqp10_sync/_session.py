@@ -6,6 +6,9 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from amqp10_proto import (
+    DEFAULT_LINK_CREDIT,
+    DEFAULT_RECEIVER_SETTLE_MODE,
+    DEFAULT_SENDER_SETTLE_MODE,
     Error,
     Source,
     Target,
@@ -47,8 +50,8 @@ class Session(SessionBase["Connection"]):
     # -- links ----------------------------------------------------------------------------
     def open_sender(self, address: str | Target | None = None, *, name: str | None = None,
                     dynamic: bool = False,
-                    settle_mode: SettleMode = "unsettled",
-                    rcv_settle_mode: Literal["first", "second"] = "first",
+                    settle_mode: SettleMode = DEFAULT_SENDER_SETTLE_MODE,
+                    rcv_settle_mode: Literal["first", "second"] = DEFAULT_RECEIVER_SETTLE_MODE,
                     source: str | Source | None = None,
                     durable: bool | str | None = None, expiry_policy: str | None = None,
                     capabilities: list[str] | None = None,
@@ -90,10 +93,11 @@ class Session(SessionBase["Connection"]):
         assert isinstance(sender, Sender)
         return sender
 
-    def open_receiver(self, address: str | Source | None = None, *, credit: int = 100,
+    def open_receiver(self, address: str | Source | None = None, *,
+                      credit: int = DEFAULT_LINK_CREDIT,
                       name: str | None = None, dynamic: bool = False,
                       settle_mode: SettleMode = "mixed",
-                      rcv_settle_mode: Literal["first", "second"] = "first",
+                      rcv_settle_mode: Literal["first", "second"] = DEFAULT_RECEIVER_SETTLE_MODE,
                       target: str | Target | None = None,
                       filters: dict[Any, Any] | None = None,
                       durable: bool | str | None = None, expiry_policy: str | None = None,

@@ -1,19 +1,32 @@
 """Issue 14's loose ends in the shared layer, told on two cores: a link keeps the
 properties of the peer's last flow (2.7.4, what transactional acquisition reads, 4.4.3);
 a message in doubt after a reconnect is sent again in its own message-format (2.7.5);
-a message settled in a transaction settles once like any other (4.4.2)."""
+a message settled in a transaction settles once like any other (4.4.2); the defaults are
+the public constants, and the adapters' transactions the public shared classes."""
 
 from __future__ import annotations
 
+import inspect
 from collections import deque
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+import amqp10_asyncio
+import amqp10_sync
+import amqp10_trio
 from amqp10_proto import (
     BATCH_MESSAGE_FORMAT,
+    DEFAULT_CHANNEL_MAX,
+    DEFAULT_HANDLE_MAX,
+    DEFAULT_INCOMING_WINDOW,
+    DEFAULT_LINK_CREDIT,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_OUTGOING_WINDOW,
     Accepted,
+    Connection,
     Delivery,
     DeliveryResumed,
     Message,
@@ -21,9 +34,11 @@ from amqp10_proto import (
     Rejected,
     ResumeAction,
     TransactionalState,
+    client,
 )
 from amqp10_proto._checks import check_settle_once
 from amqp10_proto._linkresume import SenderResumption
+from amqp10_proto.client import AsyncClientTransaction, ClientTransaction
 from amqp10_proto.performatives import Transfer
 
 from ..corepair import CorePair, linked_pair
@@ -139,3 +154,31 @@ def test_a_transactional_outcome_is_the_one_the_message_settled_with() -> None:
     delivery.state = TransactionalState(txn_id=b"txn-1")
     check_settle_once(_Receiver(), delivery, "release", (), {})
 
+
+
+# -- the defaults and the public names the adapters use -------------------------------------
+
+def test_the_core_and_the_adapters_default_to_the_public_constants() -> None:
+    """Each default is the constant itself, not a copy of its value: a constant changed
+    in ``_defaults`` changes the default (ints above 256 are distinct objects unless
+    they are the same constant)."""
+    def default(func: Any, name: str) -> Any:
+        return inspect.signature(func).parameters[name].default
+
+    assert default(Connection, "max_frame_size") is DEFAULT_MAX_FRAME_SIZE
+    assert default(Connection, "channel_max") is DEFAULT_CHANNEL_MAX
+    for name, value in (("incoming_window", DEFAULT_INCOMING_WINDOW),
+                        ("outgoing_window", DEFAULT_OUTGOING_WINDOW),
+                        ("handle_max", DEFAULT_HANDLE_MAX)):
+        assert default(Connection.begin_session, name) is value
+    assert client.DEFAULT_MAX_MESSAGE_SIZE is DEFAULT_MAX_MESSAGE_SIZE
+    for amqp in (amqp10_sync, amqp10_asyncio, amqp10_trio):
+        assert default(amqp.Session.open_receiver, "credit") == DEFAULT_LINK_CREDIT
+        assert default(amqp.Session.open_receiver, "max_message_size") \
+            is DEFAULT_MAX_MESSAGE_SIZE
+
+
+def test_the_adapters_transactions_are_the_public_shared_classes() -> None:
+    assert issubclass(amqp10_sync.Transaction, ClientTransaction)
+    assert issubclass(amqp10_asyncio.Transaction, AsyncClientTransaction)
+    assert issubclass(amqp10_trio.Transaction, AsyncClientTransaction)
