@@ -163,6 +163,9 @@ ALLOWED: dict[str, str] = {
     "amqp10_proto._requester.RequesterBase.__init__:session": _ADAPTER_SESSION,
     "amqp10_proto._asyncrequests.AsyncManagementBase.__init__:session": _ADAPTER_SESSION,
     "amqp10_proto._asyncrequests.AsyncCbsBase.__init__:session": _ADAPTER_SESSION,
+    "amqp10_proto._clienttxn.ClientTransaction.__init__:session": _ADAPTER_SESSION,
+    "amqp10_proto._txn.flow_txn_id:properties": "a flow's properties as the peer sent them: "
+    "any AMQP value, checked inside",
     "amqp10_proto._encoder.encode:value": _AMQP_VALUE,
     "amqp10_proto._types.Array.__init__:descriptor": _AMQP_VALUE + " (1.2: an array's "
     "element descriptor)",
@@ -260,7 +263,10 @@ def _hints(func: object, module_name: str) -> dict[str, object]:
     module = importlib.import_module(module_name)
     package = importlib.import_module(module_name.split(".")[0])
     core = [vars(importlib.import_module(p)) for p in PACKAGES if p.startswith("amqp10_proto")]
-    namespace = {k: v for ns in (*core, vars(package), vars(module)) for k, v in ns.items()}
+    # The adapters' WebSocket transports name amqp10_ws's types only for type checking
+    # (amqp10_ws is imported when a ws URL is used).
+    ws = vars(importlib.import_module("amqp10_ws"))
+    namespace = {k: v for ns in (*core, ws, vars(package), vars(module)) for k, v in ns.items()}
     # Standard modules the core names only for type checking (it must not import them).
     namespace.setdefault("ssl", ssl)
     namespace.setdefault("socket", socket)
