@@ -6,7 +6,10 @@ into a file and runs it. Each runs in a fresh interpreter against a broker of it
 the embedded broker with no options (what ``amqp10 broker`` serves: ANONYMOUS only),
 listening on a free port that replaces, in the copy the test runs, the port the block
 names (``127.0.0.1:5672``); a block naming more ports (a failover list) gets a broker
-for each. A block whose first line says ``# needs RabbitMQ`` runs against RabbitMQ
+for each. Port 5673 is the WebSocket listener of the block's (first) broker, as
+``amqp10 broker --ws-port 5673`` serves it; port 35850 is an HTTP proxy (tinyproxy, as
+tests/proxy starts it), left as it is. The proxy variables of the environment are not
+passed on. A block whose first line says ``# needs RabbitMQ`` runs against RabbitMQ
 3.10, one of the real peers of tests/interop. The few blocks that cannot run alone are
 listed in FRAGMENTS with the reason, and the list is checked against the pages.
 """
@@ -14,6 +17,7 @@ listed in FRAGMENTS with the reason, and the list is checked against the pages.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -25,12 +29,15 @@ import pytest
 
 from amqp10_cli import start_broker
 from tests.interop.peers import stop_all
+from tests.proxy.tinyproxy import OPEN, start_proxy, stop_proxies
 from tests.sync.conftest import start
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 HOST_PORT = re.compile(r"(?:127\.0\.0\.1|localhost):(\d+)")
 NEEDS_RABBITMQ = "# needs RabbitMQ"
+WS_PORT = 5673  # the documented ``amqp10 broker --ws-port 5673``
+PROXY_PORT = OPEN.port  # http://127.0.0.1:35850, an open HTTP CONNECT proxy
 
 # Blocks that are not whole programs, by a line each contains: the reason is the value.
 FRAGMENTS = {
@@ -80,14 +87,17 @@ def fragment_reason(block: Block) -> str | None:
 def _stop_peers_at_the_end() -> Iterator[None]:
     yield
     stop_all()
+    stop_proxies()
 
 
 def run_block(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Run CODE as ``python snippet.py`` in an empty directory, with a hang guard."""
     script = tmp_path / "snippet.py"
     script.write_text(code)
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "all_proxy")}
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+                          timeout=120, cwd=tmp_path, env=env)
 
 
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=lambda b: b.name)
@@ -102,7 +112,17 @@ def test_code_block_runs_as_written(block: Block, tmp_path: Path) -> None:
             assert ports == [5672], "a RabbitMQ block talks to one broker on the default port"
             moved = {5672: start("rabbitmq").port}
         else:
-            moved = {port: stack.enter_context(start_broker()).port for port in ports}
+            moved = {}
+            if PROXY_PORT in ports:
+                moved[PROXY_PORT] = start_proxy(OPEN).port
+            brokers = [port for port in ports if port not in (WS_PORT, PROXY_PORT)]
+            if WS_PORT in ports:
+                running = stack.enter_context(start_broker(ws_port=0))
+                assert running.ws_port is not None
+                moved[WS_PORT] = running.ws_port
+                if brokers:
+                    moved[brokers.pop(0)] = running.port
+            moved |= {port: stack.enter_context(start_broker()).port for port in brokers}
         code = HOST_PORT.sub(lambda m: f"127.0.0.1:{moved[int(m.group(1))]}", code)
         proc = run_block(code, tmp_path)
     assert proc.returncode == 0, (
