@@ -52,7 +52,7 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._link import HIGH_WATER
 from ._session import Session
-from ._transport import Dialer, Link, SocketIO, prepare
+from ._transport import Dialer, Link, SocketIO, TlsSocket, prepare
 from ._waits import GRACE, EventTap, Waiting
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         self._transport_error: str | None = None
         self._stop = False
         self._closed_by_user = False
-        self._is_ssl = isinstance(sock, ssl.SSLSocket)
+        self._is_ssl = isinstance(sock, (ssl.SSLSocket, TlsSocket))
         self._wake_r, self._wake_w = socket.socketpair()  # wakes the I/O thread
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -497,7 +497,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                 with contextlib.suppress(OSError):
                     old.close()
                 self._sock, self._ws, self._early_bytes = link
-                self._is_ssl = isinstance(link.sock, ssl.SSLSocket)
+                self._is_ssl = isinstance(link.sock, (ssl.SSLSocket, TlsSocket))
                 self._core = core
                 self._dead = False
                 self._transport_error = self._transport_cause = None

@@ -20,7 +20,7 @@ import os
 import socket
 import ssl
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
@@ -34,7 +34,7 @@ from ._waits import WRITTEN
 if TYPE_CHECKING:
     from amqp10_ws import WebSocketLayer
 
-__all__ = ["Dialer", "Link", "SocketIO", "prepare", "websocket_available"]
+__all__ = ["Dialer", "Link", "SocketIO", "TlsSocket", "prepare", "websocket_available"]
 
 _READ_SIZE = 1 << 18
 _SSL_CHUNK = 1 << 14  # one TLS record: a retried SSL write repeats the same bytes
@@ -167,6 +167,8 @@ class SocketIO:
         """Every decrypted byte the TLS layer has now, up to ``_READ_SIZE`` (one ``recv``
         gives one record at most); whether the peer closed, or the error that ended the
         read after those bytes. Would-block if there was nothing."""
+        if sock.__class__ is TlsSocket:
+            return sock.read_all()
         buffer = self._tls_buffer
         if buffer is None:
             buffer = self._tls_buffer = memoryview(bytearray(_READ_SIZE))
@@ -223,7 +225,7 @@ class Link(NamedTuple):
     """A dialed transport: the socket (non-blocking, TLS wrapped if asked), the WebSocket
     layer over it (``amqpws``/``amqpwss``), and bytes the peer sent early (for the core)."""
 
-    sock: socket.socket
+    sock: Any  # socket.socket, or a TlsSocket over one
     ws: WebSocketLayer | None = None
     early: bytes = b""
 
@@ -266,7 +268,7 @@ class Dialer:
         ProxyError, ssl.SSLError ...) or WebSocketHandshakeError if it fails."""
         end = time.monotonic() + limit
         proxy = self.proxy = proxy_for(parsed, self.http_proxy, os.environ)
-        sock = _tcp(parsed, proxy, limit)
+        sock: Any = _tcp(parsed, proxy, limit)
         ws: WebSocketLayer | None = None
         try:
             early = b"" if proxy is None else _tunnel(sock, proxy, parsed, end)
@@ -277,8 +279,8 @@ class Dialer:
                                      "after opening the tunnel", proxy=proxy.where)
                 sock.settimeout(_left(end))
                 context = self.ssl_context or ssl.create_default_context()
-                sock = context.wrap_socket(sock, server_hostname=self.server_hostname
-                                           or parsed.host)
+                sock = TlsSocket(sock, context, self.server_hostname or parsed.host)
+                sock.handshake()
             if parsed.ws:
                 ws = _upgrade(sock, parsed, early, end)
                 early = b""
@@ -319,7 +321,7 @@ def _tunnel(sock: socket.socket, proxy: ProxyURL, parsed: ParsedURL, end: float)
     return handshake.trailing
 
 
-def _upgrade(sock: socket.socket, parsed: ParsedURL, early: bytes, end: float) -> WebSocketLayer:
+def _upgrade(sock: Any, parsed: ParsedURL, early: bytes, end: float) -> WebSocketLayer:
     """The WebSocket upgrade (RFC 6455 4.1): Host ``parsed.ws_host``, the URL's path, the
     subprotocols ``amqp`` then ``AMQPWSB10``; WebSocketHandshakeError if refused."""
     from amqp10_ws import WebSocketError, WebSocketHandshakeError, client_for_url
@@ -344,3 +346,129 @@ def _upgrade(sock: socket.socket, parsed: ParsedURL, early: bytes, end: float) -
     if not ws.open:
         raise WebSocketHandshakeError(f"{parsed.where}: the WebSocket closed during the upgrade")
     return ws
+
+
+class TlsSocket:
+    """A TCP socket carrying TLS through an ``ssl.SSLObject`` between two ``MemoryBIO``\\ s,
+    with an ``SSLSocket``'s interface as the connection uses it (issue 12 item 3).
+
+    A read takes what the socket has in one ``recv`` (up to ``_READ_SIZE``) and decrypts
+    every record in it at once, where an ``SSLSocket`` reads and decrypts record by
+    record. ``send`` keeps an ``SSLSocket``'s contract: a chunk whose records the socket
+    did not wholly take is would-block, and the caller retries with the same bytes; the
+    records left wait here for that retry.
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, server_hostname: str) -> None:
+        self._sock = sock
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self._obj = context.wrap_bio(self._in, self._out, server_hostname=server_hostname)
+        self._left: memoryview | None = None  # records of the last chunk not yet written
+        self._left_for = 0  # that chunk's length
+        self._full = False  # the last read filled its size: more may be waiting
+        self._buffer = memoryview(bytearray(_READ_SIZE))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)  # fileno, close, settimeout, getpeername ...
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    # -- the connection's calls (the socket non-blocking) ----------------------------------------
+    def send(self, chunk: bytes | memoryview) -> int:
+        left = self._left
+        if left is None:
+            self._obj.write(chunk)
+            left = memoryview(self._out.read())
+            self._left_for = len(chunk)
+        while left:
+            try:
+                n = self._sock.send(left)
+            except BlockingIOError:
+                self._left = left
+                raise
+            left = left[n:]
+        self._left = None
+        return self._left_for
+
+    def pending(self) -> bool:
+        return self._full
+
+    def read_all(self) -> tuple[bytes, bool, OSError | None]:
+        """Read the socket once and decrypt all it brought: the bytes, whether the peer
+        closed, or the error that ended the stream after them. Would-block if nothing."""
+        raw = self._sock.recv(_READ_SIZE)
+        self._full = len(raw) == _READ_SIZE
+        return self._decrypt(raw)
+
+    def _decrypt(self, raw: bytes) -> tuple[bytes, bool, OSError | None]:
+        if raw:
+            self._in.write(raw)
+        else:
+            self._in.write_eof()
+        buffer, total, parts = self._buffer, 0, []
+        eof, failed = not raw, None
+        read = self._obj.read
+        try:
+            while True:
+                n = cast(int, read(_READ_SIZE - total, buffer[total:]))  # given a buffer
+                if not n:  # the peer's close_notify
+                    eof = True
+                    break
+                total += n
+                if total == _READ_SIZE:
+                    parts.append(bytes(buffer))
+                    total = 0
+        except ssl.SSLWantReadError:
+            pass
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            eof = True  # close_notify, or the socket closed without it (as SSLSocket reads it)
+        except ssl.SSLError as exc:
+            failed = exc
+        data = bytes(buffer[:total])
+        if parts:
+            data = b"".join([*parts, data])
+        out = self._out.read()  # what reading produced (a key update's answer)
+        if out and not failed:
+            with contextlib.suppress(OSError):
+                self._sock.send(out)
+        return data, eof, failed
+
+    # -- the dial's calls (the socket blocking, with a timeout) ----------------------------------
+    def handshake(self) -> None:
+        """The TLS handshake, verifying the peer (ssl.SSLCertVerificationError)."""
+        while True:
+            try:
+                self._obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush_blocking()
+                raw = self._sock.recv(_READ_SIZE)
+                if not raw:
+                    raise ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "the peer closed the connection "
+                                          "during the TLS handshake") from None
+                self._in.write(raw)
+            except ssl.SSLError:
+                with contextlib.suppress(OSError):
+                    self._flush_blocking()  # our alert
+                raise
+        self._flush_blocking()
+
+    def _flush_blocking(self) -> None:
+        out = self._out.read()
+        if out:
+            self._sock.sendall(out)
+
+    def sendall(self, data: bytes) -> None:
+        self._obj.write(data)
+        self._flush_blocking()
+
+    def recv(self, size: int) -> bytes:
+        """Blocking (during the dial), or would-block (after ``_tls_alert``'s read)."""
+        while True:
+            data, eof, failed = self._decrypt(self._sock.recv(size))
+            if failed is not None:
+                raise failed
+            if data or eof:
+                return data

@@ -121,7 +121,7 @@ def test_amqpwss_verifies_the_brokers_certificate(tls_broker: RunningBroker, pki
     url = ws_url(tls_broker, SERVICEBUS_PATH, host="localhost", user="")
     with amqp.open_connection(url, ssl_context=pki.client_context()) as conn:
         assert round_trip(conn, [b"over wss"]) == [b"over wss"]
-        assert isinstance(conn._sock, ssl.SSLSocket)
+        assert conn._is_ssl
     # The name checked is the broker's: a wrong one, or an untrusted CA, is refused.
     with pytest.raises(ssl.SSLCertVerificationError, match=r"mismatch|not valid"):
         amqp.open_connection(url, ssl_context=pki.client_context(),
