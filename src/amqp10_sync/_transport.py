@@ -9,8 +9,10 @@ Binding over RFC 6455) in those same calls: a plain connection's path pays one t
 ``_ws``, nothing more.
 
 Dialing (:class:`Dialer`): TCP to the broker, or to an HTTP proxy and a CONNECT tunnel
-through it (RFC 9110 9.3.6); then TLS, verifying the broker's name (never the proxy's);
-then the WebSocket upgrade; all of it within the connect timeout.
+through it (RFC 9110 9.3.6); then TLS, verifying the broker's name (never the proxy's),
+as a :class:`TlsSocket` (an ``SSLObject`` over memory BIOs: one socket read per wake,
+every record in it decrypted at once); then the WebSocket upgrade; all of it within the
+connect timeout.
 """
 
 from __future__ import annotations
