@@ -7,7 +7,7 @@ the embedded broker with no options (what ``amqp10 broker`` serves: ANONYMOUS on
 listening on a free port that replaces, in the copy the test runs, the port the block
 names (``127.0.0.1:5672``); a block naming more ports (a failover list) gets a broker
 for each. Port 5673 is the WebSocket listener of the block's (first) broker, as
-``amqp10 broker --ws-port 5673`` serves it; port 35850 is an HTTP proxy (tinyproxy, as
+``amqp10 broker --ws-port 5673`` serves it; port 35861 is an HTTP proxy (tinyproxy, as
 tests/proxy starts it), left as it is. The proxy variables of the environment are not
 passed on. A block whose first line says ``# needs RabbitMQ`` runs against RabbitMQ
 3.10, one of the real peers of tests/interop. The few blocks that cannot run alone are
@@ -37,7 +37,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 HOST_PORT = re.compile(r"(?:127\.0\.0\.1|localhost):(\d+)")
 NEEDS_RABBITMQ = "# needs RabbitMQ"
 WS_PORT = 5673  # the documented ``amqp10 broker --ws-port 5673``
-PROXY_PORT = OPEN.port  # http://127.0.0.1:35850, an open HTTP CONNECT proxy
+PROXY_PORT = OPEN.port  # http://127.0.0.1:35861, an open HTTP CONNECT proxy
 
 # Blocks that are not whole programs, by a line each contains: the reason is the value.
 FRAGMENTS = {

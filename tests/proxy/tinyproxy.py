@@ -39,8 +39,8 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}"
 
 
-OPEN = Proxy(35850, auth=False)
-AUTH = Proxy(35851, auth=True)
+OPEN = Proxy(35861, auth=False)
+AUTH = Proxy(35862, auth=True)
 
 _running: dict[int, subprocess.Popen[bytes]] = {}
 
