@@ -7,6 +7,10 @@ caller can catch one base class. Out of its public calls the core raises
 an argument of the wrong type or value (a settle outcome that is not one, a negative
 credit, an unknown settle mode) is refused first with the built-in ``TypeError`` or
 ``ValueError``, before any state changes or any frame is queued.
+
+The transports' errors are here too, so that a caller catches them without the optional
+wsproto installed: :class:`WebSocketError` (a :class:`RemoteProtocolError`) and
+:class:`ProxyError` (a :class:`ConnectionError`, as a refused TCP connect is).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ __all__ = [
     "MessageRejected",
     "MessageReleased",
     "ProtocolError",
+    "ProxyAuthenticationError",
+    "ProxyError",
     "RemoteProtocolError",
     "SessionEndedError",
     "SettlementLost",
@@ -32,6 +38,8 @@ __all__ = [
     "TransactionRolledBack",
     "TransactionTimeout",
     "TransactionsNotSupported",
+    "WebSocketError",
+    "WebSocketHandshakeError",
 ]
 
 
@@ -182,3 +190,50 @@ class TransactionTimeout(TransactionRolledBack):
 class TransactionsNotSupported(TransactionError):
     """The peer does not coordinate transactions: it refused the control link (4.2),
     as RabbitMQ 3.10 does (``amqp:not-implemented``)."""
+
+
+# -- transports: WebSocket (amqp10_ws) and HTTP CONNECT proxies (_proxy) -------------------
+
+class WebSocketError(RemoteProtocolError):
+    """The WebSocket peer broke the protocol (RFC 6455, the AMQP WebSocket Binding): a
+    text message, an oversized frame, a connection cut inside a frame. The layer has
+    queued the answer (a close frame with ``code``, or an HTTP error) in its
+    ``data_to_send()``: send it, then close the socket. ``code`` is the RFC 6455 close
+    code sent or implied (7.4.1), else None.
+
+    Its ``condition`` is ``amqp:connection:framing-error``: the AMQP byte stream lost
+    its carrier mid-way, so no AMQP close can follow.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message, condition="amqp:connection:framing-error")
+        self.code = code
+
+
+class WebSocketHandshakeError(WebSocketError):
+    """The opening handshake failed (RFC 6455 4): ``status`` is the HTTP status the
+    server answered (client role) or that we answered (server role), when there was one.
+
+    For example the server refused the upgrade (400, 403, 426 ...), answered without
+    the subprotocol ``amqp``, or the peer closed the connection mid-handshake.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProxyError(ConnectionError):
+    """The HTTP proxy did not open the tunnel (RFC 9110 9.3.6), or could not be reached:
+    ``status`` is the HTTP status it answered (None when it answered no valid HTTP,
+    closed first, or was never reached); ``proxy`` is its ``host:port``."""
+
+    def __init__(self, message: str, *, proxy: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.proxy = proxy
+        self.status = status
+
+
+class ProxyAuthenticationError(ProxyError):
+    """The proxy asked for credentials (407; 401 from some, tinyproxy among them), or
+    refused the ones given."""

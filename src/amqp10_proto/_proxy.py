@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from typing import Literal, NoReturn
 from urllib.parse import unquote, urlsplit
 
+from ._errors import ProxyAuthenticationError, ProxyError
 from ._url import ParsedURL
 
+# ProxyError and ProxyAuthenticationError are amqp10_proto.errors', re-exported here.
 __all__ = ["MAX_PROXY_RESPONSE", "ProxyAuthenticationError", "ProxyError", "ProxyHandshake",
-           "ProxyOption", "ProxyURL", "bypass_proxy", "parse_proxy_url", "proxy_for"]
+           "ProxyOption", "ProxyURL", "bypass_proxy", "parse_proxy_url", "proxy_for",
+           "proxy_unreachable"]
 
 #: The most bytes of a proxy's answer (status line and headers) read before giving up.
 MAX_PROXY_RESPONSE = 16 * 1024
@@ -31,21 +34,6 @@ MAX_PROXY_RESPONSE = 16 * 1024
 #: for TLS URLs, ``HTTP_PROXY`` for ``amqpws://``, each with ``NO_PROXY``), False never
 #: uses a proxy, a URL ``http://[user:password@]host[:port]`` always uses that one.
 ProxyOption = str | Literal[False] | None
-
-
-class ProxyError(ConnectionError):
-    """The HTTP proxy did not open the tunnel: ``status`` is the HTTP status it answered
-    (None when it answered no valid HTTP, or closed first); ``proxy`` is ``host:port``."""
-
-    def __init__(self, message: str, *, proxy: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.proxy = proxy
-        self.status = status
-
-
-class ProxyAuthenticationError(ProxyError):
-    """The proxy asked for credentials (407; 401 from some, tinyproxy among them), or
-    refused the ones given."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +167,13 @@ def proxy_for(url: ParsedURL, http_proxy: ProxyOption = None,
     if value is None or bypass_proxy(url.host, url.port, _env(environ, "no_proxy")):
         return None
     return parse_proxy_url(value)
+
+
+def proxy_unreachable(proxy: ProxyURL, why: str) -> ProxyError:
+    """What every adapter raises when the TCP connect to ``proxy`` fails (refused,
+    unreachable, unknown host; ``why`` says which): a ProxyError with no status, never
+    the OSError itself, which would read as the broker's refusal."""
+    return ProxyError(f"cannot reach the HTTP proxy {proxy.where}: {why}", proxy=proxy.where)
 
 
 class ProxyHandshake:

@@ -48,7 +48,10 @@ State = Literal["open", "reconnecting", "closed"]
 
 
 def _url_text(url: ParsedURL) -> str:
-    return f"{url.scheme}://{url.host}:{url.port}"
+    """The URL without credentials; a WebSocket URL's path (its request target, e.g.
+    ``/$servicebus/websocket``) is part of where it goes, so it stays."""
+    path = url.path if url.ws and url.path is not None else ""
+    return f"{url.scheme}://{url.host}:{url.port}{path}"
 
 
 class Gate(Protocol):

@@ -59,6 +59,7 @@ from ._delivery import Delivery
 from ._errors import (
     AuthenticationError,
     ConnectionClosedError,
+    ProxyError,
     RemoteProtocolError,
 )
 from ._events import (
@@ -80,6 +81,7 @@ from ._events import (
 )
 from ._message import Message
 from ._performatives import Open
+from ._proxy import ProxyOption
 from ._reconnect import FirstConnect, Reconnect, ReconnectInfo
 from ._recovery import Recovering
 from ._requester import (
@@ -154,6 +156,8 @@ __all__ = [
     "HasTxnId",
     "SendOptions",
     "txn_id_of",
+    "ProxyOption",
+    "check_symbols",
 ]
 
 if TYPE_CHECKING:
@@ -347,9 +351,15 @@ def connect_failure(exc: BaseException, url: ParsedURL,
                     core: Connection | None = None) -> BaseException:
     """What a first connect to ``url`` raises for its failure ``exc``: the same kind of
     error, saying where (host:port) and, when the port likely speaks the other protocol
-    (amqps:// to a plain port, amqp:// to a TLS one), what to change. ``core`` is the
-    connection the try opened, if it got that far. Anything else is ``exc`` itself."""
+    (amqps:// to a plain port, amqp:// to a TLS one; amqpwss:// and amqpws:// for a
+    WebSocket URL), what to change. ``core`` is the connection the try opened, if it got
+    that far. A ProxyError (the proxy unreachable, or refusing) is said of the proxy
+    already, and is never the broker's refusal. Anything else is ``exc`` itself."""
+    if isinstance(exc, ProxyError):
+        return exc
     where = url.where
+    plain, tls, tls_port, kind = (("amqpws", "amqpwss", "443", "WebSocket") if url.ws
+                                  else ("amqp", "amqps", "5671", "AMQP"))  # the URL's pair
     if _refused(exc):
         new: BaseException = ConnectionRefusedError(
             errno.ECONNREFUSED, f"connection refused by {where}: nothing listens there "
@@ -357,12 +367,14 @@ def connect_failure(exc: BaseException, url: ParsedURL,
     elif (tls_error := _ssl_error(exc)) is not None:
         import ssl  # loaded already: there is an SSLError
 
-        new = ssl.SSLError(tls_error.errno, f"{where} did not answer in TLS "
-                                            f"({tls_error.reason or tls_error}): is it a plain "
-                                            "AMQP port? Use amqp:// for a plain port, amqps:// "
-                                            "for a TLS one (5671 by default)")
+        said = getattr(tls_error, "reason", None) or tls_error  # (one made by hand has none)
+        new = ssl.SSLError(tls_error.errno, f"{where} did not answer in TLS ({said}): is it "
+                                            f"a plain {kind} port? Use {plain}:// for a plain "
+                                            f"port, {tls}:// for a TLS one ({tls_port} by "
+                                            "default)")
     elif isinstance(exc, ConnectionClosedError) and core is not None and not url.tls \
-            and core.remote_open is None and _silent_or_tls(core):
+            and not url.ws and core.remote_open is None and _silent_or_tls(core):
+        # (Not over WebSocket: a server that took the upgrade speaks no TLS.)
         new = ConnectionClosedError(f"{exc}; {where} never answered in AMQP: if it is a TLS "
                                     "port (5671 by default), use amqps://", exc.error)
     else:
@@ -575,14 +587,17 @@ def receiver_attach_args(address: str | Source | None, *, dynamic: bool,
 
 
 def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str | None,
-                 shut_down: str | None = None) -> ConnectionClosedError:
+                 shut_down: str | None = None,
+                 cause: BaseException | None = None) -> ConnectionClosedError:
     """The exception every pending and later call raises once ``core`` is over.
 
     AuthenticationError when SASL refused us (5.3.3.6: the server closes before
     any open); otherwise ConnectionClosedError with the peer's error, or the local
     reason (our own close, or the transport's failure, ``transport_error``).
     ``shut_down``: the text an adapter gave ``transport_failed`` when the user
-    closed it, which is then no error.
+    closed it, which is then no error. ``cause``: the typed error that broke the
+    transport (a WebSocketError), the ``__cause__`` of a ConnectionClosedError that
+    says it.
     """
     error = core.error
     if error is not None and error.condition == ErrorCondition.UNAUTHORIZED_ACCESS \
@@ -599,7 +614,10 @@ def closed_error(core: Connection, *, closed_by_user: bool, transport_error: str
             text += f" ({transport_error})"
     else:
         text = "connection closed by the peer"
-    return ConnectionClosedError(text, error)
+    closed = ConnectionClosedError(text, error)
+    if cause is not None:
+        closed.__cause__ = cause
+    return closed
 
 
 #: The receiver a message came from (an adapter's ``Receiver``).

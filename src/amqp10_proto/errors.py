@@ -14,6 +14,8 @@ from ._errors import (
     MessageRejected,
     MessageReleased,
     ProtocolError,
+    ProxyAuthenticationError,
+    ProxyError,
     RemoteProtocolError,
     SessionEndedError,
     SettlementLost,
@@ -21,6 +23,8 @@ from ._errors import (
     TransactionRolledBack,
     TransactionsNotSupported,
     TransactionTimeout,
+    WebSocketError,
+    WebSocketHandshakeError,
 )
 from ._requests import (
     RequestBadRequest,
@@ -52,6 +56,8 @@ __all__ = [
     "MessageRejected",
     "MessageReleased",
     "ProtocolError",
+    "ProxyAuthenticationError",
+    "ProxyError",
     "RemoteProtocolError",
     "SaslError",
     "SessionEndedError",
@@ -60,4 +66,6 @@ __all__ = [
     "TransactionRolledBack",
     "TransactionTimeout",
     "TransactionsNotSupported",
+    "WebSocketError",
+    "WebSocketHandshakeError",
 ]
