@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 import amqp10_sync as amqp
 from amqp10_proto import (
@@ -33,6 +33,7 @@ from amqp10_proto import (
     selector_filter,
     session_filter,
 )
+from amqp10_proto.client import ProxyOption
 
 #: Azure's AMQP-over-WebSocket endpoint: this path, on port 443.
 WEBSOCKET_PATH = "/$servicebus/websocket"
@@ -60,7 +61,7 @@ def endpoint_url(cs: ConnectionString, *, websocket: bool = False) -> str:
 
 
 def connect(connection_string: str, *, websocket: bool = False,
-            http_proxy: str | Literal[False] | None = None,
+            http_proxy: ProxyOption = None,
             **options: Any) -> tuple[amqp.Connection, ConnectionString]:
     """Open the namespace a connection string names: SASL ANONYMOUS, then tokens on $cbs.
 
@@ -182,7 +183,7 @@ def peek(session: amqp.Session, queue: str, count: int = 10,
 
 
 def main(connection_string: str, *, websocket: bool = False,
-         http_proxy: str | Literal[False] | None = None) -> None:
+         http_proxy: ProxyOption = None) -> None:
     """Connect, authorize, send, peek; over WebSocket and a proxy if asked."""
     conn, cs = connect(connection_string, websocket=websocket, http_proxy=http_proxy,
                        timeout=30)

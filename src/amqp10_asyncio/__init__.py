@@ -23,10 +23,10 @@ sender.send_many(messages)``, or ``h = await sender.send_nowait(msg)`` for many
 messages (it waits for no credit), then ``await sender.wait_all(handles)``. Cancelling a task never corrupts the
 connection: a cancelled send either did not go out or is tracked by the core to
 its settlement. Errors are those of ``amqp10_proto.errors`` (ConnectionClosedError,
-SessionEndedError, LinkDetachedError, MessageRejected ...) and the standard
-TimeoutError. A lost transport is replaced (``reconnect=`` on ``open_connection``:
-True, False or a ``Reconnect(...)`` policy; a list of URLs fails over): sessions and
-links carry on. Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
+SessionEndedError, LinkDetachedError, MessageRejected ...; of the transports ProxyError
+and WebSocketHandshakeError) and the standard TimeoutError. A lost transport is
+replaced (``reconnect=`` on ``open_connection``: True, False or a ``Reconnect(...)``
+policy; a list of URLs fails over): sessions and links carry on. Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 
 from amqp10_proto.client import Reconnect, ReconnectInfo

@@ -27,20 +27,23 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import amqp10_proto as proto
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto._checks import check_symbols
-from amqp10_proto._proxy import ProxyOption, proxy_for
+from amqp10_proto._proxy import proxy_for
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
     FirstConnect,
+    ProxyOption,
     Reconnect,
     Recovering,
     SaslOption,
     check_connect_timeouts,
+    check_symbols,
     closed_error,
+    connect_failure,
     connect_sasl,
     dispatch_events,
     receive_bytes,
@@ -124,7 +127,8 @@ class Connection(Recovering, ConnectionInfo):
     def __init__(self, core: CoreConnection, *, timeout: float, label: str,
                  dialer: Dialer | None = None, policy: Reconnect | None = None,
                  urls: Sequence[ParsedURL] = (), current: int = 0,
-                 connect_timeout: float = 10.0, connected: ParsedURL | None = None) -> None:
+                 connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+                 connected: ParsedURL | None = None) -> None:
         self._core = core
         self._timeout = timeout
         self.label = label
@@ -137,6 +141,7 @@ class Connection(Recovering, ConnectionInfo):
         self._paused = False  # the transport's buffer is above its high-water mark
         self._dead = False  # the transport is gone (or given up on)
         self._transport_error: str | None = None
+        self._transport_cause: BaseException | None = None  # what broke it, when typed
         self._closed_by_user = False
         self._seen_end: CoreConnection | None = None  # the last core whose end was decided
         self._task: asyncio.Task[None] | None = None  # the reconnect loop, while it runs
@@ -169,8 +174,9 @@ class Connection(Recovering, ConnectionInfo):
         await self._wait_until(lambda: self.closed, None)
 
     # -- sessions and closing ---------------------------------------------------------------
-    def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
-                     handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,
+    def open_session(self, *, incoming_window: int = proto.DEFAULT_INCOMING_WINDOW,
+                     outgoing_window: int = proto.DEFAULT_OUTGOING_WINDOW,
+                     handle_max: int = proto.DEFAULT_HANDLE_MAX, properties: dict[str, Any] | None = None,
                      offered_capabilities: list[str] | None = None,
                      desired_capabilities: list[str] | None = None,
                      timeout: float | None = None) -> Opening[Session]:
@@ -324,7 +330,8 @@ class Connection(Recovering, ConnectionInfo):
         if self._given_up is not None:
             return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
-                            transport_error=self._transport_error)
+                            transport_error=self._transport_error,
+                            cause=self._transport_cause)  # e.g. the WebSocketError
 
     def _check(self) -> None:
         if self.closed:
@@ -474,6 +481,8 @@ class Connection(Recovering, ConnectionInfo):
 
     def _on_lost(self, exc: Exception | None) -> None:
         if not self._dead:
+            if isinstance(exc, amqp_errors.WebSocketError):  # (WebSocketStream's layer.error)
+                self._transport_cause = exc
             reason = f"connection lost: {exc}" if exc else "the peer closed the connection"
             self._lose(reason, quiet=False)
         self._cancel_timer()
@@ -594,7 +603,7 @@ class Connection(Recovering, ConnectionInfo):
         self._transport = None
         self._dead = False
         self._paused = False
-        self._transport_error = None
+        self._transport_error = self._transport_cause = None
         self.label = label
         if self._trace_in is not None:  # a new byte stream: its frames start afresh
             self._trace_in = FrameTracer(label, "<-")
@@ -635,12 +644,12 @@ def open_connection(
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
     hostname: str | None = None,
-    connect_timeout: float = 10.0,
-    timeout: float = 30.0,
-    idle_timeout: float | None = 60.0,
+    connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+    timeout: float = proto.DEFAULT_TIMEOUT,
+    idle_timeout: float | None = proto.DEFAULT_IDLE_TIMEOUT,
     container_id: str | None = None,
-    max_frame_size: int = 65536,
-    channel_max: int = 65535,
+    max_frame_size: int = proto.DEFAULT_MAX_FRAME_SIZE,
+    channel_max: int = proto.DEFAULT_CHANNEL_MAX,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
     reconnect: bool | Reconnect = True,
@@ -710,7 +719,7 @@ def open_connection(
                     amqp_errors.RemoteProtocolError) as exc:  # TimeoutError, WebSocket too
                 # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
                 # redirect is often the answer.
-                tries.failed(dialer.failure(exc, parsed, conn._core), index, parsed)
+                tries.failed(connect_failure(exc, parsed, conn._core), index, parsed)
         assert tries.error is not None
         raise tries.error
 
@@ -724,12 +733,12 @@ def connect(
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
     hostname: str | None = None,
-    connect_timeout: float = 10.0,
-    timeout: float = 30.0,
-    idle_timeout: float | None = 60.0,
+    connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+    timeout: float = proto.DEFAULT_TIMEOUT,
+    idle_timeout: float | None = proto.DEFAULT_IDLE_TIMEOUT,
     container_id: str | None = None,
-    max_frame_size: int = 65536,
-    channel_max: int = 65535,
+    max_frame_size: int = proto.DEFAULT_MAX_FRAME_SIZE,
+    channel_max: int = proto.DEFAULT_CHANNEL_MAX,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
     offered_capabilities: list[str] | None = None,

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
-from amqp10_proto._proxy import ProxyError, ProxyHandshake, ProxyOption, ProxyURL, proxy_for
-from amqp10_proto.client import SaslOption, connect_failure, url_mechanisms
-from amqp10_proto.errors import RemoteProtocolError
+from amqp10_proto._proxy import ProxyHandshake, ProxyURL, proxy_for, proxy_unreachable
+from amqp10_proto.client import ProxyOption, SaslOption, url_mechanisms
+from amqp10_proto.errors import ProxyError, RemoteProtocolError
 
 if TYPE_CHECKING:
     from amqp10_ws import WebSocketLayer
@@ -67,7 +67,6 @@ class Dialer:
         self._container_id = container_id
         self._http_proxy = http_proxy
         self._options = options
-        self._proxy_unreachable: BaseException | None = None
 
     def core(self, url: ParsedURL) -> CoreConnection:
         core = CoreConnection(container_id=self._container_id,
@@ -75,13 +74,6 @@ class Dialer:
                               sasl=url_mechanisms(url, self._sasl), **self._options)
         self._container_id = core.container_id
         return core
-
-    def failure(self, exc: BaseException, url: ParsedURL, core: CoreConnection) -> BaseException:
-        """What a first connect raises for ``exc``: an unreachable proxy as it was said
-        (naming the proxy), anything else with ``connect_failure``'s hints."""
-        if exc is self._proxy_unreachable:
-            return exc
-        return connect_failure(exc, url, core)
 
     async def connect(self, url: ParsedURL, protocol: asyncio.Protocol, limit: float) -> None:
         """Open a transport to ``url`` for ``protocol`` within ``limit`` seconds (all of it:
@@ -143,10 +135,10 @@ class Dialer:
         loop = asyncio.get_running_loop()
         try:
             transport = (await loop.create_connection(lambda: reader, proxy.host, proxy.port))[0]
-        except OSError as exc:
-            failure = _about_proxy(exc, proxy, url)
-            self._proxy_unreachable = failure
-            raise failure from exc
+        except OSError as exc:  # said of the proxy: a ConnectionRefusedError is the broker's
+            # (asyncio's text is "Connect call failed": the errno's own words say why.)
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise proxy_unreachable(proxy, why) from exc
         try:
             handshake = ProxyHandshake(proxy, url.host, url.port)
             transport.write(handshake.data_to_send())
@@ -157,15 +149,6 @@ class Dialer:
             raise
         reader.unread(handshake.trailing)
         return transport
-
-
-def _about_proxy(exc: OSError, proxy: ProxyURL, url: ParsedURL) -> OSError:
-    """``exc`` (refused, unreachable, unknown host) said of the proxy, the same type."""
-    why = f"cannot reach the HTTP proxy {proxy.where} (for {url.where}): {exc.strerror or exc}"
-    try:
-        return type(exc)(exc.errno, why) if exc.errno is not None else type(exc)(why)
-    except Exception:  # an OSError subclass built otherwise
-        return OSError(exc.errno, why)
 
 
 class _Reader(asyncio.Protocol):

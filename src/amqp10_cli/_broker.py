@@ -365,7 +365,9 @@ class WsServerConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self._feed(b"")
-        return True  # closed by _feed, after our last frames
+        # Kept open (plain TCP) for _feed to close after our last frames; asyncio's TLS
+        # transport closes itself after the peer's close_notify, and warns if asked not to.
+        return self._real is not None and self._real.get_extra_info("ssl_object") is None
 
     def _feed(self, data: bytes) -> None:
         from amqp10_ws import WebSocketError

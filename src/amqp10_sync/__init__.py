@@ -17,7 +17,8 @@ core's deadline; every blocking call takes a timeout (the connection's
                 receiver.accept(msg)
 
 Errors are those of ``amqp10_proto.errors`` (ConnectionClosedError, SessionEndedError,
-LinkDetachedError, MessageRejected ...) and the standard TimeoutError. Set
+LinkDetachedError, MessageRejected ...; of the transports ProxyError and
+WebSocketHandshakeError) and the standard TimeoutError. Set
 ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 

@@ -25,19 +25,20 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import amqp10_proto as proto
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto._checks import check_symbols
-from amqp10_proto._proxy import ProxyOption
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
     FirstConnect,
+    ProxyOption,
     Reconnect,
     Recovering,
     SaslOption,
     check_connect_timeouts,
+    check_symbols,
     closed_error,
     connect_failure,
     connect_sasl,
@@ -79,8 +80,8 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                  label: str, dial: Callable[[ParsedURL], tuple[Link, CoreConnection]]
                  | None = None, policy: Reconnect | None = None,
                  urls: Sequence[ParsedURL] = (), current: int = 0,
-                 connect_timeout: float = 10.0, connected: ParsedURL | None = None,
-                 ws: WebSocketLayer | None = None, early: bytes = b"") -> None:
+                 connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+                 connected: ParsedURL | None = None, ws: WebSocketLayer | None = None, early: bytes = b"") -> None:
         self._sock = sock
         self._ws = ws  # amqpws(s)://: the WebSocket layer between the socket and the core
         self._early_bytes = early
@@ -148,8 +149,9 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
             return self.closed
 
     # -- sessions and closing ---------------------------------------------------------------
-    def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
-                     handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,
+    def open_session(self, *, incoming_window: int = proto.DEFAULT_INCOMING_WINDOW,
+                     outgoing_window: int = proto.DEFAULT_OUTGOING_WINDOW,
+                     handle_max: int = proto.DEFAULT_HANDLE_MAX, properties: dict[str, Any] | None = None,
                      offered_capabilities: list[str] | None = None,
                      desired_capabilities: list[str] | None = None,
                      timeout: float | None = None) -> Session:
@@ -220,11 +222,9 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
     def _closed_error(self) -> amqp_errors.ConnectionClosedError:
         if self._given_up is not None:
             return self._given_up
-        error = closed_error(self._core, closed_by_user=self._closed_by_user,
-                             transport_error=self._transport_error)
-        if self._transport_cause is not None and error.__cause__ is None:
-            error.__cause__ = self._transport_cause  # e.g. the WebSocketError that broke it
-        return error
+        return closed_error(self._core, closed_by_user=self._closed_by_user,
+                            transport_error=self._transport_error,
+                            cause=self._transport_cause)  # e.g. the WebSocketError
 
     def _check(self) -> None:
         if self.closed:
@@ -560,12 +560,12 @@ def open_connection(
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
     hostname: str | None = None,
-    connect_timeout: float = 10.0,
-    timeout: float = 30.0,
-    idle_timeout: float | None = 60.0,
+    connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+    timeout: float = proto.DEFAULT_TIMEOUT,
+    idle_timeout: float | None = proto.DEFAULT_IDLE_TIMEOUT,
     container_id: str | None = None,
-    max_frame_size: int = 65536,
-    channel_max: int = 65535,
+    max_frame_size: int = proto.DEFAULT_MAX_FRAME_SIZE,
+    channel_max: int = proto.DEFAULT_CHANNEL_MAX,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
     reconnect: bool | Reconnect = True,
@@ -646,12 +646,9 @@ def open_connection(
             raise  # a refused login is refused everywhere: no other URL is tried
         except (OSError, amqp_errors.ConnectionClosedError,  # TimeoutError is an OSError
                 amqp_errors.RemoteProtocolError) as exc:  # a refused WebSocket upgrade
-            # Said with host:port and, for a TLS mismatch, what to change (not for a
-            # refusal by a proxy, said already, nor over WebSocket, where the hint would
-            # be wrong); 2.8.15: a redirect is often the answer.
-            as_is = parsed.ws or (dialer.proxy is not None
-                                  and isinstance(exc, ConnectionRefusedError))
-            tries.failed(exc if as_is else connect_failure(exc, parsed, core), index, parsed)
+            # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
+            # redirect is often the answer.
+            tries.failed(connect_failure(exc, parsed, core), index, parsed)
     assert tries.error is not None
     raise tries.error
 
@@ -670,12 +667,12 @@ def connect(
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
     hostname: str | None = None,
-    connect_timeout: float = 10.0,
-    timeout: float = 30.0,
-    idle_timeout: float | None = 60.0,
+    connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+    timeout: float = proto.DEFAULT_TIMEOUT,
+    idle_timeout: float | None = proto.DEFAULT_IDLE_TIMEOUT,
     container_id: str | None = None,
-    max_frame_size: int = 65536,
-    channel_max: int = 65535,
+    max_frame_size: int = proto.DEFAULT_MAX_FRAME_SIZE,
+    channel_max: int = proto.DEFAULT_CHANNEL_MAX,
     properties: dict[str, Any] | None = None,
     allow_plain_without_tls: bool = False,
     offered_capabilities: list[str] | None = None,

@@ -26,9 +26,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import ParsedURL
-from amqp10_proto._proxy import ProxyError, ProxyHandshake, ProxyOption, ProxyURL, proxy_for
-from amqp10_proto.client import receive_bytes
-from amqp10_proto.errors import RemoteProtocolError
+from amqp10_proto._proxy import ProxyHandshake, ProxyURL, proxy_for, proxy_unreachable
+from amqp10_proto.client import ProxyOption, receive_bytes
+from amqp10_proto.errors import (
+    ProxyError,
+    RemoteProtocolError,
+    WebSocketError,
+    WebSocketHandshakeError,
+)
 from amqp10_proto.trace import FrameTracer
 
 from ._waits import WRITTEN
@@ -303,9 +308,13 @@ def _tcp(parsed: ParsedURL, proxy: ProxyURL | None, limit: float) -> socket.sock
         return socket.create_connection((parsed.host, parsed.port), timeout=limit)
     try:
         return socket.create_connection((proxy.host, proxy.port), timeout=limit)
-    except OSError as exc:  # said of the proxy, not the broker
-        text = f"cannot reach the HTTP proxy {proxy.where}: {exc.strerror or exc}"
-        raise (type(exc)(text) if exc.errno is None else type(exc)(exc.errno, text)) from exc
+    except TimeoutError as exc:
+        if exc.errno is not None:  # the system's ETIMEDOUT: unreachable
+            raise proxy_unreachable(proxy, exc.strerror or str(exc)) from exc
+        raise TimeoutError(f"cannot reach the HTTP proxy {proxy.where} within the connect "
+                           "timeout") from exc
+    except OSError as exc:  # said of the proxy: a ConnectionRefusedError is the broker's
+        raise proxy_unreachable(proxy, exc.strerror or str(exc)) from exc
 
 
 def _tunnel(sock: socket.socket, proxy: ProxyURL, parsed: ParsedURL, end: float) -> bytes:
@@ -326,7 +335,7 @@ def _tunnel(sock: socket.socket, proxy: ProxyURL, parsed: ParsedURL, end: float)
 def _upgrade(sock: Any, parsed: ParsedURL, early: bytes, end: float) -> WebSocketLayer:
     """The WebSocket upgrade (RFC 6455 4.1): Host ``parsed.ws_host``, the URL's path, the
     subprotocols ``amqp`` then ``AMQPWSB10``; WebSocketHandshakeError if refused."""
-    from amqp10_ws import WebSocketError, WebSocketHandshakeError, client_for_url
+    from amqp10_ws import client_for_url
 
     ws = client_for_url(parsed)
     try:

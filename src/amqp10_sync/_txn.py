@@ -1,7 +1,8 @@
 """The blocking adapter's transactions: ``with session.transaction() as txn:`` (part 4).
 
-What to wait for and what it means is ``amqp10_proto._clienttxn``'s; here is only the
-waiting, under the connection's lock, each wait within the transaction's timeout.
+What to wait for and what it means is ``amqp10_proto.client.ClientTransaction``'s; here
+is only the waiting, under the connection's lock, each wait within the transaction's
+timeout.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from amqp10_proto._clienttxn import ClientTransaction
+from amqp10_proto.client import ClientTransaction
 
 if TYPE_CHECKING:
     from ._connection import Connection

@@ -21,7 +21,8 @@ Every call that waits takes a ``timeout`` (the connection's ``timeout=`` by
 default) and also respects enclosing cancel scopes; cancelling never corrupts
 the connection (a cancelled send either did not go out, or is tracked to its
 settlement). Errors are those of ``amqp10_proto.errors`` (ConnectionClosedError,
-SessionEndedError, LinkDetachedError, MessageRejected ...) and the standard TimeoutError.
+SessionEndedError, LinkDetachedError, MessageRejected ...; of the transports ProxyError
+and WebSocketHandshakeError) and the standard TimeoutError.
 Set ``AMQP10_TRACE=1`` to log every frame (logger ``amqp10.trace``).
 """
 

@@ -35,19 +35,20 @@ from typing import Any, cast
 
 import trio
 
+import amqp10_proto as proto
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import Delivery, DeliveryUpdated, Error, Event, ParsedURL
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto._checks import check_symbols
-from amqp10_proto._proxy import ProxyOption
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
     FirstConnect,
+    ProxyOption,
     Reconnect,
     Recovering,
     SaslOption,
     check_connect_timeouts,
+    check_symbols,
     closed_error,
     connect_failure,
     connect_sasl,
@@ -64,7 +65,7 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 from ._link import Sender
 from ._session import Opening, Session
 from ._tls import TlsStream
-from ._transport import DIAL_ERRORS, check_transport, dialer, reason
+from ._transport import DIAL_ERRORS, check_transport, dialer, reason, websocket_cause
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
@@ -167,6 +168,7 @@ class Connection(Recovering, ConnectionInfo):
         self._dead = False  # the stream is gone (or given up on)
         self._drops = 0  # transports given up for a new one (see _writer)
         self._transport_error: str | None = None
+        self._transport_cause: BaseException | None = None  # what broke it, when typed
         self._closed_by_user = False
         self._entered = False
         self._seen_end: CoreConnection | None = None  # the last core whose end was handled
@@ -298,15 +300,17 @@ class Connection(Recovering, ConnectionInfo):
         self._stream = stream
         self._core = core
         self._dead = False
-        self._transport_error = None
+        self._transport_error = self._transport_cause = None
         self._out.clear()
         self._sent_total = self._queued_total
         self.label = f"{url.host}:{url.port}"
         self._new_tracers()
 
     # -- sessions and closing ---------------------------------------------------------------
-    def open_session(self, *, incoming_window: int = 5000, outgoing_window: int = (1 << 31) - 1,
-                     handle_max: int = 0xFFFFFFFF, properties: dict[str, Any] | None = None,
+    def open_session(self, *, incoming_window: int = proto.DEFAULT_INCOMING_WINDOW,
+                     outgoing_window: int = proto.DEFAULT_OUTGOING_WINDOW,
+                     handle_max: int = proto.DEFAULT_HANDLE_MAX,
+                     properties: dict[str, Any] | None = None,
                      offered_capabilities: list[str] | None = None,
                      desired_capabilities: list[str] | None = None,
                      timeout: float | None = None) -> Opening[Session]:
@@ -456,7 +460,8 @@ class Connection(Recovering, ConnectionInfo):
         if self._given_up is not None:
             return self._given_up
         return closed_error(self._core, closed_by_user=self._closed_by_user,
-                            transport_error=self._transport_error, shut_down=_SHUT_DOWN)
+                            transport_error=self._transport_error, shut_down=_SHUT_DOWN,
+                            cause=self._transport_cause)  # e.g. the WebSocketError
 
     def _check(self) -> None:
         if self.closed:
@@ -534,12 +539,14 @@ class Connection(Recovering, ConnectionInfo):
     def _unwritten(self) -> int:
         return self._queued_total - self._sent_total
 
-    def _lost(self, reason: str) -> None:
+    def _lost(self, reason: str, cause: BaseException | None = None) -> None:
         """The stream is gone or given up on: end the core; fail every wait, or
-        (reconnecting) have them wait for the next transport."""
+        (reconnecting) have them wait for the next transport. ``cause``: the typed error
+        that broke it (a WebSocketError), the ConnectionClosedError's ``__cause__``."""
         if not self._dead:
             self._dead = True
             self._transport_error = reason
+            self._transport_cause = cause
             if not self._core.ended:
                 if self._schedule is None or self._closed_by_user or not self._armed:
                     log.warning("%s: connection lost: %s", self.label, reason)
@@ -568,7 +575,7 @@ class Connection(Recovering, ConnectionInfo):
                     self._lost("the peer closed the stream")
                     return
         except _TRANSPORT_ERRORS as exc:
-            self._lost(f"read failed: {reason(exc)}")
+            self._lost(f"read failed: {reason(exc)}", websocket_cause(exc))
         except trio.Cancelled:
             raise
         except Exception as exc:
@@ -600,7 +607,7 @@ class Connection(Recovering, ConnectionInfo):
                         sender._pump()  # room to write again: what waits for it goes out
                     self._after()
         except _TRANSPORT_ERRORS as exc:
-            self._lost(f"write failed: {reason(exc)}")
+            self._lost(f"write failed: {reason(exc)}", websocket_cause(exc))
         except trio.Cancelled:
             raise
         except Exception as exc:
@@ -706,12 +713,12 @@ def open_connection(
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
     hostname: str | None = None,
-    connect_timeout: float = 10.0,
-    timeout: float = 30.0,
-    idle_timeout: float | None = 60.0,
+    connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+    timeout: float = proto.DEFAULT_TIMEOUT,
+    idle_timeout: float | None = proto.DEFAULT_IDLE_TIMEOUT,
     container_id: str | None = None,
-    max_frame_size: int = 65536,
-    channel_max: int = 65535,
+    max_frame_size: int = proto.DEFAULT_MAX_FRAME_SIZE,
+    channel_max: int = proto.DEFAULT_CHANNEL_MAX,
     properties: dict[str, Any] | None = None,
     offered_capabilities: list[str] | None = None,
     desired_capabilities: list[str] | None = None,
@@ -780,12 +787,12 @@ def connect(
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
     hostname: str | None = None,
-    connect_timeout: float = 10.0,
-    timeout: float = 30.0,
-    idle_timeout: float | None = 60.0,
+    connect_timeout: float = proto.DEFAULT_CONNECT_TIMEOUT,
+    timeout: float = proto.DEFAULT_TIMEOUT,
+    idle_timeout: float | None = proto.DEFAULT_IDLE_TIMEOUT,
     container_id: str | None = None,
-    max_frame_size: int = 65536,
-    channel_max: int = 65535,
+    max_frame_size: int = proto.DEFAULT_MAX_FRAME_SIZE,
+    channel_max: int = proto.DEFAULT_CHANNEL_MAX,
     properties: dict[str, Any] | None = None,
     offered_capabilities: list[str] | None = None,
     desired_capabilities: list[str] | None = None,

@@ -26,15 +26,17 @@ from typing import TYPE_CHECKING
 import trio
 
 from amqp10_proto import ParsedURL
-from amqp10_proto._proxy import ProxyError, ProxyHandshake, ProxyOption, ProxyURL, proxy_for
-from amqp10_proto.errors import RemoteProtocolError
+from amqp10_proto._proxy import ProxyHandshake, ProxyURL, proxy_for, proxy_unreachable
+from amqp10_proto.client import ProxyOption
+from amqp10_proto.errors import ProxyError, RemoteProtocolError, WebSocketError
 
 from ._tls import CHUNK, SharedSendStream, TlsStream
 
 if TYPE_CHECKING:
     from amqp10_ws import WebSocketLayer
 
-__all__ = ["DIAL_ERRORS", "WebSocketStream", "check_transport", "dialer", "reason"]
+__all__ = ["DIAL_ERRORS", "WebSocketStream", "check_transport", "dialer", "reason",
+           "websocket_cause"]
 
 #: What a failed dial raises: refused, unreachable, TLS or the proxy refused, timed out,
 #: or the WebSocket upgrade refused (amqp10_ws's errors are RemoteProtocolErrors).
@@ -54,6 +56,13 @@ def reason(exc: BaseException) -> str:
     elif isinstance(exc, trio.BrokenResourceError) and cause is not None:
         exc = cause
     return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
+
+
+def websocket_cause(exc: BaseException) -> WebSocketError | None:
+    """The WebSocketError behind a broken stream (:class:`WebSocketStream` raises
+    BrokenResourceError from it), to be the connection error's ``__cause__``."""
+    cause = exc.__cause__
+    return cause if isinstance(cause, WebSocketError) else None
 
 
 def check_transport(urls: list[ParsedURL], http_proxy: ProxyOption) -> None:
@@ -115,8 +124,7 @@ async def _tunnel(proxy: ProxyURL, parsed: ParsedURL) -> trio.abc.Stream:
         tcp = await trio.open_tcp_stream(proxy.host, proxy.port)
     except OSError as exc:
         # Not a ConnectionRefusedError: that would be reported as the broker's refusal.
-        raise ProxyError(f"cannot reach the HTTP proxy {proxy.where}: {reason(exc)}",
-                         proxy=proxy.where) from exc
+        raise proxy_unreachable(proxy, reason(exc)) from exc
     try:
         handshake = ProxyHandshake(proxy, parsed.host, parsed.port)
         await tcp.send_all(handshake.data_to_send())

@@ -1,6 +1,6 @@
 """The trio adapter's transactions: ``async with session.transaction() as txn:`` (part 4).
 
-The calls are ``amqp10_proto._clienttxn.AsyncClientTransaction``'s, written once for
+The calls are ``amqp10_proto.client.AsyncClientTransaction``'s, written once for
 both async adapters; trio adds its checkpoint (a cancelled caller gets out first).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import trio
 
-from amqp10_proto._clienttxn import AsyncClientTransaction
+from amqp10_proto.client import AsyncClientTransaction
 
 __all__ = ["Transaction"]
 

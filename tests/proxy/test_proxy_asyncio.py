@@ -6,7 +6,6 @@ NO_PROXY from the environment, reconnect through the proxy, and its refusals typ
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import time
 
@@ -15,37 +14,20 @@ import pytest
 import amqp10_asyncio as amqp
 from amqp10_cli import RunningBroker
 from amqp10_proto import Message
-from amqp10_proto._proxy import ProxyAuthenticationError, ProxyError
+from amqp10_proto.errors import ProxyAuthenticationError, ProxyError
 from tests.asyncio_.helpers import no_other_tasks, run
 from tests.certs import Pki
 from tests.faultproxy import FaultProxy
-from tests.proxy.tinyproxy import PASSWORD, USER, Proxy
-from tests.ws.test_ws_asyncio import broker, layer_of, pki, round_trip, tls_broker
+from tests.proxy.tinyproxy import PASSWORD, USER, Proxy, closed_port
+from tests.ws.test_ws_asyncio import broker, layer_of, round_trip
 
-__all__ = ["broker", "pki", "tls_broker"]  # the WebSocket tests' brokers, shared
-
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy from the machine's environment unless a test sets one."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
+__all__ = ["broker"]  # the WebSocket tests' broker, shared
 
 def peer_port(conn: amqp.Connection) -> int:
     """The port of the socket's other end: the proxy's when tunnelled, else the broker's."""
     assert conn._transport is not None
     peer = conn._transport.get_extra_info("peername")
     return int(peer[1])
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:  # bound, never listening: refused
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_amqp_through_an_explicit_proxy(broker: RunningBroker, open_proxy: Proxy) -> None:
@@ -180,14 +162,15 @@ def test_reconnect_goes_through_the_proxy_again(broker: RunningBroker, open_prox
         run(main(), timeout=90)
 
 
-def test_an_unreachable_proxy_is_an_oserror_naming_the_proxy(broker: RunningBroker) -> None:
+def test_an_unreachable_proxy_is_a_proxy_error_naming_the_proxy(broker: RunningBroker) -> None:
     port = closed_port()
 
     async def main() -> None:
-        with pytest.raises(ConnectionRefusedError,
-                           match=rf"cannot reach the HTTP proxy 127\.0\.0\.1:{port}"):
+        with pytest.raises(ProxyError,
+                           match=rf"cannot reach the HTTP proxy 127\.0\.0\.1:{port}") as info:
             await amqp.open_connection(broker.url, sasl=None,
                                        http_proxy=f"http://127.0.0.1:{port}")
+        assert info.value.status is None
 
     run(main(), timeout=30)
 

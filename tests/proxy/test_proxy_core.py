@@ -12,14 +12,13 @@ import pytest
 from amqp10_proto import parse_url
 from amqp10_proto._proxy import (
     MAX_PROXY_RESPONSE,
-    ProxyAuthenticationError,
-    ProxyError,
     ProxyHandshake,
     ProxyURL,
     bypass_proxy,
     parse_proxy_url,
     proxy_for,
 )
+from amqp10_proto.errors import ProxyAuthenticationError, ProxyError
 from tests.proxy.tinyproxy import PASSWORD, USER, Proxy
 
 PROXY = ProxyURL("proxy.example", 3128)

@@ -5,7 +5,6 @@ typed; reconnecting through the proxy after the connection is cut."""
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 import uuid
@@ -16,50 +15,12 @@ import pytest
 import amqp10_sync as amqp
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message
-from amqp10_proto._proxy import ProxyAuthenticationError, ProxyError
+from amqp10_proto.errors import ProxyAuthenticationError, ProxyError
 from tests.certs import Pki
 from tests.faultproxy import FaultProxy
-from tests.proxy.tinyproxy import AUTH, OPEN, PASSWORD, USER, Proxy, start_proxy
-from tests.ws import test_ws_sync as ws_tests
-
-# The CA, and the broker serving amqps:// and amqpwss:// with its certificate, are the
-# WebSocket tests' fixtures.
-pki = ws_tests.pki
-tls_broker = ws_tests.tls_broker
+from tests.proxy.tinyproxy import AUTH, PASSWORD, USER, Proxy, closed_port
 
 FAST = amqp.Reconnect(initial_delay=0.05, max_delay=0.2, max_duration=20)
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY")
-
-
-def running(proxy: Proxy) -> Proxy:
-    """``start_proxy``, or the same tinyproxy another test session on this machine started
-    (the ports are fixed; the configuration is the same)."""
-    try:
-        return start_proxy(proxy)
-    except RuntimeError as exc:
-        if "already in use" in str(exc):
-            return proxy
-        raise
-
-
-@pytest.fixture(scope="module")
-def open_proxy() -> Proxy:
-    return running(OPEN)
-
-
-@pytest.fixture(scope="module")
-def auth_proxy() -> Proxy:
-    return running(AUTH)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test sets the proxy variables it wants; none leak in from the machine."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 @pytest.fixture(scope="module")
 def broker() -> Iterator[RunningBroker]:
     with start_broker(ws_port=0, users={"guest": "guest"}) as running_broker:
@@ -82,12 +43,6 @@ def peer_port(conn: amqp.Connection) -> int:
     """The port the connection's socket is connected to: the proxy's, or the broker's."""
     port: int = conn._sock.getpeername()[1]
     return port
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- an explicit proxy ---------------------------------------------------------------------
@@ -142,10 +97,11 @@ def test_a_refused_connect_is_typed_with_the_status(open_proxy: Proxy) -> None:
     assert time.monotonic() - start_at < 5
 
 
-def test_an_unreachable_proxy_is_an_oserror_naming_it(broker: RunningBroker) -> None:
+def test_an_unreachable_proxy_is_a_proxy_error_naming_it(broker: RunningBroker) -> None:
     port = closed_port()
-    with pytest.raises(ConnectionRefusedError, match=f"HTTP proxy 127.0.0.1:{port}"):
+    with pytest.raises(ProxyError, match=f"HTTP proxy 127.0.0.1:{port}") as info:
         amqp.open_connection(broker.url, http_proxy=f"http://127.0.0.1:{port}")
+    assert info.value.status is None
     with pytest.raises(ValueError, match="only http://"):
         amqp.open_connection(broker.url, http_proxy="https://127.0.0.1:1")
 
@@ -179,7 +135,7 @@ def test_the_environment_is_read_at_each_dial_and_each_scheme_takes_its_variable
         assert peer_port(conn) == broker.port
     # amqpws:// takes HTTP_PROXY: here a dead one, named in the error.
     ws = f"amqpws://guest:guest@127.0.0.1:{broker.ws_port}/"
-    with pytest.raises(ConnectionRefusedError, match="HTTP proxy"):
+    with pytest.raises(ProxyError, match="HTTP proxy"):
         amqp.open_connection(ws, connect_timeout=5)
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     with amqp.open_connection(ws) as conn:

@@ -7,7 +7,6 @@ refusals typed with their status; an unreachable proxy named; reconnecting throu
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -18,67 +17,19 @@ import trio
 import amqp10_trio as amqp
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message
-from amqp10_proto._proxy import ProxyAuthenticationError, ProxyError
-from tests.certs import Pki, make_pki
+from amqp10_proto.errors import ProxyAuthenticationError, ProxyError
+from tests.certs import Pki
 from tests.faultproxy import FaultProxy
-from tests.proxy.tinyproxy import AUTH, OPEN, PASSWORD, USER, Proxy, start_proxy
+from tests.proxy.tinyproxy import PASSWORD, USER, Proxy, closed_port
 from tests.resilience.test_reconnect_sync import FAST
 
 GUARD = 60  # a hang guard for each story
-
-
-def _tinyproxy(proxy: Proxy) -> Proxy:
-    """Start ``proxy``; when another test session on this machine runs the same one on its
-    fixed port, use that (the same configuration, tests/proxy/tinyproxy.py)."""
-    try:
-        return start_proxy(proxy)
-    except RuntimeError as exc:
-        if "already in use" not in str(exc):
-            raise
-        return proxy
-
-
-@pytest.fixture(scope="session")
-def open_proxy() -> Proxy:
-    return _tinyproxy(OPEN)
-
-
-@pytest.fixture(scope="session")
-def auth_proxy() -> Proxy:
-    return _tinyproxy(AUTH)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[RunningBroker]:
     with start_broker(ws_port=0, allow_anonymous=True) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def tls_broker(pki: Pki) -> Iterator[RunningBroker]:
-    with start_broker(ws_port=0, allow_anonymous=True,
-                      ssl_context=pki.server_context(require_client_cert=False)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("https_proxy", "http_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def url_of(running: RunningBroker, scheme: str) -> str:

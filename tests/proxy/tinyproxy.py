@@ -98,6 +98,14 @@ def start_proxy(proxy: Proxy, timeout: float = 10.0) -> Proxy:
     raise RuntimeError(f"tinyproxy on port {proxy.port} did not listen within {timeout} s")
 
 
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound a moment, never listening: refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 def stop_proxies() -> None:
     """Stop every tinyproxy this process started."""
     for process in _running.values():

@@ -14,11 +14,15 @@ import pytest
 
 import amqp10_sync
 from amqp10_cli import RunningBroker, start_broker
-from amqp10_proto import BATCH_MESSAGE_FORMAT, Error, ErrorCondition, Message, decode_batch
-from amqp10_proto._proxy import ProxyAuthenticationError
-from amqp10_proto._requests import RequestUnauthorized
-from amqp10_proto._sas import generate_sas_token
-from amqp10_proto.errors import LinkDetachedError
+from amqp10_proto import (
+    BATCH_MESSAGE_FORMAT,
+    Error,
+    ErrorCondition,
+    Message,
+    decode_batch,
+    generate_sas_token,
+)
+from amqp10_proto.errors import LinkDetachedError, ProxyAuthenticationError, RequestUnauthorized
 from tests.faultproxy import FaultProxy
 from tests.proxy.tinyproxy import AUTH, Proxy, start_proxy, stop_proxies
 

@@ -27,7 +27,7 @@ from amqp10_proto import Message
 from amqp10_proto.errors import ConnectionClosedError
 from amqp10_ws import WebSocketHandshakeError, WebSocketLayer
 from tests.asyncio_.helpers import no_other_tasks, run
-from tests.certs import Pki, make_pki
+from tests.certs import Pki
 from tests.faultproxy import FaultProxy
 from tests.interop.peers import Peer, start
 from tests.resilience.async_cases import CASES as RESILIENCE
@@ -42,19 +42,6 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 4.2.2
 @pytest.fixture(scope="module")
 def broker() -> Iterator[RunningBroker]:
     with start_broker(ws_port=0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def tls_broker(pki: Pki) -> Iterator[RunningBroker]:
-    """The embedded broker serving amqps:// and amqpwss:// with the test CA's certificate."""
-    with start_broker(ws_port=0, ssl_context=pki.server_context(require_client_cert=False)) \
-            as running:
         yield running
 
 
@@ -489,7 +476,7 @@ class WsFaultProxy(FaultProxy):
 
     @property
     def url(self) -> str:
-        return f"amqpws://127.0.0.1:{self.port}"  # (as conn.url shows it: no path)
+        return f"amqpws://127.0.0.1:{self.port}/"  # (as conn.url shows it: with the path)
 
 
 @pytest.fixture

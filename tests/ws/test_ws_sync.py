@@ -21,7 +21,7 @@ from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message, Properties
 from amqp10_proto.errors import ConnectionClosedError
 from amqp10_ws import WebSocketError, WebSocketHandshakeError, WebSocketLayer
-from tests.certs import Pki, make_pki
+from tests.certs import Pki
 from tests.faultproxy import FaultProxy
 from tests.interop.peers import Peer, start
 
@@ -34,19 +34,6 @@ SERVICEBUS_PATH = "/$servicebus/websocket"
 @pytest.fixture(scope="module")
 def broker() -> Iterator[RunningBroker]:
     with start_broker(ws_port=0, users={"guest": "guest"}, handshake_timeout=2.0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("ws-pki"))
-
-
-@pytest.fixture(scope="module")
-def tls_broker(pki: Pki) -> Iterator[RunningBroker]:
-    """The embedded broker serving amqps:// and amqpwss:// with the test CA's certificate."""
-    with start_broker(ws_port=0, allow_anonymous=True,
-                      ssl_context=pki.server_context(require_client_cert=False)) as running:
         yield running
 
 

@@ -25,7 +25,7 @@ from amqp10_cli import RunningBroker, start_broker
 from amqp10_proto import Message
 from amqp10_proto.errors import ConnectionClosedError
 from amqp10_ws import WebSocketError, WebSocketHandshakeError, WebSocketLayer
-from tests.certs import Pki, make_pki
+from tests.certs import Pki
 from tests.faultproxy import FaultProxy
 from tests.interop.peers import Peer, start
 from tests.resilience.test_reconnect_sync import FAST
@@ -47,11 +47,6 @@ def run(main: Callable[..., Awaitable[object]], *args: object) -> None:
 def broker() -> Iterator[RunningBroker]:
     with start_broker(ws_port=0, allow_anonymous=True) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def ws_port(running: RunningBroker | Peer) -> int:
