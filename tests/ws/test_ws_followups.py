@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import inspect
 import logging
 import selectors
 import socket
@@ -24,10 +25,13 @@ from typing import Any
 import pytest
 import trio
 
+import amqp10_asyncio
 import amqp10_proto
+import amqp10_sync
+import amqp10_trio
 import amqp10_ws
 from amqp10_cli import RunningBroker, start_broker
-from amqp10_proto import errors, parse_url
+from amqp10_proto import client, errors, parse_url
 from amqp10_proto.client import ProxyOption, check_symbols, connect_failure
 from amqp10_proto.errors import ConnectionClosedError, WebSocketError, WebSocketHandshakeError
 from amqp10_ws import WebSocketLayer, client_for_url
@@ -56,7 +60,6 @@ def test_the_websocket_errors_are_amqp10_proto_errors_and_amqp10_ws_re_exports_t
     assert issubclass(WebSocketError, errors.RemoteProtocolError)
     exc = WebSocketHandshakeError("refused", status=404)
     assert (exc.status, exc.code, exc.condition) == (404, None, "amqp:connection:framing-error")
-    from amqp10_proto import client
     assert {"ProxyOption", "check_symbols"} <= set(client.__all__)
     assert client.ProxyOption is ProxyOption and client.check_symbols is check_symbols
 
@@ -101,9 +104,7 @@ def test_the_adapters_import_public_names_from_public_modules(adapter: str) -> N
 def test_the_connection_defaults_are_the_documented_constants_themselves(adapter: str) -> None:
     """Item 8: each default is the amqp10_proto constant object (not an equal literal:
     ints above 256 and floats are distinct objects unless they are the same constant)."""
-    import inspect
-    module = {"sync": "amqp10_sync", "asyncio": "amqp10_asyncio", "trio": "amqp10_trio"}[adapter]
-    package = __import__(module)
+    package: Any = {"sync": amqp10_sync, "asyncio": amqp10_asyncio, "trio": amqp10_trio}[adapter]
 
     def defaults(fn: Any) -> dict[str, Any]:
         return {n: p.default for n, p in inspect.signature(fn).parameters.items()}
