@@ -1,6 +1,7 @@
 """Protocol-core throughput: two engines back to back, no sockets.
 
 Usage: python bench/core.py [--count N] [--credit N] [--size BYTES] [--repeat R] [--profile]
+       python bench/core.py --bulk [--count N] [--credit N] [--size BYTES] [--repeat R] [--profile]
 
 The issue's scenario: a client sends ``--count`` messages (default 100 000) of
 ``--size`` bytes (default 1 KiB body, one data section) unsettled over one link;
@@ -22,6 +23,15 @@ rounds, and checks that every message arrived and was settled on both sides.
 ``--profile`` runs the same loop under cProfile and prints the top 25
 functions by own time (the throughput figures are then the profiler's, slower).
 Run it on an idle machine: cProfile's clock is the wall clock.
+
+``--bulk`` is issue 12's bulk send against the Qpid C broker, the sender's core
+alone (credit 5 unless ``--credit`` says otherwise): per round, the client core
+reads the bytes that broker sends after each batch (a flow granting the next
+``--credit``, then one ranged disposition settling the batch as accepted, exactly
+as traced from it, see ``qpid_reply``), drains its events, sends ``--credit``
+messages and takes its bytes: the work an adapter's pump asks of the core per
+credit round. The replies are made before the clock starts; the client's bytes
+go nowhere. It prints CPU µs per round and per message, and where the wall time goes.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import platform
 import pstats
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from amqp10_proto import (
@@ -101,6 +112,29 @@ def drain(conn: Connection) -> list[Event]:
     while (ev := conn.next_event()) is not None:
         events.append(ev)
     return events
+
+
+def take_outcomes(next_event: Callable[[], Event | None]) -> tuple[int, int]:
+    """Drain the client's events: (deliveries settled as accepted, credit grants).
+
+    Anything else is a failure of the run."""
+    accepted = grants = 0
+    while (ev := next_event()) is not None:
+        if type(ev) is DeliveryUpdated:
+            if ev.settled and type(ev.state) is Accepted:
+                accepted += 1
+        elif type(ev) is CreditGranted:
+            grants += 1
+        else:
+            raise AssertionError(f"unexpected client event {ev!r}")
+    return accepted, grants
+
+
+def check_done(count: int, sent: int, outcomes: int, sender: Sender) -> None:
+    """Every message went and came back settled; the sender holds none unsettled."""
+    assert sent == count, sent
+    assert outcomes == count, outcomes
+    assert not sender.unsettled, f"{len(sender.unsettled)} left unsettled on the sender"
 
 
 def setup(credit: int) -> Pair:
@@ -175,12 +209,7 @@ def run(pair: Pair, count: int, size: int) -> Result:
             c_recv(data)
         t7 = clock()
         # Client: take the outcomes.
-        while (ev := c_event()) is not None:
-            if type(ev) is DeliveryUpdated:
-                if ev.settled and type(ev.state) is Accepted:
-                    outcomes += 1
-            elif type(ev) is not CreditGranted:
-                raise AssertionError(f"unexpected client event {ev!r}")
+        outcomes += take_outcomes(c_event)[0]
         t8 = clock()
         for i, dt in enumerate((t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7)):
             phases[i] += dt
@@ -190,12 +219,89 @@ def run(pair: Pair, count: int, size: int) -> Result:
     wall = clock() - t0
     cpu = time.process_time() - cpu0
 
-    assert sent == count, sent
+    check_done(count, sent, outcomes, sender)
     assert received == count, received
-    assert outcomes == count, outcomes
-    assert not sender.unsettled, f"{len(sender.unsettled)} left unsettled on the sender"
     assert not receiver.unsettled, f"{len(receiver.unsettled)} left unsettled on the receiver"
     return Result(count, wall, cpu, rounds, bytes_c2s, bytes_s2c, received, outcomes, phases)
+
+
+def _uint(n: int) -> bytes:
+    """A uint as Proton C encodes it: the smallest form (uint0, smalluint, uint)."""
+    return b"\x43" if n == 0 else bytes((0x52, n)) if n < 256 else b"\x70" + n.to_bytes(4, "big")
+
+
+def _frame(body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + b"\x02\x00\x00\x00" + body
+
+
+def qpid_reply(first: int, n: int, credit: int) -> bytes:
+    """What the Qpid C broker sends a sender after ``n`` transfers from delivery-id ``first``.
+
+    Traced from it (one socket read each): a flow on channel 0 for handle 0 (list8 of nine
+    fields: next-incoming-id, incoming-window 2**31-1, next-outgoing-id 0, outgoing-window
+    2**31-1, handle, delivery-count, link-credit ``credit``, available null, drain false),
+    then a disposition (role receiver, first, last, settled, accepted). Valid for a sender
+    whose delivery-ids and transfer-ids started at 0 together, as here.
+    """
+    count = first + n
+    fields = (_uint(count) + b"\x70\x7f\xff\xff\xff\x43\x70\x7f\xff\xff\xff\x43"
+              + _uint(count) + _uint(credit) + b"\x40\x42")
+    flow = b"\x00\x53\x13\xc0" + bytes((len(fields) + 1, 9)) + fields
+    fields = b"\x41" + _uint(first) + _uint(count - 1) + b"\x41\x00\x53\x24\x45"
+    disposition = b"\x00\x53\x15\xc0" + bytes((len(fields) + 1, 5)) + fields
+    return _frame(flow) + _frame(disposition)
+
+
+BULK_PHASES = [
+    "receive_data(): flow, disposition",
+    "events (credit, outcomes)",
+    "Message() + sender.send()",
+    "data_to_send()",
+]
+
+
+def run_bulk(pair: Pair, count: int, size: int, credit: int) -> Result:
+    """The sender's core in the bulk send against the Qpid C broker: ``count`` messages,
+    ``credit`` granted per round (see ``qpid_reply``); the server core is set-up only."""
+    client, sender = pair.client, pair.sender
+    body = b"x" * size
+    rounds = -(-count // credit)
+    replies = [qpid_reply(r * credit, min(credit, count - r * credit), credit)
+               for r in range(rounds)]
+    sent = outcomes = granted = bytes_c2s = bytes_s2c = 0
+    c_send, c_recv, c_event = client.data_to_send, client.receive_data, client.next_event
+    send = sender.send
+    clock = time.perf_counter
+    phases = [0.0] * len(BULK_PHASES)
+
+    cpu0 = time.process_time()
+    t0 = clock()
+    for r in range(rounds + 1):
+        t1 = clock()
+        if r:
+            reply = replies[r - 1]
+            bytes_s2c += len(reply)
+            c_recv(reply)
+        t2 = clock()
+        accepted, grants = take_outcomes(c_event)
+        outcomes += accepted
+        granted += grants
+        t3 = clock()
+        n = min(sender.credit, count - sent)
+        for _ in range(n):
+            send(Message(body))
+        sent += n
+        t4 = clock()
+        bytes_c2s += len(c_send())
+        t5 = clock()
+        for i, dt in enumerate((t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            phases[i] += dt
+    wall = clock() - t0
+    cpu = time.process_time() - cpu0
+
+    check_done(count, sent, outcomes, sender)
+    assert granted == rounds, granted
+    return Result(count, wall, cpu, rounds, bytes_c2s, bytes_s2c, count, outcomes, phases)
 
 
 def header(*, count: int, size: int, credit: int, profiled: bool) -> None:
@@ -204,14 +310,23 @@ def header(*, count: int, size: int, credit: int, profiled: bool) -> None:
     print(f"{count} messages of {size} B, unsettled, credit {credit}, each accepted")
 
 
-def report(r: Result, *, phases: bool) -> None:
+def report(r: Result, *, phases: bool, bulk: bool = False) -> None:
     print(f"  received {r.received}, settled on both sides {r.outcomes}; {r.rounds} rounds, "
           f"client->server {r.bytes_c2s / 1e6:.1f} MB, server->client {r.bytes_s2c / 1e3:.1f} kB")
     print(f"  wall {r.wall:7.3f} s  {r.count / r.wall:9,.0f} msg/s  "
           f"{r.wall / r.count * 1e6:6.2f} µs/msg")
     print(f"  cpu  {r.cpu:7.3f} s  {r.count / r.cpu:9,.0f} msg/s  "
           f"{r.cpu / r.count * 1e6:6.2f} µs/msg")
-    if phases:
+    if bulk:
+        print(f"  cpu per round {r.cpu / r.rounds * 1e6:6.2f} µs "
+              f"({r.count / r.rounds:g} messages a round)")
+    if phases and bulk:
+        print("  where the sender's wall time goes (µs/round, µs/msg):")
+        for what, t in zip(BULK_PHASES, r.phases):
+            print(f"    {what:<36}{t / r.rounds * 1e6:7.2f}{t / r.count * 1e6:7.2f}")
+        t = sum(r.phases)
+        print(f"    {'total':<36}{t / r.rounds * 1e6:7.2f}{t / r.count * 1e6:7.2f}")
+    elif phases:
         print("  where the wall time goes (µs/msg):")
         for (side, what), t in zip(PHASES, r.phases):
             print(f"    {side:<7}{what:<36}{t / r.count * 1e6:6.2f}")
@@ -223,21 +338,35 @@ def report(r: Result, *, phases: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="two protocol cores back to back")
     parser.add_argument("--count", type=int, default=100_000, help="messages (default 100000)")
-    parser.add_argument("--credit", type=int, default=1000, help="receiver credit (default 1000)")
+    parser.add_argument("--credit", type=int, default=None,
+                        help="receiver credit (default 1000; 5 with --bulk)")
     parser.add_argument("--size", type=int, default=1024, help="body bytes (default 1024)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs, each on a fresh pair; the best is reported last")
     parser.add_argument("--profile", action="store_true",
                         help="run under cProfile and print the top 25 by own time")
+    parser.add_argument("--bulk", action="store_true",
+                        help="bulk, 5 credits per round: the sender's core against the Qpid "
+                             "C broker's replies")
     args = parser.parse_args(argv)
+    if args.credit is None:
+        args.credit = 5 if args.bulk else 1000
     if args.count < 1 or args.credit < 1 or args.size < 0 or args.repeat < 1:
         parser.error("--count, --credit and --repeat must be positive, --size not negative")
 
+    def once() -> Result:
+        if args.bulk:
+            return run_bulk(setup(args.credit), args.count, args.size, args.credit)
+        return run(setup(args.credit), args.count, args.size)
+
     header(count=args.count, size=args.size, credit=args.credit, profiled=args.profile)
+    if args.bulk:
+        print("bulk, 5 credits per round: the sender's core alone, the Qpid C broker's replies"
+              if args.credit == 5 else f"bulk, {args.credit} credits per round")
     if args.profile:
         prof = cProfile.Profile()
-        result = prof.runcall(run, setup(args.credit), args.count, args.size)
-        report(result, phases=False)
+        result = prof.runcall(once)
+        report(result, phases=False, bulk=args.bulk)
         print()
         pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
         return 0
@@ -245,12 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.repeat):
         if args.repeat > 1:
             print(f"run {i + 1}/{args.repeat}:")
-        results.append(run(setup(args.credit), args.count, args.size))
-        report(results[-1], phases=args.repeat == 1)
+        results.append(once())
+        report(results[-1], phases=args.repeat == 1, bulk=args.bulk)
     if args.repeat > 1:
         best = min(results, key=lambda r: r.wall)
         print(f"best of {args.repeat} (by wall time): run {results.index(best) + 1}")
-        report(best, phases=True)
+        report(best, phases=True, bulk=args.bulk)
     return 0
 
 
