@@ -215,11 +215,19 @@ class Connection:
         try:
             for item in self._reader.frames():
                 perf = item[2]
-                if type(perf) is Transfer and item[0] == FRAME_AMQP and not self._sasl_phase:
-                    # The hot path: a transfer on a known session goes straight there.
+                t = type(perf)
+                if (t is Transfer or t is Flow or t is Disposition) and item[0] == FRAME_AMQP \
+                        and not self._sasl_phase:
+                    # The hot path: a transfer, flow or disposition (with no payload) on a
+                    # known session goes straight there; anything else is checked below.
                     session = sessions.get(item[1])
-                    if session is not None:
-                        session._on_transfer(perf, item[3])
+                    if session is not None and (t is Transfer or not item[3]):
+                        if t is Transfer:
+                            session._on_transfer(perf, item[3])
+                        elif t is Flow:
+                            session._on_flow(perf)
+                        else:
+                            session._on_disposition(perf)
                         if self._ended:
                             break
                         continue

@@ -263,7 +263,7 @@ class MessageUndecodable(Event):
     error: Error
 
 
-# The two events raised once per message are built through their slot descriptors:
+# The events raised once per message are built through their slot descriptors:
 # the same frozen objects as the dataclass constructor makes, at half the cost
 # (the generated __init__ goes through object.__setattr__ for every field).
 _new = object.__new__
@@ -289,3 +289,19 @@ def delivery_updated(delivery: Delivery, state: DeliveryState | None, settled: b
     b(ev, state)
     c(ev, settled)
     return ev
+
+
+def deliveries_updated(deliveries: list[Delivery], state: DeliveryState | None,
+                       settled: bool) -> list[DeliveryUpdated]:
+    """One ``DeliveryUpdated`` per delivery, all with the same state and settlement: the
+    events of one ranged disposition (2.7.6), in the order of ``deliveries``."""
+    new = _new
+    a, b, c = _set_du
+    out = []
+    for d in deliveries:
+        ev = new(DeliveryUpdated)
+        a(ev, d)
+        b(ev, state)
+        c(ev, settled)
+        out.append(ev)
+    return out

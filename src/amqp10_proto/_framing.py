@@ -33,6 +33,7 @@ __all__ = [
     "encode_frame",
     "frame_header",
     "transfer_performative",
+    "usual_transfer_frame",
 ]
 
 #: 2.2: the protocol headers: "AMQP", protocol id, major, minor, revision.
@@ -505,6 +506,22 @@ def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_for
                            message_format=message_format, settled=settled, more=more))
 
 
+def usual_transfer_frame(channel: int, handle: int, delivery_id: int, tag: bytes,
+                         settled: bool, payload_size: int) -> bytes:
+    """The frame header and performative of a sender's usual first transfer, in one pack.
+
+    The usual one (see ``transfer_performative``): ``handle`` < 256, 255 <
+    ``delivery_id`` <= 2**32-1, a 4-byte ``tag``, message-format 0, not more, no
+    state; the caller checks these. The frame's size counts ``payload_size`` bytes of
+    payload after the performative (20 bytes on handle 0, 21 on another).
+    """
+    if handle:
+        return _PACK_FRAME_8(29 + payload_size, 2, 0, channel, _USUAL_HEADS[handle], 0x70,
+                             delivery_id, 0xA0, 4, tag, 0x43, 0x41 if settled else 0x42)
+    return _PACK_FRAME_7(28 + payload_size, 2, 0, channel, _USUAL_HEADS[0], 0x70,
+                         delivery_id, 0xA0, 4, tag, 0x43, 0x41 if settled else 0x42)
+
+
 _TAG8 = [b"\xa0" + bytes((n,)) for n in range(33)]
 # transfer, list8 of 5 (handle, delivery-id as a uint, delivery-tag as a vbin8 of 4,
 # message-format 0 as uint0, settled): its head up to the handle, by handle.
@@ -513,5 +530,8 @@ _USUAL_HEADS = [b"\x00\x53\x14\xc0\x0f\x05\x43",
 # ... then 0x70 delivery-id, 0xa0 0x04 tag, 0x43, 0x41 / 0x42 (settled).
 _PACK_USUAL_7 = struct.Struct(">7s" "BI" "BB4s" "B" "B").pack
 _PACK_USUAL_8 = struct.Struct(">8s" "BI" "BB4s" "B" "B").pack
+# ... the same after a frame header (2.3.1: size, doff 2, type 0, channel).
+_PACK_FRAME_7 = struct.Struct(">IBBH" "7s" "BI" "BB4s" "B" "B").pack
+_PACK_FRAME_8 = struct.Struct(">IBBH" "8s" "BI" "BB4s" "B" "B").pack
 _SMALLUINT = [b"\x43", *(b"\x52" + bytes((i,)) for i in range(1, 256))]
 _pack_uint = struct.Struct(">BI").pack

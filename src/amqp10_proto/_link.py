@@ -50,9 +50,10 @@ from ._events import (
     MessageReceived,
     MessageUndecodable,
     TransferAborted,
+    deliveries_updated,
     message_received,
 )
-from ._framing import transfer_performative
+from ._framing import transfer_performative, usual_transfer_frame
 from ._message import Message, data_only_message
 from ._performatives import Attach, Detach, Flow, Transfer
 from ._resume import RESUMED, Resolution, ResumeAction, resolve
@@ -66,6 +67,13 @@ if TYPE_CHECKING:
 __all__ = ["Link", "Receiver", "Sender", "check_delivery_tag", "check_message_format"]
 
 _UINT = 1 << 32
+# Enum members looked up once (a member through its class costs a lookup each time).
+_ATTACHED = LinkState.ATTACHED
+_MAPPED = SessionState.MAPPED
+_MIXED = SenderSettleMode.MIXED
+_UNSETTLED = SenderSettleMode.UNSETTLED
+_SETTLED = SenderSettleMode.SETTLED
+_RECEIVER = Role.RECEIVER
 _TERMINAL = (Accepted, Rejected, Released, Modified)
 _ACCEPTED = Accepted()  # it has no fields: one instance serves every accept
 _pack_I = struct.Struct(">I").pack
@@ -209,7 +217,7 @@ class Link:
 
     @property
     def attached(self) -> bool:
-        return self.state is LinkState.ATTACHED
+        return self.state is _ATTACHED
 
     def _move(self, event: Input) -> LinkState:
         self.state = transition(LINK_TABLE, "link", self.state, event)
@@ -233,7 +241,7 @@ class Link:
         new = transition(LINK_TABLE, "link", self.state, Input.SEND_ATTACH)
         self.session._send(self._attach_frame())
         self.state = new
-        if new is LinkState.ATTACHED:
+        if new is _ATTACHED:
             self._on_attached()
 
     def attach(self, *, source: Source | Described | EllipsisType | None = ...,
@@ -281,12 +289,12 @@ class Link:
         if self.role is Role.RECEIVER:
             # 2.6.7: the sender's initial-delivery-count starts the count.
             self.delivery_count = attach.initial_delivery_count or 0
-            if (self.rcv_settle_mode is ReceiverSettleMode.SECOND and self.state is LinkState.ATTACHED
+            if (self.rcv_settle_mode is ReceiverSettleMode.SECOND and self.state is _ATTACHED
                     and attach.rcv_settle_mode is ReceiverSettleMode.FIRST):
                 # 2.8.3: the peer answered that it settles first; a receiver waiting for
                 # the sender's settlement would wait for ever, so we settle first too.
                 self.rcv_settle_mode = ReceiverSettleMode.FIRST
-        if self.state is LinkState.ATTACHED:
+        if self.state is _ATTACHED:
             self._on_attached()
 
     def _on_attached(self) -> None:
@@ -420,7 +428,7 @@ class Link:
     def request_flow(self) -> None:
         """Ask the peer for its flow state now (2.6.7: a flow with echo=true), e.g. a
         sender's ``available``; the answer is the usual flow event."""
-        if self.state is not LinkState.ATTACHED:
+        if self.state is not _ATTACHED:
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
         self.session._send(self._flow_frame(drain=bool(getattr(self, "draining", False)),
                                             echo=True))
@@ -462,14 +470,14 @@ class Sender(Link):
     @property
     def sendable(self) -> bool:
         """True when ``send()`` would not be refused for want of credit or window."""
-        return (self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send
+        return (self.state is _ATTACHED and self.credit > 0 and self.session._can_send
                 and not self._no_new)
 
     @property
     def can_resume(self) -> bool:
         """True when ``resume()`` of a resumed transfer (no credit needed, 2.6.13) would not
         be refused for the link's state or the session window."""
-        return self.state is LinkState.ATTACHED and self.session._can_send
+        return self.state is _ATTACHED and self.session._can_send
 
     @property
     def receiver_settle_mode(self) -> ReceiverSettleMode:
@@ -495,9 +503,9 @@ class Sender(Link):
         """
         txn = None if txn_id is None else txn_state(txn_id)
         session = self.session
-        if (self.credit <= 0 or self.state is not LinkState.ATTACHED
+        if (self.credit <= 0 or self.state is not _ATTACHED
                 or session.remote_incoming_window <= 0 or session._blocked
-                or session.state is not SessionState.MAPPED or self._no_new):
+                or session.state is not _MAPPED or self._no_new):
             self._refuse_send()
         parts = message.encode_parts() if type(message) is Message else message_parts(message)
         if len(parts) == 2:
@@ -511,12 +519,10 @@ class Sender(Link):
                 f"message of {size} bytes exceeds the peer's max-message-size {limit} "
                 "(amqp:link:message-size-exceeded)")
         mode = self.snd_settle_mode
-        if mode is SenderSettleMode.UNSETTLED:
-            pre_settled = False
-        elif mode is SenderSettleMode.SETTLED:
-            pre_settled = True
-        else:
+        if mode is _MIXED or (mode is not _UNSETTLED and mode is not _SETTLED):
             pre_settled = bool(settled)
+        else:
+            pre_settled = mode is _SETTLED
         if message_format != 0 or type(message_format) is not int:
             check_message_format(message_format)
         if tag is None:
@@ -536,7 +542,14 @@ class Sender(Link):
         self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
         self.credit -= 1
         if txn is None:
-            perf = transfer_performative(self.handle, did, tag, message_format, pre_settled, False)
+            handle = self.handle
+            if (did > 255 and handle < 256 and message_format == 0 and len(tag) == 4
+                    and size <= session.connection._peer_max_frame - 29):
+                # The usual transfer, whole in one frame: its head in one pack.
+                session._transfer_head(usual_transfer_frame(session.channel, handle, did, tag,
+                                                            pre_settled, size), parts)
+                return delivery
+            perf = transfer_performative(handle, did, tag, message_format, pre_settled, False)
         else:
             delivery.state = txn
             perf = encode(Transfer(handle=self.handle, delivery_id=did, delivery_tag=tag,
@@ -591,9 +604,9 @@ class Sender(Link):
             raise LocalProtocolError(
                 f"link {self.name!r}: the receiver's unsettled map was incomplete (2.7.3); "
                 "no new delivery may be sent on this attach, only resumed ones")
-        if self.state is LinkState.ATTACHED and self.credit > 0 and self.session._can_send:
+        if self.state is _ATTACHED and self.credit > 0 and self.session._can_send:
             return  # nothing wrong after all
-        if self.state is not LinkState.ATTACHED:
+        if self.state is not _ATTACHED:
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
         if self.credit <= 0:
             raise LocalProtocolError(f"link {self.name!r} has no credit (2.6.7)")
@@ -640,9 +653,9 @@ class Sender(Link):
             del self.pending_resume[tag]
             return delivery
         session = self.session
-        if (self.state is not LinkState.ATTACHED or session.state is not SessionState.MAPPED
+        if (self.state is not _ATTACHED or session.state is not _MAPPED
                 or session.remote_incoming_window <= 0 or session._blocked):
-            if self.state is not LinkState.ATTACHED:
+            if self.state is not _ATTACHED:
                 raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
             raise LocalProtocolError("the session's outgoing window is closed (2.5.6); "
                                      "wait for the peer's flow")
@@ -699,7 +712,7 @@ class Sender(Link):
         self.unsettled.pop(delivery.id, None)
         if self.session._settle_blocked(delivery):
             return  # its last transfer, still held back, will carry settled=true
-        if self.state is LinkState.ATTACHED:
+        if self.state is _ATTACHED:
             self.session._queue_disposition(Role.SENDER, delivery.id, True, state)
 
     def drained(self) -> None:
@@ -710,7 +723,7 @@ class Sender(Link):
         if self.credit > 0:
             self.delivery_count = (self.delivery_count + self.credit) % _UINT
             self.credit = 0
-        if self.state is LinkState.ATTACHED:
+        if self.state is _ATTACHED:
             self.session._send(self._flow_frame(drain=True))
 
     def _on_flow(self, flow: Flow) -> None:
@@ -723,10 +736,10 @@ class Sender(Link):
         # Serial arithmetic (RFC 1982) applies to the counts only: their difference is
         # what we sent that the receiver had not counted yet. The credit is a plain
         # uint, so a grant of 2**31 or more is as good as any other.
-        in_flight = serial_diff(self.delivery_count, rcv_count)
-        self.credit = min(max(0, (flow.link_credit or 0) - in_flight), _UINT - 1)
-        self.drain_requested = flow.drain
-        self.session._emit(CreditGranted(link=self, credit=self.credit, drain=flow.drain))
+        credit = (flow.link_credit or 0) - serial_diff(self.delivery_count, rcv_count)
+        self.credit = credit = 0 if credit < 0 else credit if credit < _UINT else _UINT - 1
+        self.drain_requested = drain = flow.drain
+        self.session.connection._events.append(CreditGranted(link=self, credit=credit, drain=drain))
         if flow.echo:
             self.session._send(self._flow_frame())
 
@@ -737,6 +750,19 @@ class Sender(Link):
     def _on_window_open(self) -> None:
         """The session window reopened while we hold credit: sending is possible again."""
         self.session._emit(CreditGranted(link=self, credit=self.credit, drain=self.drain_requested))
+
+    def _settled_by_peer(self, hits: list[Delivery], outcome: DeliveryState) -> None:
+        """The receiver settled ``hits`` (unsettled deliveries of this link, in id order)
+        with a terminal ``outcome`` (2.7.6, 3.4): one DeliveryUpdated each and, as
+        ``_after_disposition`` would with auto_settle, each is settled and forgotten (the
+        peer settled too: no frame back). The usual ranged disposition of a bulk send.
+        """
+        unsettled = self.unsettled
+        for d in hits:
+            del unsettled[d.id]
+            d.remote_state = outcome
+            d.remote_settled = d.settled = True
+        self.session.connection._events.extend(deliveries_updated(hits, outcome, True))
 
     def _after_disposition(self, delivery: Delivery) -> None:
         state = delivery.remote_state
@@ -770,7 +796,7 @@ class Receiver(Link):
         self._resumed_current = False
 
     def _after_attach(self) -> None:
-        if self.credit > 0 and self.state is LinkState.ATTACHED:
+        if self.credit > 0 and self.state is _ATTACHED:
             self.session._send(self._flow_frame())
 
     @property
@@ -799,12 +825,12 @@ class Receiver(Link):
             # flight, at most the credit still outstanding: take those too.
             self._in_flight_excess = max(self._in_flight_excess, self.credit)
         self.credit = credit
-        if self.state is LinkState.ATTACHED:
+        if self.state is _ATTACHED:
             self.session._send(self._flow_frame(drain=self.draining))
 
     def drain(self) -> None:
         """Ask the sender to use all the credit now or give it back (2.6.7)."""
-        if self.state is not LinkState.ATTACHED:
+        if self.state is not _ATTACHED:
             raise LocalProtocolError(f"link {self.name!r} is {self.state.value}, not attached")
         if self.credit == 0:
             self.session._emit(DrainCompleted(link=self))
@@ -1015,17 +1041,17 @@ class Receiver(Link):
             delivery.state = state
         second = self.rcv_settle_mode is ReceiverSettleMode.SECOND and not delivery.remote_settled
         if second:
-            if self.state is LinkState.ATTACHED:
-                self.session._queue_disposition(Role.RECEIVER, delivery.id, False, delivery.state)
+            if self.state is _ATTACHED:
+                self.session._queue_disposition(_RECEIVER, delivery.id, False, delivery.state)
             return
         delivery.settled = True
         self.unsettled.pop(delivery.id, None)
-        if not delivery.remote_settled and self.state is LinkState.ATTACHED:
+        if not delivery.remote_settled and self.state is _ATTACHED:
             session = self.session
             pending = session._dispositions
             if not pending:  # inline _queue_disposition: this is the hot path
                 session.connection._disposing.append(session)
-            pending.append((Role.RECEIVER, delivery.id, True, delivery.state))
+            pending.append((_RECEIVER, delivery.id, True, delivery.state))
 
     def update(self, delivery: Delivery, state: DeliveryState) -> None:
         """Tell the sender a non-terminal state without settling (e.g. Received, 3.4.1)."""
@@ -1035,8 +1061,8 @@ class Receiver(Link):
         if delivery.settled:
             raise LocalProtocolError("that delivery is settled already")
         delivery.state = state
-        if not delivery.remote_settled and self.state is LinkState.ATTACHED:
-            self.session._queue_disposition(Role.RECEIVER, delivery.id, False, state)
+        if not delivery.remote_settled and self.state is _ATTACHED:
+            self.session._queue_disposition(_RECEIVER, delivery.id, False, state)
 
     def accept(self, delivery: Delivery) -> None:
         self.settle(delivery, _ACCEPTED)

@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import check_credit, check_link_options
 from ._definitions import (
+    Accepted,
     Coordinator,
     Error,
+    Modified,
     ReceiverSettleMode,
+    Rejected,
+    Released,
     Role,
     SenderSettleMode,
     Source,
@@ -45,8 +49,38 @@ if TYPE_CHECKING:
 __all__ = ["Session"]
 
 _UINT = 1 << 32
+#: 3.4's terminal outcomes (the exact types, not a transactional-state around one).
+_OUTCOMES = frozenset((Accepted, Rejected, Released, Modified))
+# Enum members looked up once (a member through its class costs a lookup each time).
+_MAPPED = SessionState.MAPPED
+_ATTACHED = LinkState.ATTACHED
+_SENDER = Role.SENDER
+_RECEIVER = Role.RECEIVER
 #: Link states in which a flow from the peer still means something (2.6.7).
 _FLOWING = frozenset((LinkState.ATTACHED, LinkState.ATTACH_SENT, LinkState.ATTACH_RCVD))
+
+
+def _in_range(links: list[Link], first: int, span: int) -> list[Delivery]:
+    """The unsettled deliveries of ``links`` whose ids are ``first`` .. ``first + span``
+    (serial, 2.7.6: a disposition's range), in id order."""
+    end = first + span + 1
+    if span < sum(len(lk.unsettled) for lk in links):
+        ids = range(first, end) if end <= _UINT else [(first + i) % _UINT
+                                                       for i in range(span + 1)]
+        if len(links) == 1:
+            return [d for d in map(links[0].unsettled.get, ids) if d is not None]
+        hits = []
+        for did in ids:
+            for lk in links:
+                d = lk.unsettled.get(did)
+                if d is not None:
+                    hits.append(d)
+                    break
+        return hits
+    # A wide range: look through what is unsettled instead of every id.
+    hits = [d for lk in links for did, d in lk.unsettled.items() if (did - first) % _UINT <= span]
+    hits.sort(key=lambda d: (d.id - first) % _UINT)
+    return hits
 
 
 class NumberPool:
@@ -131,7 +165,7 @@ class Session:
 
     @property
     def mapped(self) -> bool:
-        return self.state is SessionState.MAPPED
+        return self.state is _MAPPED
 
     def attach_sender(self, target: str | Target | None, *, name: str | None = None,
                       source: str | Source | None = None,
@@ -249,7 +283,7 @@ class Session:
         self.connection._events.append(event)
 
     def _send(self, performative: Any) -> None:
-        if self.state is not SessionState.MAPPED:
+        if self.state is not _MAPPED:
             if self.state is SessionState.BEGIN_RCVD:
                 # Answering a link on a session the application has not answered
                 # yet: our begin must go first (2.5.2).
@@ -283,7 +317,7 @@ class Session:
 
     def _add_link(self, link: Link) -> None:
         key = (link.name, link.role)
-        if self.state not in (SessionState.BEGIN_SENT, SessionState.MAPPED) or key in self._by_name:
+        if self.state not in (SessionState.BEGIN_SENT, _MAPPED) or key in self._by_name:
             self._handles.release(link.handle)
             if key in self._by_name:
                 raise LocalProtocolError(f"a {link.role.name.lower()} link named {link.name!r} "
@@ -317,7 +351,7 @@ class Session:
 
     @property
     def _can_send(self) -> bool:
-        return (self.state is SessionState.MAPPED and self.remote_incoming_window > 0
+        return (self.state is _MAPPED and self.remote_incoming_window > 0
                 and not self._blocked)
 
     def _flow_frame(self, **link_fields: Any) -> Flow:
@@ -363,12 +397,16 @@ class Session:
                 break
 
     def _transfer_frame(self, perf: bytes, parts: list[bytes], size: int) -> None:
+        self._transfer_head(_pack_hdr(8 + len(perf) + size, 2, 0, self.channel) + perf, parts)
+
+    def _transfer_head(self, head: bytes, parts: list[bytes]) -> None:
+        """Queue one transfer frame: ``head`` (frame header and performative), then ``parts``."""
         # 2.5.6: each transfer frame takes one transfer-id and one unit of window.
         self.next_outgoing_id = (self.next_outgoing_id + 1) & 0xFFFFFFFF
         self.remote_incoming_window -= 1
         self._outgoing_left -= 1
         out = self.connection._out
-        out.append(_pack_hdr(8 + len(perf) + size, 2, 0, self.channel) + perf)
+        out.append(head)
         out.extend(parts)  # the payload is not copied until data_to_send() joins it
         if self._outgoing_left < self.outgoing_window >> 1:
             self.connection._send_frame(self.channel, self._flow_frame())
@@ -450,7 +488,7 @@ class Session:
         new = transition(SESSION_TABLE, "session", self.state, Input.SEND_BEGIN)
         self.connection._send_frame(self.channel, self._begin_frame())
         self.state = new
-        if self.state is SessionState.MAPPED:
+        if self.state is _MAPPED:
             self._emit(SessionBegun(session=self))
 
     def _on_begin(self, begin: Begin, remote_channel: int) -> None:
@@ -464,7 +502,7 @@ class Session:
         self.next_incoming_id = begin.next_outgoing_id
         self.remote_incoming_window = begin.incoming_window
         self.remote_outgoing_window = begin.outgoing_window
-        if self.state is SessionState.MAPPED:
+        if self.state is _MAPPED:
             self._emit(SessionBegun(session=self))
 
     def _on_end(self, end: End) -> None:
@@ -499,7 +537,7 @@ class Session:
 
     def _check_live(self, what: str) -> bool:
         """False when frames are to be ignored: we sent end and wait for the peer's (2.5.5)."""
-        if self.state is SessionState.MAPPED or self.state is SessionState.BEGIN_RCVD:
+        if self.state is _MAPPED or self.state is SessionState.BEGIN_RCVD:
             return True  # BEGIN_RCVD: the peer may pipeline attaches behind its begin
         if self.state is SessionState.END_SENT:
             return False
@@ -557,19 +595,22 @@ class Session:
         self._link_for(detach.handle, "detach")._on_remote_detach(detach)
 
     def _on_flow(self, flow: Flow) -> None:
-        if not self._check_live("flow"):
+        if self.state is not _MAPPED and not self._check_live("flow"):
             return
         # 2.5.6: remote-incoming-window = next-incoming-id(flow) + incoming-window(flow)
         #        - next-outgoing-id(ours); a null next-incoming-id means "from our start".
-        nid = flow.next_incoming_id if flow.next_incoming_id is not None else 0
-        was_open = self._can_send
-        self.remote_incoming_window = (nid + flow.incoming_window - self.next_outgoing_id) % _UINT
-        if self.remote_incoming_window >= 1 << 31:
-            self.remote_incoming_window = 0
+        nid = flow.next_incoming_id
+        was_open = self.remote_incoming_window > 0 and not self._blocked
+        window = ((0 if nid is None else nid) + flow.incoming_window - self.next_outgoing_id) % _UINT
+        self.remote_incoming_window = window if window < 1 << 31 else 0
         self.remote_outgoing_window = flow.outgoing_window
-        self._unblock()
-        if flow.handle is not None:
-            link = self._link_for(flow.handle, "flow")
+        if self._blocked:
+            self._unblock()
+        handle = flow.handle
+        if handle is not None:
+            link = self._remote_links.get(handle)
+            if link is None:
+                link = self._link_for(handle, "flow")  # raises: unattached-handle
             if link.state in _FLOWING:
                 link._on_flow(flow)
         elif flow.echo:
@@ -580,7 +621,7 @@ class Session:
                     link._on_window_open()
 
     def _on_transfer(self, transfer: Transfer, payload: bytes) -> None:
-        if self.state is not SessionState.MAPPED and not self._check_live("transfer"):
+        if self.state is not _MAPPED and not self._check_live("transfer"):
             return
         # 2.5.6: the peer must stay within the incoming window we gave it.
         left = self._incoming_left
@@ -600,7 +641,7 @@ class Session:
         current = link._current
         try:
             if (current is None and did is not None and not transfer.more
-                    and not transfer.aborted and link.state is LinkState.ATTACHED):
+                    and not transfer.aborted and link.state is _ATTACHED):
                 link._whole(transfer, payload, did)  # the common case
             else:
                 if current is None:
@@ -613,7 +654,7 @@ class Session:
                 elif did != current.id:
                     raise RemoteProtocolError("a continuation transfer changed its delivery-id",
                                               condition="amqp:invalid-field")
-                if link.state is LinkState.ATTACHED:
+                if link.state is _ATTACHED:
                     link._on_transfer(transfer, payload, did)
                 else:
                     link._discard(transfer, did)  # we are detaching: drop, but keep count
@@ -624,30 +665,25 @@ class Session:
             self.connection._send_frame(self.channel, self._flow_frame())
 
     def _on_disposition(self, disp: Disposition) -> None:
-        if not self._check_live("disposition"):
+        if self.state is not _MAPPED and not self._check_live("disposition"):
             return
         first = disp.first
         last = disp.last if disp.last is not None else first
         span = (last - first) % _UINT
         # Deliveries the disposition is about: ours if the peer is the receiver.
-        role = Role.SENDER if disp.role is Role.RECEIVER else Role.RECEIVER
+        role = _SENDER if disp.role is _RECEIVER else _RECEIVER
         links = [lk for lk in self._links.values() if lk.role is role and lk.unsettled]
-        hits: list[Delivery] = []
-        total = sum(len(lk.unsettled) for lk in links)
-        if span + 1 <= total:
-            for i in range(span + 1):
-                did = (first + i) % _UINT
-                for lk in links:
-                    d = lk.unsettled.get(did)
-                    if d is not None:
-                        hits.append(d)
-                        break
-        else:
-            # A wide range: look through what is unsettled instead of every id.
-            for lk in links:
-                hits.extend(d for did, d in lk.unsettled.items() if (did - first) % _UINT <= span)
-            hits.sort(key=lambda d: (d.id - first) % _UINT)
+        if not links:
+            return
+        hits = _in_range(links, first, span)
         state = disp.state
+        if disp.settled and type(state) in _OUTCOMES and len(links) == 1:
+            # The usual answer to a bulk send: a receiver settling a range with one
+            # outcome, to one auto-settling sender.
+            lk = links[0]
+            if type(lk) is Sender and lk.auto_settle:
+                lk._settled_by_peer(hits, state)  # type: ignore[arg-type]
+                return
         settled = disp.settled
         events = self.connection._events
         for d in hits:
