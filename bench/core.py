@@ -304,6 +304,114 @@ def run_bulk(pair: Pair, count: int, size: int, credit: int) -> Result:
     return Result(count, wall, cpu, rounds, bytes_c2s, bytes_s2c, count, outcomes, phases)
 
 
+def run_bulk_proton(count: int, size: int, credit: int, *, encode_each: bool = True) -> Result:
+    """The same rounds on python-qpid-proton's engine (Proton C through its Python binding).
+
+    A proton client connection and transport are set up against our server core, then
+    fed the same replies; per round it drains the collector (settling each delivery the
+    broker settled as accepted), sends ``credit`` messages (``proton.Message(body=...)
+    .encode()`` each, or once with ``encode_each=False``) and takes the transport's bytes.
+    """
+    import proton  # the anchor: only this mode needs it
+
+    conn, transport, collector = proton.Connection(), proton.Transport(), proton.Collector()
+    transport.bind(conn)
+    conn.collect(collector)
+    conn.container = "bench-proton"
+    conn.open()
+    session = conn.session()
+    session.open()
+    sender = session.sender("bulk")
+    sender.target.address = "q"
+    sender.open()
+    server = Connection(role="server", container_id="bench-server")
+    server.open()
+
+    def take() -> bytes:
+        n = transport.pending()
+        if n <= 0:
+            return b""
+        data: bytes = transport.peek(n)
+        transport.pop(n)
+        return data
+
+    for _ in range(20):  # set-up: open, begin, attach, the first credit
+        a = take()
+        if a:
+            server.receive_data(a)
+        for ev in drain(server):
+            if isinstance(ev, RemoteBegin):
+                ev.session.begin()
+            elif isinstance(ev, RemoteAttach):
+                ev.link.attach()
+                assert isinstance(ev.link, Receiver)
+                ev.link.add_credit(credit)
+        b = server.data_to_send()
+        if b:
+            transport.push(b)
+        if not a and not b:
+            break
+    assert sender.credit == credit, sender.credit
+    while collector.peek() is not None:
+        collector.pop()
+
+    body = b"x" * size
+    rounds = -(-count // credit)
+    replies = [qpid_reply(r * credit, min(credit, count - r * credit), credit)
+               for r in range(rounds)]
+    encoded = proton.Message(body=body).encode()
+    delivery_event, flow_event = proton.Event.DELIVERY, proton.Event.LINK_FLOW
+    accepted = proton.Delivery.ACCEPTED
+    sent = outcomes = granted = bytes_c2s = bytes_s2c = 0
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    for r in range(rounds + 1):
+        if r:
+            bytes_s2c += len(replies[r - 1])
+            transport.push(replies[r - 1])
+        while (ev := collector.peek()) is not None:
+            if ev.type == delivery_event:
+                d = ev.delivery
+                if d.remote_state == accepted and d.settled:
+                    d.settle()
+                    outcomes += 1
+            elif ev.type == flow_event:
+                granted += 1
+            collector.pop()
+        n = min(sender.credit, count - sent)
+        for i in range(n):
+            sender.delivery(str(sent + i).encode())
+            sender.send(proton.Message(body=body).encode() if encode_each else encoded)
+            sender.advance()
+        sent += n
+        bytes_c2s += len(take())
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    assert sent == count and outcomes == count, (sent, outcomes)
+    return Result(count, wall, cpu, rounds, bytes_c2s, bytes_s2c, count, outcomes, [])
+
+
+def bulk_anchor(results: list[Result], count: int, size: int, credit: int, repeat: int) -> None:
+    """python-qpid-proton's engine on the same rounds, best of ``repeat``, and the ratios."""
+    try:
+        import proton  # noqa: F401
+    except ImportError:
+        print("python-qpid-proton: not installed, no anchor")
+        return
+    best = min(r.cpu for r in results)
+    rows = [("amqp10 core (Message() + send each)", best)]
+    for label, each in (("python-qpid-proton (Message().encode() each)", True),
+                        ("python-qpid-proton (encoded once)", False)):
+        cpu = min(run_bulk_proton(count, size, credit, encode_each=each).cpu
+                  for _ in range(repeat))
+        rows.append((label, cpu))
+    rounds = -(-count // credit)
+    print(f"CPU per round, best of {repeat} (µs/round, µs/msg, amqp10 / this):")
+    for label, cpu in rows:
+        print(f"  {label:<46}{cpu / rounds * 1e6:8.2f}{cpu / count * 1e6:7.2f}"
+              f"{best / cpu:7.2f}")
+
+
 def header(*, count: int, size: int, credit: int, profiled: bool) -> None:
     print(f"python {platform.python_version()} ({platform.python_implementation()}), "
           f"{platform.machine()}{', under cProfile' if profiled else ''}")
@@ -348,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk", action="store_true",
                         help="bulk, 5 credits per round: the sender's core against the Qpid "
                              "C broker's replies")
+    parser.add_argument("--no-proton", action="store_true",
+                        help="with --bulk: skip the python-qpid-proton anchor")
     args = parser.parse_args(argv)
     if args.credit is None:
         args.credit = 5 if args.bulk else 1000
@@ -380,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         best = min(results, key=lambda r: r.wall)
         print(f"best of {args.repeat} (by wall time): run {results.index(best) + 1}")
         report(best, phases=True, bulk=args.bulk)
+    if args.bulk and not args.no_proton:
+        bulk_anchor(results, args.count, args.size, args.credit, args.repeat)
     return 0
 
 

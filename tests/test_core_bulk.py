@@ -222,3 +222,4 @@ def test_the_bulk_bench_runs() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "settled on both sides 600; 120 rounds" in proc.stdout
     assert "cpu per round" in proc.stdout
+    assert "python-qpid-proton" in proc.stdout  # the anchor's rows (or that it is missing)
