@@ -35,6 +35,7 @@ CASES = [
     ("concurrency.py", [], "100 links"),
     ("large.py", ["--clients", "proton,sync,asyncio,trio"], "(peak-base)/size"),
     ("idle.py", [], "still open"),
+    ("ws.py", [], "ws/tcp"),  # its own broker (35836/35837) and rhea's WebSocket one
 ]
 
 
@@ -44,7 +45,7 @@ def test_bench_quick(script: str, extra: list[str], expect: str, qpid_port: int)
     args = [sys.executable, str(BENCH / script), *extra]
     if script != "core.py":
         args.append("--quick")
-    if script not in ("codec.py", "core.py"):
+    if script not in ("codec.py", "core.py", "ws.py"):
         args += ["--port", str(TLS_PORT if "--tls" in extra else qpid_port)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=BENCH.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
