@@ -27,6 +27,8 @@ read. Pings are answered (only the latest, if several wait: 5.5.3).
 from __future__ import annotations
 
 import enum
+import os
+import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -73,6 +75,18 @@ UNSUPPORTED_DATA = 1003
 ABNORMAL_CLOSURE = 1006
 MESSAGE_TOO_BIG = 1009
 MAX_CONTROL_PAYLOAD = 125  # 5.5
+_BINARY_FIN = 0x82  # 5.2: FIN, no RSV bits, opcode 0x2 (binary frame)
+_MASKED = 0x80
+_KEYS = 4096  # masking keys drawn from os.urandom at once (1 024 frames' worth)
+_XOR: dict[int, bytes] = {}  # byte value -> the 256-byte table XORing a byte with it
+
+
+def _xor_table(key_byte: int) -> bytes:
+    """The ``bytes.translate`` table that XORs every byte with ``key_byte`` (built once)."""
+    table = _XOR.get(key_byte)
+    if table is None:
+        table = _XOR[key_byte] = bytes(b ^ key_byte for b in range(256))
+    return table
 
 
 class WsState(enum.Enum):
@@ -143,7 +157,9 @@ class WebSocketLayer:
         self._eof = False
         self._ws = WSConnection(ConnectionType.CLIENT if role == "client"
                                 else ConnectionType.SERVER)
-        self._out: list[bytes] = []
+        self._out = bytearray()  # every byte to write, in order (frames built in place)
+        self._keys = b""  # os.urandom bytes for masking keys, used from _key_at on
+        self._key_at = 0
         self._in: list[bytes] = []
         self._held: list[bytes] = []  # AMQP bytes sent before the upgrade completed
         self._frame_bytes = 0  # bytes so far of the incoming frame not yet finished
@@ -156,9 +172,9 @@ class WebSocketLayer:
             if not path.startswith("/") or not all("!" <= c <= "~" for c in path):
                 raise ValueError(f"path {path!r}: a request target is printable ASCII "
                                  "starting with '/' (percent-encode the rest)")
-            self._out.append(self._ws.send(Request(host=host, target=path,
-                                                   subprotocols=list(self.subprotocols),
-                                                   extra_headers=extra)))
+            self._out += self._ws.send(Request(host=host, target=path,
+                                               subprotocols=list(self.subprotocols),
+                                               extra_headers=extra))
 
     def __repr__(self) -> str:
         return (f"<WebSocketLayer {self.role} {self._state.value}"
@@ -284,8 +300,8 @@ class WebSocketLayer:
                    f"{' or '.join(map(repr, self.subprotocols))} (AMQP WebSocket Binding); "
                    f"it offered {offered}")
             self._refuse(400, why)
-        self._out.append(self._ws.send(AcceptConnection(subprotocol=chosen,
-                                                        extra_headers=self._extra)))
+        self._out += self._ws.send(AcceptConnection(subprotocol=chosen,
+                                                    extra_headers=self._extra))
         self._take_trailing = True
         self._opened(chosen)
 
@@ -321,12 +337,12 @@ class WebSocketLayer:
         raise. When h11 cannot answer (the request was not HTTP) nothing is sent."""
         body = f"{why}\n".encode()
         try:
-            self._out.append(self._ws.send(RejectConnection(
+            self._out += self._ws.send(RejectConnection(
                 status_code=status, has_body=True,
                 headers=[*(headers or []), (b"content-type", b"text/plain; charset=utf-8"),
                          (b"content-length", str(len(body)).encode()),
-                         (b"connection", b"close")])))
-            self._out.append(self._ws.send(RejectData(data=body, body_finished=True)))
+                         (b"connection", b"close")]))
+            self._out += self._ws.send(RejectData(data=body, body_finished=True))
         except (WsLocalProtocolError, WsRemoteProtocolError, ValueError):
             status = 0  # nothing answered: just close
         self._state = WsState.CLOSED
@@ -336,7 +352,7 @@ class WebSocketLayer:
     def _close_received(self, event: CloseConnection) -> None:
         ws_state = self._ws.state
         if ws_state is ConnectionState.REMOTE_CLOSING:  # the peer closes: answer (5.5.1)
-            self._out.append(self._ws.send(event.response()))
+            self._out += self._ws.send(event.response())
         elif ws_state is not ConnectionState.CLOSED:
             # wsproto reports a frame it cannot parse as a close it wants us to send.
             self._fail(event.code, f"bad WebSocket frame: {event.reason}")
@@ -361,7 +377,7 @@ class WebSocketLayer:
     def _fail(self, code: int, why: str, *, handshake: bool = False) -> None:
         """Fail the WebSocket (7.1.7): our close frame with ``code``, then the error."""
         if self._ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
-            self._out.append(self._ws.send(CloseConnection(code=code, reason=why[:100])))
+            self._out += self._ws.send(CloseConnection(code=code, reason=why[:100]))
         self.close_code, self.close_reason = code, why
         self._state = WsState.CLOSED
         self._raise(WebSocketHandshakeError(why) if handshake else WebSocketError(why, code=code))
@@ -387,11 +403,42 @@ class WebSocketLayer:
                                      "bytes can be sent")
         size = self.send_frame_size
         if len(data) <= size:
-            self._out.append(self._ws.send(BytesMessage(data=bytes(data))))
+            self._frame(data)
             return
-        view = memoryview(data)
-        for at in range(0, len(view), size):
-            self._out.append(self._ws.send(BytesMessage(data=bytes(view[at:at + size]))))
+        with memoryview(data) as view:
+            for at in range(0, len(view), size):
+                self._frame(view[at:at + size])
+
+    def _frame(self, payload: bytes | bytearray | memoryview) -> None:
+        """Append one binary frame carrying ``payload`` to the output, built in place: the
+        payload is copied once, and a client masks it there (wsproto's ``send`` copies it
+        about six times). Data frames leave wsproto's state as it is (an unfragmented
+        message has none), so its control frames (ping, pong, close) interleave alike."""
+        out = self._out
+        n = len(payload)
+        mask = _MASKED if self.role == "client" else 0  # 5.1: a client masks every frame
+        if n < 126:  # 5.2: payload length in 7 bits, or 16, or 64 (the fewest that hold it)
+            out += struct.pack("!BB", _BINARY_FIN, mask | n)
+        elif n < 65536:
+            out += struct.pack("!BBH", _BINARY_FIN, mask | 126, n)
+        else:
+            out += struct.pack("!BBQ", _BINARY_FIN, mask | 127, n)
+        if not mask:
+            out += payload
+            return
+        # 5.3: a fresh, unpredictable 32-bit key per frame (from the OS's CSPRNG, drawn in
+        # batches); payload byte i is XORed with key byte i % 4.
+        at = self._key_at
+        if at == len(self._keys):
+            self._keys, at = os.urandom(_KEYS), 0
+        key = self._keys[at:at + 4]
+        self._key_at = at + 4
+        out += key
+        start = len(out)
+        out += payload
+        for i in range(min(n, 4)):
+            part = slice(start + i, None, 4)
+            out[part] = out[part].translate(_xor_table(key[i]))
 
     def ping(self, payload: bytes = b"") -> None:
         """Queue a ping (5.5.2); :attr:`pongs` counts the answers."""
@@ -399,7 +446,7 @@ class WebSocketLayer:
             raise ValueError(f"a ping carries at most {MAX_CONTROL_PAYLOAD} bytes")
         if self._state is not WsState.OPEN:
             raise LocalProtocolError(f"the WebSocket is {self._state.value}: cannot ping")
-        self._out.append(self._ws.send(Ping(payload=bytes(payload))))
+        self._out += self._ws.send(Ping(payload=bytes(payload)))
 
     def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake (7.1.2): our close frame, then the peer's answer.
@@ -408,7 +455,7 @@ class WebSocketLayer:
         WebSocket is just marked closed (close the socket).
         """
         if self._state is WsState.OPEN:
-            self._out.append(self._ws.send(CloseConnection(code=code, reason=reason or None)))
+            self._out += self._ws.send(CloseConnection(code=code, reason=reason or None))
             self._state = WsState.CLOSING
             self._held.clear()
         elif self._state is WsState.CONNECTING:
@@ -418,13 +465,13 @@ class WebSocketLayer:
         """The bytes to write to the socket now (``b""`` if none)."""
         if self._pong is not None:
             if self._ws.state is ConnectionState.OPEN:
-                self._out.append(self._ws.send(Pong(payload=self._pong)))
+                self._out += self._ws.send(Pong(payload=self._pong))
             self._pong = None
         if not self._out:
             return b""
-        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        data = bytes(self._out)
         self._out.clear()
-        return bytes(data)
+        return data
 
 
 def client_for_url(url: ParsedURL, *, subprotocols: Sequence[str] = SUBPROTOCOLS,
