@@ -49,10 +49,10 @@ def send(port: int, address: str, count: int, tls_ca: str | None = None) -> dict
     SendClient, Message = _pyamqp().SendClient, _pyamqp(".message").Message
     c = _clients(port, tls_ca)
     with SendClient(c["hostname"], address, **c["opts"]) as snd:
-        snd.send_message(Message(data=BODY), timeout=30)  # warm: the link attached
+        snd.send_message(Message(data=[BODY]), timeout=30)  # warm: the link attached
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(count - 1):
-            snd.send_message(Message(data=BODY), timeout=30)
+            snd.send_message(Message(data=[BODY]), timeout=30)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"wall": wall, "cpu": cpu, "count": count - 1}
 
@@ -86,7 +86,7 @@ def rtt(port: int, address: str, count: int, tls_ca: str | None = None) -> dict[
                           receive_settle_mode=ReceiverSettleMode.First, **c["opts"]) as rcv:
         for _ in range(count):
             t0 = time.perf_counter()
-            snd.send_message(Message(data=BODY), timeout=30)  # returns with the outcome
+            snd.send_message(Message(data=[BODY]), timeout=30)  # returns with the outcome
             batch = rcv.receive_message_batch(max_batch_size=1, timeout=30)
             times.append(time.perf_counter() - t0)
             if len(batch) != 1:

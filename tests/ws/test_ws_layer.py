@@ -301,3 +301,58 @@ def test_without_wsproto_the_import_error_names_the_extra() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert "pip install 'amqp10[ws]'" in out.stdout
+
+
+# -- the frames we build ourselves (5.2 lengths, 5.3 masking) ---------------------------------
+
+def _parse_frames(wire: bytes) -> list[tuple[int, bytes | None, bytes]]:
+    """RFC 6455 5.2 read by hand: (first byte, masking key or None, unmasked payload)."""
+    frames = []
+    at = 0
+    while at < len(wire):
+        first, second = wire[at], wire[at + 1]
+        n, at = second & 0x7F, at + 2
+        if n == 126:
+            (n,), at = struct.unpack_from("!H", wire, at), at + 2
+            assert n >= 126  # the fewest bytes that hold the length
+        elif n == 127:
+            (n,), at = struct.unpack_from("!Q", wire, at), at + 8
+            assert n >= 65536
+        key = None
+        if second & 0x80:
+            key, at = wire[at:at + 4], at + 4
+        payload = wire[at:at + n]
+        at += n
+        if key is not None:
+            payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        frames.append((first, key, payload))
+    return frames
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 125, 126, 127, 65535, 65536, 70001])
+def test_a_client_frame_of_each_length_form_is_masked_and_reads_back(size: int) -> None:
+    client, server = connected_pair(send_frame_size=1 << 20)
+    payload = os.urandom(size)
+    client.send(payload)
+    client.send(memoryview(payload)[: size // 2 or 1])  # a view goes out the same
+    wire = client.data_to_send()
+    (f1, k1, p1), (f2, k2, p2) = _parse_frames(wire)
+    assert f1 == f2 == 0x82  # FIN, binary
+    assert p1 == payload and p2 == payload[: size // 2 or 1]
+    assert k1 is not None and k2 is not None and k1 != k2  # a fresh key per frame
+    if size >= 4:
+        assert wire[-len(p2):] != p2 or size // 2 < 4  # masked on the wire, not in clear
+    for i in range(0, len(wire), 4093):  # the server's wsproto reads it, in any chunks
+        server.receive_data(wire[i:i + 4093])
+    assert server.received() == payload + payload[: size // 2 or 1]
+
+
+def test_a_server_frame_is_unmasked_and_every_key_differs_over_many_frames() -> None:
+    client, server = connected_pair()
+    server.send(b"x" * 200)
+    ((first, key, payload),) = _parse_frames(server.data_to_send())
+    assert (first, key, payload) == (0x82, None, b"x" * 200)
+    for _ in range(1500):  # across the layer's batches of keys
+        client.send(b"abcd")
+    keys = [k for _, k, _ in _parse_frames(client.data_to_send())]
+    assert len(keys) == 1500 and len(set(keys)) > 1490  # 32 random bits each
