@@ -30,7 +30,7 @@ def qpid_port() -> Iterator[int]:
 CASES = [
     ("codec.py", [], "decode (all sections read)"),
     ("core.py", ["--count", "2000"], "msg/s"),
-    ("e2e.py", [], "rtt p50"),
+    ("e2e.py", [], "waitall/s"),  # the bulk rows (send_many, wait_all) are printed
     ("e2e.py", ["--tls", "--adapters", "sync", "--no-azure"], "TLS / plain"),
     ("concurrency.py", [], "100 links"),
     ("large.py", ["--clients", "proton,sync,asyncio,trio"], "(peak-base)/size"),
