@@ -503,5 +503,5 @@ class Receiver(AsyncReceiverBase["Session", ReceivedMessage], _Link):
         await trio.lowlevel.checkpoint_if_cancelled()
 
     async def _settled(self) -> None:
-        self._conn._after()
+        self._conn._after_soon()  # written with the burst's other settlements, by the writer
         await trio.lowlevel.cancel_shielded_checkpoint()
