@@ -109,6 +109,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         self._stalled: set[Any] = set()  # senders with queued messages held by the write buffer
         self._unflushed = 0  # settlements queued in the core since the last write
         self._tls_buffer: memoryview | None = None  # reused for each TLS read
+        self._read_buffer: memoryview | None = None  # reused for each plain read
         self._dead = False  # the socket is gone (or given up on)
         self._transport_error: str | None = None
         self._stop = False
@@ -248,7 +249,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
             for sender in stalled:
                 sender._pump()
             self._flush()
-        self._process()
+            self._process()
 
     def _after_soon(self) -> None:
         """After a settlement (lock held): leave its disposition for the I/O thread to write
@@ -386,19 +387,23 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         more = False  # the last read filled its buffer: read again without waiting
         ended_at: float | None = None
         ready: list[tuple[selectors.SelectorKey, int]] = []
+        due: float | None = None  # the core's last deadline: tick() again once it is here
         try:
             while True:
                 readable = more
                 with self._cond:
                     self._deferred = []
+                    woken = False
                     for key, mask in ready:
                         if key.fileobj is self._wake_r:
+                            woken = True
                             with contextlib.suppress(OSError):
                                 self._wake_r.recv(4096)
                             continue
                         readable |= bool(mask & selectors.EVENT_READ)
                         if mask & selectors.EVENT_WRITE and not self._dead:
                             self._flush()
+                            woken = True  # room again: stalled senders pump below
                     more = False
                     if readable and not self._dead and not self._driver:
                         more = self._read()
@@ -415,8 +420,16 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                         ended_at = ended_at or now
                         if now - ended_at > 2.0:
                             break
-                    deadline = self._core.tick(now)
-                    self._after()
+                    # 2.4.5's timers: tick() at its deadline, not every turn (a bulk send
+                    # turns once per credit round); a read or write meanwhile only moves
+                    # its timers later, which the tick at the deadline finds out.
+                    if due is None or now >= due or self._reconnecting:
+                        due = deadline = self._core.tick(now)
+                        self._after()
+                    else:
+                        deadline = due
+                        if woken or self._unflushed:
+                            self._after()  # e.g. settlements left for us (_after_soon)
                     if self._reconnecting:
                         deadline = self._attempt_end if deadline is None else min(
                             deadline, self._attempt_end)

@@ -60,6 +60,7 @@ class SocketIO:
     _early_bytes: bytes  # the peer's bytes that came with the dial's last answer
     _transport_cause: BaseException | None  # what broke the transport, when it was typed
     _tls_buffer: memoryview | None
+    _read_buffer: memoryview | None  # a plain socket's reads land here first
     _sent_total: int
     _keyed: dict[Any, Any]
     _trace_in: FrameTracer | None
@@ -147,8 +148,15 @@ class SocketIO:
             if self._is_ssl:
                 data, eof, failed = self._read_tls(sock)
             else:
-                data = sock.recv(_READ_SIZE)
-                eof = not data
+                # Into a buffer kept for every read, then the bytes copied out: a fresh
+                # 256 KiB ``recv`` costs an mmap, an mremap and a munmap for the usual
+                # 60-byte reply (issue 12 item 2: three of six syscalls a credit round).
+                buffer = self._read_buffer
+                if buffer is None:
+                    buffer = self._read_buffer = memoryview(bytearray(_READ_SIZE))
+                n = sock.recv_into(buffer, _READ_SIZE)
+                data = bytes(buffer[:n])
+                eof = not n
         except _WOULD_BLOCK:
             return False
         except OSError as exc:
