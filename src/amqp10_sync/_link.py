@@ -19,6 +19,7 @@ from typing_extensions import Self
 
 from amqp10_proto import (
     BATCH_MESSAGE_FORMAT,
+    Accepted,
     DeliveryState,
     EncodedMessage,
     Error,
@@ -226,11 +227,31 @@ class Sender(SenderBase["Session"], _Link):
         handles: list[CoreDelivery | Queued] = []
         with conn._cond:
             opts = self._send_options(message_format, None, txn)
+            queue = self._queue
+            batch: list[Queued] = []  # behind a non-empty queue: queued in one go
             try:
                 for message in messages:
+                    if queue and len(queue) + len(batch) < self._queue_size:
+                        # Nothing goes out before the queue does (call order), and nothing
+                        # changes while we hold the lock: the checks and the pump once
+                        # per run of messages, not once each (issue 12 item 2).
+                        if type(message) is not Message:
+                            message = sendable(message)
+                        batch.append(Queued(message, None, opts))
+                        continue
+                    if batch:
+                        self._enqueue(batch, handles)
+                        batch = []
+                        if queue and len(queue) < self._queue_size:
+                            if type(message) is not Message:
+                                message = sendable(message)
+                            batch.append(Queued(message, None, opts))
+                            continue
                     handles.append(self._send_locked(message, timeout, end, None,
                                                      flush=len(handles) % _RUN == _RUN - 1,
                                                      opts=opts))
+                if batch:
+                    self._enqueue(batch, handles)
             except BaseException:
                 self._withdraw(handles)  # the call failed: none of it waits to go out later
                 raise
@@ -273,10 +294,29 @@ class Sender(SenderBase["Session"], _Link):
                                    f"{conn._span(timeout)} s")
         handle = Queued(message, settled, opts)
         queue.append(handle)
-        self._pump()
+        if core.credit > 0 or self._resend or core.drain_requested:
+            self._pump()
+        else:
+            # No credit: the pump would send nothing; it runs when the peer's flow comes
+            # (one pass a credit grant, not one a queued message: issue 12 item 2).
+            self._count_available(len(queue))
         if flush:
             conn._after()
         return handle
+
+    def _enqueue(self, batch: list[Queued], handles: list[CoreDelivery | Queued]) -> None:
+        """(Lock held, ``send_many``) queue ``batch`` behind the non-empty queue, with the
+        checks ``_send_locked`` makes of each message, made once."""
+        self._check()
+        if self._gone():
+            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        self._queue.extend(batch)
+        handles.extend(batch)
+        core = self._core
+        if core.credit > 0 or self._resend or core.drain_requested:
+            self._pump()
+        else:
+            self._count_available(len(self._queue))
 
     def _wait_for_room(self, end: float) -> bool:
         """Wait (lock held) until the queue has room or the link is gone; False on timeout."""
@@ -353,8 +393,16 @@ class Sender(SenderBase["Session"], _Link):
         # O(n) in all, as outcomes mostly come in order (a ranged disposition at a time).
         handles = list(handles)
         states: list[DeliveryState | None] = []
+        forward = self._forward
         try:
             for handle in handles:
+                # Accepted and settled already (the usual case of a ranged disposition):
+                # the outcome as _wait_one would return it, without its waits' set-up.
+                sent = handle.delivery if isinstance(handle, Queued) else handle
+                if (sent is not None and not forward and sent.context is None
+                        and sent.remote_settled and type(sent.remote_state) is Accepted):
+                    states.append(sent.remote_state)
+                    continue
                 try:
                     states.append(self._wait_one(handle, timeout, end))
                 except amqp_errors.DeliveryFailed as exc:

@@ -1,0 +1,111 @@
+"""The bulk send's cost per credit round on the blocking adapter (issue 12 item 2), counted,
+not timed.
+
+The peer here grants credit as the Qpid C broker does (5 at a time, topped up once the
+last grant is used: examples/c/broker.c's WINDOW), so a ``send_many`` runs in rounds of
+5: one read (a flow and a ranged disposition), five transfers, one write. Per round the
+I/O thread should read once into its kept buffer (a fresh 256 KiB ``recv`` was an mmap,
+an mremap and a munmap each time), write once, pump the queue once, and leave the core's
+``tick`` to its deadline; handing a message over while the link waits for credit should
+neither pump nor check the link once per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import amqp10_sync as amqp
+from amqp10_proto import Accepted, LinkAttached, Message, MessageReceived
+
+from .fakepeer import FakePeer
+
+WINDOW = 5
+
+
+class WindowPeer(FakePeer):
+    """A FakePeer that gives a sender WINDOW credits again once it used them."""
+
+    def _on(self, ev: Any) -> None:
+        super()._on(ev)
+        if isinstance(ev, MessageReceived) and ev.link.credit == 0:
+            ev.link.add_credit(WINDOW)
+        elif isinstance(ev, LinkAttached):
+            assert self.credit == WINDOW
+
+
+class CountingSocket:
+    """The connection's socket, its reads and writes counted by kind."""
+
+    def __init__(self, sock: Any) -> None:
+        self._real = sock
+        self.calls = {"recv": 0, "recv_into": 0, "send": 0}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def fileno(self) -> int:
+        return int(self._real.fileno())
+
+    def recv(self, size: int) -> bytes:
+        self.calls["recv"] += 1
+        return bytes(self._real.recv(size))
+
+    def recv_into(self, buffer: Any, size: int) -> int:
+        self.calls["recv_into"] += 1
+        return int(self._real.recv_into(buffer, size))
+
+    def send(self, data: Any) -> int:
+        self.calls["send"] += 1
+        return int(self._real.send(data))
+
+
+def _counting(obj: Any, name: str) -> list[int]:
+    """Count calls of ``obj``'s method ``name`` (set on the instance: calls through
+    ``self`` go through it)."""
+    calls = [0]
+    method: Callable[..., Any] = getattr(obj, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return method(*args, **kwargs)
+
+    setattr(obj, name, counted)
+    return calls
+
+
+def test_send_many_reads_writes_and_pumps_once_per_credit_round() -> None:
+    count = 1000
+    peer = WindowPeer(credit=WINDOW)
+    try:
+        with amqp.open_connection(peer.url, sasl=None, timeout=30) as conn:
+            session = conn.open_session()
+            sender = session.open_sender("q", queue_size=200)
+            sock = conn._sock = CountingSocket(conn._sock)
+            ticks = _counting(conn._core, "tick")
+            pumps = _counting(sender, "_pump")
+            checks = _counting(sender, "_check")
+            bodies = [b"m%d" % i for i in range(count)]
+            outcomes = sender.send_many([Message(b) for b in bodies], timeout=30)
+            calls = dict(sock.calls)
+            assert sender.queued == 0
+            sender.close()
+    finally:
+        peer.close()
+    assert len(outcomes) == count and all(type(o) is Accepted for o in outcomes)
+    assert peer.received == bodies  # every one, once, in order
+    rounds = count // WINDOW
+    # Every read went into the kept buffer: no 256 KiB bytes allocated (and its three
+    # memory syscalls) per read.
+    assert calls["recv"] == 0, calls
+    # About one read and one write per round (a few more at the start and the end, or
+    # when a read catches only part of the peer's answer).
+    assert 0 < calls["recv_into"] <= rounds * 1.5 + 10, calls
+    assert 0 < calls["send"] <= rounds * 1.5 + 10, calls
+    # One pump per credit grant (before: one more per message queued behind the queue).
+    assert pumps[0] <= rounds * 1.5 + 10, pumps
+    # The link's state looked at per run of messages, not per message queued.
+    assert checks[0] <= count // 4, checks
+    # tick() at its deadline (seconds away here), not on every one of the I/O thread's
+    # turns (before: at least one per round).
+    assert ticks[0] <= rounds // 4, ticks
