@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from amqp10_proto import (
@@ -151,9 +151,15 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         end = conn._deadline(timeout)
         opts = self._send_options(message_format, None, txn)
         handles: list[Handle] = []
+        it = iter(messages)
         try:
-            for message in messages:
-                handles.append(await self._send(message, timeout, end, None, opts))
+            # Handed over a queueful at a time (issue 12: no coroutine, no pump per message
+            # while the link waits for credit); a full queue waits for room as send_nowait.
+            while not self._hand_many(it, handles, opts):
+                if self._gone():
+                    self._check()
+                    raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+                await self._wait_room(timeout, end)
             ok = await self._wait(handles, end)
         except BaseException:
             self._withdraw(handles)
@@ -194,9 +200,59 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
             raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
         handle = Queued(message, settled, opts)
         queue.append(handle)
-        if self._pump():
-            conn._after_soon()
+        self._queued_one()
         return handle
+
+    def _queued_one(self) -> None:
+        """A message joined the queue: pump it if the link may send (credit came while
+        others waited, or resends), else only count it (2.6.7 ``available``)."""
+        core = self._core
+        if self._resend or core.drain_requested or core.sendable:
+            if self._pump():
+                self._conn._after_soon()
+        else:
+            core.available = len(self._queue)
+
+    def _hand_many(self, it: Iterator[Message | bytes | EncodedMessage], out: list[Handle],
+                   opts: _Opts | None) -> bool:
+        """``_hand`` each message of ``it`` into ``out`` until the queue is full (False)
+        or ``it`` is exhausted (True). The link's state is looked at once per run of
+        queued messages: nothing between two of them can change it (no wait, no core
+        call), except a direct send's flush, after which it is looked at again."""
+        queue = self._queue
+        size = self._queue_size
+        conn = self._conn
+        core = self._core
+        append = out.append
+        checked = pump = False
+        for message in it:
+            if type(message) is not Message:
+                message = sendable(message)  # TypeError here, not in the pump later
+            if not queue:
+                append(self._hand(message, None, opts))  # (may flush: look again)
+                checked = False
+            else:
+                if not checked:
+                    if self._gone():
+                        self._check()
+                        raise amqp_errors.LinkDetachedError(
+                            f"link {self.name!r} is not attached")
+                    # (Rare: credit while others wait, resends, a drain.)
+                    pump = bool(self._resend) or core.drain_requested or core.sendable
+                    checked = True
+                handle = Queued(message, None, opts)
+                queue.append(handle)
+                append(handle)
+                if pump:
+                    if self._pump():
+                        conn._after_soon()
+                    checked = False
+            if len(queue) >= size:
+                core.available = len(queue)
+                return False
+        if queue:
+            core.available = len(queue)
+        return True
 
     async def _wait_room(self, timeout: float | None, end: float) -> None:
         """Wait until the queue has room (once it is down to half, the pump wakes one
@@ -243,18 +299,29 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         queue = self._queue
         core = self._core
         sent = 0
+        send = core.send
+        track = self._track
         while queue and core.sendable and not conn._paused:
             handle = queue.popleft()
             message = handle.message
             assert message is not None
-            delivery = handle.delivery = self._transfer(message, handle.settled, handle.opts)
+            # (_transfer's work, inline: this loop is a bulk sender's per-message cost.)
+            if handle.opts is None:
+                delivery = send(message, settled=handle.settled)
+            else:
+                delivery = self._core_send(message, handle.settled, handle.opts)
+            handle.delivery = delivery
             handle.message = None  # the core holds the encoded frames now
             waiter = handle.waiter
-            if waiter is not None:
-                handle.waiter = None
-                if delivery.context is PRESETTLED:
+            if delivery.settled:
+                delivery.context = PRESETTLED  # done once handed to the transport
+                if waiter is not None:
+                    handle.waiter = None
                     release(waiter)
-                else:
+            else:
+                track(delivery, message)  # sent again if the transport goes first
+                if waiter is not None:
+                    handle.waiter = None
                     delivery.context = waiter
             sent += 1
         if queue and conn._paused and core.sendable:
@@ -323,8 +390,16 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         finished = self._finished
         while True:
             waiter: Waiter | None = None
+            # Whether the link is gone, for the messages still queued: asked once per
+            # pass (nothing in the pass can change it), not once per message.
+            gone: bool | None = None
             for handle in handles:
-                if finished(handle):
+                if type(handle) is Queued and handle.delivery is None:
+                    if gone is None:
+                        gone = self._gone()
+                    if gone:
+                        continue
+                elif finished(handle):
                     continue
                 if waiter is None:
                     waiter = Waiter(conn._loop.create_future())
