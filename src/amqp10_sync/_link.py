@@ -231,22 +231,19 @@ class Sender(SenderBase["Session"], _Link):
             batch: list[Queued] = []  # behind a non-empty queue: queued in one go
             try:
                 for message in messages:
+                    if batch and len(queue) + len(batch) >= self._queue_size:
+                        self._enqueue(batch, handles)  # full: the next one waits for room
+                        batch = []
                     if queue and len(queue) + len(batch) < self._queue_size:
                         # Nothing goes out before the queue does (call order), and nothing
                         # changes while we hold the lock: the checks and the pump once
                         # per run of messages, not once each (issue 12 item 2).
+                        if not batch:
+                            conn._after()  # the transfers made before it go out now
                         if type(message) is not Message:
                             message = sendable(message)
                         batch.append(Queued(message, None, opts))
                         continue
-                    if batch:
-                        self._enqueue(batch, handles)
-                        batch = []
-                        if queue and len(queue) < self._queue_size:
-                            if type(message) is not Message:
-                                message = sendable(message)
-                            batch.append(Queued(message, None, opts))
-                            continue
                     handles.append(self._send_locked(message, timeout, end, None,
                                                      flush=len(handles) % _RUN == _RUN - 1,
                                                      opts=opts))
@@ -296,12 +293,13 @@ class Sender(SenderBase["Session"], _Link):
         queue.append(handle)
         if core.credit > 0 or self._resend or core.drain_requested:
             self._pump()
+            if flush:
+                conn._after()
         else:
-            # No credit: the pump would send nothing; it runs when the peer's flow comes
-            # (one pass a credit grant, not one a queued message: issue 12 item 2).
+            # No credit: the pump would send nothing, and the core has nothing new to
+            # write; it runs when the peer's flow comes (one pass a credit grant, not one
+            # a queued message: issue 12 item 2).
             self._count_available(len(queue))
-        if flush:
-            conn._after()
         return handle
 
     def _enqueue(self, batch: list[Queued], handles: list[CoreDelivery | Queued]) -> None:
