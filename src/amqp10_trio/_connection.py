@@ -5,8 +5,10 @@ a proxy's tunnel, TLS, WebSocket), opens a nursery and starts its ``_run`` task 
 which runs three tasks per transport:
 
 * the reader: ``await stream.receive_some()``, bytes into the core;
-* the writer: the only task that writes to the stream; it sends what the core
-  queued (every core call is followed by ``data_to_send()`` into one buffer);
+* the writer: it sends what the core queued (every core call is followed by
+  ``data_to_send()`` into one buffer). Only the reader writes besides, to a plain
+  socket, what a read made the core queue, when the writer is idle and with one
+  non-blocking write (``_write_direct``): the rest, if any, is the writer's;
 * the ticker: sleeps in a cancel scope whose deadline is the one ``tick()``
   returned (no polling: an idle connection wakes only for heartbeats).
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import os
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -79,6 +82,8 @@ _BURST = 256
 #: ... and how long at most (seconds) when no wait of ours comes first (see _after_soon).
 _LINGER = 0.001
 _SHUT_DOWN = "the connection was shut down"
+#: The reader may write to a plain socket's descriptor itself (os.write: POSIX only).
+_DIRECT = os.name == "posix"
 _TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 _CONNECT_ERRORS = DIAL_ERRORS  # refused, unreachable, TLS/proxy/upgrade refused, timed out
 
@@ -162,7 +167,8 @@ class Connection(Recovering, ConnectionInfo):
         self._deferred = 0
         #: What the core queued, not yet taken by the writer: its chunks as the core gave
         #: them (a large message's bytes go out as they are, never copied here).
-        self._out: list[bytes] = []
+        self._out: list[bytes | memoryview] = []
+        self._writing = False  # the writer task is in a send
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the stream took, ever
         #: Tasks waiting until the stream took a number of bytes: (that total, seq, event),
@@ -548,6 +554,11 @@ class Connection(Recovering, ConnectionInfo):
             self._fire()
 
     def _flush(self) -> None:
+        if self._take():
+            self._write_wanted.set()
+
+    def _take(self) -> bool:
+        """Take what the core queued into ``_out`` for writing; True if there was any."""
         self._deferred = 0  # what the settlements left in the core is taken here
         data = self._core.data_to_send()
         if data:
@@ -561,8 +572,47 @@ class Connection(Recovering, ConnectionInfo):
                     delivery.context = total
                 unmarked.clear()
             if self._dead:
-                return
+                return False
             self._out.append(data)
+            return True
+        return False
+
+    def _write_direct(self, stream: trio.abc.Stream) -> None:
+        """(The reader, after a read) write what is queued with a non-blocking write of
+        its own, when the stream is a plain socket and the writer is idle; else, or for
+        what the socket did not take, wake the writer. A bulk sender's credit round (the
+        peer's flow in, the transfers it allows out) then costs one task step and one
+        run-loop pass, not three (the writer's wake, its send's yield, its wait again)."""
+        out = self._out
+        if not out:
+            return
+        if not _DIRECT or type(stream) is not trio.SocketStream or self._writing \
+                or self._dead:
+            self._write_wanted.set()
+            return
+        fd = stream.socket.fileno()  # -1 once closed: never another socket's number
+        while out and fd >= 0 and not self._dead:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            try:
+                sent = os.write(fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                break  # the writer's send meets it too, and reports it (_lost)
+            self._sent_total += sent
+            if self._sent_waiters:
+                self._wake_sent()
+            if sent < len(data):
+                self._out = [memoryview(data)[sent:]]  # the rest, by the writer, uncopied
+                break
+            out.clear()
+            if self._stalled:  # room to write again: what waits for it goes out (as _writer)
+                stalled, self._stalled = self._stalled, set()
+                for sender in stalled:
+                    sender._pump()
+                self._process()
+                self._take()
+        if self._out:
             self._write_wanted.set()
 
     @property
@@ -600,7 +650,9 @@ class Connection(Recovering, ConnectionInfo):
                 data = received if type(received) is bytes else bytes(received)
                 receive_bytes(core, data, self.label, self._trace_in)
                 self._retick_by(core.tick(trio.current_time()))
-                self._after()
+                self._process()
+                self._take()
+                self._write_direct(stream)
                 if not data:
                     self._lost("the peer closed the stream")
                     return
@@ -625,7 +677,11 @@ class Connection(Recovering, ConnectionInfo):
                 out = self._out
                 data = out[0] if len(out) == 1 else b"".join(out)
                 self._out = out = []  # (the chunks are not kept while they are written)
-                await stream.send_all(data)
+                self._writing = True  # (the reader writes nothing itself meanwhile)
+                try:
+                    await stream.send_all(data)
+                finally:
+                    self._writing = False
                 if self._drops != drops:
                     return  # dropped meanwhile: the count was settled by the drop
                 self._sent_total += len(data)
