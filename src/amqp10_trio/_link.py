@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -206,7 +206,12 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         conn = self._conn
         end = conn._deadline(timeout)
         opts = self._send_options(message_format, None, txn)
-        handles = [await self._send(m, timeout, end, settled, opts=opts) for m in messages]
+        handles: list[Handle] = []
+        it = iter(messages)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while (full := self._queue_many(it, handles, settled, opts)) is not None:
+            # The queue is full: this one waits for room as send_nowait's would.
+            handles.append(await self._send(full, timeout, end, settled, opts=opts))
         return await self._wait_all(handles, end, conn._span(timeout))
 
     async def wait_all(self, handles: Iterable[Handle], *,
@@ -231,8 +236,13 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
             # The last first: outcomes come about in send order, so once it is here the
             # others mostly are too, and the whole batch costs a wake or two, not one each.
             for i in range(len(handles) - 1, -1, -1):
+                handle = handles[i]
+                delivery = handle.delivery if isinstance(handle, Queued) else handle
                 try:
-                    out[i] = await self._wait_one(handles[i], end, span)
+                    if delivery is not None and self._finished(delivery):
+                        out[i] = self._done(delivery, span)  # (no wait: no coroutine)
+                    else:
+                        out[i] = await self._wait_one(handle, end, span)
                 except amqp_errors.DeliveryFailed as exc:
                     out[i] = cast(DeliveryState, exc.state)  # the peer's outcome
                 done += 1
@@ -290,6 +300,10 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 raise TimeoutError(f"link {self.name!r}: no credit to send within {span} s")
             raise amqp_errors.LinkDetachedError(
                 f"link {self.name!r} ended before the message was sent")
+        return self._done(delivery, span)
+
+    def _done(self, delivery: CoreDelivery, span: float) -> DeliveryState | None:
+        """After the wait for ``delivery``: its outcome, or the error for it."""
         if delivery.context is not None:  # pre-settled: done once the stream took its bytes
             if not self._finished(delivery):
                 self._conn._check()
@@ -351,6 +365,49 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         else:
             self._count_available(len(queue))
         return handle
+
+    def _queue_many(self, messages: Iterator[Message | bytes | EncodedMessage],
+                    handles: list[Handle], settled: bool | None,
+                    opts: _Opts | None) -> Message | EncodedMessage | None:
+        """send_many's hand-over: ``_send``'s work for each message of ``messages``, in
+        one loop (no coroutine per message; the link looked at once per run of queued
+        messages, as nothing can change it between two of them but a core call of ours,
+        after which it is looked at again; ``available`` counted once). Returns the first
+        message that finds the queue full (``_send`` waits for room), None at the end."""
+        queue = self._queue
+        size = self._queue_size
+        core = self._core
+        conn = self._conn
+        append = handles.append
+        looked = False
+        for message in messages:
+            if type(message) is not Message:
+                message = sendable(message)  # TypeError now, before any wait
+            if len(queue) >= size:
+                self._count_available(len(queue))
+                return message
+            if not queue and core.sendable and not self._resend \
+                    and conn._unwritten < HIGH_WATER:
+                append(self._transfer(message, settled, opts))  # (as _send: credit now)
+                if core.drain_requested:
+                    core.drained()
+                conn._after()
+                looked = False
+                continue
+            if not looked:
+                self._check()
+                if self._gone():
+                    raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+                looked = True
+            handle = Queued(message, settled, opts)
+            queue.append(handle)
+            append(handle)
+            if core.sendable or core.drain_requested or self._resend:
+                self._pump()
+                conn._after()
+                looked = False
+        self._count_available(len(queue))
+        return None
 
     async def _wait_room(self, end: float) -> bool:
         """Wait, in turn, for room in the queue; False past ``end``. Raises if the link
@@ -418,13 +475,28 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         conn = self._conn
         waiters = self._waiters
         moved = False
-        while queue and core.sendable and conn._unwritten < HIGH_WATER:
-            handle = queue.popleft()
-            message, handle.message = handle.message, None  # the core holds its frames now
-            assert message is not None
-            handle.delivery = self._transfer(message, handle.settled, handle.opts)
-            moved = True
-            waiters.wake(handle)  # its waiter now waits for the outcome (or the write)
+        # (The write buffer fills only when the writer takes the core's bytes, after this.)
+        if conn._unwritten < HIGH_WATER:
+            send = core.send
+            track = self._track
+            unmarked = conn._unmarked
+            wake = waiters.wake
+            while queue and core.sendable:
+                handle = queue.popleft()
+                message, handle.message = handle.message, None  # the core holds its frames
+                assert message is not None
+                # (_transfer's work, inline: this loop is a bulk sender's cost per message.)
+                if handle.opts is None:
+                    delivery = send(message, settled=handle.settled)
+                else:
+                    delivery = self._core_send(message, handle.settled, handle.opts)
+                if delivery.settled:
+                    unmarked.append(delivery)  # done once its bytes are written
+                else:
+                    track(delivery, message)  # sent again if the transport goes first
+                handle.delivery = delivery
+                moved = True
+                wake(handle)  # its waiter now waits for the outcome (or the write)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):

@@ -11,11 +11,12 @@ No timing is asserted: the tests count task steps, and check what the broker got
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import trio
 
 import amqp10_trio as amqp
-from amqp10_proto import Accepted, Message
+from amqp10_proto import Accepted, Message, Rejected
 from tests.sync.fakepeer import FakePeer
 from tests.trio_.conftest import start
 from tests.trio_.test_trio_perf_recv import _Steps  # task steps, the writer's apart
@@ -91,3 +92,39 @@ def test_a_round_the_socket_takes_in_part_arrives_whole_and_in_order() -> None:
         fake.close()
     assert fake.received == bodies
     assert steps.writer > 0  # the socket took part of it: the writer sent the rest
+
+
+def test_send_many_keeps_call_order_across_credit_a_full_queue_and_waits() -> None:
+    """send_many's one-loop hand-over (issue 12): the first messages go out at once on
+    the credit there is, the next join the queue, the one that finds it full (queue_size
+    7) waits for room like send_nowait, and credit granted bit by bit meanwhile lets
+    them all out; from a generator of Message and bytes, in call order, each outcome
+    in its place."""
+    fake = FakePeer(credit=3)
+    bodies = [b"n%03d" % i if i % 9 else b"reject" for i in range(1, 61)]
+
+    def messages() -> Iterator[Message | bytes]:
+        for i, body in enumerate(bodies):
+            yield body if i % 2 else Message(body)
+
+    async def grant() -> None:
+        while len(fake.received) < len(bodies):
+            fake.grants = 4
+            await trio.sleep(0.005)
+
+    async def main() -> None:
+        async with amqp.open_connection(fake.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as session, \
+                session.open_sender("q", queue_size=7) as sender, \
+                trio.open_nursery() as nursery:
+            nursery.start_soon(grant)
+            outcomes = await sender.send_many(messages(), timeout=30)
+            assert [type(o) for o in outcomes] == [
+                Rejected if b == b"reject" else Accepted for b in bodies]
+            assert sender.queued == 0
+
+    try:
+        trio.run(main)
+    finally:
+        fake.close()
+    assert fake.received == bodies
