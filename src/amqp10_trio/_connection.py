@@ -90,8 +90,8 @@ _CONNECT_ERRORS = DIAL_ERRORS  # refused, unreachable, TLS/proxy/upgrade refused
 
 class _Events:
     """The core's event queue as ``dispatch_events`` reads it, minus the senders'
-    DeliveryUpdated events: each goes straight to its sender, which wakes the tasks
-    waiting on that delivery only (nothing else waits on a sender's delivery).
+    DeliveryUpdated events: each wakes the tasks waiting on that delivery in its
+    sender's ``_waiters``, and no others (nothing else waits on a sender's delivery).
     A receiver's (rcv-settle-mode second) sets ``broadcast``: its settle waits on the
     connection's broadcast event."""
 
@@ -115,7 +115,9 @@ class _Events:
             delivery = event.delivery
             owner = delivery.link.context
             if type(owner) is Sender:
-                owner._on_update(delivery)
+                waiters = owner._waiters
+                if waiters._tasks:  # (mostly not: wait_all waits on its last handle)
+                    waiters.wake(delivery)
             else:
                 self.broadcast = True
 

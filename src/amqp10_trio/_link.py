@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 import trio
 from typing_extensions import Self
 
-from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import (
+    Accepted,
     DeliveryState,
     EncodedMessage,
     LinkDetached,
@@ -31,6 +31,7 @@ from amqp10_proto import (
     LinkState,
     Message,
 )
+from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
@@ -235,9 +236,16 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         try:
             # The last first: outcomes come about in send order, so once it is here the
             # others mostly are too, and the whole batch costs a wake or two, not one each.
+            forward = bool(self._forward)  # (resends stand for some: the general path)
             for i in range(len(handles) - 1, -1, -1):
                 handle = handles[i]
                 delivery = handle.delivery if isinstance(handle, Queued) else handle
+                if delivery is not None and delivery.remote_settled and not forward \
+                        and type(state := delivery.remote_state) is Accepted \
+                        and delivery.context is None:
+                    out[i] = state  # the usual outcome, as _outcome gives it
+                    done += 1
+                    continue
                 try:
                     if delivery is not None and self._finished(delivery):
                         out[i] = self._done(delivery, span)  # (no wait: no coroutine)
@@ -327,10 +335,6 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         for event in room:
             event.set()
         room.clear()
-
-    def _on_update(self, delivery: CoreDelivery) -> None:
-        """The peer's disposition changed ``delivery``: wake whoever waits on it (only them)."""
-        self._waiters.wake(delivery)
 
     # -- sending and the queue -----------------------------------------------------------
     async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
@@ -481,6 +485,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
             track = self._track
             unmarked = conn._unmarked
             wake = waiters.wake
+            parked = waiters._tasks  # (mostly empty: wait_all waits on its last handle)
             while queue and core.sendable:
                 handle = queue.popleft()
                 message, handle.message = handle.message, None  # the core holds its frames
@@ -496,7 +501,8 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     track(delivery, message)  # sent again if the transport goes first
                 handle.delivery = delivery
                 moved = True
-                wake(handle)  # its waiter now waits for the outcome (or the write)
+                if parked:
+                    wake(handle)  # its waiter now waits for the outcome (or the write)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):
