@@ -353,6 +353,39 @@ def test_a_large_body_is_copied_once_each_way() -> None:
     assert parts[-1] is msg.body  # the body itself, not a copy, until joined
 
 
+@pytest.mark.parametrize(("size", "head"), [
+    (0, "005375 a0 00"), (255, "005375 a0 ff"), (256, "005375 b0 00000100"),
+])
+def test_a_data_only_message_is_its_section_head_and_the_body_itself(size: int,
+                                                                     head: str) -> None:
+    # 3.2.6: one data section, vbin8 up to 255 bytes, vbin32 above: the bulk send's parts.
+    body = b"\x5a" * size
+    parts = Message(body).encode_parts()
+    assert parts == [bytes.fromhex(head.replace(" ", "")), body]
+    assert parts[1] is body
+    assert Message.decode(b"".join(parts)).body == body
+
+
+def test_a_data_body_with_any_other_section_or_not_bytes_goes_the_general_way() -> None:
+    data = Data(b"ab")  # a bytes subclass: still one data section
+    assert Message(data).encode_parts() == [bytes.fromhex("005375a002"), data]
+    two = Message([Data(b"a"), Data(b"b")]).encode_parts()
+    assert b"".join(two) == bytes.fromhex("005375a00161005375a00162")
+    for msg in (Message(b"x", footer={Symbol("f"): 1}),
+                Message(b"x", header=Header(durable=True)),
+                Message(b"x", message_annotations={Symbol("m"): 1}),
+                Message(b"x", delivery_annotations={Symbol("d"): 1}),
+                Message(b"x", application_properties={"a": 1}),
+                Message(b"x", properties=Properties(subject="s"))):
+        parts = msg.encode_parts()
+        assert len(parts) == 3
+        assert Message.decode(b"".join(parts)) == msg
+    bad = Message(b"x")
+    bad._body = [bytearray(b"x")]  # not bytes: the general path's typed error
+    with pytest.raises(EncodeTypeError):
+        bad.encode_parts()
+
+
 def test_repr_is_readable() -> None:
     r = repr(Message(b"hi", properties=Properties(subject="s")))
     assert r == "Message(b'hi', properties=Properties(subject='s'))"

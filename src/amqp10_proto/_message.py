@@ -602,6 +602,14 @@ class Message:
         Large data bodies stand alone in the list, so whoever joins the parts
         (into a frame, say) copies the body once.
         """
+        body = self._body
+        if (self._properties is None and self._ap is None and self._body_type == "data"
+                and len(body) == 1 and self._header is None and self._ma is None
+                and self._da is None and self._footer is None and type(body[0]) is bytes):
+            # The bulk message, one data section alone (3.2.6): its header and the body.
+            b = body[0]
+            n = len(b)
+            return [_DATA8[n] if n < 256 else b"\x00\x53\x75\xb0" + _pack_I(n), b]
         parts = []
         v: Any = self._header
         if v is not None:
