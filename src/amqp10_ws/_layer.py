@@ -166,6 +166,11 @@ class WebSocketLayer:
         self._pong: bytes | None = None  # the latest ping's payload, to answer
         self._take_trailing = False  # server: read what followed the upgrade request
         self._first = True  # nothing received yet
+        # Where wsproto stands in the incoming frames it was given (RFC 6455 5.2), so that
+        # frames between its messages can bypass it (see _route).
+        self._ws_head = b""  # the start of a frame header wsproto has not all of
+        self._ws_owes = 0  # bytes of the frame wsproto started that it still needs
+        self._ws_fragmented = False  # a FIN=0 data message is open in wsproto
         if role == "client":
             if not host or not isinstance(host, str):
                 raise ValueError("a client needs host=: the Host header of the upgrade")
@@ -220,10 +225,84 @@ class WebSocketLayer:
                                                 "upgrade was expected: this port speaks "
                                                 "AMQP over WebSocket (amqpws://)"))
         self._first = False
+        if self._state is WsState.OPEN:
+            self._route(bytes(data))
+            return
         try:
             self._ws.receive_data(bytes(data))
         except WsRemoteProtocolError as exc:
             self._handshake_failed(exc)
+        self._process()
+
+    def _route(self, data: bytes, *, feed: bool = True) -> None:
+        """OPEN: pass each complete, final, unmasked (client) or masked (server) binary frame
+        of at most ``max_frame_size`` bytes in minimal encoding straight on, while wsproto is
+        between messages; give wsproto every other byte, in order, from a frame's start, and
+        track the frames it was given. ``feed=False`` only tracks bytes wsproto already has."""
+        n = len(data)
+        pos = 0
+        start = 0  # the first byte not yet given to wsproto (or passed on)
+        want_mask = _MASKED if self.role == "server" else 0  # 5.1: clients mask, servers not
+        while pos < n:
+            if self._ws_owes:  # inside a frame wsproto started
+                take = min(self._ws_owes, n - pos)
+                self._ws_owes -= take
+                pos += take
+                continue
+            head = self._ws_head + data[pos:pos + 14]  # 5.2: a header is 2 to 14 bytes
+            had = len(self._ws_head)
+            if len(head) < 2:
+                size = 0
+            else:
+                b1 = head[1]
+                length = b1 & 0x7F
+                size = (2 + (2 if length == 126 else 8 if length == 127 else 0)
+                        + (4 if b1 & _MASKED else 0))
+            if size == 0 or len(head) < size:  # the header is not all here: wsproto's
+                self._ws_head = head
+                pos = n
+                break
+            self._ws_head = b""
+            b0 = head[0]
+            if length == 126:
+                length, = struct.unpack_from("!H", head, 2)
+                minimal = length >= 126
+            elif length == 127:
+                length, = struct.unpack_from("!Q", head, 2)
+                minimal = 65536 <= length < 1 << 63
+            else:
+                minimal = True
+            end = pos - had + size + length  # where the frame ends in data
+            if (feed and not self._ws_fragmented and not had and b0 == _BINARY_FIN
+                    and b1 & _MASKED == want_mask and minimal and length <= self.max_frame_size
+                    and end <= n and self._state is WsState.OPEN):
+                if start < pos:  # wsproto's bytes first, and its events
+                    self._feed(data[start:pos])
+                    if self._state is not WsState.OPEN:
+                        return
+                payload = data[pos + size:end]
+                if want_mask and payload:  # 5.3: unmask with the frame's key
+                    key = head[size - 4:size] * (length // 4 + 1)
+                    payload = (int.from_bytes(payload, "little")
+                               ^ int.from_bytes(key[:length], "little")
+                               ).to_bytes(length, "little")
+                if payload:
+                    self._in.append(payload)
+                pos = start = end
+                continue
+            opcode = b0 & 0x0F  # 5.4: a data frame with FIN=0 opens a fragmented message
+            if opcode in (1, 2) and not b0 & 0x80:
+                self._ws_fragmented = True
+            elif opcode == 0 and b0 & 0x80:
+                self._ws_fragmented = False
+            self._ws_owes = max(end - pos - (size - had), 0)
+            pos = min(pos + size - had, n)
+        if feed and start < n:
+            self._feed(data[start:])
+
+    def _feed(self, data: bytes) -> None:
+        """Give wsproto bytes of frames it parses, and take its events."""
+        self._ws.receive_data(data)
         self._process()
 
     def received(self) -> bytes:
@@ -245,9 +324,10 @@ class WebSocketLayer:
                 return
             self._take_trailing = False
             trailing = self._trailing()
-            if not trailing:
+            if not trailing or self._state is not WsState.OPEN:
                 return
-            self._ws.receive_data(trailing)
+            self._route(trailing)
+            return
 
     def _on(self, event: object) -> None:
         if isinstance(event, BytesMessage):
@@ -314,6 +394,7 @@ class WebSocketLayer:
                                        f"the subprotocol {self.subprotocols[0]!r} "
                                        "(AMQP WebSocket Binding)", handshake=True)
         self._opened(event.subprotocol)
+        self._route(self._trailing(), feed=False)  # the frames after the 101: wsproto's
 
     def _opened(self, subprotocol: str | None) -> None:
         self.subprotocol = subprotocol

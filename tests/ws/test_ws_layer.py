@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import os
 import struct
 import subprocess
@@ -12,6 +13,8 @@ import sys
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amqp10_proto.errors import LocalProtocolError, RemoteProtocolError
 from amqp10_ws import (
@@ -356,3 +359,144 @@ def test_a_server_frame_is_unmasked_and_every_key_differs_over_many_frames() -> 
         client.send(b"abcd")
     keys = [k for _, k, _ in _parse_frames(client.data_to_send())]
     assert len(keys) == 1500 and len(set(keys)) > 1490  # 32 random bits each
+
+
+# -- the fast path for whole binary frames (RFC 6455 5.2) -------------------------------------
+# A whole, final, binary frame in minimal encoding bypasses wsproto while wsproto is between
+# messages; everything else goes to wsproto. Fed one byte at a time, no frame is ever whole
+# in a read, so that feeding is wsproto's path alone: the reference each split must match.
+
+def _open(role: str, max_frame_size: int) -> tuple[WebSocketLayer, bytes]:
+    """A layer of ``role`` and the bytes that open it (the 101 answer or the request)."""
+    if role == "server":
+        return WebSocketLayer("server", max_frame_size=max_frame_size), upgrade()
+    client = WebSocketLayer("client", host="h", max_frame_size=max_frame_size)
+    peer = WebSocketLayer("server")
+    peer.receive_data(client.data_to_send())
+    client.data_to_send()
+    return client, peer.data_to_send()
+
+
+def _outcome(role: str, wire: bytes, cuts: list[int], max_frame_size: int,
+             ) -> tuple[bytes, object, int | None, WsState, int | None]:
+    """Feed ``wire`` split at ``cuts``: the AMQP bytes, what was answered, the error's code."""
+    layer, opening = _open(role, max_frame_size)
+    stream = opening + wire
+    bounds = [0, *sorted({min(c, len(stream)) for c in cuts}), len(stream)]
+    got, out, code = [], [], None
+    try:
+        for a, b in itertools.pairwise(bounds):
+            if a < b:
+                layer.receive_data(stream[a:b])
+                got.append(layer.received())
+                out.append(layer.data_to_send())
+    except WebSocketError as exc:
+        code = exc.code
+        out.append(layer.data_to_send())
+    # Masking keys vary; a pong depends on the reads anyway (only the latest ping before
+    # data_to_send is answered, none once a close came in the same read: 5.5.3, 5.5.1).
+    wire_out = b"".join(out)
+    if wire_out.startswith(b"HTTP/1.1 101 "):  # the server's answer to the upgrade
+        wire_out = wire_out.split(b"\r\n\r\n", 1)[1]
+    frames = [(op, payload) for op, _, payload in _parse_frames(wire_out) if op != 0x8A]
+    return b"".join(got), frames, code, layer.state, layer.close_code
+
+
+def _bad(role: str, kind: str, max_frame_size: int) -> bytes:
+    """One frame each rule refuses, masked as ``role``'s peer masks (unless that is the flaw)."""
+    key = None if role == "client" else b"\x01\x02\x03\x04"
+    if kind == "masked-to-client":
+        return frame(0x2, b"abc", mask=b"\x01\x02\x03\x04" if role == "client" else None)
+    if kind == "rsv1":
+        whole = frame(0x2, b"abc", mask=key)
+        return bytes([whole[0] | 0x40]) + whole[1:]
+    if kind == "text":
+        return frame(0x1, b"AMQP", mask=key)
+    if kind == "non-minimal":  # 5.2: 5 bytes announced in the 16-bit form
+        bit = 0x80 if key else 0
+        return b"\x82" + bytes([bit | 126]) + struct.pack("!H", 5) + (key or b"") + b"\x00" * 5
+    assert kind == "oversize"
+    return frame(0x2, b"z" * (max_frame_size + 1), mask=key)
+
+
+_BAD_KINDS = ["masked-to-client", "rsv1", "text", "non-minimal", "oversize"]
+_piece = st.one_of(
+    st.tuples(st.just("bin"), st.binary(max_size=300)),
+    st.tuples(st.just("ping"), st.binary(max_size=20)),
+    st.tuples(st.just("frag"), st.lists(st.binary(max_size=150), min_size=2, max_size=4)),
+    st.tuples(st.just("empty"), st.just(b"")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(role=st.sampled_from(["client", "server"]), pieces=st.lists(_piece, max_size=12),
+       tail=st.sampled_from([None, "close", *_BAD_KINDS]),
+       cuts=st.lists(st.integers(min_value=0, max_value=6000), max_size=12))
+def test_the_fast_path_gives_what_wsproto_gives_for_any_split(
+        role: str, pieces: list[tuple[str, object]], tail: str | None, cuts: list[int]) -> None:
+    key = None if role == "client" else b"\x0f\xf0\x55\xaa"  # as the peer masks
+    wire = b""
+    for kind, value in pieces:
+        if kind == "frag":  # a fragmented message, a ping inside it (5.4, 5.5)
+            assert isinstance(value, list)
+            wire += frame(0x2, value[0], fin=False, mask=key)
+            for part in value[1:-1]:
+                wire += frame(0x0, part, fin=False, mask=key) + frame(0x9, b"in", mask=key)
+            wire += frame(0x0, value[-1], mask=key)
+        else:
+            assert isinstance(value, bytes)
+            wire += frame(0x9 if kind == "ping" else 0x2, value, mask=key)
+    if tail == "close":
+        wire += frame(0x8, struct.pack("!H", 1000), mask=key)
+    elif tail is not None:
+        wire += _bad(role, tail, 200)
+    fast = _outcome(role, wire, cuts, 200)
+    _, opening = _open(role, 200)
+    slow = _outcome(role, wire, list(range(1, len(opening) + len(wire))), 200)
+    assert fast[1:] == slow[1:]
+    if fast[2] is None:
+        assert fast[0] == slow[0]
+    else:  # 7.1.7: the failing read's AMQP bytes are dropped, those of earlier reads not
+        assert slow[0].startswith(fast[0])
+    expected = b"".join(v if isinstance(v, bytes) else b"".join(v)  # type: ignore[arg-type]
+                        for k, v in pieces if k != "ping")
+    if tail in (None, "close") and len(expected) <= 200 * 100:
+        assert fast[0] == expected or fast[2] == 1009  # a frame over 200 bytes is refused
+
+
+@pytest.mark.parametrize(("role", "kind", "code"), [
+    ("client", "masked-to-client", 1002), ("server", "masked-to-client", 1002),
+    ("client", "rsv1", 1002), ("server", "text", 1003), ("client", "non-minimal", 1002),
+    ("server", "non-minimal", 1002), ("client", "oversize", 1009), ("server", "oversize", 1009)])
+def test_a_frame_off_the_fast_path_still_fails_typed(role: str, kind: str, code: int) -> None:
+    layer, opening = _open(role, 64)
+    layer.receive_data(opening)
+    layer.data_to_send()  # the server's 101
+    good = frame(0x2, b"AMQP", mask=None if role == "client" else b"\x01\x02\x03\x04")
+    with pytest.raises(WebSocketError) as info:
+        layer.receive_data(good + _bad(role, kind, 64) + good)  # one read, fast frames around
+    assert info.value.code == code and layer.closed
+    [(first, _, close)] = _parse_frames(layer.data_to_send())  # 7.1.7: our close frame
+    assert first == 0x88 and struct.unpack_from("!H", close) == (code,)
+    assert layer.received() == b""  # 7.1.7: a failed transport, not a half stream
+
+
+def test_a_masked_frame_to_the_server_is_unmasked_on_the_fast_path() -> None:
+    server = open_server()
+    payload = bytes(range(256)) * 5 + b"abc"  # 1283 bytes: the 16-bit length, a ragged end
+    server.receive_data(frame(0x2, payload, mask=b"\x9a\x00\xff\x13") + frame(0x2, b""))
+    assert server.received() == payload
+
+
+@pytest.mark.parametrize("role", ["client", "server"])
+def test_a_frame_begun_in_the_opening_read_is_wsprotos_to_finish(role: str) -> None:
+    # The read with the 101 (or the upgrade request) ends 2 bytes into a frame whose payload
+    # looks like whole frames: they are its payload, not frames (5.2: the length counts).
+    layer, opening = _open(role, 1 << 20)
+    inner = frame(0x2, b"evil", mask=None) * 10
+    outer = frame(0x2, inner, mask=None if role == "client" else b"\x00\x00\x00\x00")
+    cut = 2 if role == "client" else 6
+    layer.receive_data(opening + outer[:cut])
+    layer.receive_data(outer[cut:] + frame(0x2, b"next", mask=None if role == "client"
+                                           else b"\x00\x00\x00\x00"))
+    assert layer.received() == inner + b"next"
