@@ -89,7 +89,7 @@ class Session(SessionBase["Connection"]):
         return f"<amqp10_trio.Session channel={self._core.channel}{' ended' if self._ended else ''}>"
 
     # -- links ----------------------------------------------------------------------------
-    def open_sender(self, address: str | Target | None = None, *, name: str | None = None,
+    def open_sender(self, address: str | Target | None, *, name: str | None = None,
                     dynamic: bool = False,
                     settle_mode: SettleMode = DEFAULT_SENDER_SETTLE_MODE,
                     rcv_settle_mode: Literal["first", "second"] = DEFAULT_RECEIVER_SETTLE_MODE,

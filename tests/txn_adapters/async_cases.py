@@ -236,7 +236,7 @@ async def a_commit_refused(amqp: Any, broker: RunningBroker, q: str, sends: int,
 async def a_dynamic_sender(amqp: Any, broker: RunningBroker, q: str) -> None:
     async with amqp.open_connection(broker.url, timeout=10) as conn:
         session = await conn.open_session()
-        sender = await session.open_sender(dynamic=True)  # 3.5.4: the broker names the node
+        sender = await session.open_sender(None, dynamic=True)  # 3.5.4: the broker names the node
         address = sender.address
         assert isinstance(address, str) and address
         assert sender.remote_target.dynamic

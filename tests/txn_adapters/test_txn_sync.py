@@ -241,7 +241,7 @@ def test_a_declare_its_caller_gave_up_on_is_rolled_back(broker: RunningBroker) -
 
 
 def test_a_dynamic_sender(broker: RunningBroker, session: amqp.Session) -> None:
-    sender = session.open_sender(dynamic=True)  # 3.5.4: the broker names the node
+    sender = session.open_sender(None, dynamic=True)  # 3.5.4: the broker names the node
     address = sender.address
     assert isinstance(address, str) and address
     assert isinstance(sender.remote_target, Target) and sender.remote_target.dynamic
@@ -250,6 +250,8 @@ def test_a_dynamic_sender(broker: RunningBroker, session: amqp.Session) -> None:
     assert receiver.receive(timeout=5).body == b"to the new node"
     with pytest.raises(ValueError, match="dynamic"):
         session.open_sender("named", dynamic=True)
+    with pytest.raises(TypeError, match="address"):  # no silent anonymous relay: say None
+        session.open_sender()  # type: ignore[call-arg]
 
 
 def test_a_message_settles_once_in_a_transaction_or_not(
