@@ -56,7 +56,7 @@ from amqp10_proto.trace import FrameTracer, trace_enabled
 from ._common import Opening
 from ._session import Session
 from ._transport import Dialer, require_websocket, timed
-from ._wake import EventFilter
+from ._wake import EventFilter, Sleepers
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "open_connection"]
 
@@ -66,11 +66,6 @@ _BURST = 32  # transfers or settlements queued before a write goes out regardles
 #: Bytes handed to the transport per write when the core gives more at once (a large
 #: message): the transport copies what the socket does not take, so at most this much.
 _CHUNK = 256 * 1024
-
-
-def _expire(future: asyncio.Future[bool]) -> None:
-    if not future.done():
-        future.set_result(False)
 
 
 class _Protocol(asyncio.Protocol):
@@ -148,7 +143,7 @@ class Connection(Recovering, ConnectionInfo):
         self._waiters: list[asyncio.Future[None]] = []  # general waits (_wait_until)
         #: The futures of targeted waits (_park): woken one by one by their own event,
         #: all at once by a rare one (_rouse).
-        self._sleepers: set[asyncio.Future[bool]] = set()
+        self._sleepers = Sleepers(self._loop)
         self._events = EventFilter(core)
         self._stalled: set[Any] = set()  # senders with credit and a queue, paused by the transport
         self._backlog: deque[memoryview] = deque()  # bytes of a large write not handed over yet
@@ -292,25 +287,17 @@ class Connection(Recovering, ConnectionInfo):
             raise TimeoutError(f"{self.label}: still reconnecting after {self._span(timeout)} s")
         self._check()
 
-    async def _park(self, future: asyncio.Future[bool], end: float | None) -> bool:
+    async def _park(self, future: asyncio.Future[bool], end: float) -> bool:
         """Wait for ``future``, which its own event resolves (True), or a rare one
-        (:meth:`_rouse`, True: look again); False once the loop time ``end`` passed."""
-        sleepers = self._sleepers
-        sleepers.add(future)
-        timer = None if end is None else self._loop.call_at(end, _expire, future)
-        try:
-            return await future
-        finally:
-            sleepers.discard(future)
-            if timer is not None:
-                timer.cancel()
+        (:meth:`_rouse`, True: look again); False once the loop time ``end`` passed.
+        (The hot waits do this inline: ``_sleepers.add`` then ``await future``.)"""
+        self._sleepers.add(future, end)
+        return await future
 
     def _rouse(self) -> None:
         """Something rare changed (a link, a session, the transport): every targeted
         waiter looks at its condition again."""
-        for future in self._sleepers:
-            if not future.done():
-                future.set_result(True)
+        self._sleepers.wake_all()
 
     def _wake_general(self) -> None:
         waiters = self._waiters

@@ -116,8 +116,14 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         # Its caller holds the message anyway: it joins the queue whatever its length,
         # and the task wakes once, for the outcome.
         handle = self._hand(message, settled, opts)
+        ok = True
         try:
-            ok = await self._wait((handle,), end)
+            # (_wait's loop, inline: one coroutine less alive per waiting send; nor is
+            # the handles' tuple kept across the wait.)
+            while (future := self._arm((handle,), end)) is not None:
+                if not await future:
+                    ok = False
+                    break
         except BaseException:
             self._withdraw((handle,))  # cancelled: what is not sent yet never will be
             raise
@@ -381,41 +387,51 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         return handle.context is PRESETTLED or self._outcome_ready(handle)
 
     async def _wait(self, handles: Sequence[Handle] | tuple[Handle, ...], end: float) -> bool:
-        """Wait until every handle is finished; False if the loop time ``end`` passed first.
+        """Wait until every handle is finished; False if the loop time ``end`` passed first."""
+        while (future := self._arm(handles, end)) is not None:
+            if not await future:
+                return False
+        return True
+
+    def _arm(self, handles: Sequence[Handle] | tuple[Handle, ...],
+             end: float) -> asyncio.Future[bool] | None:
+        """One pass of a wait: None if every handle is finished, else a future to await,
+        resolved when the last one is (True), by a rare event (True: pass again), or at
+        the loop time ``end`` (False).
 
         One future for the whole wait, kept on each unfinished delivery (or queued
-        message): each outcome is O(1), and the last one wakes the caller.
+        message): each outcome is O(1), and the last one wakes the caller. Not a
+        coroutine: with thousands of sends waiting, each layer of coroutine between the
+        caller and its future is one more object alive per wait.
         """
         conn = self._conn
-        finished = self._finished
-        while True:
-            waiter: Waiter | None = None
-            # Whether the link is gone, for the messages still queued: asked once per
-            # pass (nothing in the pass can change it), not once per message.
-            gone: bool | None = None
-            for handle in handles:
-                if type(handle) is Queued and handle.delivery is None:
-                    if gone is None:
-                        gone = self._gone()
-                    if gone:
-                        continue
-                elif finished(handle):
+        waiter: Waiter | None = None
+        # Whether the link is gone, for the messages still queued: asked once per
+        # pass (nothing in the pass can change it), not once per message.
+        gone: bool | None = None
+        for handle in handles:
+            if type(handle) is Queued and handle.delivery is None:
+                if gone is None:
+                    gone = self._gone()
+                if gone:
                     continue
-                if waiter is None:
-                    waiter = Waiter(conn._loop.create_future())
-                waiter.left += 1
-                if isinstance(handle, Queued):
-                    if handle.delivery is None:
-                        handle.waiter = add_waiter(handle.waiter, waiter)
-                        continue
-                    handle = handle.delivery
-                if self._forward:
-                    handle = self._resolve(handle)  # resent after a reconnect
-                handle.context = add_waiter(handle.context, waiter)
+            elif self._finished(handle):
+                continue
             if waiter is None:
-                return True
-            if not await conn._park(waiter.future, end):
-                return False
+                waiter = Waiter(conn._loop)
+            waiter.left += 1
+            if isinstance(handle, Queued):
+                if handle.delivery is None:
+                    handle.waiter = add_waiter(handle.waiter, waiter)
+                    continue
+                handle = handle.delivery
+            if self._forward:
+                handle = self._resolve(handle)  # resent after a reconnect
+            handle.context = add_waiter(handle.context, waiter)
+        if waiter is None:
+            return None
+        conn._sleepers.add(waiter, end)
+        return waiter
 
     def _result(self, handle: Handle, ok: bool, span: float,
                 raise_outcome: bool) -> DeliveryState | None:

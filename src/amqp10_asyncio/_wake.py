@@ -10,6 +10,9 @@ every waiting future to look at its condition again.
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from heapq import heapify, heappop, heappush
 from typing import Any, TypeAlias
 
 from amqp10_proto import (
@@ -25,7 +28,7 @@ from amqp10_proto import (
     Released,
 )
 
-__all__ = ["PRESETTLED", "TERMINAL", "EventFilter", "Waiter", "add_waiter", "release"]
+__all__ = ["PRESETTLED", "TERMINAL", "EventFilter", "Sleepers", "Waiter", "add_waiter", "release"]
 
 #: 3.4: the terminal outcomes; a delivery with one of these (or settled by the peer) is done.
 TERMINAL = (Accepted, Rejected, Released, Modified)
@@ -34,23 +37,94 @@ TERMINAL = (Accepted, Rejected, Released, Modified)
 PRESETTLED = True
 
 
-class Waiter:
+class Waiter(asyncio.Future[bool]):
     """One wait for the outcomes of ``left`` deliveries: resolved (True) when the last
-    one arrives, or by a rare event (True: look again), or at the timeout (False)."""
+    one arrives, or by a rare event (True: look again), or at the timeout (False).
+    A future itself: one object per wait rather than two."""
 
-    __slots__ = ("future", "left")
+    __slots__ = ("left",)
 
-    def __init__(self, future: asyncio.Future[bool]) -> None:
-        self.future = future
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
         self.left = 0
 
     def hit(self) -> None:
         """One of its deliveries is done."""
         self.left -= 1
-        if self.left <= 0:
-            future = self.future
+        if self.left <= 0 and not self.done():
+            self.set_result(True)
+
+
+class Sleepers:
+    """The futures of a connection's targeted waits with their deadlines, in one heap.
+
+    A wait costs an entry here instead of a loop timer of its own: with ten thousand
+    sends waiting, a ``TimerHandle`` each was three more objects alive per wait for the
+    garbage collector, in a heap of objects compared in Python (issue 12). One loop
+    timer stands for the earliest deadline; a deadline resolves its future with False.
+    A wait that ended otherwise (its outcome, a cancel) leaves its entry behind: it is
+    dropped when it comes to the top, or when the heap reaches twice the waits alive.
+    """
+
+    __slots__ = ("_compact_at", "_heap", "_loop", "_resolution", "_seq", "_timer", "_timer_at")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._heap: list[tuple[float, int, asyncio.Future[bool]]] = []
+        self._seq = 0  # (ties: two entries never compare their futures)
+        self._compact_at = 64
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        # What asyncio's own timers allow: one due within the clock's resolution runs.
+        self._resolution = time.get_clock_info("monotonic").resolution
+
+    def __len__(self) -> int:
+        """The entries kept (waits alive, and ended ones not dropped yet)."""
+        return len(self._heap)
+
+    def add(self, future: asyncio.Future[bool], end: float) -> None:
+        """Resolve ``future`` with False at the loop time ``end``, if nothing did first."""
+        heap = self._heap
+        while heap and heap[0][2].done():  # outcomes mostly come in send order
+            heappop(heap)
+        if len(heap) >= self._compact_at:
+            heap = self._heap = [entry for entry in heap if not entry[2].done()]
+            heapify(heap)
+            self._compact_at = 2 * len(heap) + 64
+        self._seq = seq = self._seq + 1
+        heappush(heap, (end, seq, future))
+        if end < self._timer_at:
+            self._arm(end)
+
+    def wake_all(self) -> None:
+        """Resolve every waiting future with True (something rare changed: look again)."""
+        heap = self._heap
+        self._heap = []
+        self._compact_at = 64
+        self._arm(math.inf)
+        for _, _, future in heap:
             if not future.done():
                 future.set_result(True)
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = when
+        if when != math.inf:
+            self._timer = self._loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        due = self._loop.time() + self._resolution
+        heap = self._heap
+        while heap and (heap[0][0] < due or heap[0][2].done()):
+            future = heappop(heap)[2]
+            if not future.done():
+                future.set_result(False)
+        if heap:
+            self._arm(heap[0][0])
 
 
 #: What a delivery (or a queued message) keeps of the waits on it.
@@ -60,11 +134,11 @@ Waiters: TypeAlias = Waiter | list[Waiter]
 def add_waiter(current: Any, waiter: Waiter) -> Waiters:
     """``current`` (a delivery's or queued message's waiters, or None) with ``waiter``
     added; waits that are over are dropped on the way."""
-    if current is None or (type(current) is Waiter and current.future.done()):
+    if current is None or (type(current) is Waiter and current.done()):
         return waiter
     if type(current) is Waiter:
         return [current, waiter]
-    kept: list[Waiter] = [w for w in current if not w.future.done()]
+    kept: list[Waiter] = [w for w in current if not w.done()]
     kept.append(waiter)
     return kept
 
