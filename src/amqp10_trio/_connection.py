@@ -6,19 +6,23 @@ which runs three tasks per transport:
 
 * the reader: ``await stream.receive_some()``, bytes into the core;
 * the writer: it sends what the core queued (every core call is followed by
-  ``data_to_send()`` into one buffer). Only the reader writes besides, to a plain
-  socket, what a read made the core queue, when the writer is idle and with one
-  non-blocking write (``_write_direct``): the rest, if any, is the writer's;
+  ``data_to_send()`` into one buffer) when no one else could. Over a TCP socket, plain
+  or TLS (``TlsStream.send_nowait``), what the core queued is written at once by the
+  task that made it, with one non-blocking write, while the writer is idle
+  (``_write_direct``): the reader after each read; the ticker; an application's task
+  once between two steps of the connection's tasks (its next ones go to the writer,
+  one write per burst). What the socket did not take is the writer's;
 * the ticker: sleeps in a cancel scope whose deadline is the one ``tick()``
   returned (no polling: an idle connection wakes only for heartbeats).
 
 Every call into the core is synchronous and followed at once by handling its
 events and queueing its output, with no checkpoint in between, so a cancelled
 caller never leaves the core half-used: bytes the core produced are always
-written by the writer task. Settlements are the one exception: their dispositions
-stay in the core for a burst (``_after_soon``), to be written in one ranged frame
-by the next flush, which a timer guarantees. Waiters sleep on one ``trio.Event`` that is
-replaced each time events arrive (a broadcast). The core holds all protocol state.
+written, by the writer task or, with no checkpoint, directly. Settlements are the
+one exception: their dispositions stay in the core for a burst (``_after_soon``), to
+be written in one ranged frame by the next flush, which a timer guarantees. Waiters
+sleep on one ``trio.Event`` that is replaced each time events arrive (a broadcast).
+The core holds all protocol state.
 
 Reconnecting (issue 9) happens inside the same task: when a transport is lost and
 the policy says to reconnect, its three tasks end and ``_run`` sleeps until the
@@ -171,6 +175,12 @@ class Connection(Recovering, ConnectionInfo):
         #: them (a large message's bytes go out as they are, never copied here).
         self._out: list[bytes | memoryview] = []
         self._writing = False  # the writer task is in a send
+        #: An application's task wrote directly since a task of ours last ran: the next
+        #: ones leave their bytes to the writer (see _send_out).
+        self._direct_spent = False
+        #: Bytes counted as written once the writer's next send is done: the ones whose
+        #: TLS records the stream holds (TlsStream.send_nowait: the socket took part).
+        self._owed = 0
         self._queued_total = 0  # bytes handed to us by the core, ever
         self._sent_total = 0  # bytes the stream took, ever
         #: Tasks waiting until the stream took a number of bytes: (that total, seq, event),
@@ -319,6 +329,7 @@ class Connection(Recovering, ConnectionInfo):
         self._dead = False
         self._transport_error = self._transport_cause = None
         self._out.clear()
+        self._owed = 0
         self._deferred = 0  # (what the old core held is gone with it)
         self._sent_total = self._queued_total
         self.label = f"{url.host}:{url.port}"
@@ -536,6 +547,7 @@ class Connection(Recovering, ConnectionInfo):
         """The transport is given up for a new one: its tasks end, its bytes are dropped."""
         self._dead = True
         self._out.clear()
+        self._owed = 0
         self._sent_total = self._queued_total  # pre-settled in flight: may be lost
         self._wake_sent()
         self._drops += 1  # a write in flight on it no longer counts
@@ -557,7 +569,20 @@ class Connection(Recovering, ConnectionInfo):
 
     def _flush(self) -> None:
         if self._take():
+            self._send_out()
+
+    def _send_out(self) -> None:
+        """Have what ``_out`` holds written: at once by this task (``_write_direct``) if
+        no application's task did so since a task of ours last ran, else by the writer.
+        A request's send is then on the wire before its caller waits for the answer, with
+        no writer's step (its wake, its send's yield); a loop of ``send_nowait`` calls
+        makes one write of its own and leaves the rest of its burst to the writer's one
+        (not one write per message)."""
+        if self._direct_spent:
             self._write_wanted.set()
+        else:
+            self._direct_spent = True
+            self._write_direct(self._stream)
 
     def _take(self) -> bool:
         """Take what the core queued into ``_out`` for writing; True if there was any."""
@@ -579,28 +604,42 @@ class Connection(Recovering, ConnectionInfo):
             return True
         return False
 
-    def _write_direct(self, stream: trio.abc.Stream) -> None:
-        """(The reader, after a read) write what is queued with a non-blocking write of
-        its own, when the stream is a plain socket and the writer is idle; else, or for
-        what the socket did not take, wake the writer. A bulk sender's credit round (the
-        peer's flow in, the transfers it allows out) then costs one task step and one
+    def _write_direct(self, stream: trio.abc.Stream | None) -> None:
+        """Write what is queued now, with no checkpoint, when the writer is idle and the
+        stream is a TCP socket (one non-blocking write to its descriptor) or TLS over one
+        (``TlsStream.send_nowait``: encrypted, one such write); else, or for what the
+        socket did not take, wake the writer. A bulk sender's credit round (the peer's
+        flow in, the transfers it allows out) then costs the reader one task step and one
         run-loop pass, not three (the writer's wake, its send's yield, its wait again)."""
         out = self._out
         if not out:
             return
-        if not _DIRECT or type(stream) is not trio.SocketStream or self._writing \
-                or self._dead:
+        kind = type(stream)
+        if not _DIRECT or self._writing or self._dead \
+                or (kind is not trio.SocketStream and kind is not TlsStream):
             self._write_wanted.set()
             return
-        fd = stream.socket.fileno()  # -1 once closed: never another socket's number
-        while out and fd >= 0 and not self._dead:
+        while out and not self._dead:
             data = out[0] if len(out) == 1 else b"".join(out)
-            try:
-                sent = os.write(fd, data)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                break  # the writer's send meets it too, and reports it (_lost)
+            if kind is TlsStream:
+                done = cast(TlsStream, stream).send_nowait(data)
+                if done is None:
+                    break  # (cannot now: the writer sends it)
+                if not done:  # the stream holds the records the socket did not take
+                    self._out = [b""]  # an empty send: the writer's sends those alone
+                    self._owed = len(data)
+                    break
+                sent = len(data)
+            else:
+                fd = cast(trio.SocketStream, stream).socket.fileno()
+                if fd < 0:
+                    break  # closed: never another socket's number (the writer reports it)
+                try:
+                    sent = os.write(fd, data)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    break  # the writer's send meets it too, and reports it (_lost)
             self._sent_total += sent
             if self._sent_waiters:
                 self._wake_sent()
@@ -634,6 +673,7 @@ class Connection(Recovering, ConnectionInfo):
                     log.warning("%s: connection lost: %s", self.label, reason)
                 self._core.transport_failed(reason)
             self._out.clear()
+            self._owed = 0
             self._process()
             self._fire()
             self._pump_scope.cancel()
@@ -649,6 +689,7 @@ class Connection(Recovering, ConnectionInfo):
         try:
             while not self._dead:
                 received = await stream.receive_some(_READ_SIZE)
+                self._direct_spent = False  # (a step of ours: see _send_out)
                 data = received if type(received) is bytes else bytes(received)
                 receive_bytes(core, data, self.label, self._trace_in)
                 self._retick_by(core.tick(trio.current_time()))
@@ -675,18 +716,20 @@ class Connection(Recovering, ConnectionInfo):
                 if not self._out:
                     self._write_wanted = trio.Event()
                     await self._write_wanted.wait()
+                    self._direct_spent = False  # (a step of ours: see _send_out)
                     continue
                 out = self._out
                 data = out[0] if len(out) == 1 else b"".join(out)
                 self._out = out = []  # (the chunks are not kept while they are written)
-                self._writing = True  # (the reader writes nothing itself meanwhile)
+                owed, self._owed = self._owed, 0  # (TLS records held: this send sends them)
+                self._writing = True  # (nothing is written directly meanwhile)
                 try:
                     await stream.send_all(data)
                 finally:
                     self._writing = False
                 if self._drops != drops:
                     return  # dropped meanwhile: the count was settled by the drop
-                self._sent_total += len(data)
+                self._sent_total += len(data) + owed
                 if self._sent_waiters:
                     self._wake_sent()
                 if self._stalled:
@@ -719,6 +762,7 @@ class Connection(Recovering, ConnectionInfo):
                 self._tick_scope = trio.CancelScope(deadline=deadline)
                 with self._tick_scope:
                     await trio.sleep_forever()
+                self._direct_spent = False  # (a step of ours: see _send_out)
         except trio.Cancelled:
             raise
         except Exception as exc:

@@ -10,13 +10,17 @@ the ciphertext held at once stays bounded, however large the message).
 
 The connection's reader and writer use it at once, as they use a socket stream:
 one task receives, one sends; a read that makes TLS output (a TLS 1.3 key update's
-answer) sends it under the same lock as the writer, in order. Failures are
+answer) sends it under the same lock as the writer, in order. Over a TCP socket, the
+connection also writes with :meth:`TlsStream.send_nowait` (encrypt, one non-blocking
+write, no checkpoint) when no send is in progress, as it writes to a plain socket: a
+bulk sender's credit round is then one task step, not three. Failures are
 ``trio.BrokenResourceError`` from the ``ssl.SSLError``, as ``trio.SSLStream`` raises.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 from typing import cast
 
@@ -70,6 +74,9 @@ class TlsStream(SharedSendStream):
         self._closed = False
         # Plaintext is decrypted into this buffer, record after record, then copied out once.
         self._plain = memoryview(bytearray(CHUNK))
+        #: Records send_nowait encrypted that the socket did not take: they go out first,
+        #: with the next send (under the lock), before any later record.
+        self._held: memoryview | None = None
 
     async def do_handshake(self) -> None:
         """The TLS handshake, certificate and host name checks included (the context's);
@@ -140,7 +147,43 @@ class TlsStream(SharedSendStream):
                     raise trio.BrokenResourceError from exc
                 await self._send_pending()
         if not len(data):
-            await trio.lowlevel.checkpoint()
+            if self._held is not None:
+                await self._send_pending()  # what send_nowait left: an empty send sends it
+            else:
+                await trio.lowlevel.checkpoint()
+
+    def send_nowait(self, data: bytes | memoryview) -> bool | None:
+        """Encrypt ``data`` and write its records with one non-blocking write to the TCP
+        socket below, with no checkpoint: the connection's own write when no send is in
+        progress (see ``Connection._write_direct``).
+
+        None when it cannot, nothing taken: the transport is not a TCP socket (or is
+        closed), the handshake is not done, this stream is closed, a send holds the lock,
+        records are held from before, ``data`` is over CHUNK, or TLS refuses (its next
+        ``send_all`` raises why). True: the socket took every record. False: ``data`` is
+        taken, and what the socket did not take is held, to go out first with the next
+        ``send_all`` (an empty one sends it alone); the socket's error, if any, is that
+        send's to raise."""
+        transport = self.transport_stream
+        if type(transport) is not trio.SocketStream or not self._handshaken or self._closed \
+                or self._held is not None or len(data) > CHUNK or self._send_lock.locked():
+            return None
+        fd = transport.socket.fileno()  # -1 once closed: never another socket's number
+        if fd < 0:
+            return None
+        try:
+            self._tls.write(data)
+        except ssl.SSLError:
+            return None  # (a TLS object in error refuses every write: send_all raises it)
+        records = self._outgoing.read()  # (with what a read queued before, in order)
+        try:
+            sent = os.write(fd, records)
+        except OSError:  # full (BlockingIOError), or broken: the next send finds out which
+            sent = 0
+        if sent == len(records):
+            return True
+        self._held = memoryview(records)[sent:]
+        return False
 
     async def aclose(self) -> None:
         """Say close_notify if we can, then close the socket."""
@@ -167,6 +210,9 @@ class TlsStream(SharedSendStream):
         the lock is taken without a trip through the scheduler when it is free)."""
         await self._acquire()
         try:
+            held, self._held = self._held, None
+            if held is not None:
+                await self.transport_stream.send_all(held)  # (send_nowait's, before all later)
             data = self._outgoing.read()
             if data:
                 await self.transport_stream.send_all(data)
