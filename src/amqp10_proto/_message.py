@@ -22,17 +22,15 @@ from typing import Any, Literal
 
 from ._composite import _e_annotations, cached_key
 from ._decoder import (
-    _FAST_MS_MAX,
     _SMALL_UINTS,
     _SYMBOLS,
     _UBYTES,
-    _UTC,
     ANY_KEYS,
     STR_KEYS,
-    _fromtimestamp,
     _symbol,
     _unpack_q,
     decode_one,
+    ms_to_datetime,
     register_described,
     section_items,
     section_map,
@@ -346,7 +344,7 @@ def _read_properties(raw: bytes) -> Properties | None:
     """The properties section in its usual form read straight into its fields, or None.
 
     The usual form: a list8 whose fields are null, or a str8, sym8 or timestamp where the
-    field takes one as it stands (the strings, content-type, the times up to 2100). It
+    field takes one as it stands (the strings, content-type, the times). It
     builds the Properties ``_dec_properties`` does; anything else, or anything invalid,
     returns None, for the general path to decode or reject.
     """
@@ -370,10 +368,7 @@ def _read_properties(raw: bytes) -> Properties | None:
                 p = start + raw[p + 1]
                 values[i] = _SYMBOLS.get(raw[start:p]) or _symbol(raw, start, p)
             elif c == 0x83 and _PROP_TIME >> i & 1:
-                ms = _unpack_q(raw, p + 1)[0]
-                if not 0 <= ms < _FAST_MS_MAX:
-                    return None
-                values[i] = _fromtimestamp(ms / 1000, _UTC)
+                values[i] = ms_to_datetime(_unpack_q(raw, p + 1)[0])
                 p += 9
             else:
                 return None
