@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,7 +48,7 @@ from amqp10_proto.client import (
 )
 from amqp10_proto.client import SendOptions as _Opts
 
-from ._waits import Waits
+from ._waits import Parked, Waits
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -58,6 +59,8 @@ __all__ = ["Handle", "Queued", "ReceivedMessage", "Receiver", "Sender"]
 log = logging.getLogger("amqp10")
 #: Bytes queued and not yet written above which senders wait (backpressure).
 HIGH_WATER = 4 << 20
+#: What a pre-settled message's wait waits for: its bytes written (``Sender._waiting_on``).
+_WRITE = object()
 
 
 class _Link(AsyncLinkEnding, LinkBase["Session"]):
@@ -94,18 +97,23 @@ class _Link(AsyncLinkEnding, LinkBase["Session"]):
         await self.close()
 
 
-class Queued:
+class Queued(Parked):
     """A message :meth:`Sender.send_nowait` accepted while the link had no credit.
 
     It goes out, in call order, as soon as the peer grants credit (2.6.7);
     ``delivery`` is set then. Pass it to :meth:`Sender.wait_settled` or
-    :meth:`Sender.wait_all`.
+    :meth:`Sender.wait_all`. (Internally, it is also the park record of the first
+    task that waits for its transfer: one object less alive per waiting send.)
     """
 
     __slots__ = ("delivery", "message", "opts", "settled")
 
     def __init__(self, message: Message | EncodedMessage, settled: bool | None,
                  opts: _Opts | None = None) -> None:
+        self.waits = None  # (Parked's: no task parked on it yet)
+        self.key = None
+        self.task = None
+        self.end = math.inf
         self.message: Message | EncodedMessage | None = message
         self.settled = settled
         self.opts = opts
@@ -173,7 +181,15 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         # task holds it anyway, and waiting for room too would be one more wake per send.
         handle = await self._send(message, timeout, end, settled, bounded=False, opts=opts)
         try:
-            return await self._wait_one(handle, end, self._conn._span(timeout))
+            # _wait_one's loop, here: one coroutine less alive per waiting send.
+            waits = self._waiters
+            span = self._conn._span(timeout)
+            while (key := self._waiting_on(handle)) is not None:
+                if key is _WRITE:
+                    return await self._wait_one(handle, end, span)  # pre-settled
+                if await trio.lowlevel.wait_task_rescheduled(waits.park(key, end)):
+                    break  # the deadline came first
+            return self._result(handle, span)
         finally:
             if isinstance(handle, Queued) and handle.delivery is None:
                 self._withdraw([handle])  # timed out or cancelled: it is never sent
@@ -276,32 +292,44 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
 
     async def _wait_one(self, handle: Handle, end: float, span: float) -> DeliveryState | None:
         """Wait for one handle: its transfer (if it waits for credit), then its outcome
-        (or, pre-settled, its bytes written); one cancel scope for the whole wait, and no
-        closure: with ten thousand sends waiting, each object a wait keeps alive is more
-        work for the garbage collector."""
-        queued: Queued | None = None
-        delivery: CoreDelivery | None
+        (or, pre-settled, its bytes written), until ``end``. Each park carries the
+        deadline (``Waits``: no cancel scope per wait) and no closure: with ten thousand
+        sends waiting, each object a wait keeps alive is more work for the garbage
+        collector."""
+        waits = self._waiters
+        while (key := self._waiting_on(handle)) is not None:
+            if key is _WRITE:
+                # Pre-settled: done once the stream took its bytes (the connection's
+                # byte-mark heap, which has no deadline of its own).
+                delivery = handle.delivery if isinstance(handle, Queued) else handle
+                assert delivery is not None
+                with trio.move_on_at(end):
+                    await self._conn._sent(delivery.context)
+                break
+            if await trio.lowlevel.wait_task_rescheduled(waits.park(key, end)):
+                break  # the deadline came first
+        return self._result(handle, span)
+
+    def _waiting_on(self, handle: Handle) -> Hashable | None:
+        """What a wait for ``handle`` parks on now: the queued message until it is sent
+        (or the link is gone), then its delivery (its resend, after a reconnect) until
+        the outcome is here; ``_WRITE`` while a pre-settled one's bytes are not all
+        written; None once there is nothing (more) to wait for."""
         if isinstance(handle, Queued):
-            queued, delivery = handle, handle.delivery
+            delivery = handle.delivery
+            if delivery is None:
+                return None if self._gone() else handle
         else:
             delivery = handle
-        if delivery is None or not self._finished(delivery):
-            waiters = self._waiters
-            with trio.move_on_at(end):
-                if queued is not None:
-                    while queued.delivery is None and not self._gone():
-                        # Woken once it is sent (or the link ends).
-                        await trio.lowlevel.wait_task_rescheduled(waiters.park(queued))
-                    delivery = queued.delivery
-                if delivery is not None:
-                    mark = delivery.context
-                    if mark is not None:
-                        await self._conn._sent(mark)
-                    else:
-                        while not self._outcome_ready(delivery):
-                            # (resent after a reconnect: the resend's outcome is awaited)
-                            await trio.lowlevel.wait_task_rescheduled(waiters.park(
-                                self._resolve(delivery) if self._forward else delivery))
+        if delivery.context is not None:
+            return None if self._finished(delivery) else _WRITE
+        if self._outcome_ready(delivery):
+            return None
+        return self._resolve(delivery) if self._forward else delivery
+
+    def _result(self, handle: Handle, span: float) -> DeliveryState | None:
+        """After the wait for ``handle``: its outcome, or the error for it."""
+        delivery = handle.delivery if isinstance(handle, Queued) else handle
         if delivery is None:
             self._check()
             if not self._gone():
