@@ -20,7 +20,7 @@ from amqp10_proto import DecodeError, Header, Message, Properties
 from amqp10_proto._decoder import ANY_KEYS, STR_KEYS, section_map, section_value
 from amqp10_proto._definitions import _dec_properties
 from amqp10_proto._message import _HEADER_CACHE_MAX, _HEADERS, _read_header, _read_properties
-from amqp10_proto._types import Map, Symbol, UInt, ULong
+from amqp10_proto._types import Array, Map, Symbol, UInt, ULong
 from amqp10_proto.codec import encode
 from tests.strategies import amqp_maps, amqp_scalars, assert_same
 
@@ -181,3 +181,47 @@ def test_the_kept_header_forms_are_bounded() -> None:
         header = _read_header(raw)
         assert header is not None and header.delivery_count == count + 1000
     assert len(_HEADERS) <= _HEADER_CACHE_MAX
+
+
+def _outcome(read: Any, raw: bytes) -> Any:
+    try:
+        return read(raw)
+    except DecodeError as exc:
+        return ("error", "zero-width" in str(exc))
+
+
+def _nulls_section(counts: list[int], code: int = 0x72) -> bytes:
+    """A map8 section {ulong i: an array8 of counts[i] nulls (zero-width), ...}."""
+    body = b"".join(b"\x53" + bytes((i,)) + b"\xe0\x02" + bytes((c,)) + b"\x40"
+                    for i, c in enumerate(counts))
+    return bytes((0, 0x53, code, 0xC1, len(body) + 1, 2 * len(counts))) + body
+
+
+@given(st.lists(st.integers(0, 255), max_size=40), st.lists(st.integers(0, 255), max_size=40))
+@settings(max_examples=300)
+def test_a_map_section_spends_one_fresh_zero_width_budget_as_the_general_path_does(
+        first: list[int], second: list[int]) -> None:
+    # The keyed modes reset the budget at the first value that may hold an array, not on
+    # entry: the outcome (the dict, or the budget's DecodeError) must be the general
+    # path's, whatever was read before (another section, this very one) on this thread.
+    raws = [_nulls_section(first), _nulls_section(second), _nulls_section(first)]
+    raws.append(raws[0])  # the same object again
+    for raw in raws:
+        general = _outcome(lambda r: section_value(r, 0x72), raw)
+        fast = _outcome(lambda r: section_map(r, 0x72, ANY_KEYS), raw)
+        assert fast == general
+        if type(general) is dict:
+            assert all(type(v) is Array and len(v) == c for v, c in zip(
+                general.values(), first if raw == raws[0] else second, strict=True))
+
+
+def test_arrays_past_the_budget_in_a_map_section_are_refused_on_either_path() -> None:
+    raw = _nulls_section([255] * 40)  # 10 200 zero-width elements in 246 bytes
+    with pytest.raises(DecodeError, match="zero-width"):
+        section_map(raw, 0x72, ANY_KEYS)
+    with pytest.raises(DecodeError, match="zero-width"):
+        section_value(raw, 0x72)
+    with pytest.raises(DecodeError, match="zero-width"):
+        _ = Message.decode(raw + b"\x00\x53\x75\xa0\x00").message_annotations
+    within = _nulls_section([255] * 16)  # 4 080: within the budget, read after the refusal
+    assert len(section_map(within, 0x72, ANY_KEYS)) == 16

@@ -330,9 +330,12 @@ def _too_deep(pos: int) -> DecodeError:
     return DecodeError("values nested too deeply", pos)
 
 
-# _decode_items' modes: a list's items, or a map's pairs read straight into a dict (any
-# keys, or only str8 / sym8 keys: application properties' and annotations' usual form).
+# _decode_items' modes: a list's items, or a message section's own map read straight into a
+# dict (any keys, or only str8 / sym8 keys: application properties' and annotations' usual
+# form). The keyed modes are entry points (section_map): see _decode_items on the budget.
 LIST, ANY_KEYS, STR_KEYS = 0, 1, 2
+# Constructors whose value may hold an array (lists, maps, arrays, described values).
+_NESTING = frozenset((0x00, 0xC0, 0xC1, 0xD0, 0xD1, 0xE0, 0xF0))
 
 
 def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
@@ -347,6 +350,11 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
     that ``count`` fits the bytes (one at least each), which bounds the loop. An
     item running past ``end`` is caught once, after the loop: the reads past it
     stay inside ``buf`` (or raise IndexError / struct.error), and positions only grow.
+
+    A keyed mode reads a section's own map, an entry point: the zero-width budget of
+    its arrays is reset, as decode_one resets it, but only once a value that may hold
+    an array comes (and once): before that nothing can consult it, and most sections
+    hold none (a thread-local store saved per section).
     """
     table = _DECODERS
     small_ulongs = _SMALL_ULONGS
@@ -357,6 +365,7 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
     k: Any  # a list's index, or a map's key
     value: Any
     start = pos
+    fresh = keys  # the budget still to reset (keyed modes)
     try:
         for k in range(count >> 1 if keys else count):
             if keys:  # a map's key: a str8 or a cached sym8 inline
@@ -372,6 +381,9 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                 elif keys == STR_KEYS:
                     return None
                 else:
+                    if fresh and c in _NESTING:
+                        _zero_width.key = None
+                        fresh = 0
                     k, pos = table[c](buf, pos + 1, depth)
             # The most common constructors inline, to save a call each: those of
             # performatives, properties, annotation and application-property maps.
@@ -414,6 +426,9 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                          if 0 <= ms < _FAST_MS_MAX else ms_to_datetime(ms))
                 pos += 9
             else:
+                if fresh and c in _NESTING:
+                    _zero_width.key = None
+                    fresh = 0
                 value, pos = table[c](buf, pos + 1, depth)
             out[k] = value
     except (IndexError, _struct_error):
@@ -760,7 +775,6 @@ def section_map(raw: bytes, code: int, keys: int = ANY_KEYS) -> Any:
             and raw[4] + 5 == n):
         count = raw[5]
         if count <= n - 6 and not count & 1:  # 1.6.23: keys and values alternate
-            _zero_width.key = None
             return _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1, "map8", keys)
     return None
 

@@ -22,11 +22,15 @@ from typing import Any, Literal
 
 from ._composite import _e_annotations, cached_key
 from ._decoder import (
+    _FAST_MS_MAX,
+    _MS_BASES,
+    _MS_OFFSETS,
     _SMALL_UINTS,
     _SYMBOLS,
     _UBYTES,
     ANY_KEYS,
     STR_KEYS,
+    _ms_base,
     _symbol,
     _unpack_q,
     decode_one,
@@ -368,7 +372,10 @@ def _read_properties(raw: bytes) -> Properties | None:
                 p = start + raw[p + 1]
                 values[i] = _SYMBOLS.get(raw[start:p]) or _symbol(raw, start, p)
             elif c == 0x83 and _PROP_TIME >> i & 1:
-                values[i] = ms_to_datetime(_unpack_q(raw, p + 1)[0])
+                ms = _unpack_q(raw, p + 1)[0]  # ms_to_datetime's usual case inline
+                values[i] = ((_MS_BASES.get(ms >> 10) or _ms_base(ms >> 10))
+                             + _MS_OFFSETS[ms & 1023] if 0 <= ms < _FAST_MS_MAX
+                             else ms_to_datetime(ms))
                 p += 9
             else:
                 return None
