@@ -107,11 +107,14 @@ class TlsStream(SharedSendStream):
         limit = CHUNK if max_bytes is None else min(max_bytes, CHUNK)
         tls = self._tls
         plain = self._plain
+        incoming = self._incoming
         while True:
             size = 0
             eof = False
             try:
-                while size < limit:
+                # TLS is asked only when it has something (ciphertext in, plaintext kept,
+                # or the end): a read that finds nothing raises, one exception per call.
+                while size < limit and (incoming.pending or tls.pending() or incoming.eof):
                     # A record, if one is whole; with a buffer, read() gives the count
                     # (typeshed says bytes).
                     n = cast(int, tls.read(limit - size, plain[size:]))
@@ -120,7 +123,7 @@ class TlsStream(SharedSendStream):
                         break
                     size += n
             except ssl.SSLWantReadError:
-                pass
+                pass  # (a record not whole yet)
             except ssl.SSLZeroReturnError:
                 eof = True
             except ssl.SSLError as exc:
