@@ -102,8 +102,8 @@ class Queued(Parked):
 
     It goes out, in call order, as soon as the peer grants credit (2.6.7);
     ``delivery`` is set then. Pass it to :meth:`Sender.wait_settled` or
-    :meth:`Sender.wait_all`. (Internally, it is also the park record of the first
-    task that waits for its transfer: one object less alive per waiting send.)
+    :meth:`Sender.wait_all`. (Internally, it is also the park record of the task
+    that waits for it: one object less alive per waiting send.)
     """
 
     __slots__ = ("delivery", "message", "opts", "settled")
@@ -114,6 +114,7 @@ class Queued(Parked):
         self.key = None
         self.task = None
         self.end = math.inf
+        self.listed = False
         self.message: Message | EncodedMessage | None = message
         self.settled = settled
         self.opts = opts
@@ -187,7 +188,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
             while (key := self._waiting_on(handle)) is not None:
                 if key is _WRITE:
                     return await self._wait_one(handle, end, span)  # pre-settled
-                if await trio.lowlevel.wait_task_rescheduled(waits.park(key, end)):
+                if await trio.lowlevel.wait_task_rescheduled(waits.park(key, end, handle)):
                     break  # the deadline came first
             return self._result(handle, span)
         finally:
@@ -306,7 +307,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 with trio.move_on_at(end):
                     await self._conn._sent(delivery.context)
                 break
-            if await trio.lowlevel.wait_task_rescheduled(waits.park(key, end)):
+            if await trio.lowlevel.wait_task_rescheduled(waits.park(key, end, handle)):
                 break  # the deadline came first
         return self._result(handle, span)
 

@@ -54,7 +54,8 @@ class Waits:
         #: Those whose deadline is earlier than the last one's in ``_timed``: (end, seq, wait).
         self._early: list[tuple[float, int, Parked]] = []
         self._seq = 0
-        #: Waits with a deadline still parked.
+        #: Waits with a deadline still parked (finished ones stay among the deadlines
+        #: until they reach the front, or are compacted away: at most twice as many).
         self._pending = 0
         #: The timer task's cancel scope (its deadline: the earliest pending), if it runs.
         self._timer: trio.CancelScope | None = None
@@ -62,16 +63,26 @@ class Waits:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def park(self, key: Hashable, end: float = math.inf) -> Parked:
+    def park(self, key: Hashable, end: float = math.inf, record: object = None) -> Parked:
         """Park the calling task on ``key`` until ``end`` (trio time); await
         ``wait_task_rescheduled`` of what this returns at once (``timed_out = await
         trio.lowlevel.wait_task_rescheduled(waits.park(key, end))``: written out by the
         caller, it is one coroutine less per wait). That returns True if ``end`` came
-        first, None if woken."""
+        first, None if woken.
+
+        ``record``: a :class:`Parked` this wait may use as its own if no task is parked
+        with it now (a sender's queued message, when the wait is about it: its transfer,
+        then its outcome); so may a key that is a Parked never used. Else (or if it is
+        among the deadlines with another one) the wait gets a record of its own."""
         task = trio.lowlevel.current_task()
-        if isinstance(key, Parked) and key.waits is None:
-            wait = key  # its own first waiter's record (see Parked)
+        if record is None and isinstance(key, Parked) and key.waits is None:
+            record = key
+        if isinstance(record, Parked) and record.task is None \
+                and (record.waits is self or record.waits is None) \
+                and (not record.listed or record.end == end):
+            wait = record  # (see Parked)
             wait.waits = self
+            wait.key = None if key is wait else key
             wait.task = task
             wait.end = end
         else:
@@ -122,7 +133,7 @@ class Waits:
             return
         wait.task = None
         if wait.end != math.inf:
-            self._ended()
+            self._pending -= 1
         if value is None:
             trio.lowlevel.reschedule(task)
         else:
@@ -142,18 +153,20 @@ class Waits:
 
     # -- deadlines --------------------------------------------------------------------
     def _add_deadline(self, wait: Parked) -> None:
-        timed = self._timed
-        while timed and timed[0].task is None:
-            timed.popleft()  # finished: outcomes mostly come in park order
-        end = wait.end
-        if not timed or timed[-1].end <= end:
-            timed.append(wait)
-        else:
-            self._seq += 1
-            heapq.heappush(self._early, (end, self._seq, wait))
         self._pending += 1
-        if len(timed) + len(self._early) > 2 * self._pending + _SLACK:
-            self._compact()
+        end = wait.end
+        if not wait.listed:  # (else it is there already, where this deadline goes)
+            timed = self._timed
+            while timed and timed[0].task is None:
+                timed.popleft().listed = False  # finished: they mostly end in park order
+            if not timed or timed[-1].end <= end:
+                timed.append(wait)
+            else:
+                self._seq += 1
+                heapq.heappush(self._early, (end, self._seq, wait))
+            wait.listed = True
+            if len(timed) + len(self._early) > 2 * self._pending + _SLACK:
+                self._compact()
         timer = self._timer
         if timer is None:
             self._timer = timer = trio.CancelScope(deadline=end)
@@ -161,19 +174,23 @@ class Waits:
         elif end < timer.deadline:
             timer.deadline = end
 
-    def _ended(self) -> None:
-        """A wait with a deadline is over."""
-        self._pending -= 1
-        if not self._pending:
-            self._timed.clear()  # (nothing pending: hold no finished task)
-            self._early.clear()
-
     def _compact(self) -> None:
         """Drop the finished waits from the deadlines (over half of them)."""
-        live = [wait for wait in self._timed if wait.task is not None]
-        self._timed.clear()
-        self._timed.extend(live)
-        early = [entry for entry in self._early if entry[2].task is not None]
+        timed = self._timed
+        live = []
+        for wait in timed:
+            if wait.task is None:
+                wait.listed = False
+            else:
+                live.append(wait)
+        timed.clear()
+        timed.extend(live)
+        early = []
+        for entry in self._early:
+            if entry[2].task is None:
+                entry[2].listed = False
+            else:
+                early.append(entry)
         heapq.heapify(early)
         self._early = early
 
@@ -181,10 +198,10 @@ class Waits:
         """The earliest deadline of a pending wait (inf: none)."""
         timed = self._timed
         while timed and timed[0].task is None:
-            timed.popleft()
+            timed.popleft().listed = False
         early = self._early
         while early and early[0][2].task is None:
-            heapq.heappop(early)
+            heapq.heappop(early)[2].listed = False
         first = timed[0].end if timed else math.inf
         return min(first, early[0][0]) if early else first
 
@@ -199,6 +216,7 @@ class Waits:
                 wait = heapq.heappop(early)[2]
             else:
                 return
+            wait.listed = False
             if wait.task is not None:
                 self._forget(wait)
                 self._release(wait, outcome.Value(True))  # (each used once)
@@ -222,13 +240,15 @@ class Waits:
 class Parked:
     """One parked task: its key, its deadline, and the abort function trio calls if the
     task is cancelled (it is parked no more); one small object, where a closure is a
-    function, its cells and their tuple. ``task`` is None once the wait is over.
+    function, its cells and their tuple. ``task`` is None once the wait is over;
+    ``listed``: it is among the deadlines (finished ones are dropped lazily).
 
     A key may be a Parked itself (a sender's queued message): the first task to park
-    on it uses it as its record (``key`` None: itself, no reference cycle), one object
-    less alive per waiting send; later waits on it get records of their own."""
+    on it uses it as its record (``key`` None: itself, no reference cycle), and a
+    send's own task uses it again for the outcome (``Waits.park``'s ``record``): one
+    object less alive per waiting send, and no second place among the deadlines."""
 
-    __slots__ = ("end", "key", "task", "waits")
+    __slots__ = ("end", "key", "listed", "task", "waits")
 
     def __init__(self, waits: Waits | None, key: Hashable, task: Task | None,
                  end: float) -> None:
@@ -236,6 +256,7 @@ class Parked:
         self.key = key
         self.task = task
         self.end = end
+        self.listed = False
 
     def __call__(self, _: Any) -> Abort:
         waits = self.waits
@@ -243,5 +264,5 @@ class Parked:
             self.task = None
             waits._forget(self)
             if self.end != math.inf:
-                waits._ended()
+                waits._pending -= 1
         return Abort.SUCCEEDED

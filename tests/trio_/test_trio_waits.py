@@ -144,7 +144,9 @@ def test_the_deadlines_stay_bounded_however_the_waits_end() -> None:
             for i in live:
                 waits.wake(i)
         assert peak < 400
-        assert deadlines_kept(waits) == 0
+        assert waits._pending == 0 and deadlines_kept(waits) <= 64 + 6
+        await trio.sleep(2000)  # the timer passes them all, finds nothing pending, ends
+        assert deadlines_kept(waits) == 0 and waits._timer is None
 
     run(main)
 
@@ -196,6 +198,45 @@ def test_a_record_key_is_its_first_waiters_record_only() -> None:
         assert results == [True, None] and key.task is None and len(waits) == 0
 
     run(main)
+
+
+def test_a_record_is_used_again_for_the_same_deadline_only() -> None:
+    """A send's queued message is its record for its transfer, then for its outcome (the
+    same deadline: it stays where it is among the deadlines, listed once); a record in
+    use, or listed with another deadline, is not taken: the wait gets its own."""
+    async def main() -> None:
+        waits = Waits()
+        record = Parked(None, None, None, math.inf)
+        results: list[bool | None] = []
+
+        async def waiter(key: object, end: float) -> None:
+            results.append(await park_with(waits, key, end, record))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(waiter, "transfer", 30.0)
+            await trio.testing.wait_all_tasks_blocked()
+            assert waits._tasks["transfer"] is record
+            waits.wake("transfer")
+            nursery.start_soon(waiter, "outcome", 30.0)  # the same deadline: reused
+            await trio.testing.wait_all_tasks_blocked()
+            assert waits._tasks["outcome"] is record and deadlines_kept(waits) == 1
+            nursery.start_soon(waiter, "other", 30.0)  # in use: a record of its own
+            await trio.testing.wait_all_tasks_blocked()
+            assert waits._tasks["other"] is not record and deadlines_kept(waits) == 2
+            waits.wake("outcome")
+            nursery.start_soon(waiter, "later", 40.0)  # listed for 30: not reused
+            await trio.testing.wait_all_tasks_blocked()
+            assert waits._tasks["later"] is not record
+            await trio.sleep(50)
+        assert results == [None, None, True, True]  # other at 30, later at 40
+
+    run(main)
+
+
+async def park_with(waits: Waits, key: object, end: float, record: Parked) -> bool | None:
+    result: bool | None = await trio.lowlevel.wait_task_rescheduled(
+        waits.park(key, end, record))
+    return result
 
 
 @pytest.mark.parametrize("end", [-1.0, 0.0])
