@@ -356,10 +356,7 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
     an array comes (and once): before that nothing can consult it, and most sections
     hold none (a thread-local store saved per section).
     """
-    table = _DECODERS
-    small_ulongs = _SMALL_ULONGS
-    symbols = _SYMBOLS
-    ms_bases = _MS_BASES
+    # (Globals as they are: a local alias costs more per call than it saves per value.)
     # Lists fill their slots by index, maps by key: one store serves both.
     out: Any = [None] * count if keys == LIST else {}
     k: Any  # a list's index, or a map's key
@@ -373,7 +370,7 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                 if c == 0xA3:
                     start = pos + 2
                     pos = start + buf[pos + 1]
-                    k = symbols.get(buf[start:pos]) or _symbol(buf, start, pos)
+                    k = _SYMBOLS.get(buf[start:pos]) or _symbol(buf, start, pos)
                 elif c == 0xA1:
                     start = pos + 2
                     pos = start + buf[pos + 1]
@@ -384,7 +381,7 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                     if fresh and c in _NESTING:
                         _zero_width.key = None
                         fresh = 0
-                    k, pos = table[c](buf, pos + 1, depth)
+                    k, pos = _DECODERS[c](buf, pos + 1, depth)
             # The most common constructors inline, to save a call each: those of
             # performatives, properties, annotation and application-property maps.
             c = buf[pos]
@@ -398,9 +395,9 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
             elif c == 0xA3:  # sym8: annotation keys, content types (cached)
                 start = pos + 2
                 pos = start + buf[pos + 1]
-                value = symbols.get(buf[start:pos]) or _symbol(buf, start, pos)
+                value = _SYMBOLS.get(buf[start:pos]) or _symbol(buf, start, pos)
             elif c == 0x53:  # smallulong
-                value = small_ulongs[buf[pos + 1]]
+                value = _SMALL_ULONGS[buf[pos + 1]]
                 pos += 2
             elif c == 0x52:  # smalluint
                 value = _SMALL_UINTS[buf[pos + 1]]
@@ -422,14 +419,14 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                 pos += 9
             elif c == 0x83:  # timestamp (ms_to_datetime's fast case inline)
                 ms = _unpack_q(buf, pos + 1)[0]
-                value = ((ms_bases.get(ms >> 10) or _ms_base(ms >> 10)) + _MS_OFFSETS[ms & 1023]
+                value = ((_MS_BASES.get(ms >> 10) or _ms_base(ms >> 10)) + _MS_OFFSETS[ms & 1023]
                          if 0 <= ms < _FAST_MS_MAX else ms_to_datetime(ms))
                 pos += 9
             else:
                 if fresh and c in _NESTING:
                     _zero_width.key = None
                     fresh = 0
-                value, pos = table[c](buf, pos + 1, depth)
+                value, pos = _DECODERS[c](buf, pos + 1, depth)
             out[k] = value
     except (IndexError, _struct_error):
         raise _truncated(min(pos, len(buf)), what) from None
@@ -762,6 +759,10 @@ def section_items(raw: bytes, code: int, ctor: int) -> list[Any] | None:
     return None
 
 
+# A section's first four bytes when it is a map8, by its code: 00 53 code c1.
+_MAP8_HEADS = [bytes((0x00, 0x53, code, 0xC1)) for code in range(256)]
+
+
 def section_map(raw: bytes, code: int, keys: int = ANY_KEYS) -> Any:
     """A message section's map8 (annotations, application-properties, footer) read in one
     step into a dict, or None for any other form, a bad size or count, or keys a dict
@@ -771,8 +772,7 @@ def section_map(raw: bytes, code: int, keys: int = ANY_KEYS) -> Any:
     second decode at most (nested maps go the general way, never twice).
     """
     n = len(raw)
-    if (n > 5 and raw[3] == 0xC1 and raw[2] == code and raw[1] == 0x53 and not raw[0]
-            and raw[4] + 5 == n):
+    if n > 5 and raw[:4] == _MAP8_HEADS[code] and raw[4] + 5 == n:
         count = raw[5]
         if count <= n - 6 and not count & 1:  # 1.6.23: keys and values alternate
             return _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1, "map8", keys)

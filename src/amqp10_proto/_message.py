@@ -353,8 +353,7 @@ def _read_properties(raw: bytes) -> Properties | None:
     returns None, for the general path to decode or reject.
     """
     n = len(raw)
-    if not (n > 5 and raw[3] == 0xC0 and raw[2] == _PROPERTIES and raw[1] == 0x53
-            and not raw[0] and raw[4] + 5 == n and raw[5] <= 13):
+    if not (n > 5 and raw[:4] == b"\x00\x53\x73\xc0" and raw[4] + 5 == n and raw[5] <= 13):
         return None
     values: list[Any] = [None] * 13
     p = 6
