@@ -28,14 +28,18 @@ from amqp10_proto._definitions import Role, TransactionalState
 from amqp10_proto._events import (
     CreditGranted,
     DeliveryUpdated,
+    MessageReceived,
+    credit_granted,
     deliveries_updated,
+    delivery_updated,
+    message_received,
 )
 from amqp10_proto._framing import (
     FRAME_AMQP,
     encode_frame,
     frame_header,
     transfer_performative,
-    usual_transfer_frame,
+    usual_transfer_head,
 )
 from amqp10_proto._link import Sender
 from amqp10_proto.errors import RemoteProtocolError
@@ -188,8 +192,16 @@ def test_a_ranged_disposition_settles_as_the_general_path_does(
 def test_the_usual_transfer_frame_is_a_header_and_the_performative(
         channel: int, handle: int, did: int, tag: bytes, settled: bool, size: int) -> None:
     perf = transfer_performative(handle, did, tag, 0, settled, False)
-    assert usual_transfer_frame(channel, handle, did, tag, settled, size) == (
+    usual = usual_transfer_head(channel, handle)
+    assert usual is not None
+    pack, prefix, base = usual
+    assert pack(base + size, prefix, did, 0xA004, tag, 0x4341 if settled else 0x4342) == (
         frame_header(8 + len(perf) + size, FRAME_AMQP, channel) + perf)
+
+
+def test_no_usual_transfer_head_past_handle_255() -> None:
+    assert usual_transfer_head(0, 256) is None
+    assert usual_transfer_head(0, -1) is None
 
 
 def test_a_send_past_id_255_is_the_generic_frame() -> None:
@@ -214,6 +226,31 @@ def test_a_ranges_events_are_the_dataclass() -> None:
     assert events == [DeliveryUpdated(delivery=d, state=Accepted(), settled=True)] * 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         events[0].settled = False  # type: ignore[misc]
+
+
+def test_the_hot_paths_events_are_the_dataclasses() -> None:
+    """Built through a mutable twin and given the event's class: the same frozen object,
+    equal, of the very class (adapters test ``type(ev) is``), hashed and shown alike."""
+    p, sender, receiver = linked_pair(credit=5)
+    d = sender.send(Message(b"m"))
+    msg = Message(b"m")
+    for got, want in ((credit_granted(sender, 5, True),
+                       CreditGranted(link=sender, credit=5, drain=True)),
+                      (delivery_updated(d, None, False),
+                       DeliveryUpdated(delivery=d, state=None, settled=False)),
+                      (message_received(receiver, d, msg),
+                       MessageReceived(link=receiver, delivery=d, message=msg))):
+        assert type(got) is type(want)
+        assert got == want and repr(got) == repr(want)
+        if type(want) is not MessageReceived:  # a Message is not hashable
+            assert hash(got) == hash(want)
+        for field in dataclasses.fields(want):
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(got, field.name, None)
+        for ev in (got, want):  # a name that is no field: whatever the dataclass does
+            with pytest.raises(Exception) as caught:
+                ev.other = 1  # type: ignore[union-attr]
+            assert type(caught.value) is TypeError
 
 
 def test_the_bulk_bench_runs() -> None:

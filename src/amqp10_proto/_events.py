@@ -263,45 +263,59 @@ class MessageUndecodable(Event):
     error: Error
 
 
-# The events raised once per message are built through their slot descriptors:
-# the same frozen objects as the dataclass constructor makes, at half the cost
-# (the generated __init__ goes through object.__setattr__ for every field).
-_new = object.__new__
-_set_mr = [getattr(MessageReceived, name).__set__ for name in ("link", "delivery", "message")]
-_set_du = [getattr(DeliveryUpdated, name).__set__ for name in ("delivery", "state", "settled")]
+# The events raised once per message or per credit round are built as an instance of a
+# mutable twin (the same slots, in the same order, on the same base), filled by plain
+# slot stores and then given the event's class: the same frozen object the dataclass
+# constructor makes, at a quarter of its cost (the generated __init__ goes through
+# object.__setattr__ for every field) and half that of setting each slot through its
+# descriptor's __set__ (a C call each).
+
+
+def _twin(event: type[Event]) -> type[Event]:
+    """A mutable class with ``event``'s slots, in its order, on its base: an instance of it
+    may be given ``event``'s class once filled (``__class__`` assignment wants the same
+    layout)."""
+    slots = event.__slots__
+    return type(f"_{event.__name__}", event.__bases__, {"__slots__": slots})
+
+
+_MessageReceived, _DeliveryUpdated, _CreditGranted = (
+    _twin(MessageReceived), _twin(DeliveryUpdated), _twin(CreditGranted))
 
 
 def message_received(link: Receiver, delivery: Delivery, message: Message) -> MessageReceived:
     """``MessageReceived(link=..., delivery=..., message=...)``, for the hot path."""
-    ev = _new(MessageReceived)
-    a, b, c = _set_mr
-    a(ev, link)
-    b(ev, delivery)
-    c(ev, message)
-    return ev
+    ev: Any = _MessageReceived()
+    ev.link, ev.delivery, ev.message = link, delivery, message
+    ev.__class__ = MessageReceived
+    return ev  # type: ignore[no-any-return]
 
 
 def delivery_updated(delivery: Delivery, state: DeliveryState | None, settled: bool) -> DeliveryUpdated:
     """``DeliveryUpdated(delivery=..., state=..., settled=...)``, for the hot path."""
-    ev = _new(DeliveryUpdated)
-    a, b, c = _set_du
-    a(ev, delivery)
-    b(ev, state)
-    c(ev, settled)
-    return ev
+    ev: Any = _DeliveryUpdated()
+    ev.delivery, ev.state, ev.settled = delivery, state, settled
+    ev.__class__ = DeliveryUpdated
+    return ev  # type: ignore[no-any-return]
 
 
 def deliveries_updated(deliveries: list[Delivery], state: DeliveryState | None,
                        settled: bool) -> list[DeliveryUpdated]:
     """One ``DeliveryUpdated`` per delivery, all with the same state and settlement: the
     events of one ranged disposition (2.7.6), in the order of ``deliveries``."""
-    new = _new
-    a, b, c = _set_du
     out = []
+    new, cls = _DeliveryUpdated, DeliveryUpdated
     for d in deliveries:
-        ev = new(DeliveryUpdated)
-        a(ev, d)
-        b(ev, state)
-        c(ev, settled)
+        ev: Any = new()
+        ev.delivery, ev.state, ev.settled = d, state, settled
+        ev.__class__ = cls
         out.append(ev)
     return out
+
+
+def credit_granted(link: Sender, credit: int, drain: bool) -> CreditGranted:
+    """``CreditGranted(link=..., credit=..., drain=...)``, for the hot path (a flow)."""
+    ev: Any = _CreditGranted()
+    ev.link, ev.credit, ev.drain = link, credit, drain
+    ev.__class__ = CreditGranted
+    return ev  # type: ignore[no-any-return]

@@ -11,10 +11,9 @@ directly (``_fast_*``); any other form goes to the general decoder.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._composite import _new
 from ._decoder import decode_one
 from ._definitions import _DELIVERY_STATE_TYPES, Accepted, Released, Role
 from ._encoder import _e_uint, encode
@@ -33,7 +32,7 @@ __all__ = [
     "encode_frame",
     "frame_header",
     "transfer_performative",
-    "usual_transfer_frame",
+    "usual_transfer_head",
 ]
 
 #: 2.2: the protocol headers: "AMQP", protocol id, major, minor, revision.
@@ -164,7 +163,8 @@ class FrameReader:
                                 got = None  # malformed: the general decoder says why
                             if got is not None:
                                 pos = end
-                                yield (ftype, channel, got[0], data[got[1]:end])
+                                stop = got[1]
+                                yield (ftype, channel, got[0], data[stop:end] if stop < end else b"")
                                 continue
                         perf, after = decode_one(data, body)
                     except DecodeError as exc:
@@ -194,6 +194,13 @@ class FrameReader:
                 condition="amqp:connection:framing-error")
 
 
+# The performatives and states built here have object's __new__ (checked below): called
+# directly, without _composite._new's frame.
+_new = object.__new__
+assert all(c.__new__ is _new for c in (Transfer, Flow, Disposition, Accepted, Released))
+# Enum members looked up once (a member through its class costs a lookup each time).
+_ROLE_RECEIVER = Role.RECEIVER
+_ROLE_SENDER = Role.SENDER
 _SMALL_UINTS = [UInt(i) for i in range(256)]
 _UINT0 = _SMALL_UINTS[0]
 _BAD = object()
@@ -377,13 +384,13 @@ def _fast_disposition(data: bytes, pos: int, end: int) -> tuple[Disposition, int
         return None
     c = data[p]
     if c == 0x41:
-        role = Role.RECEIVER
+        role = _ROLE_RECEIVER
         p += 1
     elif c == 0x42:
-        role = Role.SENDER
+        role = _ROLE_SENDER
         p += 1
     elif c == 0x56 and data[p + 1] < 2:
-        role = Role.RECEIVER if data[p + 1] else Role.SENDER
+        role = _ROLE_RECEIVER if data[p + 1] else _ROLE_SENDER
         p += 2
     else:
         return None
@@ -506,20 +513,24 @@ def transfer_performative(handle: int, delivery_id: int, tag: bytes, message_for
                            message_format=message_format, settled=settled, more=more))
 
 
-def usual_transfer_frame(channel: int, handle: int, delivery_id: int, tag: bytes,
-                         settled: bool, payload_size: int) -> bytes:
-    """The frame header and performative of a sender's usual first transfer, in one pack.
+def usual_transfer_head(channel: int, handle: int
+                        ) -> tuple[Callable[[int, bytes, int, int, bytes, int], bytes], bytes, int] | None:
+    """How a sender's usual first transfers on ``channel`` and ``handle`` are framed: the
+    frame header and performative of each in one pack; None when ``handle`` is 256 or more.
 
-    The usual one (see ``transfer_performative``): ``handle`` < 256, 255 <
-    ``delivery_id`` <= 2**32-1, a 4-byte ``tag``, message-format 0, not more, no
-    state; the caller checks these. The frame's size counts ``payload_size`` bytes of
-    payload after the performative (20 bytes on handle 0, 21 on another).
+    The usual one (see ``transfer_performative``): ``handle`` < 256, 255 < delivery-id
+    <= 2**32-1, a 4-byte tag, message-format 0, not more, no state; the caller checks
+    these. Returns ``(pack, prefix, size)``: ``prefix`` is what every such frame holds
+    between its size and its delivery-id (2.3.1: doff 2, type 0, the channel; the
+    performative up to its handle; the delivery-id's constructor, uint), ``size`` the
+    frame's size without payload (28 on handle 0, 29 on another), and
+    ``pack(size + payload size, prefix, delivery-id, 0xA004 (vbin8 of 4), tag,
+    0x4341 or 0x4342 (message-format 0 as uint0, then settled true or false))`` the head.
     """
-    if handle:
-        return _PACK_FRAME_8(29 + payload_size, 2, 0, channel, _USUAL_HEADS[handle], 0x70,
-                             delivery_id, 0xA0, 4, tag, 0x43, 0x41 if settled else 0x42)
-    return _PACK_FRAME_7(28 + payload_size, 2, 0, channel, _USUAL_HEADS[0], 0x70,
-                         delivery_id, 0xA0, 4, tag, 0x43, 0x41 if settled else 0x42)
+    if not 0 <= handle < 256:
+        return None
+    prefix = _pack_hdr(0, 2, 0, channel)[4:] + _USUAL_HEADS[handle] + b"\x70"
+    return (_PACK_PREFIXED_12 if handle == 0 else _PACK_PREFIXED_13), prefix, len(prefix) + 16
 
 
 _TAG8 = [b"\xa0" + bytes((n,)) for n in range(33)]
@@ -530,8 +541,8 @@ _USUAL_HEADS = [b"\x00\x53\x14\xc0\x0f\x05\x43",
 # ... then 0x70 delivery-id, 0xa0 0x04 tag, 0x43, 0x41 / 0x42 (settled).
 _PACK_USUAL_7 = struct.Struct(">7s" "BI" "BB4s" "B" "B").pack
 _PACK_USUAL_8 = struct.Struct(">8s" "BI" "BB4s" "B" "B").pack
-# ... the same after a frame header (2.3.1: size, doff 2, type 0, channel).
-_PACK_FRAME_7 = struct.Struct(">IBBH" "7s" "BI" "BB4s" "B" "B").pack
-_PACK_FRAME_8 = struct.Struct(">IBBH" "8s" "BI" "BB4s" "B" "B").pack
+# ... the same after the frame's size and a prefix (usual_transfer_head).
+_PACK_PREFIXED_12 = struct.Struct(">I12sIH4sH").pack
+_PACK_PREFIXED_13 = struct.Struct(">I13sIH4sH").pack
 _SMALLUINT = [b"\x43", *(b"\x52" + bytes((i,)) for i in range(1, 256))]
 _pack_uint = struct.Struct(">BI").pack

@@ -50,10 +50,11 @@ from ._events import (
     MessageReceived,
     MessageUndecodable,
     TransferAborted,
+    credit_granted,
     deliveries_updated,
     message_received,
 )
-from ._framing import transfer_performative, usual_transfer_frame
+from ._framing import transfer_performative, usual_transfer_head
 from ._message import Message, data_only_message
 from ._performatives import Attach, Detach, Flow, Transfer
 from ._resume import RESUMED, Resolution, ResumeAction, resolve
@@ -466,6 +467,9 @@ class Sender(Link):
         #: A caller chose a tag: counter tags are checked against the unsettled ones.
         self._own_tags = False
         self._available_count: int | None = None
+        #: How the usual first transfers go out on this channel and handle (a packer, the
+        #: head's fixed bytes, the frame's size without payload); None past handle 255.
+        self._usual = usual_transfer_head(self.session.channel, self.handle)
 
     @property
     def sendable(self) -> bool:
@@ -520,7 +524,7 @@ class Sender(Link):
                 "(amqp:link:message-size-exceeded)")
         mode = self.snd_settle_mode
         if mode is _MIXED or (mode is not _UNSETTLED and mode is not _SETTLED):
-            pre_settled = bool(settled)
+            pre_settled = False if settled is None else bool(settled)
         else:
             pre_settled = mode is _SETTLED
         if message_format != 0 or type(message_format) is not int:
@@ -542,14 +546,16 @@ class Sender(Link):
         self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
         self.credit -= 1
         if txn is None:
-            handle = self.handle
-            if (did > 255 and handle < 256 and message_format == 0 and len(tag) == 4
+            usual = self._usual
+            if (usual is not None and did > 255 and message_format == 0 and len(tag) == 4
                     and size <= session.connection._peer_max_frame - 29):
                 # The usual transfer, whole in one frame: its head in one pack.
-                session._transfer_head(usual_transfer_frame(session.channel, handle, did, tag,
-                                                            pre_settled, size), parts)
+                pack, prefix, base = usual
+                session._transfer_head(pack(base + size, prefix, did, 0xA004, tag,
+                                            0x4341 if pre_settled else 0x4342), parts)
                 return delivery
-            perf = transfer_performative(handle, did, tag, message_format, pre_settled, False)
+            perf = transfer_performative(self.handle, did, tag, message_format, pre_settled,
+                                         False)
         else:
             delivery.state = txn
             perf = encode(Transfer(handle=self.handle, delivery_id=did, delivery_tag=tag,
@@ -739,7 +745,7 @@ class Sender(Link):
         credit = (flow.link_credit or 0) - serial_diff(self.delivery_count, rcv_count)
         self.credit = credit = 0 if credit < 0 else credit if credit < _UINT else _UINT - 1
         self.drain_requested = drain = flow.drain
-        self.session.connection._events.append(CreditGranted(link=self, credit=credit, drain=drain))
+        self.session.connection._events.append(credit_granted(self, credit, drain))
         if flow.echo:
             self.session._send(self._flow_frame())
 
@@ -758,8 +764,12 @@ class Sender(Link):
         peer settled too: no frame back). The usual ranged disposition of a bulk send.
         """
         unsettled = self.unsettled
+        if len(hits) == len(unsettled):
+            unsettled.clear()  # hits are distinct unsettled ones: all of them (a whole round)
+        else:
+            for d in hits:
+                del unsettled[d.id]
         for d in hits:
-            del unsettled[d.id]
             d.remote_state = outcome
             d.remote_settled = d.settled = True
         self.session.connection._events.extend(deliveries_updated(hits, outcome, True))

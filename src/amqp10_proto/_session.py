@@ -64,11 +64,13 @@ def _in_range(links: list[Link], first: int, span: int) -> list[Delivery]:
     """The unsettled deliveries of ``links`` whose ids are ``first`` .. ``first + span``
     (serial, 2.7.6: a disposition's range), in id order."""
     end = first + span + 1
-    if span < sum(len(lk.unsettled) for lk in links):
+    one = links[0].unsettled if len(links) == 1 else None
+    if span < (len(one) if one is not None else sum(len(lk.unsettled) for lk in links)):
         ids = range(first, end) if end <= _UINT else [(first + i) % _UINT
                                                        for i in range(span + 1)]
-        if len(links) == 1:
-            return [d for d in map(links[0].unsettled.get, ids) if d is not None]
+        if one is not None:
+            # A Delivery is always true: filter(None) keeps exactly the ids found.
+            return list(filter(None, map(one.get, ids)))
         hits = []
         for did in ids:
             for lk in links:
@@ -611,7 +613,8 @@ class Session:
             link = self._remote_links.get(handle)
             if link is None:
                 link = self._link_for(handle, "flow")  # raises: unattached-handle
-            if link.state in _FLOWING:
+            state = link.state
+            if state is _ATTACHED or state in _FLOWING:  # an Enum's hash is a Python call
                 link._on_flow(flow)
         elif flow.echo:
             self.connection._send_frame(self.channel, self._flow_frame())
@@ -672,7 +675,10 @@ class Session:
         span = (last - first) % _UINT
         # Deliveries the disposition is about: ours if the peer is the receiver.
         role = _SENDER if disp.role is _RECEIVER else _RECEIVER
-        links = [lk for lk in self._links.values() if lk.role is role and lk.unsettled]
+        links = []  # a loop, not a comprehension: no frame of its own (one link, usually)
+        for lk in self._links.values():
+            if lk.role is role and lk.unsettled:
+                links.append(lk)
         if not links:
             return
         hits = _in_range(links, first, span)
