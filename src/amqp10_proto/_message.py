@@ -447,7 +447,7 @@ class Message:
         self._ap = application_properties
         self._footer = footer
         if type(body) is bytes:  # the common case, without the property call
-            self._body = [body]
+            self._body = (body,)  # (a tuple of bytes: dropped from GC tracking)
             self._body_type = "data"
         else:
             self.body = body
