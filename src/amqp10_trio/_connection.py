@@ -29,14 +29,18 @@ the policy says to reconnect, its three tasks end and ``_run`` sleeps until the
 next try, connects, installs the new stream and core, opens, and starts the three
 tasks again; the handshake moves on from the pump (``_process``). Sessions and
 links wait meanwhile; the application's cancel scopes still cancel their waits.
+
+Where each part is: this module holds ``Connection``'s API, its waits and the pump
+(``_after``, ``_process``); ``_lifecycle`` the transports' life (connecting, ``_run``
+with the reader and the ticker, losing a transport, reconnecting); ``_output`` the
+write path (the writer task, ``_write_direct``, the count of bytes sent). Both are
+mixins of ``Connection``: one object, no call layer between them.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
-import os
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -46,12 +50,11 @@ import trio
 
 import amqp10_proto as proto
 from amqp10_proto import Connection as CoreConnection
-from amqp10_proto import Delivery, DeliveryUpdated, Error, Event, ParsedURL
+from amqp10_proto import DeliveryUpdated, Error, Event, ParsedURL
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
-    FirstConnect,
     ProxyOption,
     Reconnect,
     Recovering,
@@ -59,11 +62,9 @@ from amqp10_proto.client import (
     check_connect_timeouts,
     check_symbols,
     closed_error,
-    connect_failure,
     connect_sasl,
     describe_error,
     dispatch_events,
-    receive_bytes,
     socket_peer,
     timeout_or,
     url_mechanisms,
@@ -71,25 +72,22 @@ from amqp10_proto.client import (
 )
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
+from ._lifecycle import Lifecycle
 from ._link import Sender
+from ._output import Output
 from ._session import Opening, Session
 from ._tls import TlsStream
-from ._transport import DIAL_ERRORS, check_transport, dialer, reason, websocket_cause
+from ._transport import check_transport, dialer
 
 __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "describe_error", "open_connection"]
 
 log = logging.getLogger("amqp10")
 
-_READ_SIZE = 1 << 18
 #: Settlements left in the core (coalescing) before they are written regardless ...
 _BURST = 256
 #: ... and how long at most (seconds) when no wait of ours comes first (see _after_soon).
 _LINGER = 0.001
 _SHUT_DOWN = "the connection was shut down"
-#: The reader may write to a plain socket's descriptor itself (os.write: POSIX only).
-_DIRECT = os.name == "posix"
-_TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-_CONNECT_ERRORS = DIAL_ERRORS  # refused, unreachable, TLS/proxy/upgrade refused, timed out
 
 
 class _Events:
@@ -132,7 +130,7 @@ class _Events:
         self.core.transport_failed(reason)
 
 
-class Connection(Recovering, ConnectionInfo):
+class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
     """An AMQP 1.0 connection on trio; made by :func:`open_connection` or :func:`connect`.
 
     Use it as an async context manager: ``async with open_connection(url) as conn``.
@@ -167,30 +165,10 @@ class Connection(Recovering, ConnectionInfo):
         self._timeout = timeout
         self.label = label
         self._changed = trio.Event()
-        self._write_wanted = trio.Event()
         #: Settlements whose dispositions are left in the core for the writer to take:
         #: the next ones coalesce with them there (see _after_soon).
         self._deferred = 0
-        #: What the core queued, not yet taken by the writer: its chunks as the core gave
-        #: them (a large message's bytes go out as they are, never copied here).
-        self._out: list[bytes | memoryview] = []
-        self._writing = False  # the writer task is in a send
-        #: An application's task wrote directly since a task of ours last ran: the next
-        #: ones leave their bytes to the writer (see _send_out).
-        self._direct_spent = False
-        #: Bytes counted as written once the writer's next send is done: the ones whose
-        #: TLS records the stream holds (TlsStream.send_nowait: the socket took part).
-        self._owed = 0
-        self._queued_total = 0  # bytes handed to us by the core, ever
-        self._sent_total = 0  # bytes the stream took, ever
-        #: Tasks waiting until the stream took a number of bytes: (that total, seq, event),
-        #: a heap, so that each write wakes exactly those whose bytes it wrote.
-        self._sent_waiters: list[tuple[int, int, trio.Event]] = []
-        self._sent_seq = 0
-        #: Pre-settled deliveries whose bytes are not yet handed to us (their mark: see _flush).
-        self._unmarked: list[Delivery] = []
-        #: Senders with queued messages held back by HIGH_WATER: pumped after each write.
-        self._stalled: set[Sender] = set()
+        self._init_output()
         self._events = _Events(self)
         self._dead = False  # the stream is gone (or given up on)
         self._drops = 0  # transports given up for a new one (see _writer)
@@ -271,69 +249,6 @@ class Connection(Recovering, ConnectionInfo):
             # Its one task has ended and never raises, so this does not wait; the
             # body's exception, if any, goes on past us unwrapped (no ExceptionGroup).
             await manager.__aexit__(None, None, None)
-
-    async def _connect_first(self) -> None:
-        """Try the URLs in order within ``connect_timeout`` in all: connect and open;
-        the last failure is raised if none answers. A refused login is not retried; a
-        redirect (2.8.15) is followed, at most five hops."""
-        assert self._dial is not None and self._make_core is not None
-        deadline = trio.current_time() + self._connect_timeout
-        tries = FirstConnect(self._urls)
-        for index, url in tries:
-            if trio.current_time() >= deadline and tries.error is not None:
-                break
-            try:
-                with trio.fail_at(deadline):
-                    stream = await self._dial(url)
-                self._install(stream, self._make_core(url), url)
-                if self._schedule is not None:
-                    self._schedule.current = index
-                    self._schedule.arrived(url)  # a redirect may have taken us elsewhere
-                await self._begin(deadline)
-                return
-            except amqp_errors.AuthenticationError:
-                raise  # a refused login is refused everywhere: no other URL is tried
-            except (*_CONNECT_ERRORS, amqp_errors.ConnectionClosedError) as exc:
-                # Said with host:port and, for a TLS mismatch, what to change; 2.8.15: a
-                # redirect is often the answer.
-                tries.failed(connect_failure(exc, url, self._core), index, url)
-                await self._abandon_try()
-        assert tries.error is not None
-        raise tries.error
-
-    async def _begin(self, deadline: float) -> None:
-        """Start ``_run`` on the installed stream and wait for the peer's open."""
-        assert self._nursery is not None
-        self._run_started = True
-        self._nursery.start_soon(self._run, name=f"amqp10-trio {self.label}")
-        await self._start(deadline)
-
-    async def _abandon_try(self) -> None:
-        """After a first-connect try failed: end its tasks and stream, ready for the next."""
-        with trio.CancelScope(shield=True):
-            self._dead = True
-            self._tasks_scope.cancel()
-            if self._run_started:
-                await self._run_done.wait()
-            stream, self._stream = self._stream, None
-            if stream is not None:
-                await trio.aclose_forcefully(stream)
-        self._tasks_scope = trio.CancelScope(shield=True)
-        self._run_done = trio.Event()
-        self._run_started = False
-
-    def _install(self, stream: trio.abc.Stream, core: CoreConnection, url: ParsedURL) -> None:
-        """Take ``stream`` and ``core`` (a fresh one) as the connection's transport."""
-        self._stream = stream
-        self._core = core
-        self._dead = False
-        self._transport_error = self._transport_cause = None
-        self._out.clear()
-        self._owed = 0
-        self._deferred = 0  # (what the old core held is gone with it)
-        self._sent_total = self._queued_total
-        self.label = f"{url.host}:{url.port}"
-        self._new_tracers()
 
     # -- sessions and closing ---------------------------------------------------------------
     def open_session(self, *, incoming_window: int = proto.DEFAULT_INCOMING_WINDOW,
@@ -447,22 +362,6 @@ class Connection(Recovering, ConnectionInfo):
         for _, _, event in waiting:
             event.set()
 
-    def _wake_sent(self) -> None:
-        """The stream took more bytes: wake those whose bytes are all written now."""
-        waiting = self._sent_waiters
-        sent = self._sent_total
-        while waiting and waiting[0][0] <= sent:
-            heapq.heappop(waiting)[2].set()
-
-    async def _sent(self, mark: int) -> None:
-        """Wait until the stream took ``mark`` bytes in all, or the connection is over
-        (no deadline: the caller's cancel scope has it)."""
-        while self._sent_total < mark and not self._dead and not self.closed:
-            event = trio.Event()
-            self._sent_seq += 1
-            heapq.heappush(self._sent_waiters, (mark, self._sent_seq, event))
-            await event.wait()
-
     async def _wait_until(self, pred: Callable[[], object], end: float | None) -> bool:
         """Wait until ``pred()``; False if ``end`` (trio time) passed first.
 
@@ -542,298 +441,6 @@ class Connection(Recovering, ConnectionInfo):
             self._notify()
         if self._reconnecting and not self._dead:
             self._handshake()
-
-    def _drop_transport(self) -> None:
-        """The transport is given up for a new one: its tasks end, its bytes are dropped."""
-        self._dead = True
-        self._out.clear()
-        self._owed = 0
-        self._sent_total = self._queued_total  # pre-settled in flight: may be lost
-        self._wake_sent()
-        self._drops += 1  # a write in flight on it no longer counts
-        self._pump_scope.cancel()
-
-    def _handshake(self) -> None:
-        """(Reconnecting, a new transport) once the peer's open is here, begin the
-        sessions and attach the links again; once all answered, the connection is back."""
-        core = self._core
-        if core.opened and not self._replaying:
-            self._replay()
-            if dispatch_events(core, self.label, reconnecting=self._reconnecting):
-                self._fire()
-        if self._replaying and self._replay_done():
-            self._recovered(trio.current_time())
-            self._attempt_end = math.inf
-            dispatch_events(core, self.label, reconnecting=self._reconnecting)
-            self._fire()
-
-    def _flush(self) -> None:
-        if self._take():
-            self._send_out()
-
-    def _send_out(self) -> None:
-        """Have what ``_out`` holds written: at once by this task (``_write_direct``) if
-        no application's task did so since a task of ours last ran, else by the writer.
-        A request's send is then on the wire before its caller waits for the answer, with
-        no writer's step (its wake, its send's yield); a loop of ``send_nowait`` calls
-        makes one write of its own and leaves the rest of its burst to the writer's one
-        (not one write per message)."""
-        if self._direct_spent:
-            self._write_wanted.set()
-        else:
-            self._direct_spent = True
-            self._write_direct(self._stream)
-
-    def _take(self) -> bool:
-        """Take what the core queued into ``_out`` for writing; True if there was any."""
-        self._deferred = 0  # what the settlements left in the core is taken here
-        data = self._core.data_to_send()
-        if data:
-            if self._trace_out is not None:
-                self._trace_out.feed(data)
-            self._queued_total += len(data)
-            unmarked = self._unmarked
-            if unmarked:
-                total = self._queued_total  # written once the stream took this many bytes
-                for delivery in unmarked:
-                    delivery.context = total
-                unmarked.clear()
-            if self._dead:
-                return False
-            self._out.append(data)
-            return True
-        return False
-
-    def _write_direct(self, stream: trio.abc.Stream | None) -> None:
-        """Write what is queued now, with no checkpoint, when the writer is idle and the
-        stream is a TCP socket (one non-blocking write to its descriptor) or TLS over one
-        (``TlsStream.send_nowait``: encrypted, one such write); else, or for what the
-        socket did not take, wake the writer. A bulk sender's credit round (the peer's
-        flow in, the transfers it allows out) then costs the reader one task step and one
-        run-loop pass, not three (the writer's wake, its send's yield, its wait again)."""
-        out = self._out
-        if not out:
-            return
-        kind = type(stream)
-        if not _DIRECT or self._writing or self._dead \
-                or (kind is not trio.SocketStream and kind is not TlsStream):
-            self._write_wanted.set()
-            return
-        while out and not self._dead:
-            data = out[0] if len(out) == 1 else b"".join(out)
-            if kind is TlsStream:
-                done = cast(TlsStream, stream).send_nowait(data)
-                if done is None:
-                    break  # (cannot now: the writer sends it)
-                if not done:  # the stream holds the records the socket did not take
-                    self._out = [b""]  # an empty send: the writer's sends those alone
-                    self._owed = len(data)
-                    break
-                sent = len(data)
-            else:
-                fd = cast(trio.SocketStream, stream).socket.fileno()
-                if fd < 0:
-                    break  # closed: never another socket's number (the writer reports it)
-                try:
-                    sent = os.write(fd, data)
-                except BlockingIOError:
-                    sent = 0
-                except OSError:
-                    break  # the writer's send meets it too, and reports it (_lost)
-            self._sent_total += sent
-            if self._sent_waiters:
-                self._wake_sent()
-            if sent < len(data):
-                self._out = [memoryview(data)[sent:]]  # the rest, by the writer, uncopied
-                break
-            out.clear()
-            if self._stalled:  # room to write again: what waits for it goes out (as _writer)
-                stalled, self._stalled = self._stalled, set()
-                for sender in stalled:
-                    sender._pump()
-                self._process()
-                self._take()
-        if self._out:
-            self._write_wanted.set()
-
-    @property
-    def _unwritten(self) -> int:
-        return self._queued_total - self._sent_total
-
-    def _lost(self, reason: str, cause: BaseException | None = None) -> None:
-        """The stream is gone or given up on: end the core; fail every wait, or
-        (reconnecting) have them wait for the next transport. ``cause``: the typed error
-        that broke it (a WebSocketError), the ConnectionClosedError's ``__cause__``."""
-        if not self._dead:
-            self._dead = True
-            self._transport_error = reason
-            self._transport_cause = cause
-            if not self._core.ended:
-                if self._schedule is None or self._closed_by_user or not self._armed:
-                    log.warning("%s: connection lost: %s", self.label, reason)
-                self._core.transport_failed(reason)
-            self._out.clear()
-            self._owed = 0
-            self._process()
-            self._fire()
-            self._pump_scope.cancel()
-
-    def _retick_by(self, deadline: float | None) -> None:
-        if deadline is not None and deadline < self._tick_scope.deadline:
-            self._tick_scope.deadline = deadline
-
-    async def _reader(self) -> None:
-        stream = self._stream
-        core = self._core
-        assert stream is not None
-        try:
-            while not self._dead:
-                received = await stream.receive_some(_READ_SIZE)
-                self._direct_spent = False  # (a step of ours: see _send_out)
-                data = received if type(received) is bytes else bytes(received)
-                receive_bytes(core, data, self.label, self._trace_in)
-                self._retick_by(core.tick(trio.current_time()))
-                self._process()
-                self._take()
-                self._write_direct(stream)
-                if not data:
-                    self._lost("the peer closed the stream")
-                    return
-        except _TRANSPORT_ERRORS as exc:
-            self._lost(f"read failed: {reason(exc)}", websocket_cause(exc))
-        except trio.Cancelled:
-            raise
-        except Exception as exc:
-            log.exception("%s: the reader task failed", self.label)
-            self._lost(f"the reader task failed: {exc!r}")
-
-    async def _writer(self) -> None:
-        stream = self._stream
-        drops = self._drops
-        assert stream is not None
-        try:
-            while not self._dead:
-                if not self._out:
-                    self._write_wanted = trio.Event()
-                    await self._write_wanted.wait()
-                    self._direct_spent = False  # (a step of ours: see _send_out)
-                    continue
-                out = self._out
-                data = out[0] if len(out) == 1 else b"".join(out)
-                self._out = out = []  # (the chunks are not kept while they are written)
-                owed, self._owed = self._owed, 0  # (TLS records held: this send sends them)
-                self._writing = True  # (nothing is written directly meanwhile)
-                try:
-                    await stream.send_all(data)
-                finally:
-                    self._writing = False
-                if self._drops != drops:
-                    return  # dropped meanwhile: the count was settled by the drop
-                self._sent_total += len(data) + owed
-                if self._sent_waiters:
-                    self._wake_sent()
-                if self._stalled:
-                    stalled, self._stalled = self._stalled, set()
-                    for sender in stalled:
-                        sender._pump()  # room to write again: what waits for it goes out
-                    self._after()
-        except _TRANSPORT_ERRORS as exc:
-            self._lost(f"write failed: {reason(exc)}", websocket_cause(exc))
-        except trio.Cancelled:
-            raise
-        except Exception as exc:
-            log.exception("%s: the writer task failed", self.label)
-            self._lost(f"the writer task failed: {exc!r}")
-
-    async def _ticker(self) -> None:
-        core = self._core
-        try:
-            while not self._dead:
-                now = trio.current_time()
-                if self._reconnecting and now >= self._attempt_end:
-                    self._lost(f"no answer within {self._connect_timeout} s while reconnecting")
-                    return
-                deadline = core.tick(now)
-                self._after()
-                if deadline is None:
-                    deadline = math.inf
-                if self._reconnecting:
-                    deadline = min(deadline, self._attempt_end)
-                self._tick_scope = trio.CancelScope(deadline=deadline)
-                with self._tick_scope:
-                    await trio.sleep_forever()
-                self._direct_spent = False  # (a step of ours: see _send_out)
-        except trio.Cancelled:
-            raise
-        except Exception as exc:
-            log.exception("%s: the ticker task failed", self.label)
-            self._lost(f"the ticker task failed: {exc!r}")
-
-    async def _run(self) -> None:
-        """Pump each transport in turn: its three tasks, then (reconnecting) the next."""
-        try:
-            with self._tasks_scope:
-                while True:
-                    async with trio.open_nursery() as nursery:
-                        self._pump_scope = nursery.cancel_scope
-                        if self._dead:  # lost before the tasks started
-                            nursery.cancel_scope.cancel()
-                        nursery.start_soon(self._writer)
-                        nursery.start_soon(self._reader)
-                        nursery.start_soon(self._ticker)
-                    if not await self._reconnect():
-                        break
-        finally:
-            if self._reconnecting:
-                self._stop_recovery()
-            self._dead = True
-            self._fire()
-            self._run_done.set()
-
-    async def _reconnect(self) -> bool:
-        """(Between two transports) wait for the next try, connect, and install the new
-        stream and core; False once the connection is closed or given up."""
-        old, self._stream = self._stream, None
-        if old is not None:
-            await trio.aclose_forcefully(old)
-        while self._reconnecting and not self._closed_by_user:
-            attempt = self._next_attempt(trio.current_time())
-            if attempt is None:  # given up: every wait fails with the last cause
-                self._fire()
-                return False
-            await trio.sleep_until(attempt.at)  # a close cancels it (_tasks_scope)
-            url = attempt.url
-            assert self._dial is not None and self._make_core is not None
-            try:
-                with trio.fail_after(self._connect_timeout):
-                    stream = await self._dial(url)
-            except _CONNECT_ERRORS as exc:
-                why = "timed out" if isinstance(exc, trio.TooSlowError) else reason(exc)
-                log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
-                         attempt.number, url.host, url.port, why)
-                self._attempt_failed(f"connecting to {url.host}:{url.port}: {why}")
-                continue
-            self._install(stream, self._make_core(url), url)
-            self._attempt_end = trio.current_time() + self._connect_timeout
-            self._core.open()
-            self._after()
-            return True
-        return False
-
-    async def _start(self, end: float) -> None:
-        """Queue the headers and open (the tasks are started), wait for the peer's open."""
-        self._core.open()
-        self._after()
-        ok = await self._wait_until(lambda: self._core.opened or self.closed, end)
-        if self._core.opened:
-            log.info("%s: connected (peer %s)", self.label, self.remote_container_id)
-            self._arm_recovery()
-            return
-        if not ok:
-            self._lost("the open handshake timed out")
-            raise TimeoutError(f"{self.label}: the AMQP open handshake did not complete "
-                               f"within {self._connect_timeout} s")
-        raise self._closed_error()
 
 
 # -- entry points ---------------------------------------------------------------------------
