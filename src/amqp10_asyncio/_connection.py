@@ -14,13 +14,18 @@ installs the new transport and core; the pump moves the new handshake on (sessio
 and links attached again once the peer's open is here), and ``close()`` cancels and
 awaits that task, so nothing is left running. How a URL is reached (TLS, an HTTP
 proxy, WebSocket) is ``_transport``'s.
+
+Where each part is: this module holds ``Connection``'s API, its waits and the pump
+(``_after``, ``_process``); ``_protocol`` the transport's protocol and the I/O on it
+(bytes in, the writes and their backlog of chunks, the timer); ``_lifecycle`` the
+transports' life (opening, losing one, the reconnect loop). Both are mixins of
+``Connection``: one object, no call layer between them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import ssl
 from collections import deque
@@ -46,7 +51,6 @@ from amqp10_proto.client import (
     connect_failure,
     connect_sasl,
     dispatch_events,
-    receive_bytes,
     socket_peer,
     timeout_or,
     urls_sasl,
@@ -54,6 +58,8 @@ from amqp10_proto.client import (
 from amqp10_proto.trace import FrameTracer, trace_enabled
 
 from ._common import Opening
+from ._lifecycle import Lifecycle
+from ._protocol import TransportIO, _Protocol
 from ._session import Session
 from ._transport import Dialer, require_websocket, timed
 from ._wake import EventFilter, Sleepers
@@ -63,52 +69,9 @@ __all__ = ["DEFAULT", "Connection", "Reconnect", "connect", "open_connection"]
 log = logging.getLogger("amqp10")
 
 _BURST = 32  # transfers or settlements queued before a write goes out regardless
-#: Bytes handed to the transport per write when the core gives more at once (a large
-#: message): the transport copies what the socket does not take, so at most this much.
-_CHUNK = 256 * 1024
 
 
-class _Protocol(asyncio.Protocol):
-    """One transport's event loop callbacks, forwarded to the connection while this is
-    its current transport (a replaced one's late callbacks are only recorded)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.transport: asyncio.Transport | None = None
-        #: Done once the transport is gone (its ``connection_lost``).
-        self.lost: asyncio.Future[None] = conn._loop.create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        if self._conn._protocol is self:
-            self._conn._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if self._conn._protocol is self:
-            self._conn._on_data(data)
-
-    def eof_received(self) -> bool:
-        if self._conn._protocol is self:
-            self._conn._on_data(b"")
-        return False  # let the transport close itself
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.lost.done():
-            self.lost.set_result(None)
-        if self._conn._protocol is self:
-            self._conn._on_lost(exc)
-
-    def pause_writing(self) -> None:
-        if self._conn._protocol is self:
-            self._conn._paused = True
-
-    def resume_writing(self) -> None:
-        if self._conn._protocol is self:
-            self._conn._resume()
-
-
-class Connection(Recovering, ConnectionInfo):
+class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
     """An open AMQP 1.0 connection on the running event loop. Made by :func:`open_connection`.
 
     Use it (and its sessions and links) from tasks of the loop it was opened on.
@@ -225,14 +188,6 @@ class Connection(Recovering, ConnectionInfo):
                         "connection", self.label, self._span(timeout))
             self._abort("the peer did not answer our close in time")
         await self._release_transport(max(0.2, end - self._loop.time()))
-
-    async def _stop_task(self) -> None:
-        """Cancel the reconnect loop, if it runs, and wait until it has ended."""
-        task = self._task
-        if task is None or task is asyncio.current_task():
-            return
-        task.cancel()
-        await asyncio.wait([task])  # (a cancel of our caller still reaches it)
 
     async def __aenter__(self) -> Connection:
         return self
@@ -369,257 +324,6 @@ class Connection(Recovering, ConnectionInfo):
                         reconnecting=self._reconnecting)
         if self._reconnecting and not self._dead:
             self._handshake()
-
-    def _handshake(self) -> None:
-        """(Reconnecting, on the new transport) once the peer's open is here, begin the
-        sessions and attach the links again; once all answered, the connection is back."""
-        if self._core.opened and not self._replaying:
-            self._replay()
-            self._flush()
-        if self._replaying and self._replay_done():
-            self._recovered(self._loop.time())
-            self._flush()
-
-    def _flush(self) -> None:
-        transport = self._transport
-        if transport is None:
-            return  # not connected yet: the core keeps what it queued
-        core = self._core
-        data = core.data_to_send()
-        if data:
-            if self._trace_out is not None:
-                self._trace_out.feed(data)
-            if not self._dead:
-                if len(data) <= _CHUNK and not self._backlog:
-                    transport.write(data)
-                else:
-                    # Issue 12: no copy of a large write; the transport gets a chunk at a
-                    # time (a view), the next when it has written the last one.
-                    self._backlog.append(memoryview(data))
-                    self._write_backlog(transport)
-        if core.ended and not transport.is_closing() and not self._backlog:
-            transport.close()  # after our last frames (a close) are written
-
-    def _write_backlog(self, transport: asyncio.Transport) -> None:
-        backlog = self._backlog
-        while backlog and not self._paused:
-            view = backlog[0]
-            if len(view) <= _CHUNK:
-                backlog.popleft()
-            else:
-                backlog[0] = view[_CHUNK:]
-                view = view[:_CHUNK]
-            transport.write(view)  # (may pause us: pause_writing is called from here)
-        if backlog:
-            self._paused = True  # no new transfers until the backlog is handed over
-
-    def _resume(self) -> None:
-        """The transport's buffer went below its low-water mark: write on, and let the
-        senders that waited for room send (their queues; no waiter is woken for it)."""
-        self._paused = False
-        transport = self._transport
-        if self._backlog and transport is not None and not self._dead:
-            self._write_backlog(transport)
-            if self._paused:
-                return
-            if self._core.ended and not transport.is_closing():
-                transport.close()
-        stalled = self._stalled
-        if stalled:
-            self._stalled = set()
-            for sender in stalled:
-                sender._pump()
-        self._after()
-
-    def _on_data(self, data: bytes) -> None:
-        if self._dead:
-            return
-        receive_bytes(self._core, data, self.label, self._trace_in)
-        self._tick()
-        self._after()
-
-    def _tick(self) -> None:
-        """Call the core's ``tick`` now and set the timer to the deadline it returns."""
-        loop = self._loop
-        deadline = self._core.tick(loop.time())
-        timer = self._timer
-        if deadline is None:
-            if timer is not None:
-                timer.cancel()
-                self._timer = None
-        elif timer is None or deadline < self._timer_at:
-            # A later deadline needs no new timer: the old one fires, ticks, and re-arms.
-            if timer is not None:
-                timer.cancel()
-            self._timer = loop.call_at(deadline, self._on_timer)
-            self._timer_at = deadline
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        if self._dead:
-            return
-        self._tick()
-        self._after()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _on_lost(self, exc: Exception | None) -> None:
-        if not self._dead:
-            if isinstance(exc, amqp_errors.WebSocketError):  # (WebSocketStream's layer.error)
-                self._transport_cause = exc
-            reason = f"connection lost: {exc}" if exc else "the peer closed the connection"
-            self._lose(reason, quiet=False)
-        self._cancel_timer()
-        self._paused = False
-        self._notify()
-
-    def _abort(self, reason: str) -> None:
-        """Give up on the peer: end the core with ``reason`` and drop the transport."""
-        if not self._dead:
-            self._lose(reason, quiet=True)
-            self._notify()
-        self._cancel_timer()
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _lose(self, reason: str, *, quiet: bool) -> None:
-        """The transport is gone or given up on: end the core (its waiters fail, or, when
-        the connection reconnects, wait for the next transport)."""
-        self._dead = True
-        self._backlog.clear()
-        if not self._core.ended:
-            self._transport_error = reason
-            if not quiet and (self._schedule is None or self._closed_by_user):
-                log.warning("%s: %s", self.label, reason)
-            self._core.transport_failed(reason)
-        self._process()
-
-    def _drop_transport(self) -> None:
-        """The core ended and the connection reconnects: the transport is done with."""
-        self._dead = True
-        self._paused = False
-        self._backlog.clear()
-        self._cancel_timer()
-        if self._transport is not None:
-            self._transport.abort()
-
-    async def _release_transport(self, grace: float) -> None:
-        """Close the transport (abort it after ``grace`` s) and wait until it is gone."""
-        transport = self._transport
-        lost = self._protocol.lost
-        if transport is None or lost.done():
-            return
-        if not transport.is_closing():
-            transport.close()
-        if not await self._wait_until(lost.done, self._loop.time() + grace):
-            transport.abort()
-            await self._wait_until(lost.done, self._loop.time() + 1.0)
-
-    # -- reconnecting -----------------------------------------------------------------------
-    async def _reconnect(self) -> None:
-        """The reconnect loop (one task per connection, while it is needed): wait for each
-        try's time, connect, open, and wait until the pump says the try got the connection
-        back (``_recovered``) or lost its transport; ends when the connection is back,
-        given up, or closed."""
-        loop = self._loop
-        try:
-            while self._reconnecting:
-                attempt = self._next_attempt(loop.time())
-                if attempt is None:  # given up: every wait fails with the last cause
-                    self._dead = True
-                    self._notify()
-                    return
-                delay = attempt.at - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if not self._reconnecting:
-                    return
-                protocol = await self._dial_attempt(attempt)
-                if protocol is None:
-                    continue
-                end = loop.time() + self._connect_timeout
-
-                def over(protocol: _Protocol = protocol) -> bool:
-                    """This try's end: the connection is back, or the try is lost."""
-                    return not self._reconnecting or self._dead or self._protocol is not protocol
-
-                if not await self._wait_until(over, end):
-                    self._abort(f"no answer within {self._connect_timeout} s while reconnecting")
-        finally:
-            if self._task is asyncio.current_task():
-                self._task = None
-
-    async def _dial_attempt(self, attempt: Any) -> _Protocol | None:
-        """Connect to the attempt's URL with a fresh core and protocol, installed as the
-        connection's, and open it; None if the connect failed (the schedule is told)."""
-        dialer = self._dialer
-        assert dialer is not None
-        url = attempt.url
-        protocol = self._install(dialer.core(url), f"{url.host}:{url.port}")
-        try:
-            await dialer.connect(url, protocol, self._connect_timeout)
-        except (OSError, amqp_errors.RemoteProtocolError) as exc:
-            # Refused, unreachable, timed out, TLS, the proxy or the WebSocket upgrade
-            # refused. asyncio says "Connect call failed": the errno's own words say why.
-            why = f"{os.strerror(exc.errno)}: {exc}" if isinstance(exc, ConnectionError) \
-                and exc.errno else str(exc)
-            log.info("%s: reconnect attempt %d to %s:%d failed: %s", self.label,
-                     attempt.number, url.host, url.port, why)
-            self._dead = True
-            self._attempt_failed(f"connecting to {url.host}:{url.port}: {why}")
-            return None
-        except BaseException:
-            self._dead = True
-            raise
-        self._core.open()
-        self._after()
-        self._tick()
-        return protocol
-
-    def _install(self, core: CoreConnection, label: str) -> _Protocol:
-        """Make ``core`` and a fresh protocol (not yet connected) the connection's own."""
-        self._cancel_timer()
-        self._core = core
-        self._seen_end = None
-        self._backlog.clear()  # (bytes for the old transport: the new one starts afresh)
-        self._stalled.clear()
-        self._protocol = protocol = _Protocol(self)
-        self._transport = None
-        self._dead = False
-        self._paused = False
-        self._transport_error = self._transport_cause = None
-        self.label = label
-        if self._trace_in is not None:  # a new byte stream: its frames start afresh
-            self._trace_in = FrameTracer(label, "<-")
-            self._trace_out = FrameTracer(label, "->")
-        return protocol
-
-    async def _start(self, connect_timeout: float) -> None:
-        """Queue the headers and open, and wait for the peer's open."""
-        try:
-            self._core.open()
-            self._after()
-            self._tick()
-            end = self._loop.time() + connect_timeout
-            ok = await self._wait_until(lambda: self._core.opened or self.closed, end)
-            if self._core.opened:
-                log.info("%s: connected (peer %s)", self.label, self.remote_container_id)
-                self._arm_recovery()
-                return
-            if not ok:
-                self._abort("the open handshake timed out")
-            error = self._closed_error()
-            await self._release_transport(1.0)
-        except BaseException:
-            self._abort("cancelled while opening")
-            raise
-        if not ok:
-            raise TimeoutError(f"{self.label}: the AMQP open handshake did not complete "
-                               f"within {connect_timeout} s")
-        raise error
 
 
 # -- entry points ---------------------------------------------------------------------------
