@@ -31,7 +31,7 @@ from typing import Any
 
 import outcome
 import trio
-from trio.lowlevel import Abort, Task
+from trio.lowlevel import Abort, RaiseCancelT, Task
 
 __all__ = ["Parked", "Waits"]
 
@@ -258,7 +258,7 @@ class Parked:
         self.end = end
         self.listed = False
 
-    def __call__(self, _: Any) -> Abort:
+    def __call__(self, _: RaiseCancelT) -> Abort:
         waits = self.waits
         if self.task is not None and waits is not None:
             self.task = None
