@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Any, TypeAlias
 
@@ -56,22 +57,26 @@ class Waiter(asyncio.Future[bool]):
 
 
 class Sleepers:
-    """The futures of a connection's targeted waits with their deadlines, in one heap.
+    """The futures of a connection's targeted waits with their deadlines.
 
     A wait costs an entry here instead of a loop timer of its own: with ten thousand
     sends waiting, a ``TimerHandle`` each was three more objects alive per wait for the
-    garbage collector, in a heap of objects compared in Python (issue 12). One loop
-    timer stands for the earliest deadline; a deadline resolves its future with False.
-    A wait that ended otherwise (its outcome, a cancel) leaves its entry behind: it is
-    dropped when it comes to the top, or when the heap reaches twice the waits alive.
+    garbage collector, in a heap of objects compared in Python (issue 12). Waits with
+    the same timeout come in deadline order, so they queue in a line (O(1) each); one
+    whose deadline is earlier than the line's last goes to a heap. One loop timer
+    stands for the earliest deadline; a deadline resolves its future with False. A wait
+    that ended otherwise (its outcome, a cancel) leaves its entry behind: it is dropped
+    when it comes to the front, or when the entries reach twice the waits alive.
     """
 
-    __slots__ = ("_compact_at", "_heap", "_loop", "_resolution", "_seq", "_timer", "_timer_at")
+    __slots__ = ("_compact_at", "_heap", "_line", "_loop", "_resolution", "_seq", "_timer",
+                 "_timer_at")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._heap: list[tuple[float, int, asyncio.Future[bool]]] = []
-        self._seq = 0  # (ties: two entries never compare their futures)
+        self._line: deque[tuple[float, asyncio.Future[bool]]] = deque()  # deadline order
+        self._heap: list[tuple[float, int, asyncio.Future[bool]]] = []  # the others
+        self._seq = 0  # (ties: two heap entries never compare their futures)
         self._compact_at = 64
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -80,29 +85,37 @@ class Sleepers:
 
     def __len__(self) -> int:
         """The entries kept (waits alive, and ended ones not dropped yet)."""
-        return len(self._heap)
+        return len(self._line) + len(self._heap)
 
     def add(self, future: asyncio.Future[bool], end: float) -> None:
         """Resolve ``future`` with False at the loop time ``end``, if nothing did first."""
+        line = self._line
+        while line and line[0][1].done():  # outcomes mostly come in send order
+            line.popleft()
         heap = self._heap
-        while heap and heap[0][2].done():  # outcomes mostly come in send order
+        while heap and heap[0][2].done():
             heappop(heap)
-        if len(heap) >= self._compact_at:
-            heap = self._heap = [entry for entry in heap if not entry[2].done()]
+        if len(line) + len(heap) >= self._compact_at:
+            line = self._line = deque(e for e in line if not e[1].done())
+            heap = self._heap = [e for e in heap if not e[2].done()]
             heapify(heap)
-            self._compact_at = 2 * len(heap) + 64
-        self._seq = seq = self._seq + 1
-        heappush(heap, (end, seq, future))
+            self._compact_at = 2 * (len(line) + len(heap)) + 64
+        if not line or end >= line[-1][0]:
+            line.append((end, future))
+        else:
+            self._seq = seq = self._seq + 1
+            heappush(heap, (end, seq, future))
         if end < self._timer_at:
             self._arm(end)
 
     def wake_all(self) -> None:
         """Resolve every waiting future with True (something rare changed: look again)."""
-        heap = self._heap
+        futures = [f for _, f in self._line] + [e[2] for e in self._heap]
+        self._line = deque()
         self._heap = []
         self._compact_at = 64
         self._arm(math.inf)
-        for _, _, future in heap:
+        for future in futures:
             if not future.done():
                 future.set_result(True)
 
@@ -118,13 +131,25 @@ class Sleepers:
         self._timer = None
         self._timer_at = math.inf
         due = self._loop.time() + self._resolution
+        expired: list[tuple[float, asyncio.Future[bool]]] = []
+        line = self._line
+        while line and (line[0][0] < due or line[0][1].done()):
+            expired.append(line.popleft())
         heap = self._heap
         while heap and (heap[0][0] < due or heap[0][2].done()):
-            future = heappop(heap)[2]
+            end, _, future = heappop(heap)
+            expired.append((end, future))
+        expired.sort(key=_deadline)  # (resolved in deadline order)
+        for _, future in expired:
             if not future.done():
                 future.set_result(False)
-        if heap:
-            self._arm(heap[0][0])
+        first = min(line[0][0] if line else math.inf, heap[0][0] if heap else math.inf)
+        if first != math.inf:
+            self._arm(first)
+
+
+def _deadline(entry: tuple[float, asyncio.Future[bool]]) -> float:
+    return entry[0]
 
 
 #: What a delivery (or a queued message) keeps of the waits on it.

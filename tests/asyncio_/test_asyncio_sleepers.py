@@ -127,3 +127,26 @@ def test_a_waiting_send_keeps_few_objects_alive() -> None:
             assert per_send < 14, per_send
 
     run(main())
+
+
+def test_waits_due_together_end_in_deadline_order_line_and_heap_alike() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        sleepers = Sleepers(loop)
+        now = loop.time()
+        ended: list[str] = []
+
+        def record(name: str) -> Callable[[asyncio.Future[bool]], None]:
+            return lambda f: ended.append(name)
+
+        # "late" queues in the line; "early" (an earlier deadline than the line's last)
+        # goes to the heap; both are past, so one expiry resolves both.
+        for name, end in (("late", now - 0.01), ("early", now - 0.02), ("later", now + 0.001)):
+            fut: asyncio.Future[bool] = loop.create_future()
+            fut.add_done_callback(record(name))
+            sleepers.add(fut, end)
+        await asyncio.sleep(0.05)
+        assert ended == ["early", "late", "later"]
+        assert len(sleepers) == 0
+
+    run(main())
