@@ -11,7 +11,8 @@ N = 1, 10, 100, 1 000; each caller sends its share one after the other. Then
 connection. Printed: msg/s (median of the rounds), the ratio to the same adapter's
 10-caller row (issue 12's target: 10 000 callers within 0.8x of 10) and to
 python-qpid-proton's credit-driven send of COUNT messages on one link, and on 100
-links, in the same run. The Azure SDK's ``_pyamqp`` has no such workload (its
+links, in the same run; and the process's CPU time per message, with the same ratio
+by CPU (the broker's turnaround, which moves between runs on a VM, is not in it). The Azure SDK's ``_pyamqp`` has no such workload (its
 SendClient does one blocking send at a time), so it is not an anchor here.
 """
 
@@ -59,21 +60,23 @@ class _ProtonSendLinks(_ProtonClient):
             event.connection.close()
 
 
-def proton_one(target: Target, count: int, n: int) -> float:
-    start = time.perf_counter()
+def proton_one(target: Target, count: int, n: int) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
     run_container(_ProtonSend(target, f"conc-proton-{uuid.uuid4().hex[:6]}", count))
-    return count / (time.perf_counter() - start)
+    return count / (time.perf_counter() - start), (time.process_time() - cpu) / count * 1e6
 
 
-def proton_links(target: Target, count: int, n: int) -> float:
+def proton_links(target: Target, count: int, n: int) -> tuple[float, float]:
     handler = _ProtonSendLinks(target, f"conc-proton-{uuid.uuid4().hex[:6]}", count)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     run_container(handler)
-    return handler.confirmed / (time.perf_counter() - start)
+    return (handler.confirmed / (time.perf_counter() - start),
+            (time.process_time() - cpu) / handler.confirmed * 1e6)
 
 
-def sync_rate(target: Target, count: int, n: int, links: int = 1) -> float:
-    """msg/s of ``n`` threads sharing ``count`` sends over ``links`` senders."""
+def sync_rate(target: Target, count: int, n: int, links: int = 1) -> tuple[float, float]:
+    """msg/s of ``n`` threads sharing ``count`` sends over ``links`` senders, and the
+    process's CPU µs per message meanwhile."""
     import amqp10_sync
     from amqp10_proto import Message
 
@@ -99,17 +102,20 @@ def sync_rate(target: Target, count: int, n: int, links: int = 1) -> float:
             t.start()
         gate.wait()
         start = time.perf_counter()
+        cpu = time.process_time()
         for t in threads:
             t.join(600)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         if failures or any(t.is_alive() for t in threads):
             raise RuntimeError(f"sync, {n} threads: {failures[:1] or 'a thread hung'}")
-    return share * n / elapsed
+    return share * n / elapsed, cpu / (share * n) * 1e6
 
 
 async def _async_rate(amqp: Any, spawn: Any, target: Target, count: int, n: int,
-                      links: int, name: str) -> float:
-    """msg/s of ``n`` tasks sharing ``count`` sends over ``links`` senders."""
+                      links: int, name: str) -> tuple[float, float]:
+    """msg/s of ``n`` tasks sharing ``count`` sends over ``links`` senders, and the
+    process's CPU µs per message meanwhile."""
     from amqp10_proto import Message
 
     address = f"conc-{name}-{uuid.uuid4().hex[:6]}"
@@ -124,12 +130,14 @@ async def _async_rate(amqp: Any, spawn: Any, target: Target, count: int, n: int,
                 await sender.send(Message(BODY), timeout=600)
 
         start = time.perf_counter()
+        cpu = time.process_time()
         await spawn(*(lambda i=i: caller(i) for i in range(n)))
         elapsed = time.perf_counter() - start
-    return share * n / elapsed
+        cpu = time.process_time() - cpu
+    return share * n / elapsed, cpu / (share * n) * 1e6
 
 
-def asyncio_rate(target: Target, count: int, n: int, links: int = 1) -> float:
+def asyncio_rate(target: Target, count: int, n: int, links: int = 1) -> tuple[float, float]:
     import asyncio
 
     import amqp10_asyncio
@@ -138,12 +146,13 @@ def asyncio_rate(target: Target, count: int, n: int, links: int = 1) -> float:
                                    "asyncio"))
 
 
-def trio_rate(target: Target, count: int, n: int, links: int = 1) -> float:
+def trio_rate(target: Target, count: int, n: int, links: int = 1) -> tuple[float, float]:
     import trio
 
     import amqp10_trio
 
-    rate: float = trio.run(_async_rate, amqp10_trio, trio_all, target, count, n, links, "trio")
+    rate: tuple[float, float] = trio.run(_async_rate, amqp10_trio, trio_all, target, count, n,
+                                         links, "trio")
     return rate
 
 
@@ -162,7 +171,7 @@ def main(argv: list[str]) -> int:
         levels = {k: [n for n in v if n <= 100] for k, v in levels.items()}
     rates = {"sync": sync_rate, "asyncio": asyncio_rate, "trio": trio_rate}
     target = Target(args.port)
-    rows: dict[tuple[str, str], list[float]] = {}
+    rows: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with qpid_broker(args.port):
         for _ in range(args.rounds):
             rows.setdefault(("proton", "1 link"), []).append(
@@ -179,13 +188,21 @@ def main(argv: list[str]) -> int:
     print(f"{machine()}; python-qpid-proton {'.'.join(map(str, proton.VERSION))}; "
           f"{args.count} messages of 1 KiB per row (at least one per caller), send() "
           f"awaiting each outcome; median of {args.rounds} round(s)")
-    print(f"{'client':<8} {'callers':>10} {'msg/s':>9} {'x 10 callers':>12} {'x proton':>9}")
-    med = {key: statistics.median(v) for key, v in rows.items()}
+    print("CPU: the process's CPU time per message over the row (all its threads); 'CPU x 10'\n"
+          "is the 10-caller row's CPU per message over this row's: the adapter's own cost,\n"
+          "which the broker's turnaround (it moves between runs on this VM) does not enter.")
+    print(f"{'client':<8} {'callers':>10} {'msg/s':>9} {'x 10 callers':>12} {'x proton':>9} "
+          f"{'CPU us/msg':>10} {'CPU x 10':>9}")
+    med = {key: statistics.median(r for r, _ in v) for key, v in rows.items()}
+    cpu = {key: statistics.median(c for _, c in v) for key, v in rows.items()}
     for (name, callers), rate in med.items():
         ten = med.get((name, "10"))
+        ten_cpu = cpu.get((name, "10"))
         anchor = med["proton", f"{LINKS} links" if "links" in callers else "1 link"]
+        per = cpu[name, callers]
         print(f"{name:<8} {callers:>10} {rate:>9,.0f} "
-              f"{(f'{rate / ten:.2f}' if ten else '-'):>12} {rate / anchor:>9.2f}")
+              f"{(f'{rate / ten:.2f}' if ten else '-'):>12} {rate / anchor:>9.2f} "
+              f"{per:>10.1f} {(f'{ten_cpu / per:.2f}' if ten_cpu else '-'):>9}")
     return 0
 
 
