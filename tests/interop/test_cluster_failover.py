@@ -118,10 +118,12 @@ class Run:
             self.outcomes[i] = (what, time.monotonic())
             self.lock.notify_all()
 
-    def got(self, i: int, *, lost: bool = False) -> None:
-        """Message ``i`` received (``lost``: its accept raised SettlementLost)."""
+    def got(self, i: int, at: float, *, lost: bool = False) -> None:
+        """Message ``i`` received at ``at`` (when ``receive`` returned it: a drop noticed
+        while its accept was on the way finds it received before; ``lost``: its accept
+        raised SettlementLost)."""
         with self.lock:
-            self.received.append((i, time.monotonic()))
+            self.received.append((i, at))
             if lost:
                 self.settlement_lost.add(i)
             self.lock.notify_all()
@@ -242,11 +244,12 @@ def clients_sync(urls: list[str], run: Run) -> None:
                     if run.quiet():
                         break
                     continue
+                at = time.monotonic()
                 try:
                     msg.accept()
-                    run.got(number(msg))
+                    run.got(number(msg), at)
                 except SettlementLost:
-                    run.got(number(msg), lost=True)
+                    run.got(number(msg), at, lost=True)
         finally:
             run.update(finished=True)
             producer.join(TIMEOUT)
@@ -297,11 +300,12 @@ async def clients_async(amqp: Any, urls: list[str], run: Run) -> None:
                     if run.quiet():
                         return
                     continue
+                at = time.monotonic()
                 try:
                     await msg.accept()
-                    run.got(number(msg))
+                    run.got(number(msg), at)
                 except SettlementLost:
-                    run.got(number(msg), lost=True)
+                    run.got(number(msg), at, lost=True)
 
         if amqp.__name__ == "amqp10_trio":
             async with trio.open_nursery() as nursery:
