@@ -671,9 +671,11 @@ class Message:
         ``lazy=False`` decodes and checks everything now.
         """
         if type(data) is bytes:
-            only = data_only_message(data)  # the commonest message first
-            if only is not None:
-                return only
+            # The commonest message first (its first section a data section: 00 53 75).
+            if len(data) > 4 and data[2] == 0x75:
+                only = data_only_message(data)
+                if only is not None:
+                    return only
             buf: Any = data
             view = None
         else:
