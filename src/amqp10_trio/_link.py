@@ -472,6 +472,11 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         gone = {id(h) for h in handles if h.delivery is None}
         if not gone:
             return
+        for h in handles:
+            if h.delivery is None:
+                # Not kept until the wait's record leaves its deadline line (it may stay
+                # listed there until that deadline): a large message is freed now.
+                h.message = None
         queue = self._queue
         kept = [h for h in queue if id(h) not in gone]
         queue.clear()  # (in place: waits hold the queue)

@@ -133,12 +133,20 @@ class Output:
         while out and not self._dead:
             data = out[0] if len(out) == 1 else b"".join(out)
             if kind is TlsStream:
-                done = cast(TlsStream, stream).send_nowait(data)
+                tls = cast(TlsStream, stream)
+                if self._owed and not tls.holding():
+                    # The records held from before went out with another send (a read's
+                    # TLS answer sends them too): their bytes are written now.
+                    self._sent_total += self._owed
+                    self._owed = 0
+                    if self._sent_waiters:
+                        self._wake_sent()
+                done = tls.send_nowait(data)
                 if done is None:
                     break  # (cannot now: the writer sends it)
                 if not done:  # the stream holds the records the socket did not take
                     self._out = [b""]  # an empty send: the writer's sends those alone
-                    self._owed = len(data)
+                    self._owed += len(data)
                     break
                 sent = len(data)
             else:

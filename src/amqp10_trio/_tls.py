@@ -188,6 +188,11 @@ class TlsStream(SharedSendStream):
         self._held = memoryview(records)[sent:]
         return False
 
+    def holding(self) -> bool:
+        """Whether records that :meth:`send_nowait` could not write are still to go out
+        (held, or being sent by a send in progress): until then they are not written."""
+        return self._held is not None or self._send_lock.locked()
+
     async def aclose(self) -> None:
         """Say close_notify if we can, then close the socket."""
         if self._closed:

@@ -178,6 +178,7 @@ def test_tls_records_the_socket_did_not_take_go_out_first(pki: Pki) -> None:
             nursery.start_soon(client.do_handshake)
             nursery.start_soon(server.do_handshake)
         assert client.send_nowait(first) is False  # the socket took part of it
+        assert client.holding()  # (its bytes are not written yet: the connection waits)
         assert client.send_nowait(b"later") is None  # never before what is held
 
         async def read_all() -> None:
@@ -189,6 +190,7 @@ def test_tls_records_the_socket_did_not_take_go_out_first(pki: Pki) -> None:
                 nursery.start_soon(read_all)
                 await client.send_all(b"")  # the held records
                 await client.send_all(second)
+        assert not client.holding()
         assert client.send_nowait(b"") is True  # nothing held any more
         await client.aclose()
 

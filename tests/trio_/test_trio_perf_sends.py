@@ -291,3 +291,22 @@ def test_sends_with_different_timeouts_each_keep_their_own(no_credit: FakePeer) 
 
     trio.run(main)
     assert no_credit.received == [b"long"]
+
+
+def test_a_message_withdrawn_at_its_timeout_is_not_kept(no_credit: FakePeer) -> None:
+    """A queued message whose wait timed out is withdrawn, and the handle lets go of it
+    at once, though the wait's record may stay listed until its old deadline (a large
+    message is not held for the rest of a long timeout)."""
+
+    async def main() -> None:
+        async with amqp.open_connection(no_credit.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as s, s.open_sender("q") as sender:
+            handle = await sender.send_nowait(Message(b"big" * 1000))
+            assert isinstance(handle, amqp.Queued) and handle.message is not None
+            with pytest.raises(TimeoutError):
+                await sender.wait_settled(handle, timeout=0.05)
+            assert sender.queued == 0
+            assert handle.message is None
+
+    trio.run(main)
+    assert no_credit.received == []
