@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -405,6 +406,39 @@ def test_receiver_settle_mode_second() -> None:
     assert d.settled  # auto-settled on the terminal outcome, and the sender said so
     (su,) = p.events("server", DeliveryUpdated)
     assert su.settled and mr.delivery.settled and not receiver.unsettled and not sender.unsettled
+
+
+def test_mode_second_an_outcome_in_a_transaction_is_not_restated_outside_it() -> None:
+    """4.4.2 in rcv-settle-mode second: once the outcome went out in a transaction (and
+    waits for the sender's settlement), a plain outcome, or one in another transaction,
+    is a LocalProtocolError with the delivery's state unchanged; the same one again, or a
+    settlement without a new state, is not. A plain outcome is not moved into a
+    transaction either; a non-terminal state (received) before it is no outcome yet."""
+    p, sender, receiver = linked_pair(
+        sender_kw={"rcv_settle_mode": amqp.ReceiverSettleMode.SECOND},
+        receiver_kw={"rcv_settle_mode": amqp.ReceiverSettleMode.SECOND})
+    sender.send(Message(b"in txn"))
+    sender.send(Message(b"plain"))
+    p.pump()
+    in_txn, plain = (mr.delivery for mr in p.events("server", MessageReceived))
+    receiver.settle(in_txn, Accepted(), txn_id=b"t1")
+    stated = in_txn.state
+    assert stated == amqp.TransactionalState(txn_id=b"t1", outcome=Accepted())
+    attempts: list[Callable[[], None]] = [
+        lambda: receiver.accept(in_txn),
+        lambda: receiver.settle(in_txn, Accepted(), txn_id=b"t2"),
+        lambda: receiver.release(in_txn)]
+    for again in attempts:
+        with pytest.raises(LocalProtocolError, match="outcome already"):
+            again()
+        assert in_txn.state == stated and not in_txn.settled
+    receiver.settle(in_txn, Accepted(), txn_id=b"t1")  # the same: allowed
+    receiver.settle(in_txn)  # no new state: allowed
+    receiver.update(plain, amqp.Received(section_number=0, section_offset=0))
+    receiver.accept(plain)  # after a non-terminal state: the first outcome
+    with pytest.raises(LocalProtocolError, match="outcome already"):
+        receiver.settle(plain, Accepted(), txn_id=b"t1")
+    assert plain.state == Accepted()
 
 
 def test_dispositions_are_coalesced_into_ranges() -> None:

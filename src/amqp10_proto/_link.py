@@ -1047,9 +1047,19 @@ class Receiver(Link):
             raise LocalProtocolError("that delivery is not on this link")
         if delivery.settled:
             return
+        second = self.rcv_settle_mode is ReceiverSettleMode.SECOND and not delivery.remote_settled
+        prior = delivery.state
+        if second and state is not None and prior is not None and state != prior and (
+                isinstance(prior, TransactionalState)
+                or (isinstance(state, TransactionalState) and isinstance(prior, _TERMINAL))):
+            # 4.4.2: an outcome given in a transaction is the transaction's to apply (at its
+            # discharge); restated outside it, or in another, the two would contradict.
+            raise LocalProtocolError(
+                f"delivery {delivery.id} has its outcome already ({prior!r}, waiting "
+                "for the sender to settle: mode second); a different one, in or out of a "
+                "transaction, cannot be given")
         if state is not None:
             delivery.state = state
-        second = self.rcv_settle_mode is ReceiverSettleMode.SECOND and not delivery.remote_settled
         if second:
             if self.state is _ATTACHED:
                 self.session._queue_disposition(_RECEIVER, delivery.id, False, delivery.state)
