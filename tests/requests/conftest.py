@@ -14,6 +14,7 @@ import amqp10_sync
 from amqp10_cli import RunningBroker, start_broker
 from amqp10_cli._broker_nodes import BrokerNodes
 from amqp10_proto import Message, Properties
+from amqp10_proto.errors import MessageRejected
 
 KEYS = {"policy": "secret"}
 
@@ -39,6 +40,7 @@ class Responder:
         self.batch = batch
         self.copies = copies  # each reply sent this many times (duplicates)
         self.answered = 0
+        self.undeliverable = 0  # replies the broker refused (no such reply-to node any more)
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
@@ -55,8 +57,14 @@ class Responder:
                 for msg in reversed(got):
                     props: Any = msg.properties
                     for _ in range(self.copies):
-                        relay.send(Message(["re", msg.body], properties=Properties(
-                            to=props.reply_to, correlation_id=props.message_id)), timeout=10)
+                        try:
+                            relay.send(Message(["re", msg.body], properties=Properties(
+                                to=props.reply_to, correlation_id=props.message_id)),
+                                timeout=10)
+                        except MessageRejected:
+                            # The requester is gone and its dynamic reply node with it (a
+                            # late duplicate, say): a service logs that and goes on.
+                            self.undeliverable += 1
                     msg.accept()
                     self.answered += 1
 
