@@ -137,10 +137,8 @@ class Output:
                 if self._owed and not tls.holding():
                     # The records held from before went out with another send (a read's
                     # TLS answer sends them too): their bytes are written now.
-                    self._sent_total += self._owed
-                    self._owed = 0
-                    if self._sent_waiters:
-                        self._wake_sent()
+                    owed, self._owed = self._owed, 0
+                    self._wrote(owed)
                 done = tls.send_nowait(data)
                 if done is None:
                     break  # (cannot now: the writer sends it)
@@ -159,17 +157,13 @@ class Output:
                     sent = 0
                 except OSError:
                     break  # the writer's send meets it too, and reports it (_lost)
-            self._sent_total += sent
-            if self._sent_waiters:
-                self._wake_sent()
+            self._wrote(sent)
             if sent < len(data):
                 self._out = [memoryview(data)[sent:]]  # the rest, by the writer, uncopied
                 break
             out.clear()
-            if self._stalled:  # room to write again: what waits for it goes out (as _writer)
-                stalled, self._stalled = self._stalled, set()
-                for sender in stalled:
-                    sender._pump()
+            if self._stalled:
+                self._pump_stalled()
                 self._process()
                 self._take()
         if self._out:
@@ -197,13 +191,9 @@ class Output:
                     self._writing = False
                 if self._drops != drops:
                     return  # dropped meanwhile: the count was settled by the drop
-                self._sent_total += len(data) + owed
-                if self._sent_waiters:
-                    self._wake_sent()
+                self._wrote(len(data) + owed)
                 if self._stalled:
-                    stalled, self._stalled = self._stalled, set()
-                    for sender in stalled:
-                        sender._pump()  # room to write again: what waits for it goes out
+                    self._pump_stalled()
                     self._after()
         except TRANSPORT_ERRORS as exc:
             self._lost(f"write failed: {reason(exc)}", websocket_cause(exc))
@@ -216,6 +206,18 @@ class Output:
     @property
     def _unwritten(self) -> int:
         return self._queued_total - self._sent_total
+
+    def _wrote(self, n: int) -> None:
+        """The stream took ``n`` more bytes: wake those whose bytes are all written now."""
+        self._sent_total += n
+        if self._sent_waiters:
+            self._wake_sent()
+
+    def _pump_stalled(self) -> None:
+        """Room to write again: the senders paused by a full transport send what waits."""
+        stalled, self._stalled = self._stalled, set()
+        for sender in stalled:
+            sender._pump()
 
     def _wake_sent(self) -> None:
         """The stream took more bytes: wake those whose bytes are all written now."""

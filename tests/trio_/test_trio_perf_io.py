@@ -159,6 +159,23 @@ def test_a_burst_of_send_nowait_is_one_write_of_its_own_not_one_each(
     assert peer.received == [b"first"] + [b"b%d" % i for i in range(count)]
 
 
+async def tls_pair(pki: Pki, buffers: int | None = None
+                   ) -> tuple[TlsStream, trio.SSLStream[trio.SocketStream]]:
+    """Our TlsStream and trio's server side over a socket pair, handshaken; ``buffers``
+    makes the client's send buffer and the server's receive buffer that small."""
+    near, far = trio.socket.socketpair()
+    if buffers is not None:
+        near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffers)
+        far.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffers)
+    client = TlsStream(trio.SocketStream(near), pki.client_context(), "localhost")
+    server = trio.SSLStream(trio.SocketStream(far), pki.server_context(
+        require_client_cert=False), server_side=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client.do_handshake)
+        nursery.start_soon(server.do_handshake)
+    return client, server
+
+
 def test_tls_records_the_socket_did_not_take_go_out_first(pki: Pki) -> None:
     """TlsStream.send_nowait into a socket that takes only part of the records: the rest
     is held (a second send_nowait cannot pass it: None), an empty send_all sends it, and a
@@ -168,15 +185,7 @@ def test_tls_records_the_socket_did_not_take_go_out_first(pki: Pki) -> None:
     got = bytearray()
 
     async def main() -> None:
-        near, far = trio.socket.socketpair()
-        near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        far.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-        client = TlsStream(trio.SocketStream(near), pki.client_context(), "localhost")
-        server = trio.SSLStream(trio.SocketStream(far), pki.server_context(
-            require_client_cert=False), server_side=True)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(client.do_handshake)
-            nursery.start_soon(server.do_handshake)
+        client, server = await tls_pair(pki, buffers=16384)
         assert client.send_nowait(first) is False  # the socket took part of it
         assert client.holding()  # (its bytes are not written yet: the connection waits)
         assert client.send_nowait(b"later") is None  # never before what is held
@@ -275,13 +284,7 @@ def test_a_receive_asks_tls_only_when_it_has_something(pki: Pki) -> None:
     (each of those an SSLWantReadError raised: 60k instructions per round trip)."""
 
     async def main() -> None:
-        near, far = trio.socket.socketpair()
-        client = TlsStream(trio.SocketStream(near), pki.client_context(), "localhost")
-        server = trio.SSLStream(trio.SocketStream(far), pki.server_context(
-            require_client_cert=False), server_side=True)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(client.do_handshake)
-            nursery.start_soon(server.do_handshake)
+        client, server = await tls_pair(pki)
         await server.send_all(b"warm")  # (TLS 1.3: the session tickets come before it)
         assert await client.receive_some() == b"warm"
         counting = _CountingTls(client._tls)
