@@ -185,7 +185,7 @@ def test_the_control_link_detached_mid_transaction(
     conn = session.connection
     # The commit at the block's exit finds the link detached (before the broker's detach
     # comes back) or ended (after): a rollback either way, worded for what it saw.
-    with pytest.raises(TransactionRolledBack, match="control link (detached|ended)"), \
+    with pytest.raises(TransactionRolledBack, match=r"control link (detached|ended)"), \
             session.transaction() as txn:
         sender.send(Message(b"gone"), txn=txn)
         controller = session._txn_controller
