@@ -54,14 +54,63 @@ def max_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+#: ``--placement``: the broker's CPU and the client's (this process and its children).
+#: A ping-pong of small credit windows runs at one rate when the two share a CPU (a
+#: hand-off, no wake-up of an idle CPU) and at about half when they do not; "any"
+#: leaves it to the scheduler, which mostly splits them, and moves between the two.
+PLACEMENTS: dict[str, tuple[int, int] | None] = {"any": None, "same": (0, 0), "split": (1, 0)}
+
+
+def add_placement_arg(ap: Any) -> None:
+    """The ``--placement`` option of the benches that run the broker."""
+    ap.add_argument("--placement", choices=sorted(PLACEMENTS), default="any",
+                    help="broker and client on the same CPU, on two, or as the "
+                         "scheduler puts them (the default)")
+
+
+def place(placement: str) -> set[int] | None:
+    """Pin this process (the client and the anchors it starts) as ``placement`` says, and
+    return the CPUs for the broker (None: unpinned)."""
+    cpus = PLACEMENTS[placement]
+    if cpus is None:
+        return None
+    if max(cpus) >= len(os.sched_getaffinity(0)):
+        raise SystemExit(f"--placement {placement} needs {max(cpus) + 1} CPUs")
+    allowed = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {allowed[cpus[1]]})
+    return {allowed[cpus[0]]}
+
+
+def placement_line(placement: str) -> str:
+    """What the table's heading says of where the broker and the client ran."""
+    cpus = PLACEMENTS[placement]
+    if cpus is None:
+        return "placement: as the scheduler puts them"
+    return (f"placement: {placement} (broker on CPU {cpus[0]}, client and anchors on CPU "
+            f"{cpus[1]})")
+
+
+def _pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A child's pre-exec hook that pins it to ``cpus`` (None: inherit)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 @contextlib.contextmanager
-def qpid_broker(port: int) -> Iterator[None]:
-    """The Qpid Proton C broker on ``port`` for the block (stopped after, if started here)."""
+def qpid_broker(port: int, cpus: set[int] | None = None) -> Iterator[None]:
+    """The Qpid Proton C broker on ``port`` for the block (stopped after, if started here),
+    pinned to ``cpus`` if given (then it must be started here: a running one's placement is
+    unknown)."""
     start = subprocess.run(["bash", str(PEERS / "start-qpid-broker"), str(port)],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300,
+                           preexec_fn=_pinned(cpus))
     if start.returncode != 0:
         raise RuntimeError(f"start-qpid-broker {port} failed:\n{start.stdout}{start.stderr}")
     ours = "already running" not in start.stderr
+    if cpus is not None and not ours:
+        raise RuntimeError(f"a broker already runs on {port}: its CPU is not the one "
+                           "--placement asks for (stop it, or use another --port)")
     try:
         yield
     finally:
@@ -71,7 +120,7 @@ def qpid_broker(port: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def tls_qpid_broker(port: int, workdir: Path) -> Iterator[Path]:
+def tls_qpid_broker(port: int, workdir: Path, cpus: set[int] | None = None) -> Iterator[Path]:
     """The Qpid C broker on ``port`` serving amqp:// and amqps:// (it tells them apart).
 
     The broker reads ``ssl-certs/tserver-*.pem`` from its working directory, so this
@@ -92,7 +141,8 @@ def tls_qpid_broker(port: int, workdir: Path) -> Iterator[Path]:
     shutil.copy(pki.server[0], certs / "tserver-certificate.pem")
     shutil.copy(pki.server[1], certs / "tserver-private-key.pem")
     proc = subprocess.Popen([str(binary), "127.0.0.1", str(port)], cwd=workdir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_pinned(cpus))
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -2,6 +2,7 @@
 
 Usage: python bench/concurrency.py [--count 20000] [--port 35831] [--rounds 1]
                                    [--adapters sync,asyncio,trio] [--quick]
+                                   [--placement any|same|split]
 
 COUNT messages of 1 KiB go through ``send()`` (which waits for the outcome), split
 among N concurrent callers: asyncio tasks (``asyncio.gather``) and trio tasks (a
@@ -12,7 +13,9 @@ connection. Printed: msg/s (median of the rounds), the ratio to the same adapter
 10-caller row (issue 12's target: 10 000 callers within 0.8x of 10) and to
 python-qpid-proton's credit-driven send of COUNT messages on one link, and on 100
 links, in the same run; and the process's CPU time per message, with the same ratio
-by CPU (the broker's turnaround, which moves between runs on a VM, is not in it). The Azure SDK's ``_pyamqp`` has no such workload (its
+by CPU (the broker's turnaround, which moves between runs on a VM, is not in it).
+``--placement same|split`` pins the broker and the client to one CPU or to two, as in
+bench/e2e.py. The Azure SDK's ``_pyamqp`` has no such workload (its
 SendClient does one blocking send at a time), so it is not an anchor here.
 """
 
@@ -27,7 +30,17 @@ import uuid
 from typing import Any
 
 import proton
-from _bench import BODY, asyncio_all, machine, qpid_broker, run_container, trio_all
+from _bench import (
+    BODY,
+    add_placement_arg,
+    asyncio_all,
+    machine,
+    place,
+    placement_line,
+    qpid_broker,
+    run_container,
+    trio_all,
+)
 from e2e import Target, _ProtonClient, _ProtonSend
 
 LINKS = 100
@@ -163,6 +176,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--adapters", default="sync,asyncio,trio")
     ap.add_argument("--quick", action="store_true", help="a smoke run: 200 messages, N <= 100")
+    add_placement_arg(ap)
     args = ap.parse_args(argv)
     levels = {"sync": [1, 10, 100, 1000], "asyncio": [1, 10, 100, 1000, 10000],
               "trio": [1, 10, 100, 1000, 10000]}
@@ -172,7 +186,7 @@ def main(argv: list[str]) -> int:
     rates = {"sync": sync_rate, "asyncio": asyncio_rate, "trio": trio_rate}
     target = Target(args.port)
     rows: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    with qpid_broker(args.port):
+    with qpid_broker(args.port, place(args.placement)):
         for _ in range(args.rounds):
             rows.setdefault(("proton", "1 link"), []).append(
                 proton_one(target, args.count, 1))
@@ -187,7 +201,8 @@ def main(argv: list[str]) -> int:
                     rates[name](target, args.count, LINKS, LINKS))
     print(f"{machine()}; python-qpid-proton {'.'.join(map(str, proton.VERSION))}; "
           f"{args.count} messages of 1 KiB per row (at least one per caller), send() "
-          f"awaiting each outcome; median of {args.rounds} round(s)")
+          f"awaiting each outcome; median of {args.rounds} round(s); "
+          f"{placement_line(args.placement)}")
     print("CPU: the process's CPU time per message over the row (all its threads); 'CPU x 10'\n"
           "is the 10-caller row's CPU per message over this row's: the adapter's own cost,\n"
           "which the broker's turnaround (it moves between runs on this VM) does not enter.")

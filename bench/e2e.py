@@ -2,7 +2,7 @@
 
 Usage: python bench/e2e.py [--count 20000] [--rtt 2000] [--rounds 3] [--port 35831]
                           [--adapters sync,asyncio,trio] [--parts send,many,waitall,recv,rtt]
-                          [--tls] [--no-azure] [--quick]
+                          [--tls] [--no-azure] [--quick] [--placement any|same|split]
 
 Starts the broker with ../shared/peers/start-qpid-broker (and stops it after, if
 it started it), then, ROUNDS times, for python-qpid-proton used its recommended high-throughput
@@ -26,6 +26,11 @@ waits for each outcome, it has no bulk path), unless ``--no-azure``.
 ``--tls``: the broker serves amqp:// and amqps:// on one port (certificates made
 here), and every client runs over both in the same round; the TLS / plain ratios of
 throughput and CPU per message are printed too.
+``--placement same|split`` pins the broker and this process (the client, and the anchors
+it starts) to one CPU or to two (the broker must then be started here): a ping-pong of the
+broker's 5-credit rounds runs at one rate when the two share a CPU and at about half when
+each wake-up has to reach another one, and the scheduler ("any", the default) mostly
+splits them, now and then not, which makes the rates bimodal between runs.
 Prints, per client, the median over the rounds of messages/s and of client CPU
 seconds per 1000 messages, and their ratios to proton's medians; round trips are
 pooled over the rounds (median and p99). Rounds interleave the clients, so a
@@ -53,10 +58,13 @@ import proton
 from _bench import (
     BODY,
     Measure,
+    add_placement_arg,
     azure,
     azure_available,
     gcc_build,
     machine,
+    place,
+    placement_line,
     qpid_broker,
     run_container,
     tls_qpid_broker,
@@ -420,6 +428,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--tls", action="store_true", help="every client over amqp:// and amqps://")
     ap.add_argument("--no-azure", action="store_true")
     ap.add_argument("--quick", action="store_true", help="a smoke run: few messages, one round")
+    add_placement_arg(ap)
     args = ap.parse_args(argv)
     if args.quick:
         args.count, args.rtt, args.rounds = min(args.count, 200), min(args.rtt, 20), 1
@@ -438,12 +447,13 @@ def main(argv: list[str]) -> int:
         else:
             print("(no Azure _pyamqp anchor: run shared/peers' peers_ensure_ws_venv first)")
     clients.update({name: RUNNERS[name] for name in args.adapters.split(",")})
+    broker_cpus = place(args.placement)
     with tempfile.TemporaryDirectory() as tmp:
         broker: contextlib.AbstractContextManager[Path | None]
         if args.tls:
-            broker = tls_qpid_broker(args.port, Path(tmp))
+            broker = tls_qpid_broker(args.port, Path(tmp), broker_cpus)
         else:
-            broker = qpid_broker(args.port)
+            broker = qpid_broker(args.port, broker_cpus)
         with broker as ca:
             targets = {"plain": Target(args.port)}
             if args.tls:
@@ -457,7 +467,8 @@ def main(argv: list[str]) -> int:
                         print(f"  ({tname} {cname} done)", file=sys.stderr, flush=True)
     print(f"{machine()}; python-qpid-proton {'.'.join(map(str, proton.VERSION))}; "
           f"{args.count} messages of 1 KiB, {args.rtt} round trips; medians of "
-          f"{args.rounds} rounds; parts {','.join(p for p in PARTS if p in parts)}")
+          f"{args.rounds} rounds; parts {','.join(p for p in PARTS if p in parts)}; "
+          f"{placement_line(args.placement)}")
     stats = {key: _stats(rs, args.count) for key, rs in runs.items()}
     for tname in targets:
         print(f"-- {targets[tname].url}")
