@@ -7,11 +7,16 @@ Messages: typical (5 application properties, 1 annotation), typical-10 (issue 12
 The Azure SDK's ``_pyamqp`` decode (every section read; it has no lazy path) is a
 third column when its venv (shared/peers' peers_ensure_ws_venv) is there.
 
-For three messages (typical, tiny, 1 MiB body) it times, per message:
+For each message it times, per message:
 - encode: amqp10 ``Message.encode()`` vs proton ``Message.encode()``;
 - decode: amqp10 ``Message.decode(data).body`` (lazy: the body read, other
   sections decoded on first access) vs proton ``Message.decode(data)`` + body;
-- decode, all sections: amqp10 with every section read (what proton always does).
+- decode, all sections: amqp10 with every section read (proton's decode converts its
+  maps and body to Python; its header and properties fields stay in C);
+- decode, every field read: like for like, both sides read every field of every section:
+  amqp10 the header's 5 fields, the properties' 13, the maps, body and footer; proton
+  the same fields through its accessors (``m.durable`` ... ``m.reply_to_group_id``,
+  each converted from C on access), its maps and body.
 It prints microseconds per operation (best of several repeats) and the ratio
 amqp10 / proton (below 1.0 means amqp10 is faster), and, for the 1 MiB body,
 how many copies of the body encode and decode make (peak traced allocation
@@ -84,6 +89,21 @@ def proton_message(data: bytes) -> proton.Message:
     return m
 
 
+def every_field(m: Message) -> Any:
+    """Every field of every section of ``m`` read (the like-for-like row's amqp10 side)."""
+    h = m.header
+    p = m.properties
+    fields: tuple[Any, ...] = ()
+    if h is not None:
+        fields = (h.durable, h.priority, h.ttl, h.first_acquirer, h.delivery_count)
+    if p is not None:
+        fields += (p.message_id, p.user_id, p.to, p.subject, p.reply_to, p.correlation_id,
+                   p.content_type, p.content_encoding, p.absolute_expiry_time,
+                   p.creation_time, p.group_id, p.group_sequence, p.reply_to_group_id)
+    return (fields, m.delivery_annotations, m.message_annotations, m.application_properties,
+            m.body, m.footer)
+
+
 def best_us(fn: Callable[[], Any], number: int, repeat: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
 
@@ -124,19 +144,34 @@ def main(argv: list[str]) -> int:
             return (m.header, m.delivery_annotations, m.message_annotations, m.properties,
                     m.application_properties, m.body, m.footer)
 
+        def ours_decode_fields(d: bytes = data) -> Any:
+            return every_field(Message.decode(d))
+
         def proton_decode(d: bytes = data) -> Any:
             m = proton.Message()
             m.decode(d)
             return m.body
+
+        def proton_decode_fields(d: bytes = data) -> Any:
+            m = proton.Message()
+            m.decode(d)
+            return (m.durable, m.priority, m.ttl, m.first_acquirer, m.delivery_count,
+                    m.instructions, m.annotations, m.id, m.user_id, m.address, m.subject,
+                    m.reply_to, m.correlation_id, m.content_type, m.content_encoding,
+                    m.expiry_time, m.creation_time, m.group_id, m.group_sequence,
+                    m.reply_to_group_id, m.properties, m.body)
 
         enc_ours = best_us(msg.encode, number, repeat)
         enc_proton = best_us(pm.encode, number, repeat)
         dec_ours = best_us(ours_decode, number, repeat)
         dec_all = best_us(ours_decode_all, number, repeat)
         dec_proton = best_us(proton_decode, number, repeat)
+        dec_fields = best_us(ours_decode_fields, number, repeat)
+        dec_proton_fields = best_us(proton_decode_fields, number, repeat)
         rows.append((name, "encode", enc_ours, enc_proton))
         rows.append((name, "decode (body read)", dec_ours, dec_proton))
         rows.append((name, "decode (all sections read)", dec_all, dec_proton))
+        rows.append((name, "decode (every field read)", dec_fields, dec_proton_fields))
         if azure_available():  # the Azure SDK's _pyamqp reads every section too
             azure[name] = _bench.azure("decode", data_hex=data.hex(), number=number,
                                        repeat=repeat)["us"]

@@ -2,7 +2,8 @@
 
 Usage: python bench/icount.py MESSAGE OPERATION N
   MESSAGE: typical | typical-10 | tiny (bench/codec.py's messages)
-  OPERATION: all (decode, every section read) | body (decode, the body read) | encode |
+  OPERATION: all (decode, every section read) | fields (decode, every field of every
+    section read: bench/codec.py's like-for-like row) | body (decode, the body read) | encode |
     send (``Message(body)`` + ``encode_parts()``, a bulk send's share: for data bodies)
 
 Run it twice under callgrind, with N and N + 20 000, and divide the difference of the
@@ -38,8 +39,11 @@ def main(argv: list[str]) -> int:
         return (m.header, m.delivery_annotations, m.message_annotations, m.properties,
                 m.application_properties, m.body, m.footer)
 
+    def read_fields() -> Any:
+        return codec.every_field(decode(data))
+
     ops: dict[str, Callable[[], Any]] = {
-        "all": read_all, "body": lambda: decode(data).body, "encode": msg.encode}
+        "all": read_all, "fields": read_fields, "body": lambda: decode(data).body, "encode": msg.encode}
     body = msg.body
     new = Message
 
