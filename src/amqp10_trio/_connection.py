@@ -165,6 +165,7 @@ class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
         self._timeout = timeout
         self.label = label
         self._changed = trio.Event()
+        self._broadcast_waiters = 0  # tasks in _wait_until's loop (on _changed)
         #: Settlements whose dispositions are left in the core for the writer to take:
         #: the next ones coalesce with them there (see _after_soon).
         self._deferred = 0
@@ -346,9 +347,12 @@ class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
 
     def _notify(self) -> None:
         """Wake the waiters on the broadcast event (attach, begin, receive ...): events
-        arrived. Senders' waits are woken one by one (see Sender._wait_for)."""
-        self._changed.set()
-        self._changed = trio.Event()
+        arrived. Senders' waits are woken one by one (see Sender._wait_for). With no
+        task in ``_wait_until``'s loop, nothing waits on the event: it is kept (a bulk
+        sender's credit round makes no event object)."""
+        if self._broadcast_waiters:
+            self._changed.set()
+            self._changed = trio.Event()
 
     def _fire(self) -> None:
         """The connection changed state (lost, closed, back): wake every waiter, the
@@ -373,11 +377,15 @@ class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
             self._after()  # about to sleep: the settlements left in the core go out now
             if pred():
                 return True
-        with trio.move_on_at(math.inf if end is None else end):
-            while True:
-                await self._changed.wait()
-                if pred():
-                    return True
+        self._broadcast_waiters += 1
+        try:
+            with trio.move_on_at(math.inf if end is None else end):
+                while True:
+                    await self._changed.wait()
+                    if pred():
+                        return True
+        finally:
+            self._broadcast_waiters -= 1
         return bool(pred())
 
     async def _wait_connected(self, end: float, timeout: float | None) -> None:

@@ -26,12 +26,12 @@ from ._link import Sender
 from ._tls import TlsStream
 from ._transport import reason, websocket_cause
 
-__all__ = ["TRANSPORT_ERRORS", "Output"]
+__all__ = ["DIRECT", "TRANSPORT_ERRORS", "Output"]
 
 log = logging.getLogger("amqp10")
 
 #: The reader may write to a plain socket's descriptor itself (os.write: POSIX only).
-_DIRECT = os.name == "posix"
+DIRECT = os.name == "posix"
 TRANSPORT_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
@@ -126,7 +126,7 @@ class Output:
         if not out:
             return
         kind = type(stream)
-        if not _DIRECT or self._writing or self._dead \
+        if not DIRECT or self._writing or self._dead \
                 or (kind is not trio.SocketStream and kind is not TlsStream):
             self._write_wanted.set()
             return
