@@ -178,9 +178,13 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         """
         end = self._conn._deadline(timeout)
         opts = self._send_options(message_format, delivery_tag, txn, self._queue)
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError now, before any wait
+        await trio.lowlevel.checkpoint_if_cancelled()
         # Its message waits for credit in the queue, past queue_size if it must: this
         # task holds it anyway, and waiting for room too would be one more wake per send.
-        handle = await self._send(message, timeout, end, settled, bounded=False, opts=opts)
+        handle = self._hand(message, settled, opts, bounded=False)
+        assert handle is not None
         try:
             # _wait_one's loop, here: one coroutine less alive per waiting send.
             waits = self._waiters
@@ -208,8 +212,15 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         :meth:`send`'s.
         """
         opts = self._send_options(message_format, delivery_tag, txn, self._queue)
-        return await self._send(message, timeout, self._conn._deadline(timeout), settled,
-                                opts=opts)
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError now, before any wait
+        await trio.lowlevel.checkpoint_if_cancelled()
+        # (The hand-over is no coroutine: a send_nowait loop's cost per message.)
+        handle = self._hand(message, settled, opts, bounded=True)
+        if handle is None:  # the queue is full: wait for room, in turn
+            handle = await self._hand_when_room(
+                message, timeout, self._conn._deadline(timeout), settled, opts)
+        return handle
 
     async def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
                         timeout: float | None = None, settled: bool | None = None,
@@ -229,7 +240,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         await trio.lowlevel.checkpoint_if_cancelled()
         while (full := self._queue_many(it, handles, settled, opts)) is not None:
             # The queue is full: this one waits for room as send_nowait's would.
-            handles.append(await self._send(full, timeout, end, settled, opts=opts))
+            handles.append(await self._hand_when_room(full, timeout, end, settled, opts))
         return await self._wait_all(handles, end, conn._span(timeout))
 
     async def wait_all(self, handles: Iterable[Handle], *,
@@ -366,37 +377,53 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         room.clear()
 
     # -- sending and the queue -----------------------------------------------------------
-    async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None, bounded: bool = True,
-                    opts: _Opts | None = None) -> Handle:
-        if type(message) is not Message:
-            message = sendable(message)  # TypeError now, before any wait
-        conn = self._conn
-        await trio.lowlevel.checkpoint_if_cancelled()
+    async def _hand_when_room(self, message: Message | EncodedMessage,
+                              timeout: float | None, end: float, settled: bool | None,
+                              opts: _Opts | None) -> Handle:
+        """``message`` found the queue full: wait, in turn, for room (until ``end``), then
+        hand it over."""
+        if not await self._wait_room(end):
+            self._check()
+            raise TimeoutError(f"link {self.name!r}: no credit to send within "
+                               f"{self._conn._span(timeout)} s")
+        handle = self._hand(message, settled, opts, bounded=False)
+        assert handle is not None
+        return handle
+
+    def _hand(self, message: Message | EncodedMessage, settled: bool | None,
+              opts: _Opts | None, *, bounded: bool) -> Handle | None:
+        """Hand ``message`` over now: to the core if the link has credit and nothing waits
+        before it (the delivery), else to the queue (its Queued handle); None if
+        ``bounded`` and the queue is full (nothing done). The caller made its cancel
+        check just before: no checkpoint from there to the core call, so the send
+        happens whole or not at all."""
         queue = self._queue
         core = self._core
+        conn = self._conn
         if not queue and core.sendable and not self._resend \
                 and conn._unwritten < HIGH_WATER:
-            # No checkpoint from the check above to here: the send happens whole or not at all.
             delivery = self._transfer(message, settled, opts)
             if core.drain_requested:
                 core.drained()  # nothing else waits to be sent (2.6.7)
             conn._after()
             return delivery
-        self._check()
-        if self._gone():  # (while reconnecting it is not: the message waits its turn)
-            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-        if bounded and len(queue) >= self._queue_size and not await self._wait_room(end):
+        session = self._session
+        if self._detached_flag or core.state is not LinkState.ATTACHED or session._ended \
+                or session._failure is not None or conn._dead or conn._core.ended:
+            # (Else, the usual case, neither can raise: the link is attached and its
+            # session and connection are up.)
             self._check()
-            raise TimeoutError(f"link {self.name!r}: no credit to send within "
-                               f"{conn._span(timeout)} s")
+            if self._gone():  # (while reconnecting it is not: the message waits its turn)
+                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        if bounded and len(queue) >= self._queue_size:
+            return None
         handle = Queued(message, settled, opts)
         queue.append(handle)
         if core.sendable or core.drain_requested or self._resend:
             self._pump()
             conn._after()
         else:
-            self._count_available(len(queue))
+            core.available = len(queue)  # 2.6.7 (_count_available: a queue is there)
         return handle
 
     def _queue_many(self, messages: Iterator[Message | bytes | EncodedMessage],
