@@ -342,8 +342,10 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
                   what: str, keys: int = LIST) -> Any:
     """Decode ``count`` values filling ``buf[pos:end]``, each with ``depth`` left.
 
-    With ``keys`` LIST the values come back as a list; otherwise they are a map's
-    ``count`` keys and values alternating, read into a dict, or None where a dict
+    With ``keys`` LIST the values come back as a list. Otherwise ``buf`` is a whole
+    message section and ``pos`` its code (:func:`section_map`, whose checks are made
+    here: ``end`` and ``count`` come from the section), and its map8's keys and values
+    alternating are read into a dict, or None for any other form, or where a dict
     cannot hold them (an unhashable key, keys equal in Python but not in AMQP) or,
     for STR_KEYS, a key that is not a str8 or sym8: the caller takes the general path.
     The caller (list or map) has checked and spent its own level of depth, and
@@ -358,7 +360,18 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
     """
     # (Globals as they are: a local alias costs more per call than it saves per value.)
     # Lists fill their slots by index, maps by key: one store serves both.
-    out: Any = [None] * count if keys == LIST else {}
+    if keys:
+        # A section's own map8 (section_map's checks, done here to save it a call per
+        # section): ``pos`` is the section's code; ``00 53 code c1 size count``, the size
+        # the rest of ``buf`` exactly, an even count (1.6.23) of one byte at least each.
+        end = len(buf)
+        if not (end > 5 and buf[:4] == _MAP8_HEADS[pos] and buf[4] + 5 == end
+                and (count := buf[5]) <= end - 6 and not count & 1):
+            return None
+        pos = 6
+        out: Any = {}
+    else:
+        out = [None] * count
     k: Any  # a list's index, or a map's key
     value: Any
     start = pos
@@ -771,12 +784,11 @@ def section_map(raw: bytes, code: int, keys: int = ANY_KEYS) -> Any:
     Only the section's own map reads straight into a dict, so falling back costs one
     second decode at most (nested maps go the general way, never twice).
     """
-    n = len(raw)
-    if n > 5 and raw[:4] == _MAP8_HEADS[code] and raw[4] + 5 == n:
-        count = raw[5]
-        if count <= n - 6 and not count & 1:  # 1.6.23: keys and values alternate
-            return _decode_items(raw, 6, n, count, DEFAULT_MAX_DEPTH - 1, "map8", keys)
-    return None
+    return _decode_items(raw, code, 0, 0, SECTION_MAP_DEPTH, "map8", keys)
+
+
+#: The depth left to a section's own map8's values (the map spends one level, as _d_map8).
+SECTION_MAP_DEPTH = DEFAULT_MAX_DEPTH - 1
 
 
 def decode(data: bytes | bytearray | memoryview, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:

@@ -29,7 +29,9 @@ from ._decoder import (
     _SYMBOLS,
     _UBYTES,
     ANY_KEYS,
+    SECTION_MAP_DEPTH,
     STR_KEYS,
+    _decode_items,
     _ms_base,
     _symbol,
     _unpack_q,
@@ -37,7 +39,6 @@ from ._decoder import (
     ms_to_datetime,
     register_described,
     section_items,
-    section_map,
     section_value,
     skip_value,
 )
@@ -249,13 +250,14 @@ class _Lazy:
 
 def _load_map(raw: bytes, code: int, what: str) -> Any:
     """An unread map section (annotations, footer) decoded the general way (after
-    :func:`section_map` declined it, or read an empty one), or DecodeError."""
+    :func:`section_map`'s checks declined it, or read an empty one), or DecodeError."""
     value = section_value(raw, code)
     if type(value) is not dict and type(value) is not Map:
         raise DecodeError(f"{what} section must be a map, not {type(value).__name__}")
     return value
 
 
+_DEPTH = SECTION_MAP_DEPTH
 _HEADER_FIELDS = (bool, UByte, UInt, bool, UInt)  # 3.2.1, in order
 _UINT0 = UInt(0)
 _PRIORITY = UByte(4)  # 3.2.1: the default priority
@@ -337,10 +339,11 @@ def _header_values(raw: bytes) -> tuple[Any, ...] | None:
 
 
 
-# 3.2.4's fields, by place, whose value a str8 / sym8 / timestamp gives as it stands.
-_PROP_STR8 = 0b1010000111101  # message-id, to, subject, reply-to, correlation-id, group-id ...
-_PROP_SYM8 = 0b0000011110101  # message-id, to, reply-to, correlation-id, content-type/-encoding
-_PROP_TIME = 0b0001100000000  # absolute-expiry-time, creation-time
+# 3.2.4's fields, by place, whose value a str8 / sym8 / timestamp gives as it stands
+# (a flag per place: a tuple's item is read faster than a bit of an int).
+_PROP_STR8 = tuple(bool(0b1010000111101 >> i & 1) for i in range(13))  # message-id, to ...
+_PROP_SYM8 = tuple(bool(0b0000011110101 >> i & 1) for i in range(13))  # ids, to, content-*
+_PROP_TIME = tuple(bool(0b0001100000000 >> i & 1) for i in range(13))  # expiry, creation
 _new_properties = Properties.__new__
 
 
@@ -362,15 +365,15 @@ def _read_properties(raw: bytes) -> Properties | None:
             c = raw[p]
             if c == 0x40:
                 p += 1
-            elif c == 0xA1 and _PROP_STR8 >> i & 1:
+            elif c == 0xA1 and _PROP_STR8[i]:
                 start = p + 2
                 p = start + raw[p + 1]
                 values[i] = raw[start:p].decode()
-            elif c == 0xA3 and _PROP_SYM8 >> i & 1:
+            elif c == 0xA3 and _PROP_SYM8[i]:
                 start = p + 2
                 p = start + raw[p + 1]
                 values[i] = _SYMBOLS.get(raw[start:p]) or _symbol(raw, start, p)
-            elif c == 0x83 and _PROP_TIME >> i & 1:
+            elif c == 0x83 and _PROP_TIME[i]:
                 ms = _unpack_q(raw, p + 1)[0]  # ms_to_datetime's usual case inline
                 values[i] = ((_MS_BASES.get(ms >> 10) or _ms_base(ms >> 10))
                              + _MS_OFFSETS[ms & 1023] if 0 <= ms < _FAST_MS_MAX
@@ -470,7 +473,8 @@ class Message:
         """Delivery annotations (3.2.2): keys are Symbol or ULong."""
         v = self._da
         if type(v) is bytes:
-            v = self._da = (section_map(v, _DELIVERY_ANN, ANY_KEYS)
+            # (section_map's work, without its call: _decode_items checks the section)
+            v = self._da = (_decode_items(v, _DELIVERY_ANN, 0, 0, _DEPTH, "map8", ANY_KEYS)
                             or _load_map(v, _DELIVERY_ANN, "delivery-annotations"))
         return v  # type: ignore[no-any-return]
 
@@ -483,7 +487,7 @@ class Message:
         """Message annotations (3.2.3): keys are Symbol or ULong (``x-opt-...`` by convention)."""
         v = self._ma
         if type(v) is bytes:
-            v = self._ma = (section_map(v, _MESSAGE_ANN, ANY_KEYS)
+            v = self._ma = (_decode_items(v, _MESSAGE_ANN, 0, 0, _DEPTH, "map8", ANY_KEYS)
                             or _load_map(v, _MESSAGE_ANN, "message-annotations"))
         return v  # type: ignore[no-any-return]
 
@@ -510,7 +514,7 @@ class Message:
         v = self._ap
         if type(v) is bytes:
             # 3.2.5: string keys; read into a dict at once when every key is a str8 or sym8.
-            ap = section_map(v, _APP_PROPS, STR_KEYS)
+            ap = _decode_items(v, _APP_PROPS, 0, 0, _DEPTH, "map8", STR_KEYS)
             if ap is not None:
                 self._ap = ap
                 return ap  # type: ignore[no-any-return]
@@ -532,7 +536,8 @@ class Message:
         """The footer (3.2.9): annotations after the body, e.g. hashes or signatures."""
         v = self._footer
         if type(v) is bytes:
-            v = self._footer = section_map(v, _FOOTER, ANY_KEYS) or _load_map(v, _FOOTER, "footer")
+            v = self._footer = (_decode_items(v, _FOOTER, 0, 0, _DEPTH, "map8", ANY_KEYS)
+                                or _load_map(v, _FOOTER, "footer"))
         return v  # type: ignore[no-any-return]
 
     @footer.setter
