@@ -203,6 +203,7 @@ _ROLE_RECEIVER = Role.RECEIVER
 _ROLE_SENDER = Role.SENDER
 _SMALL_UINTS = [UInt(i) for i in range(256)]
 _UINT0 = _SMALL_UINTS[0]
+_UINT_HALF = UInt(0x7FFFFFFF)  # 2**31 - 1: the window most peers give (Qpid, Proton)
 _BAD = object()
 _unpack_I = struct.Struct(">I").unpack_from
 
@@ -318,7 +319,8 @@ def _fast_flow(data: bytes, pos: int, end: int) -> tuple[Flow, int] | None:
     for i in range(8 if count > 8 else count):
         c = data[p]
         if c == 0x70:
-            vals[i] = UInt(_unpack_I(data, p + 1)[0])
+            n = _unpack_I(data, p + 1)[0]
+            vals[i] = _UINT_HALF if n == 0x7FFFFFFF else UInt(n)  # the usual window: one made
             p += 5
         elif c == 0x52:
             vals[i] = small[data[p + 1]]
@@ -336,7 +338,10 @@ def _fast_flow(data: bytes, pos: int, end: int) -> tuple[Flow, int] | None:
     drain = echo = False
     props = None
     if count > 8:
-        drain, p = _flag(data, p)
+        if data[p] == 0x42:  # drain false, the usual: no call
+            p += 1
+        else:
+            drain, p = _flag(data, p)
         if count > 9:
             echo, p = _flag(data, p)
             if count > 10:
@@ -425,7 +430,11 @@ def _fast_disposition(data: bytes, pos: int, end: int) -> tuple[Disposition, int
         else:
             return None
         if count > 3:
-            settled, p = _flag(data, p)
+            if data[p] == 0x41:  # settled true, the usual: no call
+                settled = True
+                p += 1
+            else:
+                settled, p = _flag(data, p)
             if count > 4:
                 c = data[p]
                 if c == 0x40:

@@ -523,31 +523,37 @@ class Sender(Link):
                 f"message of {size} bytes exceeds the peer's max-message-size {limit} "
                 "(amqp:link:message-size-exceeded)")
         mode = self.snd_settle_mode
-        if mode is _MIXED or (mode is not _UNSETTLED and mode is not _SETTLED):
+        if mode is _UNSETTLED:
+            pre_settled = False
+        elif mode is _SETTLED:
+            pre_settled = True
+        else:  # mixed (or a mode given as a plain value)
             pre_settled = False if settled is None else bool(settled)
-        else:
-            pre_settled = mode is _SETTLED
         if message_format != 0 or type(message_format) is not int:
             check_message_format(message_format)
+        # Counters wrap at 2**32 by a compare, not a mask: one int made, not two.
         if tag is None:
             n = self._next_tag
             self._next_tag = n + 1
-            tag = _pack_I(n & 0xFFFFFFFF)
+            tag = _pack_I(n if n <= 0xFFFFFFFF else n & 0xFFFFFFFF)
             if self._own_tags:
                 tag = self._free_tag(tag)
+            usual_tag = True  # 4 bytes
         else:
             tag = self._check_tag(tag)
+            usual_tag = len(tag) == 4
         did = session._next_delivery_id
-        session._next_delivery_id = (did + 1) & 0xFFFFFFFF
+        session._next_delivery_id = did + 1 if did < 0xFFFFFFFF else 0
         delivery = Delivery(self, did, tag, message_format, pre_settled)
         if not pre_settled:
             self.unsettled[did] = delivery
-        # 2.6.7: each delivery uses one credit and advances delivery-count.
-        self.delivery_count = (self.delivery_count + 1) & 0xFFFFFFFF
+        # 2.6.7: each delivery uses one credit and advances delivery-count (serial).
+        count = self.delivery_count
+        self.delivery_count = count + 1 if count < 0xFFFFFFFF else 0
         self.credit -= 1
         if txn is None:
             usual = self._usual
-            if (usual is not None and did > 255 and message_format == 0 and len(tag) == 4
+            if (usual is not None and did > 255 and usual_tag and message_format == 0
                     and size <= session.connection._peer_max_frame - 29):
                 # The usual transfer, whole in one frame: its head in one pack.
                 pack, prefix, base = usual

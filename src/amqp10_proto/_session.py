@@ -85,6 +85,29 @@ def _in_range(links: list[Link], first: int, span: int) -> list[Delivery]:
     return hits
 
 
+def _sent_in_range(sender: Sender, first: int, span: int) -> list[Delivery]:
+    """``_in_range`` for one sender: the range found without a lookup per id when it is
+    every unsettled one (a bulk send's round, settled at once).
+
+    A sender's deliveries enter its map in delivery-id order (each takes the session's
+    next id, 2.7.5; serial order, fewer than 2**31 held): when the map holds
+    ``span`` + 1 of them, the first being ``first`` and the last ``first`` + ``span``,
+    they are exactly the range. Not for a receiver's map, whose ids the peer chose.
+    """
+    unsettled = sender.unsettled
+    if len(unsettled) == span + 1:
+        hits = list(unsettled.values())
+        if hits[0].id == first and hits[-1].id == (first + span) & 0xFFFFFFFF:
+            return hits
+    return _in_range([sender], first, span)
+
+
+def _flow_due(outgoing_window: int) -> int:
+    """After how many transfers fewer than half of ``outgoing_window`` is left (2.5.6):
+    when our flow restates the window."""
+    return outgoing_window - (outgoing_window >> 1) + 1
+
+
 class NumberPool:
     """Unused numbers below a limit (channels 2.5.1, handles 2.6.2), each taken in O(log n).
 
@@ -144,7 +167,9 @@ class Session:
         self.next_outgoing_id = 0
         self.next_incoming_id: int | None = None
         self._incoming_left = incoming_window
-        self._outgoing_left = outgoing_window
+        #: Transfers until we restate our flow (2.5.6: when fewer than half the outgoing
+        #: window we last gave is left), counted down.
+        self._flow_due = _flow_due(outgoing_window)
         self.remote_incoming_window = 0
         self.remote_outgoing_window = 0
         self._next_delivery_id = 0
@@ -357,7 +382,7 @@ class Session:
                 and not self._blocked)
 
     def _flow_frame(self, **link_fields: Any) -> Flow:
-        self._outgoing_left = self.outgoing_window
+        self._flow_due = _flow_due(self.outgoing_window)
         return Flow(next_incoming_id=self.next_incoming_id, incoming_window=self._incoming_left,
                     next_outgoing_id=self.next_outgoing_id, outgoing_window=self.outgoing_window,
                     **link_fields)
@@ -404,13 +429,14 @@ class Session:
     def _transfer_head(self, head: bytes, parts: list[bytes]) -> None:
         """Queue one transfer frame: ``head`` (frame header and performative), then ``parts``."""
         # 2.5.6: each transfer frame takes one transfer-id and one unit of window.
-        self.next_outgoing_id = (self.next_outgoing_id + 1) & 0xFFFFFFFF
+        n = self.next_outgoing_id
+        self.next_outgoing_id = n + 1 if n < 0xFFFFFFFF else 0  # serial: one int made
         self.remote_incoming_window -= 1
-        self._outgoing_left -= 1
         out = self.connection._out
         out.append(head)
         out.extend(parts)  # the payload is not copied until data_to_send() joins it
-        if self._outgoing_left < self.outgoing_window >> 1:
+        self._flow_due -= 1
+        if not self._flow_due:
             self.connection._send_frame(self.channel, self._flow_frame())
 
     def _drop_blocked(self, link: Link) -> None:
@@ -681,15 +707,15 @@ class Session:
                 links.append(lk)
         if not links:
             return
-        hits = _in_range(links, first, span)
         state = disp.state
         if disp.settled and type(state) in _OUTCOMES and len(links) == 1:
             # The usual answer to a bulk send: a receiver settling a range with one
             # outcome, to one auto-settling sender.
             lk = links[0]
             if type(lk) is Sender and lk.auto_settle:
-                lk._settled_by_peer(hits, state)  # type: ignore[arg-type]
+                lk._settled_by_peer(_sent_in_range(lk, first, span), state)  # type: ignore[arg-type]
                 return
+        hits = _in_range(links, first, span)
         settled = disp.settled
         events = self.connection._events
         for d in hits:
