@@ -108,6 +108,7 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
         #: all at once by a rare one (_rouse).
         self._sleepers = Sleepers(self._loop)
         self._events = EventFilter(core)
+        self._events_as_core = cast(CoreConnection, self._events)  # (what dispatch_events reads)
         self._stalled: set[Any] = set()  # senders with credit and a queue, paused by the transport
         self._backlog: deque[memoryview] = deque()  # bytes of a large write not handed over yet
         self._timer: asyncio.TimerHandle | None = None
@@ -284,11 +285,14 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
         """After any core call: dispatch events, write what is queued, wake waiters (the
         targeted ones were woken by their own events; all of them only after a rare one)."""
         self._unflushed = 0
-        self._process()
-        self._flush()
-        self._process()
+        if self._process():
+            self._flush()
+            self._process()
+        # (Else the second round would find nothing: no handler ran but the filter's,
+        # which drained the core's events, and a write queues none.)
         self._flush()  # (what a sender's pump sent while the second round was handled)
-        self._wake_general()
+        if self._waiters:
+            self._wake_general()
         if self._events.stirred:
             self._events.stirred = False
             self._rouse()
@@ -304,9 +308,13 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
         elif n >= _BURST:
             self._after()
 
-    def _process(self) -> None:
+    def _process(self) -> bool:
+        """Hand the core's events out; True if anything beyond the event filter's own
+        answers (an outcome, credit) ran, which may have queued more for a second round."""
         core = self._core
+        more = False
         if core.ended and self._seen_end is not core:
+            more = True
             # The core is over: a lost transport is replaced (issue 9) if the policy says
             # so; decided before its events are handed out, so that its sessions and
             # links wait for the new transport instead of failing.
@@ -317,13 +325,15 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
                     self._task = self._loop.create_task(self._reconnect())
             elif self._given_up is not None:
                 self._dead = True
-        events = self._events
-        events.core = core
-        # (The filter answers the delivery updates itself; for the rest it is the core.)
-        dispatch_events(cast(CoreConnection, events), self.label,
-                        reconnecting=self._reconnecting)
+        self._events.core = core
+        # (The filter answers the delivery updates and credit itself; for the rest it
+        # is the core.)
+        if dispatch_events(self._events_as_core, self.label, reconnecting=self._reconnecting):
+            more = True
         if self._reconnecting and not self._dead:
             self._handshake()
+            more = True
+        return more
 
 
 # -- entry points ---------------------------------------------------------------------------

@@ -111,7 +111,8 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         are checked first: TypeError / ValueError / TransactionError, nothing sent.
         """
         conn = self._conn
-        end = conn._deadline(timeout)
+        span = conn._span(timeout)  # (asked once: the deadline and the error's text)
+        end = conn._loop.time() + span
         opts = self._send_options(message_format, delivery_tag, txn, self._queue)
         # Its caller holds the message anyway: it joins the queue whatever its length,
         # and the task wakes once, for the outcome.
@@ -127,7 +128,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         except BaseException:
             self._withdraw((handle,))  # cancelled: what is not sent yet never will be
             raise
-        return self._result(handle, ok, conn._span(timeout), True)
+        return self._result(handle, ok, span, True)
 
     async def send_nowait(self, message: Message | bytes | EncodedMessage, *,
                           timeout: float | None = None, settled: bool | None = None,
@@ -142,7 +143,13 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         :meth:`send`'s.
         """
         opts = self._send_options(message_format, delivery_tag, txn, self._queue)
-        return await self._send(message, timeout, self._conn._deadline(timeout), settled, opts)
+        # (_send's check, inline: no coroutine of its own, and the deadline only
+        # for a wait; a timeout given is checked all the same.)
+        if len(self._queue) >= self._queue_size:
+            message = await self._send_when_room(message, timeout)
+        elif timeout is not None:
+            self._conn._span(timeout)  # TypeError / ValueError now, as with a wait
+        return self._hand(message, settled, opts)
 
     async def send_many(self, messages: Iterable[Message | bytes | EncodedMessage], *,
                         timeout: float | None = None, message_format: int = 0,
@@ -172,17 +179,18 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
             raise
         return self._results(handles, ok, conn._span(timeout))
 
-    async def _send(self, message: Message | bytes | EncodedMessage, timeout: float | None,
-                    end: float, settled: bool | None, opts: _Opts | None = None) -> Handle:
-        """Hand ``message`` over once the queue has room (``queue_size``)."""
-        if len(self._queue) >= self._queue_size:
-            if type(message) is not Message:
-                message = sendable(message)  # TypeError now, before any wait
-            if self._gone():
-                self._check()
-                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
-            await self._wait_room(timeout, end)
-        return self._hand(message, settled, opts)
+    async def _send_when_room(self, message: Message | bytes | EncodedMessage,
+                              timeout: float | None) -> Message | EncodedMessage:
+        """Wait until the queue has room (``queue_size``) for ``message``; the message
+        as the queue takes it."""
+        end = self._conn._deadline(timeout)
+        if type(message) is not Message:
+            message = sendable(message)  # TypeError now, before any wait
+        if self._gone():
+            self._check()
+            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        await self._wait_room(timeout, end)
+        return message
 
     def _hand(self, message: Message | bytes | EncodedMessage, settled: bool | None,
               opts: _Opts | None = None) -> Handle:
@@ -213,7 +221,9 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         """A message joined the queue: pump it if the link may send (credit came while
         others waited, or resends), else only count it (2.6.7 ``available``)."""
         core = self._core
-        if self._resend or core.drain_requested or core.sendable:
+        # (No credit, no send: the bulk case, answered without asking the link and its
+        # session, 2.6.7.)
+        if self._resend or core.drain_requested or (core.credit > 0 and core.sendable):
             if self._pump():
                 self._conn._after_soon()
         else:
@@ -307,7 +317,8 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         sent = 0
         send = core.send
         track = self._track
-        while queue and core.sendable and not conn._paused:
+        payloads = self._payloads
+        while queue and core.credit > 0 and core.sendable and not conn._paused:
             handle = queue.popleft()
             message = handle.message
             assert message is not None
@@ -325,7 +336,11 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     handle.waiter = None
                     release(waiter)
             else:
-                track(delivery, message)  # sent again if the transport goes first
+                # Kept to be sent again if the transport goes first: _track's usual case
+                # inline, _track itself when its sweep is due.
+                payloads[delivery] = message
+                if len(payloads) >= self._sweep_at:
+                    track(delivery, message)
                 if waiter is not None:
                     handle.waiter = None
                     delivery.context = waiter
@@ -361,8 +376,16 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         A timeout while the message still waits for credit withdraws it.
         """
         conn = self._conn
-        ok = await self._wait((delivery,), conn._deadline(timeout))
-        return self._result(delivery, ok, conn._span(timeout), True)
+        span = conn._span(timeout)
+        end = conn._loop.time() + span
+        ok = True
+        # (_wait's loop, inline, as in send: a bulk sender's wait on each handle is
+        # mostly over before it begins.)
+        while (future := self._arm((delivery,), end)) is not None:
+            if not await future:
+                ok = False
+                break
+        return self._result(delivery, ok, span, True)
 
     async def wait_all(self, handles: Iterable[Handle], *,
                        timeout: float | None = None) -> list[DeliveryState | None]:
@@ -391,10 +414,14 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         while (future := self._arm(handles, end)) is not None:
             if not await future:
                 return False
+            if future.left <= 0 and not self._forward:
+                # Woken by the last outcome it counted, not by a rare event: every handle
+                # is finished, no second pass over them all (with resends, one looks).
+                return True
         return True
 
     def _arm(self, handles: Sequence[Handle] | tuple[Handle, ...],
-             end: float) -> asyncio.Future[bool] | None:
+             end: float) -> Waiter | None:
         """One pass of a wait: None if every handle is finished, else a future to await,
         resolved when the last one is (True), by a rare event (True: pass again), or at
         the loop time ``end`` (False).
@@ -409,13 +436,21 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         # Whether the link is gone, for the messages still queued: asked once per
         # pass (nothing in the pass can change it), not once per message.
         gone: bool | None = None
+        # With no resends (no reconnect), a delivery settled by the peer is finished
+        # without a call (3.4: settled means its outcome is final): a bulk wait's
+        # usual case, one look per message.
+        plain = not self._forward
         for handle in handles:
-            if type(handle) is Queued and handle.delivery is None:
-                if gone is None:
-                    gone = self._gone()
-                if gone:
+            if isinstance(handle, Queued):
+                delivery = handle.delivery
+                if delivery is None:
+                    if gone is None:
+                        gone = self._gone()
+                    if gone:
+                        continue
+                elif (plain and delivery.remote_settled) or self._finished(delivery):
                     continue
-            elif self._finished(handle):
+            elif (plain and handle.remote_settled) or self._finished(handle):
                 continue
             if waiter is None:
                 waiter = Waiter(conn._loop)
@@ -437,6 +472,14 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 raise_outcome: bool) -> DeliveryState | None:
         """After a wait: the handle's outcome (raised if ``raise_outcome`` and not
         accepted), or the exception for an unfinished one."""
+        if isinstance(handle, Queued):
+            delivery = handle.delivery
+        else:
+            delivery = handle
+        # The usual case without a call: accepted (3.4), with no resend in between.
+        if delivery is not None and type(delivery.remote_state) is Accepted \
+                and delivery.context is not PRESETTLED and not self._forward:
+            return delivery.remote_state
         name = self.name
         if isinstance(handle, Queued):
             if handle.delivery is None:
@@ -460,7 +503,19 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         if not ok:
             self._withdraw(handles)
         result = self._result
-        return [result(h, ok, span, False) for h in handles]
+        if self._forward:
+            return [result(h, ok, span, False) for h in handles]
+        out: list[DeliveryState | None] = []
+        append = out.append
+        for h in handles:
+            # The usual case without a call: sent, settled by the peer with its outcome
+            # (3.4; None only for an accept that the settlement implies).
+            d = h.delivery if isinstance(h, Queued) else h
+            if d is not None and d.remote_settled and d.context is not PRESETTLED:
+                append(d.remote_state or Accepted())
+            else:
+                append(result(h, ok, span, False))
+        return out
 
     # -- events -----------------------------------------------------------------------------
     def _on_flow_event(self, event: Any) -> None:

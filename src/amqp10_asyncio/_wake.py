@@ -14,7 +14,7 @@ import math
 import time
 from collections import deque
 from heapq import heapify, heappop, heappush
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from amqp10_proto import (
     Accepted,
@@ -177,20 +177,28 @@ def release(waiters: Any) -> None:
             w.hit()
 
 
-def outcome_arrived(delivery: Delivery) -> None:
-    """A DeliveryUpdated: wake the waits on ``delivery`` if it is done now (3.4)."""
-    ctx = delivery.context
-    t = type(ctx)
-    # (A receiver's delivery may carry the delivery it was resumed for: not ours.)
-    if (t is Waiter or t is list) and (
-            delivery.remote_settled or isinstance(delivery.remote_state, TERMINAL)):
-        delivery.context = None
-        release(ctx)
+class _Raising:
+    """Stands for a link whose credit handler raised ``exc`` in :class:`EventFilter`:
+    dispatched as the ``link`` of a CreditGranted, it raises ``exc`` again from within
+    ``dispatch_events``, which answers it as it answers any handler's failure."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    @property
+    def context(self) -> _Raising:
+        return self
+
+    def _on_flow_event(self, event: object) -> None:
+        raise self.exc
 
 
 class EventFilter:
-    """The core as ``dispatch_events`` reads it, with the delivery updates taken out and
-    answered here (one per delivery a disposition names: the hot path of a sender).
+    """The core as ``dispatch_events`` reads it, with the delivery updates and the credit
+    taken out and answered here: one per delivery a disposition names, and a flow's
+    credit per round of a bulk sender (the hot path of a sender; issue 12 item 2).
 
     ``stirred`` is set when an event other than a message, credit or an outcome went by:
     then every waiting future is woken to look again.
@@ -208,12 +216,30 @@ class EventFilter:
         while event is not None:
             t = type(event)
             if t is DeliveryUpdated:
-                outcome_arrived(event.delivery)
-                event = next_event()
-                continue
-            if t is not MessageReceived and t is not CreditGranted:
-                self.stirred = True
-            return event
+                # Wake the waits on the delivery if it is done now (3.4). (A receiver's
+                # delivery may carry the delivery it was resumed for: not ours.)
+                delivery: Delivery = event.delivery
+                waits = delivery.context
+                tw = type(waits)
+                if (tw is Waiter or tw is list) and (
+                        delivery.remote_settled or isinstance(delivery.remote_state, TERMINAL)):
+                    delivery.context = None
+                    release(waits)
+            elif t is CreditGranted:
+                # 2.6.7: credit came; the link's handler sends what waits for it (the
+                # route dispatch_events would take, without its call layers).
+                link = event.link.context
+                if link is not None:
+                    try:
+                        link._on_flow_event(event)
+                    except Exception as exc:  # dispatch_events says and answers it
+                        return CreditGranted(link=cast(Any, _Raising(exc)),
+                                             credit=event.credit, drain=event.drain)
+            else:
+                if t is not MessageReceived:
+                    self.stirred = True
+                return event
+            event = next_event()
         return None
 
     # What dispatch_events calls when a handler failed (it closes the connection).

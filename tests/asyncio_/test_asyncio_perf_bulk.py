@@ -9,8 +9,12 @@ state, once per message.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 import amqp10_asyncio as amqp
 from amqp10_asyncio._sender import Sender
@@ -43,15 +47,16 @@ def _counting(method: Callable[..., Any], calls: list[int]) -> Callable[..., Any
     return counted
 
 
-def _instrument(sender: Sender, name: str) -> list[int]:
-    """Count calls of ``sender``'s method ``name`` (the instance's own attribute: the
+def _instrument(obj: object, name: str) -> list[int]:
+    """Count calls of ``obj``'s method ``name`` (the instance's own attribute: the
     adapter's calls through ``self`` go through it)."""
     calls = [0]
-    setattr(sender, name, _counting(getattr(sender, name), calls))
+    setattr(obj, name, _counting(getattr(obj, name), calls))
     return calls
 
 
-def _bulk(count: int, queue_size: int) -> tuple[list[Any], list[bytes], int, int, int, int]:
+def _bulk(count: int, queue_size: int,
+          counts: dict[str, int] | None = None) -> tuple[list[Any], list[bytes], int, int, int, int]:
     async def main() -> tuple[list[Any], list[bytes], int, int, int, int]:
         async with WindowPeer(credit=WINDOW) as peer, \
                 amqp.open_connection(peer.url, sasl=None) as conn, \
@@ -62,17 +67,23 @@ def _bulk(count: int, queue_size: int) -> tuple[list[Any], list[bytes], int, int
             gone = _instrument(sender, "_gone")
             transport = conn._transport
             assert transport is not None
-            writes = _instrument(transport, "write")  # type: ignore[arg-type]
+            writes = _instrument(transport, "write")
+            more = {name: _instrument(sender, name) for name in ("_finished", "_result")}
+            more["_process"] = _instrument(conn, "_process")
             bodies = [b"m%d" % i for i in range(count)]
             outcomes = await sender.send_many([Message(b) for b in bodies], timeout=30)
             assert peer.received == bodies  # every one, in order
+            if counts is not None:
+                counts.update({name: n[0] for name, n in more.items()})
             return outcomes, peer.received, pumps[0], gone[0], writes[0], sender.queued
     return run(main())
 
 
 def test_send_many_pumps_and_writes_once_per_credit_round() -> None:
     count = 600
-    outcomes, received, pumps, gone, writes, queued = _bulk(count, queue_size=1000)
+    counts: dict[str, int] = {}
+    outcomes, received, pumps, gone, writes, queued = _bulk(count, queue_size=1000,
+                                                             counts=counts)
     assert len(outcomes) == count and all(type(o) is Accepted for o in outcomes)
     assert len(received) == count and queued == 0
     rounds = count // WINDOW
@@ -83,6 +94,12 @@ def test_send_many_pumps_and_writes_once_per_credit_round() -> None:
     assert gone <= 20, gone
     # One write per round: the round's transfers go out together.
     assert writes <= rounds + 10, writes
+    # One pass over the core's events per round: the credit and the outcomes are the
+    # event filter's, so no second pass follows (before: two per round, 240 here).
+    assert counts["_process"] <= rounds + 20, counts
+    # The outcomes read without a call per message when the wait ends (before: 1 000
+    # _finished and 600 _result calls here).
+    assert counts["_finished"] + counts["_result"] <= 20, counts
 
 
 def test_send_many_through_a_small_queue_keeps_order_and_bounds() -> None:
@@ -96,3 +113,55 @@ def test_send_many_through_a_small_queue_keeps_order_and_bounds() -> None:
     # Waiting for room (the queue holds 7; woken once it is half empty): the state is
     # looked at a few times per wait, fewer than once per message (before: 3 per message).
     assert gone < count, gone
+
+
+def test_send_nowait_then_wait_settled_each_asks_the_timeout_once_per_wait() -> None:
+    """The e2e bench's "send": send_nowait each, then wait_settled each. A send_nowait
+    with room in the queue computes no deadline, a wait_settled one; one event pass per
+    round (before: a deadline per send_nowait, two _span calls per wait_settled)."""
+    count = 300
+
+    async def main() -> tuple[list[Any], dict[str, int]]:
+        async with WindowPeer(credit=WINDOW) as peer, \
+                amqp.open_connection(peer.url, sasl=None) as conn, \
+                conn.open_session() as session, \
+                session.open_sender("q") as sender:
+            assert isinstance(sender, Sender)
+            calls = {"_span": _instrument(conn, "_span"), "_process": _instrument(conn, "_process")}
+            handles = [await sender.send_nowait(Message(b"m%d" % i)) for i in range(count)]
+            outcomes = [await sender.wait_settled(h) for h in handles]
+            assert len(peer.received) == count
+            return outcomes, {name: n[0] for name, n in calls.items()}
+
+    outcomes, counts = run(main())
+    assert all(type(o) is Accepted for o in outcomes)
+    assert counts["_span"] <= count + 10, counts  # before: 3 per message
+    assert counts["_process"] <= count // WINDOW + 20, counts
+
+
+def test_a_credit_handler_that_raises_closes_the_connection_as_any_handler(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The event filter runs the credit handler itself (no dispatch_events call layer);
+    its failure is still answered as dispatch_events answers a handler's: logged with
+    the event's name, and the connection closed with amqp:internal-error (2.4.3)."""
+
+    async def main() -> tuple[Any, bool]:
+        async with WindowPeer(credit=0) as peer, \
+                amqp.open_connection(peer.url, sasl=None, reconnect=False) as conn, \
+                conn.open_session() as session, \
+                session.open_sender("q") as sender:
+            def broken(event: Any) -> None:
+                raise RuntimeError("broken credit handler")
+
+            sender._on_flow_event = broken  # type: ignore[method-assign]
+            peer.grant(WINDOW)
+            await asyncio.wait_for(conn.wait_closed(), 10)
+            return conn.error, conn.closed
+
+    with caplog.at_level(logging.ERROR, logger="amqp10"):
+        error, closed = run(main())
+    assert closed
+    assert error is not None and error.condition == "amqp:internal-error", error
+    failures = [r for r in caplog.records if "internal error handling CreditGranted" in r.message]
+    assert failures and failures[0].exc_info is not None
+    assert isinstance(failures[0].exc_info[1], RuntimeError)
