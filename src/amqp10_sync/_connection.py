@@ -218,6 +218,8 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         return timeout_or(self._timeout, timeout)  # TypeError / ValueError if not >= 0
 
     def _deadline(self, timeout: float | None) -> float:
+        if timeout is None:  # the usual call: no call to check it (a send's, per message)
+            return time.monotonic() + self._timeout
         return time.monotonic() + self._span(timeout)
 
     def _closed_error(self) -> amqp_errors.ConnectionClosedError:
@@ -285,7 +287,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
             self._notify_everyone()
         tap = self._tap
         if tap is None or tap._core is not core:
-            tap = self._tap = EventTap(core, self._delivery_updated)
+            tap = self._tap = EventTap(core, self)
         tap.general = False
         if dispatch_events(tap, self.label,  # type: ignore[arg-type]  # the core, tapped
                            reconnecting=self._reconnecting) and tap.general:
@@ -391,7 +393,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         try:
             while True:
                 readable = more
-                with self._cond:
+                with self._lock:  # (the condition's lock, without its Python-level enter and exit)
                     self._deferred = []
                     woken = False
                     for key, mask in ready:

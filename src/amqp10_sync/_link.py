@@ -182,7 +182,7 @@ class Sender(SenderBase["Session"], _Link):
         """
         conn = self._conn
         end = conn._deadline(timeout)
-        with conn._cond:
+        with conn._lock:  # (the condition's lock, entered without its Python call)
             opts = self._send_options(message_format, delivery_tag, txn, self._queue)
             return self._wait_one(self._send_locked(message, timeout, end, settled, opts=opts),
                                   timeout, end)
@@ -209,7 +209,7 @@ class Sender(SenderBase["Session"], _Link):
         are :meth:`send`'s.
         """
         conn = self._conn
-        with conn._cond:
+        with conn._lock:
             opts = self._send_options(message_format, delivery_tag, txn, self._queue)
             return self._send_locked(message, timeout, conn._deadline(timeout), settled,
                                      opts=opts)
@@ -228,25 +228,29 @@ class Sender(SenderBase["Session"], _Link):
         with conn._cond:
             opts = self._send_options(message_format, None, txn)
             queue = self._queue
+            size = self._queue_size
             batch: list[Queued] = []  # behind a non-empty queue: queued in one go
+            room = 0  # how many more the batch takes before the queue is full
             try:
                 for message in messages:
-                    if batch and len(queue) + len(batch) >= self._queue_size:
-                        self._enqueue(batch, handles)  # full: the next one waits for room
-                        batch = []
-                    if queue and len(queue) + len(batch) < self._queue_size:
+                    if not room:
+                        if batch:
+                            self._enqueue(batch, handles)  # full: the next one waits for room
+                            batch = []
+                        if not queue or len(queue) >= size:
+                            handles.append(self._send_locked(
+                                message, timeout, end, None,
+                                flush=len(handles) % _RUN == _RUN - 1, opts=opts))
+                            continue
                         # Nothing goes out before the queue does (call order), and nothing
                         # changes while we hold the lock: the checks and the pump once
                         # per run of messages, not once each (issue 12 item 2).
-                        if not batch:
-                            conn._after()  # the transfers made before it go out now
-                        if type(message) is not Message:
-                            message = sendable(message)
-                        batch.append(Queued(message, None, opts))
-                        continue
-                    handles.append(self._send_locked(message, timeout, end, None,
-                                                     flush=len(handles) % _RUN == _RUN - 1,
-                                                     opts=opts))
+                        conn._after()  # the transfers made before it go out now
+                        room = size - len(queue)
+                    room -= 1
+                    if type(message) is not Message:
+                        message = sendable(message)
+                    batch.append(Queued(message, None, opts))
                 if batch:
                     self._enqueue(batch, handles)
             except BaseException:
@@ -273,9 +277,11 @@ class Sender(SenderBase["Session"], _Link):
             if flush:
                 conn._after()
             return delivery
-        self._check()
-        if self._gone():  # (while reconnecting it is not: the message waits its turn)
-            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        # A link neither gone nor lost passes _check: its chain of calls only when either.
+        if self._lost or self._gone():
+            self._check()
+            if self._gone():  # (while reconnecting it is not: the message waits its turn)
+                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
         if len(queue) >= self._queue_size:
             conn._after()  # what was handed over goes out while this waits
             self._room_waiters += 1
@@ -329,7 +335,9 @@ class Sender(SenderBase["Session"], _Link):
     def _transfer(self, message: Message | EncodedMessage | bytes,
                   settled: bool | None, opts: _Opts | None = None) -> CoreDelivery:
         """Hand one message to the core (lock held, credit available)."""
-        delivery = self._core_send(message, settled, opts)
+        # (The plain send without _core_send's call: once per message of a bulk send.)
+        delivery = self._core.send(message, settled=settled) if opts is None \
+            else self._core_send(message, settled, opts)
         if delivery.settled:
             # Pre-settled: done once the socket took the bytes queued up to this
             # transfer; the connection sets that mark when it takes the bytes.
@@ -344,6 +352,7 @@ class Sender(SenderBase["Session"], _Link):
         queue = self._queue
         core = self._core
         conn = self._conn
+        keyed = conn._keyed
         presettled = False
         if self._resend and not self._pump_resends():
             return  # what was in doubt after a reconnect goes first, in its order
@@ -353,8 +362,9 @@ class Sender(SenderBase["Session"], _Link):
                                                         handle.opts)
             handle.message = b""  # the core holds the encoded frames now
             presettled |= delivery.settled
-            # Its waiter now waits for the outcome (or the write): moved, not woken.
-            conn._rekey(handle, WRITTEN if delivery.settled else delivery)
+            if keyed:  # (nobody waits on a handle of send_many, while it waits for room)
+                # Its waiter now waits for the outcome (or the write): moved, not woken.
+                conn._rekey(handle, WRITTEN if delivery.settled else delivery)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):
@@ -370,7 +380,7 @@ class Sender(SenderBase["Session"], _Link):
         """Wait for the outcome of a :meth:`send_nowait` handle (see :meth:`send`)."""
         conn = self._conn
         end = conn._deadline(timeout)
-        with conn._cond:
+        with conn._lock:
             return self._wait_one(delivery, timeout, end)
 
     def wait_all(self, handles: Iterable[CoreDelivery | Queued], *,
@@ -391,16 +401,8 @@ class Sender(SenderBase["Session"], _Link):
         # O(n) in all, as outcomes mostly come in order (a ranged disposition at a time).
         handles = list(handles)
         states: list[DeliveryState | None] = []
-        forward = self._forward
         try:
             for handle in handles:
-                # Accepted and settled already (the usual case of a ranged disposition):
-                # the outcome as _wait_one would return it, without its waits' set-up.
-                sent = handle.delivery if isinstance(handle, Queued) else handle
-                if (sent is not None and not forward and sent.context is None
-                        and sent.remote_settled and type(sent.remote_state) is Accepted):
-                    states.append(sent.remote_state)
-                    continue
                 try:
                     states.append(self._wait_one(handle, timeout, end))
                 except amqp_errors.DeliveryFailed as exc:
@@ -425,6 +427,12 @@ class Sender(SenderBase["Session"], _Link):
     def _wait_one(self, delivery: CoreDelivery | Queued, timeout: float | None,
                   end: float) -> DeliveryState | None:
         """(Lock held) wait for one handle's outcome (see :meth:`send`)."""
+        # Accepted and settled already (the usual case after a ranged disposition, in
+        # wait_all and wait_settled): the outcome as below, without the waits' set-up.
+        sent = delivery.delivery if isinstance(delivery, Queued) else delivery
+        if (sent is not None and sent.remote_settled and sent.context is None
+                and type(sent.remote_state) is Accepted and not self._forward):
+            return sent.remote_state
         conn = self._conn
         if isinstance(delivery, Queued):
             handle = delivery
@@ -540,7 +548,7 @@ class Receiver(ReceiverBase["Session"], _Link):
         """The next message; raises TimeoutError if none arrives within ``timeout``."""
         conn = self._conn
         end = conn._deadline(timeout)
-        with conn._cond:
+        with conn._lock:
             buffer = self._buffer
             if not buffer:
                 ok = conn._wait_until(lambda: buffer or self._gone(), end, self)

@@ -57,22 +57,28 @@ class EventTap:
     ``general``: everyone waiting looks again. Anything else is the core's.
     """
 
-    __slots__ = ("_core", "_next", "_updated", "general")
+    __slots__ = ("_core", "_next", "_waits", "general")
 
-    def __init__(self, core: CoreConnection, updated: Callable[[Any], None]) -> None:
+    def __init__(self, core: CoreConnection, waits: Waiting) -> None:
         self._core = core
         self._next = core.next_event
-        self._updated = updated  # called with each delivery the peer updated
+        self._waits = waits  # its _delivery_updated wakes each updated delivery's waiters
         self.general = False
 
     def next_event(self) -> Any:
         """The core's next event for dispatch, its dispositions handled here."""
         event: Any = self._next()
         kind = type(event)
-        while kind is DeliveryUpdated:
-            self._updated(event.delivery)
-            event = self._next()
-            kind = type(event)
+        if kind is DeliveryUpdated:
+            waits = self._waits
+            while kind is DeliveryUpdated:
+                # Nobody waits on the condition nor reads for a wait (a send_many waits for
+                # room apart, on its own condition): nobody to wake, no call per delivery
+                # of a ranged disposition (issue 12 item 2).
+                if waits._waiting or waits._driver:
+                    waits._delivery_updated(event.delivery)
+                event = self._next()
+                kind = type(event)
         if kind is not MessageReceived and kind is not CreditGranted and event is not None:
             self.general = True
         return event
