@@ -240,6 +240,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         conn = self._conn
         core = self._core
         append = out.append
+        new = Queued.__new__
         checked = pump = False
         for message in it:
             if type(message) is not Message:
@@ -256,7 +257,13 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     # (Rare: credit while others wait, resends, a drain.)
                     pump = bool(self._resend) or core.drain_requested or core.sendable
                     checked = True
-                handle = Queued(message, None, opts)
+                # Queued(message, None, opts) without its __init__ call (a class's call
+                # of a Python __init__ is not inlined as a function's is: ~40 % less).
+                handle = new(Queued)
+                handle.message = message
+                handle.settled = None
+                handle.opts = opts
+                handle.delivery = handle.waiter = None
                 queue.append(handle)
                 append(handle)
                 if pump:
