@@ -36,6 +36,7 @@ from amqp10_proto._events import (
 )
 from amqp10_proto._framing import (
     FRAME_AMQP,
+    FrameReader,
     encode_frame,
     frame_header,
     transfer_performative,
@@ -43,7 +44,7 @@ from amqp10_proto._framing import (
 )
 from amqp10_proto._link import Sender
 from amqp10_proto.errors import RemoteProtocolError
-from amqp10_proto.performatives import Disposition, Transfer
+from amqp10_proto.performatives import Disposition, Flow, Transfer
 
 from .corepair import linked_pair
 
@@ -260,3 +261,44 @@ def test_the_bulk_bench_runs() -> None:
     assert "settled on both sides 600; 120 rounds" in proc.stdout
     assert "cpu per round" in proc.stdout
     assert "python-qpid-proton" in proc.stdout  # the anchor's rows (or that it is missing)
+
+
+def test_a_range_the_size_of_the_unsettled_with_a_hole_settles_only_the_range() -> None:
+    # Deliveries 0..5 sent, 2 settled by the peer alone: 0, 1, 3, 4, 5 unsettled (five).
+    # A settled range 0..4 is five ids and starts at the first unsettled, yet 5 is not in
+    # it: the whole-map shortcut must see that the last one is not the range's last.
+    p, sender, _ = linked_pair(credit=10)
+    sent = [sender.send(Message(b"m")) for _ in range(6)]
+    p.client.data_to_send()
+    for first, last in ((2, 2), (0, 4)):
+        p.client.receive_data(encode_frame(FRAME_AMQP, 0, Disposition(
+            role=Role.RECEIVER, first=first, last=last, settled=True, state=Accepted())))
+    assert [ev.delivery.id for ev in drain(p.client)] == [2, 0, 1, 3, 4]
+    assert list(sender.unsettled) == [5]
+    assert [d.settled for d in sent] == [True] * 5 + [False]
+
+
+@pytest.mark.parametrize("start", [0, 2**32 - 3])
+def test_the_session_restates_its_flow_when_less_than_half_its_window_is_left(
+        start: int) -> None:
+    # 2.5.6: with an outgoing window of 10 given, our flow goes out with the transfer that
+    # leaves fewer than 5 (the 6th), then again 6 transfers later; transfer-ids wrap.
+    p, sender, _ = linked_pair(credit=20)
+    session = sender.session
+    session.outgoing_window = 10
+    session.next_outgoing_id = start
+    session._send(session._flow_frame())
+    p.client.data_to_send()
+    flows = []
+    for i in range(1, 14):
+        sender.send(Message(b"m"))
+        reader = FrameReader(2**20)
+        reader.expect_header()
+        reader.feed(b"AMQP\x00\x01\x00\x00" + p.client.data_to_send())
+        frames = [f[2] for f in reader.frames()][1:]
+        if any(type(f) is Flow for f in frames):
+            flows.append(i)
+            (flow,) = [f for f in frames if type(f) is Flow]
+            assert flow.outgoing_window == 10
+            assert flow.next_outgoing_id == (start + i) % 2**32
+    assert flows == [6, 12]

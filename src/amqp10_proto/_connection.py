@@ -151,6 +151,8 @@ class Connection:
         self._open_requested = False
         self._ended = False
         self._peer_max_frame = MIN_MAX_FRAME_SIZE  # 2.7.1: until the peer's open says more
+        #: The most payload a sender's usual transfer frame holds (its head 28-29 bytes).
+        self._usual_payload_max = MIN_MAX_FRAME_SIZE - 29
         # Idle-timeout bookkeeping (2.4.5), in the caller's clock.
         self._frames_out = 0
         self._seen_in = 0
@@ -530,6 +532,7 @@ class Connection:
         self._move(Input.RECV_OPEN)
         self.remote_open = frame
         self._peer_max_frame = max(MIN_MAX_FRAME_SIZE, frame.max_frame_size)
+        self._usual_payload_max = self._peer_max_frame - 29
         if self.state is _C.OPEN_RCVD and self._open_requested:
             self._send_open()
         elif self.state is _C.OPENED:

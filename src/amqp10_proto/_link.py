@@ -554,7 +554,7 @@ class Sender(Link):
         if txn is None:
             usual = self._usual
             if (usual is not None and did > 255 and usual_tag and message_format == 0
-                    and size <= session.connection._peer_max_frame - 29):
+                    and size <= session.connection._usual_payload_max):
                 # The usual transfer, whole in one frame: its head in one pack.
                 pack, prefix, base = usual
                 session._transfer_head(pack(base + size, prefix, did, 0xA004, tag,

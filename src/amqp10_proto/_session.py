@@ -102,10 +102,11 @@ def _sent_in_range(sender: Sender, first: int, span: int) -> list[Delivery]:
     return _in_range([sender], first, span)
 
 
-def _flow_due(outgoing_window: int) -> int:
-    """After how many transfers fewer than half of ``outgoing_window`` is left (2.5.6):
-    when our flow restates the window."""
-    return outgoing_window - (outgoing_window >> 1) + 1
+def _flow_at(next_outgoing_id: int, outgoing_window: int) -> int:
+    """The next-outgoing-id at which fewer than half of the ``outgoing_window`` we give at
+    ``next_outgoing_id`` is left (2.5.6, serial): when our flow restates the window.
+    Compared with each transfer's id, it spares a countdown per transfer."""
+    return (next_outgoing_id + outgoing_window - (outgoing_window >> 1) + 1) & 0xFFFFFFFF
 
 
 class NumberPool:
@@ -167,9 +168,9 @@ class Session:
         self.next_outgoing_id = 0
         self.next_incoming_id: int | None = None
         self._incoming_left = incoming_window
-        #: Transfers until we restate our flow (2.5.6: when fewer than half the outgoing
-        #: window we last gave is left), counted down.
-        self._flow_due = _flow_due(outgoing_window)
+        #: The next-outgoing-id at which we restate our flow (2.5.6: when fewer than half
+        #: the outgoing window we last gave is left).
+        self._flow_at = _flow_at(self.next_outgoing_id, outgoing_window)
         self.remote_incoming_window = 0
         self.remote_outgoing_window = 0
         self._next_delivery_id = 0
@@ -382,7 +383,7 @@ class Session:
                 and not self._blocked)
 
     def _flow_frame(self, **link_fields: Any) -> Flow:
-        self._flow_due = _flow_due(self.outgoing_window)
+        self._flow_at = _flow_at(self.next_outgoing_id, self.outgoing_window)
         return Flow(next_incoming_id=self.next_incoming_id, incoming_window=self._incoming_left,
                     next_outgoing_id=self.next_outgoing_id, outgoing_window=self.outgoing_window,
                     **link_fields)
@@ -430,13 +431,12 @@ class Session:
         """Queue one transfer frame: ``head`` (frame header and performative), then ``parts``."""
         # 2.5.6: each transfer frame takes one transfer-id and one unit of window.
         n = self.next_outgoing_id
-        self.next_outgoing_id = n + 1 if n < 0xFFFFFFFF else 0  # serial: one int made
+        self.next_outgoing_id = n = n + 1 if n < 0xFFFFFFFF else 0  # serial: one int made
         self.remote_incoming_window -= 1
         out = self.connection._out
         out.append(head)
         out.extend(parts)  # the payload is not copied until data_to_send() joins it
-        self._flow_due -= 1
-        if not self._flow_due:
+        if n == self._flow_at:
             self.connection._send_frame(self.channel, self._flow_frame())
 
     def _drop_blocked(self, link: Link) -> None:
