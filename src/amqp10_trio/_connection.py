@@ -109,11 +109,8 @@ class _Events:
         return cast(CoreConnection, self)
 
     def next_event(self) -> Event | None:
-        core = self.core
-        while True:
-            event = core.next_event()
-            if type(event) is not DeliveryUpdated:
-                return event
+        next_event = self.core.next_event
+        while type(event := next_event()) is DeliveryUpdated:
             delivery = event.delivery
             owner = delivery.link.context
             if type(owner) is Sender:
@@ -122,6 +119,7 @@ class _Events:
                     waiters.wake(delivery)
             else:
                 self.broadcast = True
+        return event
 
     def close(self, error: Error | None = None) -> None:
         self.core.close(error)
@@ -171,6 +169,7 @@ class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
         self._deferred = 0
         self._init_output()
         self._events = _Events(self)
+        self._events_core = self._events.as_core()  # (the same object, typed once)
         self._dead = False  # the stream is gone (or given up on)
         self._drops = 0  # transports given up for a new one (see _writer)
         self._transport_error: str | None = None
@@ -443,7 +442,7 @@ class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
             self._fire()
         events = self._events
         events.core = core
-        if dispatch_events(events.as_core(), self.label, reconnecting=self._reconnecting) \
+        if dispatch_events(self._events_core, self.label, reconnecting=self._reconnecting) \
                 or events.broadcast:
             events.broadcast = False
             self._notify()

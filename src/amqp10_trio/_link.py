@@ -260,19 +260,18 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                         span: float) -> list[DeliveryState | None]:
         await trio.lowlevel.checkpoint_if_cancelled()
         out: list[DeliveryState | None] = [None] * len(handles)
-        done = 0
+        done = False
         try:
             # The last first: outcomes come about in send order, so once it is here the
             # others mostly are too, and the whole batch costs a wake or two, not one each.
-            forward = bool(self._forward)  # (resends stand for some: the general path)
+            usual = not self._forward  # (resends stand for some: the general path)
             for i in range(len(handles) - 1, -1, -1):
                 handle = handles[i]
                 delivery = handle.delivery if isinstance(handle, Queued) else handle
-                if delivery is not None and delivery.remote_settled and not forward \
+                if usual and delivery is not None and delivery.remote_settled \
                         and type(state := delivery.remote_state) is Accepted \
                         and delivery.context is None:
                     out[i] = state  # the usual outcome, as _outcome gives it
-                    done += 1
                     continue
                 try:
                     if delivery is not None and self._finished(delivery):
@@ -281,9 +280,9 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                         out[i] = await self._wait_one(handle, end, span)
                 except amqp_errors.DeliveryFailed as exc:
                     out[i] = cast(DeliveryState, exc.state)  # the peer's outcome
-                done += 1
+            done = True
         finally:
-            if done < len(handles):
+            if not done:
                 self._withdraw([h for h in handles if isinstance(h, Queued)])
         return out
 
@@ -539,11 +538,11 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
         core = self._core
         conn = self._conn
         waiters = self._waiters
-        moved = False
+        before = len(queue)
         # (The write buffer fills only when the writer takes the core's bytes, after this.)
         if conn._unwritten < HIGH_WATER:
             send = core.send
-            track = self._track
+            payloads = self._payloads
             unmarked = conn._unmarked
             wake = waiters.wake
             parked = waiters._tasks  # (mostly empty: wait_all waits on its last handle)
@@ -559,11 +558,15 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 if delivery.settled:
                     unmarked.append(delivery)  # done once its bytes are written
                 else:
-                    track(delivery, message)  # sent again if the transport goes first
+                    # Kept to be sent again if the transport goes first: _track's insert,
+                    # with its sweep of the settled ones only when that is due.
+                    payloads[delivery] = message
+                    if len(payloads) >= self._sweep_at:
+                        self._track(delivery, message)
                 handle.delivery = delivery
-                moved = True
                 if parked:
                     wake(handle)  # its waiter now waits for the outcome (or the write)
+        moved = len(queue) < before
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import logging
 import os
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -132,8 +132,8 @@ class Output:
             return
         while out and not self._dead:
             data = out[0] if len(out) == 1 else b"".join(out)
-            if kind is TlsStream:
-                tls = cast(TlsStream, stream)
+            if isinstance(stream, TlsStream):  # (no cast(): a Python call per write)
+                tls = stream
                 if self._owed and not tls.holding():
                     # The records held from before went out with another send (a read's
                     # TLS answer sends them too): their bytes are written now.
@@ -148,7 +148,8 @@ class Output:
                     break
                 sent = len(data)
             else:
-                fd = cast(trio.SocketStream, stream).socket.fileno()
+                assert isinstance(stream, trio.SocketStream)
+                fd = stream.socket.fileno()
                 if fd < 0:
                     break  # closed: never another socket's number (the writer reports it)
                 try:

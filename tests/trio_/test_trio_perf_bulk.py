@@ -11,7 +11,7 @@ No timing is asserted: the tests count task steps, and check what the broker got
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import trio
 
@@ -63,6 +63,58 @@ def test_a_bulk_send_takes_one_task_step_per_credit_round() -> None:
     assert seen["got"] == [b"first", *bodies]  # all of them, once, in order
     assert steps.steps < 0.3 * COUNT, (steps.steps, steps.writer)
     assert steps.writer < COUNT // 50, steps.writer
+
+
+def test_a_send_nowait_round_costs_no_stream_call_no_event_and_no_state_checks() -> None:
+    """COUNT messages by send_nowait + wait_all, in credit rounds of 5: what each round
+    costs besides the core, counted. The reader reads the plain socket itself (no
+    ``SocketStream.receive_some``: it was one call per round, 400 here, through two
+    context managers and trio's try-then-wait helper); the broadcast event is not
+    replaced when no task waits on it (a trio.Event per round before); a queued
+    send_nowait asks the link's state in one expression, not through ``_check`` and
+    ``_gone`` (two calls per message before: 2 x COUNT). Still one task step per round."""
+    peer = start("qpid-broker")
+    address = f"bulk-{uuid.uuid4().hex[:8]}"
+    steps = _Steps()
+    bodies = [b"w%05d" % i + b"x" * 256 for i in range(COUNT)]
+    reads = [0]
+    checks = [0]
+    real_receive = trio.SocketStream.receive_some
+
+    async def counted_receive(self: trio.SocketStream, max_bytes: int | None = None) -> bytes:
+        reads[0] += 1
+        return await real_receive(self, max_bytes)
+
+    async def main() -> None:
+        async with amqp.open_connection(f"amqp://127.0.0.1:{peer.port}", timeout=10) as conn, \
+                conn.open_session() as session:
+            sender = await session.open_sender(address)
+            await sender.send(Message(b"first"))
+            for name in ("_check", "_gone"):
+                real = getattr(sender, name)
+
+                def counted(real: Callable[[], object] = real) -> object:
+                    checks[0] += 1
+                    return real()
+
+                setattr(sender, name, counted)
+            event = conn._changed
+            trio.lowlevel.add_instrument(steps)
+            handles = [await sender.send_nowait(Message(b), timeout=30) for b in bodies]
+            outcomes = await sender.wait_all(handles, timeout=30)
+            trio.lowlevel.remove_instrument(steps)
+            assert outcomes == [Accepted()] * COUNT
+            assert conn._changed is event  # no task waited on it: never replaced
+            await sender.close()
+
+    trio.SocketStream.receive_some = counted_receive  # type: ignore[method-assign]
+    try:
+        trio.run(main)
+    finally:
+        trio.SocketStream.receive_some = real_receive  # type: ignore[method-assign]
+    assert reads[0] < COUNT // 50, reads
+    assert checks[0] < COUNT // 20, checks
+    assert steps.steps < 0.3 * COUNT, (steps.steps, steps.writer)
 
 
 def test_a_round_the_socket_takes_in_part_arrives_whole_and_in_order() -> None:
