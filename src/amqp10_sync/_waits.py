@@ -275,8 +275,12 @@ class Waiting:
                     saved = cond._release_save()
                     try:
                         ready, _, _ = select.select([sock, poke_r], [], [], remaining)
-                    except (OSError, ValueError):  # the socket was closed meanwhile
-                        ready = []
+                    except (OSError, ValueError):
+                        # Closed meanwhile, or a descriptor select() cannot take (>=
+                        # FD_SETSIZE, 1024 on Linux, in a process with many files open):
+                        # the I/O thread's selector reads instead. (Looping here spun
+                        # until DRIVE_MAX with the I/O thread parked: 50 ms a wait.)
+                        return None
                     finally:
                         cond._acquire_restore(saved)
                     if poke_r in ready:

@@ -3,8 +3,12 @@ disposition wakes only its own waiter, and a lone waiter reads the socket itself
 
 from __future__ import annotations
 
+import os
+import select
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -305,3 +309,37 @@ def test_a_long_wait_leaves_the_reading_to_the_io_thread(peer: Any) -> None:
         eventually(lambda: later.remote_settled, "the outcome was not read")
         waiter.join(HANG)
         assert errors and isinstance(errors[0], TimeoutError)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FD_SETSIZE is Linux's 1024")
+def test_a_socket_beyond_select_s_range_is_read_by_the_io_thread(
+        peer: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In a process with more than 1 024 files open the connection's descriptor is out of
+    # select()'s range: a lone waiter cannot read for itself, and leaves it to the I/O
+    # thread (its selector has no such limit) at once; before, it retried select() until
+    # DRIVE_MAX with the I/O thread parked: thousands of calls and 50 ms per send.
+    import resource  # (POSIX only)
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip("needs 1 200 open files")
+    calls = [0]
+    real = select.select
+
+    def counted(*args: Any) -> Any:
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(amqp10_sync._waits, "select", types.SimpleNamespace(select=counted))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with amqp.open_connection(peer.url, sasl=None, timeout=10) as conn, \
+                conn.open_session() as session:
+            assert conn._sock.fileno() >= 1024
+            sender = session.open_sender("q")
+            outcomes = [sender.send(Message(b"m%d" % i), timeout=HANG) for i in range(20)]
+    finally:
+        for fd in filler:
+            os.close(fd)
+    assert all(type(o) is Accepted for o in outcomes)
+    assert calls[0] <= 3 * 20, calls
