@@ -507,3 +507,57 @@ def test_truncated_uint_at_frame_end_is_a_protocol_error() -> None:
         assert read_all(AMQP_HEADER + frame(cut)) == expected
         assert expected[1] is not None and expected[1][0] == "RemoteProtocolError"
         assert fast(fn, cut) is None
+
+
+# ---------------------------------------------------------------------------
+# A flow read by the layout of the one before (_framing._flow_layout)
+# ---------------------------------------------------------------------------
+
+# A flow as the Qpid C broker sends it: next-incoming-id, incoming-window 2**31-1,
+# next-outgoing-id 0, outgoing-window 2**31-1, handle 0, delivery-count, link-credit,
+# available null, drain false; uints as uint, smalluint or uint0 by their size.
+def qpid_flow(nid: int, count: int, credit: int, drain: bytes = b"\x42") -> bytes:
+    def u(n: int) -> bytes:
+        return b"\x43" if n == 0 else bytes((0x52, n)) if n < 256 else b"\x70" + struct.pack(">I", n)
+    fields = (u(nid) + b"\x70\x7f\xff\xff\xff\x43\x70\x7f\xff\xff\xff\x43" + u(count) + u(credit)
+              + b"\x40" + drain)
+    return b"\x00\x53\x13\xc0" + bytes((len(fields) + 1, 9)) + fields
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(UINTS, UINTS, UINTS, st.sampled_from([b"\x42", b"\x41", b"\x40"])),
+                min_size=2, max_size=6))
+def test_flows_alike_read_by_the_layout_as_by_the_decoder(
+        flows: list[tuple[int, int, int, bytes]]) -> None:
+    # Each flow after the first is tried by the layout of the one before: same
+    # constructors (read by one unpack) or not (walked); every one agrees either way.
+    for nid, count, credit, drain in flows:
+        assert check_agrees(_fast_flow, qpid_flow(nid, count, credit, drain)) is not None
+
+
+def test_a_flow_unlike_the_last_is_not_read_by_its_layout() -> None:
+    seed = qpid_flow(1000, 1000, 5)
+    assert check_agrees(_fast_flow, seed) is not None
+    layout = _framing._flow_layout[0]
+    assert layout is not None
+    # The same flow again is read by the layout alone (the walk never runs).
+    with mock.patch.object(_framing, "_layout_of", side_effect=AssertionError("walked")):
+        assert check_agrees(_fast_flow, qpid_flow(2000, 3000, 7)) is not None
+    assert _framing._flow_layout[0] is layout
+    # Alike up to one constructor or the list's size: never read by that layout.
+    null_window = seed.replace(b"\x70\x7f\xff\xff\xff", b"\x40", 1)  # mandatory: invalid
+    null_window = null_window[:4] + bytes((null_window[4] - 4,)) + null_window[5:]
+    for body in (
+        seed.replace(b"\x43\x70\x7f", b"\x40\x70\x7f", 1),  # next-outgoing-id null: invalid
+        null_window,
+        seed[:4] + bytes((seed[4] + 1,)) + seed[5:] + b"\x40",  # a longer list, same fields
+        seed[:-1] + b"\x56",  # drain as a boolean without its byte: truncated
+        seed[:-1],  # the last field missing
+    ):
+        try:
+            by_layout = _framing._flow_by_layout(body, 3, layout)
+        except struct.error:
+            by_layout = None
+        assert by_layout is None, body.hex(" ")
+        _framing._flow_layout[0] = layout
+        check_agrees(_fast_flow, body)
