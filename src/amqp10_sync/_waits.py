@@ -28,6 +28,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Hashable
+from threading import get_ident
 from typing import Any
 
 from amqp10_proto import Connection as CoreConnection
@@ -71,11 +72,14 @@ class EventTap:
         kind = type(event)
         if kind is DeliveryUpdated:
             waits = self._waits
+            # Nobody waits on the condition, and nobody reads for a wait but this thread
+            # (which looks at its own wait once the read is over; a send_many waits for
+            # room apart, on its own condition): nobody to wake, no call per delivery of
+            # a ranged disposition (issue 12 item 2).
+            driver = waits._driver
+            wake = waits._waiting or (driver and driver != get_ident())
             while kind is DeliveryUpdated:
-                # Nobody waits on the condition nor reads for a wait (a send_many waits for
-                # room apart, on its own condition): nobody to wake, no call per delivery
-                # of a ranged disposition (issue 12 item 2).
-                if waits._waiting or waits._driver:
+                if wake:
                     waits._delivery_updated(event.delivery)
                 event = self._next()
                 kind = type(event)

@@ -171,3 +171,12 @@ def test_send_nowait_then_wait_settled_waits_only_for_outcomes_not_here() -> Non
                                                "check": _counting(sender, "_check")}, send)
     assert counts["wait"] <= 1000 // 2, counts
     assert counts["check"] <= 1000 // 4, counts
+
+
+def test_a_loop_of_send_wakes_no_one_for_its_own_outcome() -> None:
+    # Each send() waits alone, reading the socket itself: the disposition it reads is for
+    # its own wait, which it looks at once the read is over; nobody else to wake (before:
+    # a _delivery_updated, a _notify and a _poke per message: 1 000 _notify here).
+    counts = _bulk(1000, lambda conn, sender: {"notify": _counting(conn, "_notify")},
+                   lambda sender, messages: [sender.send(m, timeout=30) for m in messages])
+    assert counts["notify"] <= 1000 // 4, counts
