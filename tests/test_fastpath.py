@@ -553,6 +553,7 @@ def test_a_flow_unlike_the_last_is_not_read_by_its_layout() -> None:
         seed[:4] + bytes((seed[4] + 1,)) + seed[5:] + b"\x40",  # a longer list, same fields
         seed[:-1] + b"\x56",  # drain as a boolean without its byte: truncated
         seed[:-1],  # the last field missing
+        seed.replace(b"\x70\x7f\xff\xff\xff", b"\x70\x00\x00\x13\x88", 1),  # another window
     ):
         try:
             by_layout = _framing._flow_by_layout(body, 3, layout)

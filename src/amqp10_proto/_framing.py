@@ -378,11 +378,12 @@ def _flow(uints: list[Any], drain: bool, echo: bool, properties: Any) -> Flow:
 # A flow's layout (2.7.4): the constructors of a usual flow's list8, remembered from the
 # last one walked; a peer sends its flows alike (Qpid: nine fields, uints as uint,
 # smalluint or uint0), so the next one with the same constructors is read by one unpack
-# (about half the walk's instructions). Its tuple: the list's size with its constructor,
-# the unpack, the getter of the constructors in the unpack's result and what they must
-# be (the list's head included: its size and count), the eight uint fields with the
-# constant ones filled, for each uint then each smalluint (index in the result, field),
-# drain and echo.
+# (about 70 % of the walk's instructions). A window given as a uint is part of the
+# layout with its value (2.5.6: peers keep theirs). Its tuple: the list's size with its
+# constructor, the unpack, the getter of the constructors (and windows) in the unpack's
+# result and what they must be (the list's head included: its size and count), the
+# eight uint fields with the fixed ones filled, for each other uint then each smalluint
+# (index in the result, field), drain and echo.
 _FlowLayout = tuple[int, Callable[[bytes, int], tuple[int, ...]],
                     Callable[[tuple[int, ...]], tuple[int, ...]], tuple[int, ...],
                     list[Any], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...], bool,
@@ -406,8 +407,15 @@ def _layout_of(data: bytes, pos: int) -> _FlowLayout | None:
         c = data[p]
         where.append(len(fmt) - 1)
         expected.append(c)
-        if i < 8 and (c == 0x70 or c == 0x52):
+        if (i == 1 or i == 3) and c == 0x70:
+            # A window (2.5.6): a peer keeps it, so it is part of the layout, value too.
+            n = _unpack_I(data, p + 1)[0]
+            where.append(len(fmt))
+            expected.append(n)
+            fixed[i] = UInt(n)
+        elif i < 8 and (c == 0x70 or c == 0x52):
             (uints if c == 0x70 else smalluints).append((len(fmt), i))
+        if i < 8 and (c == 0x70 or c == 0x52):
             fmt += "BI" if c == 0x70 else "BB"
             p += 5 if c == 0x70 else 2
             continue
@@ -434,8 +442,7 @@ def _flow_by_layout(data: bytes, pos: int, layout: _FlowLayout) -> tuple[Flow, i
         return None
     vals = fixed.copy()
     for at, i in uints:
-        n = t[at]
-        vals[i] = _UINT_HALF if n == 0x7FFFFFFF else UInt(n)
+        vals[i] = UInt(t[at])
     for at, i in smalluints:
         vals[i] = _SMALL_UINTS[t[at]]
     return _flow(vals, drain, echo, None), pos + size
