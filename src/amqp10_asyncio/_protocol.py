@@ -28,16 +28,39 @@ __all__ = ["TransportIO"]
 #: message): the transport copies what the socket does not take, so at most this much.
 _CHUNK = 256 * 1024
 
+#: The read buffer a transport fills (``get_buffer``): asyncio's own reads, as large.
+_READ = 256 * 1024
 
-class _Protocol(asyncio.Protocol):
+
+class _Protocol(asyncio.BufferedProtocol, asyncio.Protocol):
     """One transport's event loop callbacks, forwarded to the connection while this is
-    its current transport (a replaced one's late callbacks are only recorded)."""
+    its current transport (a replaced one's late callbacks are only recorded).
+
+    A buffered protocol to the transports that take one (the socket's, TLS): they read
+    into one buffer kept here, not into a new 256 KiB ``bytes`` per read, which asyncio
+    shrinks to the ~150 bytes of a credit round and which glibc, short of a free chunk
+    that size, maps and unmaps each time (three system calls and a page fault a round;
+    issue 12 item 2). A ``Protocol`` too: the WebSocket stream and a proxy's hand-over
+    call ``data_received``."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.transport: asyncio.Transport | None = None
         #: Done once the transport is gone (its ``connection_lost``).
         self.lost: asyncio.Future[None] = conn._loop.create_future()
+        self._view: memoryview | None = None  # the read buffer, made at the first read
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        view = self._view
+        if view is None:
+            self._view = view = memoryview(bytearray(_READ))
+        return view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._conn._protocol is self:
+            # A copy: the core may keep what it is given, and the buffer is read into again.
+            assert self._view is not None
+            self._conn._on_data(bytes(self._view[:nbytes]))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

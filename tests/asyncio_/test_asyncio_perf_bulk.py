@@ -165,3 +165,35 @@ def test_a_credit_handler_that_raises_closes_the_connection_as_any_handler(
     failures = [r for r in caplog.records if "internal error handling CreditGranted" in r.message]
     assert failures and failures[0].exc_info is not None
     assert isinstance(failures[0].exc_info[1], RuntimeError)
+
+
+def test_the_socket_reads_into_one_buffer_kept_by_the_protocol() -> None:
+    """The transport reads each round's flow and disposition into the protocol's one
+    buffer (a BufferedProtocol), not into a new 256 KiB bytes per read."""
+    count = 100
+
+    async def main() -> tuple[int, int, list[Any]]:
+        async with WindowPeer(credit=WINDOW) as peer, \
+                amqp.open_connection(peer.url, sasl=None) as conn, \
+                conn.open_session() as session, \
+                session.open_sender("q") as sender:
+            protocol = conn._protocol
+            assert isinstance(protocol, asyncio.BufferedProtocol)
+            buffers: list[int] = []
+            get_buffer = protocol.get_buffer
+
+            def counted(sizehint: int) -> memoryview:
+                view = get_buffer(sizehint)
+                buffers.append(id(view))
+                return view
+
+            protocol.get_buffer = counted  # type: ignore[method-assign]
+            outcomes = await sender.send_many([Message(b"m%d" % i) for i in range(count)],
+                                              timeout=30)
+            assert len(peer.received) == count
+            return len(buffers), len(set(buffers)), outcomes
+
+    reads, distinct, outcomes = run(main())
+    assert all(type(o) is Accepted for o in outcomes)
+    assert reads >= count // WINDOW, reads  # a read a round at least
+    assert distinct == 1, distinct
