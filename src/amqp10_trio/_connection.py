@@ -346,7 +346,7 @@ class Connection(Lifecycle, Output, Recovering, ConnectionInfo):
 
     def _notify(self) -> None:
         """Wake the waiters on the broadcast event (attach, begin, receive ...): events
-        arrived. Senders' waits are woken one by one (see Sender._wait_for). With no
+        arrived. Senders' waits are woken one by one (see Sender._wait_one). With no
         task in ``_wait_until``'s loop, nothing waits on the event: it is kept (a bulk
         sender's credit round makes no event object)."""
         if self._broadcast_waiters:

@@ -428,11 +428,12 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
     def _queue_many(self, messages: Iterator[Message | bytes | EncodedMessage],
                     handles: list[Handle], settled: bool | None,
                     opts: _Opts | None) -> Message | EncodedMessage | None:
-        """send_many's hand-over: ``_send``'s work for each message of ``messages``, in
+        """send_many's hand-over: ``_hand``'s work for each message of ``messages``, in
         one loop (no coroutine per message; the link looked at once per run of queued
         messages, as nothing can change it between two of them but a core call of ours,
         after which it is looked at again; ``available`` counted once). Returns the first
-        message that finds the queue full (``_send`` waits for room), None at the end."""
+        message that finds the queue full (``_hand_when_room`` waits for room), None at
+        the end."""
         queue = self._queue
         size = self._queue_size
         core = self._core
@@ -447,7 +448,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 return message
             if not queue and core.sendable and not self._resend \
                     and conn._unwritten < HIGH_WATER:
-                append(self._transfer(message, settled, opts))  # (as _send: credit now)
+                append(self._transfer(message, settled, opts))  # (as _hand: credit now)
                 if core.drain_requested:
                     core.drained()
                 conn._after()
@@ -458,10 +459,13 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 if self._gone():
                     raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
                 looked = True
+                # (Credit, a drain request or resends come with a read, a task of ours:
+                # not while this loop runs. Asked once per run, as the link's state is.)
+                could_send = core.sendable or core.drain_requested or self._resend
             handle = Queued(message, settled, opts)
             queue.append(handle)
             append(handle)
-            if core.sendable or core.drain_requested or self._resend:
+            if could_send:
                 self._pump()
                 conn._after()
                 looked = False
