@@ -330,6 +330,11 @@ def _too_deep(pos: int) -> DecodeError:
     return DecodeError("values nested too deeply", pos)
 
 
+# The indices 0 .. k - 1 as a kept tuple, for each small k: iterating one costs much
+# less than making and iterating a range (CPython 3.11 does not specialise range loops).
+_PLACES_MAX = 64
+_PLACES = [tuple(range(k)) for k in range(_PLACES_MAX)]
+
 # _decode_items' modes: a list's items, or a message section's own map read straight into a
 # dict (any keys, or only str8 / sym8 keys: application properties' and annotations' usual
 # form). The keyed modes are entry points (section_map): see _decode_items on the budget.
@@ -377,7 +382,8 @@ def _decode_items(buf: bytes, pos: int, end: int, count: int, depth: int,
     start = pos
     fresh = keys  # the budget still to reset (keyed modes)
     try:
-        for k in range(count >> 1 if keys else count):
+        todo = count >> 1 if keys else count  # values, or a map's pairs
+        for k in _PLACES[todo] if todo < _PLACES_MAX else range(todo):
             if keys:  # a map's key: a str8 or a cached sym8 inline
                 c = buf[pos]
                 if c == 0xA3:
