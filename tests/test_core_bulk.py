@@ -302,3 +302,23 @@ def test_the_session_restates_its_flow_when_less_than_half_its_window_is_left(
             assert flow.outgoing_window == 10
             assert flow.next_outgoing_id == (start + i) % 2**32
     assert flows == [6, 12]
+
+
+def test_sendable_asks_the_link_and_the_session() -> None:
+    # Credit and an attached link are not enough: the session must be mapped, its peer's
+    # incoming window open (2.5.6) and nothing held back; and no new delivery refused.
+    p, sender, _ = linked_pair(credit=5)
+    session = sender.session
+    assert sender.sendable
+    session.remote_incoming_window = 0
+    assert not sender.sendable
+    session.remote_incoming_window = 10
+    session._blocked.append((sender, None, None, b""))
+    assert not sender.sendable
+    session._blocked.clear()
+    sender._no_new = True
+    assert not sender.sendable
+    sender._no_new = False
+    assert sender.sendable
+    session.end()
+    assert not sender.sendable

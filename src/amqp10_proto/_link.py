@@ -474,7 +474,12 @@ class Sender(Link):
     @property
     def sendable(self) -> bool:
         """True when ``send()`` would not be refused for want of credit or window."""
-        return (self.state is _ATTACHED and self.credit > 0 and self.session._can_send
+        # An adapter asks this before each transfer: the session's half of it
+        # (Session._can_send: mapped, 2.5.6 window open, nothing held back) read here,
+        # not through a second property.
+        session = self.session
+        return (self.state is _ATTACHED and self.credit > 0 and session.state is _MAPPED
+                and session.remote_incoming_window > 0 and not session._blocked
                 and not self._no_new)
 
     @property
