@@ -19,6 +19,8 @@ from tests.interop.peers import start, stop_all
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 #: e2e --tls runs its own Qpid broker (the binary, given certificates) on this port
 TLS_PORT = 35834
+#: e2e --placement starts its own Qpid broker, pinned (a running one's CPU is unknown)
+PLACED_PORT = 35835
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,9 @@ CASES: list[tuple[str, list[str], str | tuple[str, ...]]] = [
     ("core.py", ["--count", "2000"], "msg/s"),
     ("e2e.py", [], "waitall/s"),  # the bulk rows (send_many, wait_all) are printed
     ("e2e.py", ["--tls", "--adapters", "sync", "--no-azure"], "TLS / plain"),
+    # the broker on one CPU, the client on the other (its own broker: PLACED_PORT)
+    ("e2e.py", ["--placement", "split", "--adapters", "sync", "--parts", "send", "--no-azure"],
+     "placement: split (broker on CPU 1"),
     ("concurrency.py", [], "100 links"),
     ("large.py", ["--clients", "proton,sync,asyncio,trio"], "(peak-base)/size"),
     ("idle.py", [], "still open"),
@@ -47,7 +52,9 @@ def test_bench_quick(script: str, extra: list[str], expect: str | tuple[str, ...
     if script != "core.py":
         args.append("--quick")
     if script not in ("codec.py", "core.py", "ws.py"):
-        args += ["--port", str(TLS_PORT if "--tls" in extra else qpid_port)]
+        port = TLS_PORT if "--tls" in extra else PLACED_PORT if "--placement" in extra \
+            else qpid_port
+        args += ["--port", str(port)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=BENCH.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for line in (expect,) if isinstance(expect, str) else expect:
