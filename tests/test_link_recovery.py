@@ -36,7 +36,7 @@ from amqp10_proto import (
     resolve,
     unsettled_map,
 )
-from amqp10_proto import _link as core_link
+from amqp10_proto import _linkbase as core_link
 from amqp10_proto._link import Receiver, Sender
 
 from .corepair import CorePair

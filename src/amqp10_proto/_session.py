@@ -38,7 +38,8 @@ from ._events import (
     delivery_updated,
 )
 from ._framing import _pack_hdr
-from ._link import Link, Receiver, Sender, _LinkError
+from ._link import Link, Receiver, Sender
+from ._linkbase import _LinkError
 from ._performatives import Attach, Begin, Detach, Disposition, End, Flow, Transfer
 from ._state import SESSION_TABLE, Input, LinkState, SessionState, transition
 from ._txn import CoordinatorLink

@@ -191,10 +191,10 @@ ALLOWED: dict[str, str] = {
     "amqp10_proto._txn.TransactionController.declare:global_id": "4.5.3: global-id is `*` "
     "(any AMQP value, reserved by the spec)",
     "amqp10_trio._link.Sender.__init__:extra": _PASSTHROUGH + " (LinkBase)",
-    "amqp10_proto._link.Sender.__init__:args": _PASSTHROUGH + " (core Link)",
-    "amqp10_proto._link.Sender.__init__:kwargs": _PASSTHROUGH + " (core Link)",
-    "amqp10_proto._link.Receiver.__init__:args": _PASSTHROUGH + " (core Link)",
-    "amqp10_proto._link.Receiver.__init__:kwargs": _PASSTHROUGH + " (core Link)",
+    "amqp10_proto._sender.Sender.__init__:args": _PASSTHROUGH + " (core Link)",
+    "amqp10_proto._sender.Sender.__init__:kwargs": _PASSTHROUGH + " (core Link)",
+    "amqp10_proto._receiver.Receiver.__init__:args": _PASSTHROUGH + " (core Link)",
+    "amqp10_proto._receiver.Receiver.__init__:kwargs": _PASSTHROUGH + " (core Link)",
     "amqp10_cli._broker.start_broker:options": _PASSTHROUGH + " (the Broker's options)",
     "amqp10_proto._filters.filter_value:source": "a source as the peer attached it (3.5.3: "
     "Source, Described for an extension, or None), read duck-typed for its filter map",
