@@ -14,7 +14,7 @@ import math
 import time
 from collections import deque
 from heapq import heapify, heappop, heappush
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
 from amqp10_proto import (
     Accepted,
@@ -177,24 +177,6 @@ def release(waiters: Any) -> None:
             w.hit()
 
 
-class _Raising:
-    """Stands for a link whose credit handler raised ``exc`` in :class:`EventFilter`:
-    dispatched as the ``link`` of a CreditGranted, it raises ``exc`` again from within
-    ``dispatch_events``, which answers it as it answers any handler's failure."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    @property
-    def context(self) -> _Raising:
-        return self
-
-    def _on_flow_event(self, event: object) -> None:
-        raise self.exc
-
-
 class EventFilter:
     """The core as ``dispatch_events`` reads it, with the delivery updates and the credit
     taken out and answered here: one per delivery a disposition names, and a flow's
@@ -232,9 +214,11 @@ class EventFilter:
                 if link is not None:
                     try:
                         link._on_flow_event(event)
-                    except Exception as exc:  # dispatch_events says and answers it
-                        return CreditGranted(link=cast(Any, _Raising(exc)),
-                                             credit=event.credit, drain=event.drain)
+                    except Exception as exc:
+                        # Up through next_event to dispatch_events, which answers it as
+                        # any handler's failure, naming this event.
+                        exc.amqp10_event = event  # type: ignore[attr-defined]
+                        raise
             else:
                 if t is not MessageReceived:
                     self.stirred = True

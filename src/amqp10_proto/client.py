@@ -192,13 +192,18 @@ def dispatch_events(core: Connection, label: str, *, reconnecting: bool = False)
     No exception escapes from handling one event: the peer's fault
     (RemoteProtocolError, its close already queued by the core) is logged, ours is
     logged with its traceback and answered with a close carrying
-    amqp:internal-error; the events after it are handled all the same.
+    amqp:internal-error; the events after it are handled all the same. That holds for
+    ``next_event`` too: an adapter's filter in front of the core may answer events
+    itself (asyncio's credit), and a handler it runs fails as one run here would.
     """
-    event: Any = core.next_event()
-    if event is None:
-        return False
+    handled = False
     while True:
+        event: Any = None
         try:
+            event = core.next_event()
+            if event is None:
+                return handled
+            handled = True
             while event is not None:
                 if type(event) is MessageReceived:  # the hot path: one per message
                     obj = event.link.context
@@ -209,14 +214,17 @@ def dispatch_events(core: Connection, label: str, *, reconnecting: bool = False)
                 event = core.next_event()
             return True
         except RemoteProtocolError as exc:
+            handled = True
             log.warning("%s: the peer broke the protocol: %s", label, exc)
             # Raised by a core call a handler made: make sure the close goes out.
             _close_with(core, label, exc.condition, str(exc))
         except Exception as exc:
-            log.exception("%s: internal error handling %s", label, type(event).__name__)
+            handled = True
+            # (A filter in front of the core names the event its failed handler had.)
+            log.exception("%s: internal error handling %s", label,
+                          type(getattr(exc, "amqp10_event", event)).__name__)
             _close_with(core, label, ErrorCondition.INTERNAL_ERROR,
                         f"internal error in the client: {type(exc).__name__}")
-        event = core.next_event()
 
 
 #: Event type -> (the event's field naming the endpoint, the method of the adapter
