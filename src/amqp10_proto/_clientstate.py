@@ -245,6 +245,19 @@ class LinkBase(LinkInfo, Generic[S]):
                 or self._session._ended or self._session._failure is not None
                 or self._conn.closed)
 
+    def _check_sending(self) -> None:
+        """Raise what :meth:`_check` raises, or LinkDetachedError if the link is gone (while
+        the connection reconnects it is not: a message waits its turn). A link neither
+        lost nor gone passes both (its connection is not closed, its session is up, it is
+        attached): the usual case is told by one expression, with no call (once per
+        message queued: issue 12 item 2)."""
+        session = self._session
+        if (self._detached_flag or self._lost or self._core.state is not LinkState.ATTACHED
+                or session._ended or session._failure is not None or self._conn.closed):
+            self._check()
+            if self._gone():
+                raise LinkDetachedError(f"link {self._core.name!r} is not attached")
+
     def _detach_done(self) -> bool:
         return self._detached_flag or self._session._ended or self._conn.closed
 

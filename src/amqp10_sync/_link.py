@@ -277,11 +277,7 @@ class Sender(SenderBase["Session"], _Link):
             if flush:
                 conn._after()
             return delivery
-        # A link neither gone nor lost passes _check: its chain of calls only when either.
-        if self._lost or self._gone():
-            self._check()
-            if self._gone():  # (while reconnecting it is not: the message waits its turn)
-                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        self._check_sending()
         if len(queue) >= self._queue_size:
             conn._after()  # what was handed over goes out while this waits
             self._room_waiters += 1
@@ -311,9 +307,7 @@ class Sender(SenderBase["Session"], _Link):
     def _enqueue(self, batch: list[Queued], handles: list[CoreDelivery | Queued]) -> None:
         """(Lock held, ``send_many``) queue ``batch`` behind the non-empty queue, with the
         checks ``_send_locked`` makes of each message, made once."""
-        self._check()
-        if self._gone():
-            raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        self._check_sending()
         self._queue.extend(batch)
         handles.extend(batch)
         core = self._core

@@ -406,14 +406,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 core.drained()  # nothing else waits to be sent (2.6.7)
             conn._after()
             return delivery
-        session = self._session
-        if self._detached_flag or core.state is not LinkState.ATTACHED or session._ended \
-                or session._failure is not None or conn._dead or conn._core.ended:
-            # (Else, the usual case, neither can raise: the link is attached and its
-            # session and connection are up.)
-            self._check()
-            if self._gone():  # (while reconnecting it is not: the message waits its turn)
-                raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+        self._check_sending()
         if bounded and len(queue) >= self._queue_size:
             return None
         handle = Queued(message, settled, opts)
@@ -455,9 +448,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                 looked = False
                 continue
             if not looked:
-                self._check()
-                if self._gone():
-                    raise amqp_errors.LinkDetachedError(f"link {self.name!r} is not attached")
+                self._check_sending()
                 looked = True
                 # (Credit, a drain request or resends come with a read, a task of ours:
                 # not while this loop runs. Asked once per run, as the link's state is.)
