@@ -40,6 +40,7 @@ from amqp10_proto._proxy import proxy_for
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    EarlyWrites,
     FirstConnect,
     ProxyOption,
     Reconnect,
@@ -52,6 +53,7 @@ from amqp10_proto.client import (
     connect_sasl,
     dispatch_events,
     socket_peer,
+    thread_switches,
     timeout_or,
     urls_sasl,
 )
@@ -114,6 +116,8 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._unflushed = 0  # transfers or settlements queued in the core since the last write
+        #: Whether a credit round's first transfer is written at once (issue 12).
+        self._early_writes = EarlyWrites(thread_switches)
         tracing = trace_enabled()
         self._trace_in = FrameTracer(label, "<-") if tracing else None
         self._trace_out = FrameTracer(label, "->") if tracing else None

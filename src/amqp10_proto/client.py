@@ -56,6 +56,7 @@ from ._definitions import (
     TerminusDurability,
 )
 from ._delivery import Delivery
+from ._earlywrite import AHEAD, EarlyWrites, thread_switches
 from ._errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -100,6 +101,9 @@ from ._types import Symbol
 from ._url import ParsedURL, is_loopback, parse_url
 
 __all__ = [
+    "AHEAD",
+    "EarlyWrites",
+    "thread_switches",
     "AsyncCbsBase",
     "AsyncManagementBase",
     "AsyncRequesterBase",

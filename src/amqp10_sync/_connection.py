@@ -32,6 +32,7 @@ from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
     DEFAULT,
     ConnectionInfo,
+    EarlyWrites,
     FirstConnect,
     ProxyOption,
     Reconnect,
@@ -45,6 +46,7 @@ from amqp10_proto.client import (
     describe_error,
     dispatch_events,
     socket_peer,
+    thread_switches,
     timeout_or,
     url_mechanisms,
     urls_sasl,
@@ -108,6 +110,8 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         self._unmarked: list[Any] = []  # pre-settled deliveries not yet given a write mark
         self._stalled: set[Any] = set()  # senders with queued messages held by the write buffer
         self._unflushed = 0  # settlements queued in the core since the last write
+        #: Whether a credit round's first transfer is written at once (issue 12).
+        self._early_writes = EarlyWrites(thread_switches)
         self._tls_buffer: memoryview | None = None  # reused for each TLS read
         self._read_buffer: memoryview | None = None  # reused for each plain read
         self._dead = False  # the socket is gone (or given up on)

@@ -33,6 +33,7 @@ from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
+    AHEAD,
     HasTxnId,
     LinkBase,
     ReceivedSections,
@@ -350,6 +351,7 @@ class Sender(SenderBase["Session"], _Link):
         presettled = False
         if self._resend and not self._pump_resends():
             return  # what was in doubt after a reconnect goes first, in its order
+        sent = 0
         while queue and core.sendable and conn._out_bytes < HIGH_WATER:
             handle = queue.popleft()
             delivery = handle.delivery = self._transfer(handle.message, handle.settled,
@@ -359,6 +361,12 @@ class Sender(SenderBase["Session"], _Link):
             if keyed:  # (nobody waits on a handle of send_many, while it waits for room)
                 # Its waiter now waits for the outcome (or the write): moved, not woken.
                 conn._rekey(handle, WRITTEN if delivery.settled else delivery)
+            sent += 1
+            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD:
+                # The round's first transfer goes out now: the peer starts on it while
+                # the rest are encoded, and its next credit comes back sooner (unless it
+                # shares our CPU: EarlyWrites).
+                conn._early_writes.write(conn._flush)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):

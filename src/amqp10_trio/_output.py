@@ -20,6 +20,7 @@ import trio
 
 from amqp10_proto import Connection as CoreConnection
 from amqp10_proto import Delivery
+from amqp10_proto.client import EarlyWrites, thread_switches
 from amqp10_proto.trace import FrameTracer
 
 from ._link import Sender
@@ -77,6 +78,8 @@ class Output:
         self._unmarked: list[Delivery] = []
         #: Senders with queued messages held back by HIGH_WATER: pumped after each write.
         self._stalled: set[Sender] = set()
+        #: Whether a credit round's first transfer is written at once (issue 12).
+        self._early_writes = EarlyWrites(thread_switches)
 
     def _take(self) -> bool:
         """Take what the core queued into ``_out`` for writing; True if there was any."""

@@ -19,6 +19,7 @@ import pytest
 import amqp10_asyncio as amqp
 from amqp10_asyncio._sender import Sender
 from amqp10_proto import Accepted, LinkState, Message
+from amqp10_proto.client import EarlyWrites
 
 from .corepeer import CorePeer
 from .helpers import run
@@ -55,14 +56,18 @@ def _instrument(obj: object, name: str) -> list[int]:
     return calls
 
 
-def _bulk(count: int, queue_size: int,
-          counts: dict[str, int] | None = None) -> tuple[list[Any], list[bytes], int, int, int, int]:
+def _bulk(count: int, queue_size: int, counts: dict[str, int] | None = None,
+          switches: Callable[[], int] | None = None,
+          ) -> tuple[list[Any], list[bytes], int, int, int, int]:
+    """``switches``: the thread's involuntary context switches as the connection's
+    EarlyWrites sees them (None: not known, every round writes its first transfer early)."""
     async def main() -> tuple[list[Any], list[bytes], int, int, int, int]:
         async with WindowPeer(credit=WINDOW) as peer, \
                 amqp.open_connection(peer.url, sasl=None) as conn, \
                 conn.open_session() as session, \
                 session.open_sender("q", queue_size=queue_size) as sender:
             assert isinstance(sender, Sender)
+            conn._early_writes = EarlyWrites(switches)
             pumps = _instrument(sender, "_pump")
             gone = _instrument(sender, "_gone")
             transport = conn._transport
@@ -92,14 +97,33 @@ def test_send_many_pumps_and_writes_once_per_credit_round() -> None:
     # The link's state is looked at per run of queued messages and per wait pass, not
     # per message (before: about two per message, 1 190 here).
     assert gone <= 20, gone
-    # One write per round: the round's transfers go out together.
-    assert writes <= rounds + 10, writes
+    # Two writes per round: the round's first transfer as soon as it is encoded (the
+    # peer starts on it while the rest are), then the rest together.
+    assert 2 * rounds - 10 <= writes <= 2 * rounds + 10, writes
     # One pass over the core's events per round: the credit and the outcomes are the
     # event filter's, so no second pass follows (before: two per round, 240 here).
     assert counts["_process"] <= rounds + 20, counts
     # The outcomes read without a call per message when the wait ends (before: 1 000
     # _finished and 600 _result calls here).
     assert counts["_finished"] + counts["_result"] <= 20, counts
+
+
+def test_a_peer_that_takes_our_cpu_at_each_write_gets_each_round_in_one_write() -> None:
+    """When the early write costs us the CPU (the peer runs on ours: each write counts
+    an involuntary context switch), two such rounds in a row turn early writes off."""
+    count = 600
+    seen = [0]
+
+    def switches() -> int:
+        seen[0] += 1  # one more each time it is read: every write lost the CPU
+        return seen[0]
+
+    outcomes, received, pumps, gone, writes, queued = _bulk(count, queue_size=1000,
+                                                             switches=switches)
+    assert len(outcomes) == count and all(type(o) is Accepted for o in outcomes)
+    rounds = count // WINDOW
+    assert writes <= rounds + 10, writes  # two early writes, then one write per round
+    assert seen[0] == 4, seen  # read around the two early writes only
 
 
 def test_send_many_through_a_small_queue_keeps_order_and_bounds() -> None:
@@ -109,7 +133,7 @@ def test_send_many_through_a_small_queue_keeps_order_and_bounds() -> None:
     assert queued == 0
     rounds = count // WINDOW
     assert pumps <= rounds + 5, pumps
-    assert writes <= rounds + 10, writes
+    assert writes <= 2 * rounds + 10, writes  # (the first transfer of each early)
     # Waiting for room (the queue holds 7; woken once it is half empty): the state is
     # looked at a few times per wait, fewer than once per message (before: 3 per message).
     assert gone < count, gone
