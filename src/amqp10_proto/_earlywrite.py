@@ -66,7 +66,7 @@ class EarlyWrites:
 
     ``early.write(flush)`` when a round's first transfer is encoded: ``flush()`` writes it
     now, unless rounds are written together for now. ``switches`` counts the calling
-    thread's involuntary context switches (:data:`thread_switches`); without it every
+    thread's involuntary context switches (:data:`~amqp10_proto.client.thread_switches`); without it every
     round writes early.
     """
 
