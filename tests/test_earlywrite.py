@@ -1,13 +1,32 @@
 """EarlyWrites: a credit round's first transfer is written at once unless the peer is
-seen taking our CPU at that write (issue 12, item 2). The switch counter is faked."""
+seen taking our CPU at that write, or the process is busy (issue 12, item 2). The switch
+counter and the clocks are faked."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 
-from amqp10_proto._earlywrite import PAUSE
+from amqp10_proto._earlywrite import BUSY, PAUSE, WINDOW
 from amqp10_proto.client import EarlyWrites, thread_switches
+
+
+class Clocks:
+    """The time and the process's CPU time, moved by the test (seconds)."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    def pair(self) -> tuple[Callable[[], float], Callable[[], float]]:
+        return (lambda: self.wall), (lambda: self.cpu)
+
+
+def idle() -> tuple[Callable[[], float], Callable[[], float]]:
+    """Clocks of a process that never uses the CPU (time moves, CPU time does not)."""
+    wall = iter(range(10**9))
+    return (lambda: float(next(wall))), (lambda: 0.0)
 
 
 class Counter:
@@ -41,21 +60,21 @@ def rounds(early: EarlyWrites, counter: Counter, losing: list[bool]) -> list[boo
 
 def test_rounds_write_early_while_the_writes_keep_the_cpu() -> None:
     counter = Counter()
-    early = EarlyWrites(counter)
+    early = EarlyWrites(counter, *idle())
     assert rounds(early, counter, [False] * 1000) == [True] * 1000
     assert not early.paused
 
 
 def test_a_lone_lost_cpu_is_another_process_turn_not_a_reason_to_stop() -> None:
     counter = Counter()
-    early = EarlyWrites(counter)
+    early = EarlyWrites(counter, *idle())
     losing = [i % 10 == 0 for i in range(1000)]  # one round in ten, never two in a row
     assert rounds(early, counter, losing) == [True] * 1000
 
 
 def test_two_lost_in_a_row_write_rounds_together_for_a_pause_then_look_again() -> None:
     counter = Counter()
-    early = EarlyWrites(counter)
+    early = EarlyWrites(counter, *idle())
     wrote = rounds(early, counter, [True, True] + [True] * PAUSE + [False] * 3)
     assert wrote[:2] == [True, True]  # the two that saw the peer take the CPU
     assert wrote[2:2 + PAUSE] == [False] * PAUSE  # together, no counter read
@@ -66,16 +85,49 @@ def test_two_lost_in_a_row_write_rounds_together_for_a_pause_then_look_again() -
 
 def test_a_peer_always_on_our_cpu_costs_two_early_writes_per_pause() -> None:
     counter = Counter()
-    early = EarlyWrites(counter)
+    early = EarlyWrites(counter, *idle())
     wrote = rounds(early, counter, [True] * (10 * (PAUSE + 2)))
     assert sum(wrote) == 2 * 10
 
 
 def test_without_a_counter_every_round_writes_early() -> None:
-    early = EarlyWrites(None)
+    early = EarlyWrites(None, *idle())
     flushed: list[int] = []
     assert all(early.write(lambda: flushed.append(1)) for _ in range(100))
     assert len(flushed) == 100 and not early.paused
+
+
+def test_a_busy_process_writes_its_rounds_in_one_piece_until_it_has_cpu_to_spare() -> None:
+    clocks = Clocks()
+    early = EarlyWrites(None, *clocks.pair())
+    flushed: list[int] = []
+
+    def window(cpu_share: float) -> list[bool]:
+        """WINDOW rounds of 1 ms each, the process on the CPU for ``cpu_share`` of it."""
+        wrote = []
+        for _ in range(WINDOW):
+            clocks.wall += 0.001
+            clocks.cpu += 0.001 * cpu_share
+            wrote.append(early.write(lambda: flushed.append(1)))
+        return wrote
+
+    assert window(0.6) == [True] * WINDOW  # time to spare: early
+    # Looked at after each WINDOW rounds: a window with the CPU busy turns it off (from
+    # its last round on), one with time to spare back on.
+    assert window(BUSY + 0.05) == [True] * (WINDOW - 1) + [False]
+    assert early.paused
+    assert window(1.0) == [False] * WINDOW
+    assert window(BUSY - 0.1) == [False] * (WINDOW - 1) + [True]
+    assert not early.paused
+    assert len(flushed) == 2 * WINDOW
+
+
+def test_an_adapter_turns_early_writes_off() -> None:
+    early = EarlyWrites(None, *idle())
+    early.enabled = False  # (TLS: each write a record of its own)
+    flushed: list[int] = []
+    assert not any(early.write(lambda: flushed.append(1)) for _ in range(100))
+    assert flushed == [] and early.paused
 
 
 def test_the_system_counter_counts_this_thread_losing_its_cpu() -> None:

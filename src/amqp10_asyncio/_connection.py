@@ -28,6 +28,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -116,8 +117,9 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._unflushed = 0  # transfers or settlements queued in the core since the last write
-        #: Whether a credit round's first transfer is written at once (issue 12).
-        self._early_writes = EarlyWrites(thread_switches)
+        #: Whether a credit round's first transfer is written at once (issue 12); on a
+        #: plain TCP transport only (connection_made says).
+        self._early_writes = EarlyWrites(thread_switches, time.monotonic, time.process_time)
         tracing = trace_enabled()
         self._trace_in = FrameTracer(label, "<-") if tracing else None
         self._trace_out = FrameTracer(label, "->") if tracing else None

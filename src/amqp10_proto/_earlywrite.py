@@ -5,27 +5,33 @@ encodes N transfers and writes them. Written together, the peer sits idle while 
 encode, and we sit idle while it takes them in: the round's time is the sum of the two.
 Writing the round's first transfer as soon as it is encoded lets the peer start on it
 while we encode the rest, and its next flow comes back sooner: against the Qpid C broker
-(5 credits a round) on two CPUs, 15-20 % more messages a second.
+(5 credits a round) on two CPUs, 15-30 % more messages a second.
 
-It costs when the peer runs on our CPU: the write wakes it, it takes the CPU from us
-at once (the scheduler's wake-up preemption), answers one message, and then has to be
-woken again for the rest; one round costs two wake-ups on one CPU instead of one (25 %
-fewer messages a second). Which of the two it is shows in the thread's count of
-involuntary context switches across the write (Linux's ``getrusage(RUSAGE_THREAD)``):
-two rounds in a row that lost the CPU in the write turn early writes off for the next
-:data:`PAUSE` rounds, then they are tried again. A lone switch (another process's
-turn) does not.
+It is not free: one more write per round, and the peer's answer comes in two reads. It
+pays only where we would otherwise wait, so it is off when:
 
-It reads a counter of this thread's scheduling, no clock and no I/O. Where the
-counter is not there (not Linux), every round writes early: the peer is then almost
-always on another CPU or another machine, where writing early pays.
+- the process is busy: over the last :data:`WINDOW` rounds it used the CPU for at least
+  :data:`BUSY` of the time (many senders each waiting for its own outcome, say), where
+  the extra write and read would slow every message;
+- the peer runs on our CPU: the write wakes it, it takes the CPU from us at once (the
+  scheduler's wake-up preemption), answers one message, and then has to be woken again
+  for the rest (25 % fewer messages a second). That shows in the thread's count of
+  involuntary context switches across the write (Linux's ``getrusage(RUSAGE_THREAD)``):
+  two rounds in a row that lost the CPU in the write turn early writes off for the next
+  :data:`PAUSE` rounds, then they are tried again; a lone switch (another process's
+  turn) does not;
+- the adapter says so (``enabled``): over TLS each write is a record of its own, whose
+  cost is more than the overlap gains.
+
+No clock or counter is read here: the adapter passes the functions that read them.
+Where the switch counter is not there (not Linux), the peer is taken to be elsewhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["AHEAD", "PAUSE", "EarlyWrites", "thread_switches"]
+__all__ = ["AHEAD", "BUSY", "PAUSE", "WINDOW", "EarlyWrites", "thread_switches"]
 
 #: Rounds written together after the peer was seen taking our CPU, before looking again.
 PAUSE = 256
@@ -34,6 +40,12 @@ PAUSE = 256
 #: (credit and messages for them): a shorter round's encoding is too short to overlap
 #: with anything, and its extra write and the peer's extra answer only cost CPU.
 AHEAD = 3
+
+#: Rounds between two looks at how busy the process is.
+WINDOW = 16
+
+#: The share of the time the process used the CPU over a window above which it is busy.
+BUSY = 0.85
 
 
 def _switch_counter() -> Callable[[], int] | None:
@@ -65,21 +77,44 @@ class EarlyWrites:
     """One connection's choice, round by round, of writing a round's first transfer early.
 
     ``early.write(flush)`` when a round's first transfer is encoded: ``flush()`` writes it
-    now, unless rounds are written together for now. ``switches`` counts the calling
-    thread's involuntary context switches (:data:`~amqp10_proto.client.thread_switches`); without it every
-    round writes early.
+    now, unless rounds are written together for now. ``wall()`` and ``cpu()`` read the
+    time and the process's CPU time in seconds (``time.monotonic``,
+    ``time.process_time``); ``switches()`` the calling thread's involuntary context
+    switches (:data:`~amqp10_proto.client.thread_switches`; None: not known).
     """
 
-    __slots__ = ("_pause", "_strike", "_switches")
+    __slots__ = ("_at_cpu", "_at_wall", "_busy", "_cpu", "_pause", "_rounds", "_strike",
+                 "_switches", "_wall", "enabled")
 
-    def __init__(self, switches: Callable[[], int] | None) -> None:
+    def __init__(self, switches: Callable[[], int] | None, wall: Callable[[], float],
+                 cpu: Callable[[], float]) -> None:
         self._switches = switches
-        self._pause = 0  # rounds left to write together
+        self._wall = wall
+        self._cpu = cpu
+        #: False: every round is written in one piece (the adapter's choice, e.g. TLS).
+        self.enabled = True
+        self._pause = 0  # rounds left to write together (the peer was on our CPU)
         self._strike = False  # the last early write lost the CPU
+        self._rounds = 0  # rounds since the last look at the CPU time
+        self._busy = False  # the process was busy over the last window
+        self._at_wall = wall()
+        self._at_cpu = cpu()
 
     def write(self, flush: Callable[[], object]) -> bool:
         """Call ``flush`` (write what the core queued) unless rounds are written together
-        now; True if it did. Two early writes in a row that lost the CPU pause them."""
+        now; True if it did."""
+        if not self.enabled:
+            return False
+        self._rounds = rounds = self._rounds + 1
+        if rounds >= WINDOW:
+            self._rounds = 0
+            wall = self._wall()
+            cpu = self._cpu()
+            self._busy = cpu - self._at_cpu >= BUSY * (wall - self._at_wall)
+            self._at_wall = wall
+            self._at_cpu = cpu
+        if self._busy:
+            return False
         if self._pause:
             self._pause -= 1
             return False
@@ -101,5 +136,5 @@ class EarlyWrites:
 
     @property
     def paused(self) -> bool:
-        """Whether rounds are written together now (the peer was seen on our CPU)."""
-        return self._pause > 0
+        """Whether rounds are written in one piece now (busy, or the peer on our CPU)."""
+        return not self.enabled or self._busy or self._pause > 0

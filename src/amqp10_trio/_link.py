@@ -569,7 +569,8 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     # the rest are encoded, and its next credit comes back sooner (unless
                     # it shares our CPU: EarlyWrites). (Not while a sender is held back by
                     # HIGH_WATER: that write would pump it from inside this one.)
-                    if len(queue) >= AHEAD and core.credit >= AHEAD and not conn._stalled:
+                    if len(queue) >= AHEAD and core.credit >= AHEAD and not conn._stalled \
+                            and type(conn._stream) is trio.SocketStream:
                         conn._early_writes.write(conn._flush)
         moved = len(queue) < before
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:

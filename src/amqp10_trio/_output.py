@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import logging
 import os
+import time
 from typing import TYPE_CHECKING
 
 import trio
@@ -78,8 +79,9 @@ class Output:
         self._unmarked: list[Delivery] = []
         #: Senders with queued messages held back by HIGH_WATER: pumped after each write.
         self._stalled: set[Sender] = set()
-        #: Whether a credit round's first transfer is written at once (issue 12).
-        self._early_writes = EarlyWrites(thread_switches)
+        #: Whether a credit round's first transfer is written at once (issue 12): on a plain
+        #: socket only (the pump looks), as each TLS record or WebSocket frame costs more.
+        self._early_writes = EarlyWrites(thread_switches, time.monotonic, time.process_time)
 
     def _take(self) -> bool:
         """Take what the core queued into ``_out`` for writing; True if there was any."""

@@ -12,6 +12,7 @@ neither pump nor check the link once per message.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -83,9 +84,10 @@ def test_send_many_reads_writes_and_pumps_once_per_credit_round() -> None:
             session = conn.open_session()
             sender = session.open_sender("q", queue_size=200)
             sock = conn._sock = CountingSocket(conn._sock)
-            # Every round's first transfer written early (no switch counter: as where the
-            # system keeps none), so the count does not depend on where the peer runs.
-            conn._early_writes = EarlyWrites(None)
+            # Every round's first transfer written early (no switch counter, and a CPU time
+            # that never moves: this process, the peer's too, is busy), so the count does
+            # not depend on where the peer runs.
+            conn._early_writes = EarlyWrites(None, time.monotonic, lambda: 0.0)
             ticks = _counting(conn._core, "tick")
             pumps = _counting(sender, "_pump")
             checks = _counting(sender, "_check")
