@@ -29,6 +29,15 @@ def idle() -> tuple[Callable[[], float], Callable[[], float]]:
     return (lambda: float(next(wall))), (lambda: 0.0)
 
 
+def warm(early: EarlyWrites) -> EarlyWrites:
+    """Past the first two windows (2 * WINDOW - 1 rounds in one piece: busy until two
+    windows had time to spare), on clocks where the process used no CPU: the next round
+    may write early."""
+    assert not any(early.write(lambda: None) for _ in range(2 * WINDOW - 1))
+    assert early.paused
+    return early
+
+
 class Counter:
     """A thread's involuntary context switches, moved by the test: ``lose`` makes the
     next write look as if it lost the CPU."""
@@ -60,21 +69,21 @@ def rounds(early: EarlyWrites, counter: Counter, losing: list[bool]) -> list[boo
 
 def test_rounds_write_early_while_the_writes_keep_the_cpu() -> None:
     counter = Counter()
-    early = EarlyWrites(counter, *idle())
+    early = warm(EarlyWrites(counter, *idle()))
     assert rounds(early, counter, [False] * 1000) == [True] * 1000
     assert not early.paused
 
 
 def test_a_lone_lost_cpu_is_another_process_turn_not_a_reason_to_stop() -> None:
     counter = Counter()
-    early = EarlyWrites(counter, *idle())
+    early = warm(EarlyWrites(counter, *idle()))
     losing = [i % 10 == 0 for i in range(1000)]  # one round in ten, never two in a row
     assert rounds(early, counter, losing) == [True] * 1000
 
 
 def test_two_lost_in_a_row_write_rounds_together_for_a_pause_then_look_again() -> None:
     counter = Counter()
-    early = EarlyWrites(counter, *idle())
+    early = warm(EarlyWrites(counter, *idle()))
     wrote = rounds(early, counter, [True, True] + [True] * PAUSE + [False] * 3)
     assert wrote[:2] == [True, True]  # the two that saw the peer take the CPU
     assert wrote[2:2 + PAUSE] == [False] * PAUSE  # together, no counter read
@@ -85,13 +94,13 @@ def test_two_lost_in_a_row_write_rounds_together_for_a_pause_then_look_again() -
 
 def test_a_peer_always_on_our_cpu_costs_two_early_writes_per_pause() -> None:
     counter = Counter()
-    early = EarlyWrites(counter, *idle())
+    early = warm(EarlyWrites(counter, *idle()))
     wrote = rounds(early, counter, [True] * (10 * (PAUSE + 2)))
     assert sum(wrote) == 2 * 10
 
 
 def test_without_a_counter_every_round_writes_early() -> None:
-    early = EarlyWrites(None, *idle())
+    early = warm(EarlyWrites(None, *idle()))
     flushed: list[int] = []
     assert all(early.write(lambda: flushed.append(1)) for _ in range(100))
     assert len(flushed) == 100 and not early.paused
@@ -111,15 +120,23 @@ def test_a_busy_process_writes_its_rounds_in_one_piece_until_it_has_cpu_to_spare
             wrote.append(early.write(lambda: flushed.append(1)))
         return wrote
 
-    assert window(0.6) == [True] * WINDOW  # time to spare: early
+    # Busy until two windows in a row had time to spare (an early write's cut of the
+    # peer's answers outlasts it, so a lull must not start them): early from the second
+    # one's last round on.
+    assert window(0.6) == [False] * WINDOW
+    assert window(0.6) == [False] * (WINDOW - 1) + [True]
+    assert window(0.6) == [True] * WINDOW
     # Looked at after each WINDOW rounds: a window with the CPU busy turns it off (from
-    # its last round on), one with time to spare back on.
+    # its last round on), two with time to spare back on.
     assert window(BUSY + 0.05) == [True] * (WINDOW - 1) + [False]
     assert early.paused
     assert window(1.0) == [False] * WINDOW
+    assert window(BUSY - 0.1) == [False] * WINDOW  # a lull
+    assert window(1.0) == [False] * WINDOW  # busy again: the lull counted for nothing
+    assert window(BUSY - 0.1) == [False] * WINDOW
     assert window(BUSY - 0.1) == [False] * (WINDOW - 1) + [True]
     assert not early.paused
-    assert len(flushed) == 2 * WINDOW
+    assert len(flushed) == 1 + WINDOW + (WINDOW - 1) + 1
 
 
 def test_an_adapter_turns_early_writes_off() -> None:

@@ -12,7 +12,10 @@ pays only where we would otherwise wait, so it is off when:
 
 - the process is busy: over the last :data:`WINDOW` rounds it used the CPU for at least
   :data:`BUSY` of the time (many senders each waiting for its own outcome, say), where
-  the extra write and read would slow every message;
+  the extra write and read would slow every message. It is taken to be busy until two
+  windows in a row had time to spare: an early write cuts the peer's answer in two, and
+  so its next grant, which then keeps coming in two parts after early writes stop (each
+  part's transfers go out as they are allowed), so one lull must not start them;
 - the peer runs on our CPU: the write wakes it, it takes the CPU from us at once (the
   scheduler's wake-up preemption), answers one message, and then has to be woken again
   for the rest (25 % fewer messages a second). That shows in the thread's count of
@@ -83,8 +86,8 @@ class EarlyWrites:
     switches (:data:`~amqp10_proto.client.thread_switches`; None: not known).
     """
 
-    __slots__ = ("_at_cpu", "_at_wall", "_busy", "_cpu", "_pause", "_rounds", "_strike",
-                 "_switches", "_wall", "enabled")
+    __slots__ = ("_at_cpu", "_at_wall", "_busy", "_calm", "_cpu", "_pause", "_rounds",
+                 "_strike", "_switches", "_wall", "enabled")
 
     def __init__(self, switches: Callable[[], int] | None, wall: Callable[[], float],
                  cpu: Callable[[], float]) -> None:
@@ -96,9 +99,12 @@ class EarlyWrites:
         self._pause = 0  # rounds left to write together (the peer was on our CPU)
         self._strike = False  # the last early write lost the CPU
         self._rounds = 0  # rounds since the last look at the CPU time
-        self._busy = False  # the process was busy over the last window
-        self._at_wall = wall()
-        self._at_cpu = cpu()
+        # Busy (see the module's text): so taken until two windows had time to spare.
+        self._busy = True
+        self._calm = False  # the last window had time to spare
+        # The first window starts at the first round (not at the connection's opening,
+        # whose waits for the peer would make any process look idle).
+        self._at_wall = self._at_cpu = -1.0
 
     def write(self, flush: Callable[[], object]) -> bool:
         """Call ``flush`` (write what the core queued) unless rounds are written together
@@ -106,11 +112,20 @@ class EarlyWrites:
         if not self.enabled:
             return False
         self._rounds = rounds = self._rounds + 1
-        if rounds >= WINDOW:
+        if self._at_wall < 0:
+            self._at_wall = self._wall()
+            self._at_cpu = self._cpu()
+        elif rounds >= WINDOW:
             self._rounds = 0
             wall = self._wall()
             cpu = self._cpu()
-            self._busy = cpu - self._at_cpu >= BUSY * (wall - self._at_wall)
+            if cpu - self._at_cpu >= BUSY * (wall - self._at_wall):
+                self._busy = True
+                self._calm = False
+            elif self._calm:
+                self._busy = False  # two windows in a row with time to spare
+            else:
+                self._calm = True  # (one could be a lull: the next one decides)
             self._at_wall = wall
             self._at_cpu = cpu
         if self._busy:

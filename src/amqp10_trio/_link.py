@@ -570,8 +570,9 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     # it shares our CPU: EarlyWrites). (Not while a sender is held back by
                     # HIGH_WATER: that write would pump it from inside this one.)
                     if len(queue) >= AHEAD and core.credit >= AHEAD and not conn._stalled \
+                            and not conn._direct_spent \
                             and type(conn._stream) is trio.SocketStream:
-                        conn._early_writes.write(conn._flush)
+                        conn._early_writes.write(conn._write_early)
         moved = len(queue) < before
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write

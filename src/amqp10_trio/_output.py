@@ -107,6 +107,13 @@ class Output:
         if self._take():
             self._send_out()
 
+    def _write_early(self) -> None:
+        """A credit round's first transfer, written now by the task pumping the round (a
+        direct write: never the writer's wake), leaving the direct write of the rest to it
+        as before (``_direct_spent`` is not touched)."""
+        if self._take():
+            self._write_direct(self._stream)
+
     def _send_out(self) -> None:
         """Have what ``_out`` holds written: at once by this task (``_write_direct``) if
         no application's task did so since a task of ours last ran, else by the writer.
