@@ -139,14 +139,6 @@ def test_a_busy_process_writes_its_rounds_in_one_piece_until_it_has_cpu_to_spare
     assert len(flushed) == 1 + WINDOW + (WINDOW - 1) + 1
 
 
-def test_an_adapter_turns_early_writes_off() -> None:
-    early = EarlyWrites(None, *idle())
-    early.enabled = False  # (TLS: each write a record of its own)
-    flushed: list[int] = []
-    assert not any(early.write(lambda: flushed.append(1)) for _ in range(100))
-    assert flushed == [] and early.paused
-
-
 def test_the_system_counter_counts_this_thread_losing_its_cpu() -> None:
     """A busy thread that shares its CPU with a busy process loses the CPU at the end of
     its time slices (involuntary switches); a thread that sleeps gives it up (voluntary:

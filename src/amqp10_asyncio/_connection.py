@@ -117,9 +117,10 @@ class Connection(Lifecycle, TransportIO, Recovering, ConnectionInfo):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._unflushed = 0  # transfers or settlements queued in the core since the last write
-        #: Whether a credit round's first transfer is written at once (issue 12); on a
-        #: plain TCP transport only (connection_made says).
+        #: Whether a credit round's first transfer is written at once (issue 12), on a
+        #: plain TCP transport (``_plain``: connection_made says) only.
         self._early_writes = EarlyWrites(thread_switches, time.monotonic, time.process_time)
+        self._plain = False
         tracing = trace_enabled()
         self._trace_in = FrameTracer(label, "<-") if tracing else None
         self._trace_out = FrameTracer(label, "->") if tracing else None

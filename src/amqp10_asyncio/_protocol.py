@@ -69,9 +69,8 @@ class _Protocol(asyncio.BufferedProtocol, asyncio.Protocol):
             self._conn._transport = transport
             # Early writes (issue 12) on a plain TCP socket only: over TLS each write is a
             # record of its own, through WebSocket a frame (neither has a socket of its own).
-            self._conn._early_writes.enabled = (
-                transport.get_extra_info("socket") is not None
-                and transport.get_extra_info("sslcontext") is None)
+            self._conn._plain = (transport.get_extra_info("socket") is not None
+                                 and transport.get_extra_info("sslcontext") is None)
 
     def data_received(self, data: bytes) -> None:
         if self._conn._protocol is self:

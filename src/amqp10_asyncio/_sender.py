@@ -352,7 +352,7 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     handle.waiter = None
                     delivery.context = waiter
             sent += 1
-            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD:
+            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD and conn._plain:
                 # The round's first transfer goes out now: the peer starts on it while
                 # the rest are encoded, and its next credit comes back sooner (unless it
                 # shares our CPU: EarlyWrites).

@@ -23,8 +23,8 @@ pays only where we would otherwise wait, so it is off when:
   two rounds in a row that lost the CPU in the write turn early writes off for the next
   :data:`PAUSE` rounds, then they are tried again; a lone switch (another process's
   turn) does not;
-- the adapter says so (``enabled``): over TLS each write is a record of its own, whose
-  cost is more than the overlap gains.
+- and the adapters ask only on a plain TCP connection: over TLS each write is a record of
+  its own, whose cost is more than the overlap gains.
 
 No clock or counter is read here: the adapter passes the functions that read them.
 Where the switch counter is not there (not Linux), the peer is taken to be elsewhere.
@@ -87,15 +87,13 @@ class EarlyWrites:
     """
 
     __slots__ = ("_at_cpu", "_at_wall", "_busy", "_calm", "_cpu", "_pause", "_rounds",
-                 "_strike", "_switches", "_wall", "enabled")
+                 "_strike", "_switches", "_wall")
 
     def __init__(self, switches: Callable[[], int] | None, wall: Callable[[], float],
                  cpu: Callable[[], float]) -> None:
         self._switches = switches
         self._wall = wall
         self._cpu = cpu
-        #: False: every round is written in one piece (the adapter's choice, e.g. TLS).
-        self.enabled = True
         self._pause = 0  # rounds left to write together (the peer was on our CPU)
         self._strike = False  # the last early write lost the CPU
         self._rounds = 0  # rounds since the last look at the CPU time
@@ -109,8 +107,6 @@ class EarlyWrites:
     def write(self, flush: Callable[[], object]) -> bool:
         """Call ``flush`` (write what the core queued) unless rounds are written together
         now; True if it did."""
-        if not self.enabled:
-            return False
         self._rounds = rounds = self._rounds + 1
         if self._at_wall < 0:
             self._at_wall = self._wall()
@@ -152,4 +148,4 @@ class EarlyWrites:
     @property
     def paused(self) -> bool:
         """Whether rounds are written in one piece now (busy, or the peer on our CPU)."""
-        return not self.enabled or self._busy or self._pause > 0
+        return self._busy or self._pause > 0

@@ -117,10 +117,10 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         self._stop = False
         self._closed_by_user = False
         self._is_ssl = isinstance(sock, (ssl.SSLSocket, TlsSocket))
-        #: Whether a credit round's first transfer is written at once (issue 12): on a
-        #: plain TCP socket (each TLS record or WebSocket frame costs more than it gains).
+        #: Whether a credit round's first transfer is written at once (issue 12), on a
+        #: plain TCP socket only (the pump looks: each TLS record or WebSocket frame costs
+        #: more than it gains).
         self._early_writes = EarlyWrites(thread_switches, time.monotonic, time.process_time)
-        self._early_writes.enabled = not self._is_ssl and ws is None
         self._wake_r, self._wake_w = socket.socketpair()  # wakes the I/O thread
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -519,7 +519,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                     old.close()
                 self._sock, self._ws, self._early_bytes = link
                 self._is_ssl = isinstance(link.sock, (ssl.SSLSocket, TlsSocket))
-                self._early_writes.enabled = not self._is_ssl and self._ws is None
                 self._core = core
                 self._dead = False
                 self._transport_error = self._transport_cause = None

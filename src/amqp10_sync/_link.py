@@ -362,7 +362,8 @@ class Sender(SenderBase["Session"], _Link):
                 # Its waiter now waits for the outcome (or the write): moved, not woken.
                 conn._rekey(handle, WRITTEN if delivery.settled else delivery)
             sent += 1
-            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD:
+            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD \
+                    and not conn._is_ssl and conn._ws is None:
                 # The round's first transfer goes out now: the peer starts on it while
                 # the rest are encoded, and its next credit comes back sooner (unless it
                 # shares our CPU: EarlyWrites).

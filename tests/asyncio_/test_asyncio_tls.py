@@ -42,6 +42,8 @@ def test_amqps_with_a_trusted_certificate_moves_a_large_message(cert: tuple[Path
         async with amqp.open_connection(f"amqps://localhost:{peer.port}", ssl_context=ctx,
                                         sasl=None) as conn, conn.open_session() as s, \
                 s.open_sender("q") as sender:
+            # Each write a TLS record of its own: no credit round's first transfer early.
+            assert conn._plain is False
             await sender.send(Message(big), timeout=20)
             for i in range(20):
                 await sender.send(Message(f"m{i}".encode()))
