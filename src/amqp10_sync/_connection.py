@@ -99,8 +99,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
         lock = threading.RLock()
         self._init_waiting(lock)  # the general condition, keyed waits, driving (_waits)
         self._tap: EventTap | None = None
-        # Senders waiting for room in their queue wait here, apart (see Sender._pump).
-        self._room = threading.Condition(lock)
         # Bytes the socket did not take yet: the core's bytes, or views of their unsent
         # remainder (never copied: a 500 MiB message is written from the core's buffer).
         self._out: deque[bytes | memoryview] = deque()
@@ -193,7 +191,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                 self._stop_recovery()  # between transports: nothing to say to anyone
                 self._dead = True
                 self._notify_everyone()
-                self._room.notify_all()
             if not self.closed:
                 self._core.close()
                 self._after()
@@ -289,7 +286,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                 self._wake()
             elif self._given_up is not None:
                 self._dead = True
-                self._room.notify_all()
             self._notify_everyone()
         tap = self._tap
         if tap is None or tap._core is not core:
@@ -353,7 +349,7 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                 self._core.transport_failed(reason)
             self._drop_out()
             self._process()
-            self._room.notify_all()
+            self._notify_everyone()  # (the core may have ended before: nobody was told)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # full (a wake-up is pending) or closed
@@ -378,7 +374,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                     with contextlib.suppress(OSError):
                         s.close()
                 self._notify_everyone()
-                self._room.notify_all()
             log.debug("%s: I/O thread ended", self.label)
 
     def _serve(self) -> None:
@@ -481,7 +476,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
             self._recovered(now)
             self._after()
             self._notify_everyone()
-            self._room.notify_all()
         elif now >= self._attempt_end and not self._dead:
             self._lost(f"no answer within {self._connect_timeout} s while reconnecting")
 
@@ -496,7 +490,6 @@ class Connection(SocketIO, Waiting, Recovering, ConnectionInfo):
                 attempt = self._next_attempt(time.monotonic())
                 if attempt is None:  # given up: every wait fails with the last cause
                     self._notify_everyone()
-                    self._room.notify_all()
                     return False
             if not self._pause_until(attempt.at):
                 continue  # woken: closed, most likely (checked above)

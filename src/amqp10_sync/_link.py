@@ -141,9 +141,10 @@ class Sender(SenderBase["Session"], _Link):
     """A sending link; ``send`` is safe from many threads, and concurrent sends are pipelined.
 
     Messages sent while the link has no credit wait in a bounded queue, in call
-    order; whichever thread handles the peer's next flow (usually the I/O
-    thread) sends them, so a sender is never one thread hand-off per credit
-    grant behind a peer that grants credit a few messages at a time.
+    order; whichever thread handles the peer's next flow (the I/O thread, or a
+    caller reading the socket for itself while it waits: see ``_waits``) sends
+    them, so a sender is never one thread hand-off per credit grant behind a
+    peer that grants credit a few messages at a time.
     """
 
     _core: CoreSender
@@ -154,6 +155,11 @@ class Sender(SenderBase["Session"], _Link):
         self._queue: deque[Queued] = deque()
         self._queue_size = queue_size
         self._room_waiters = 0
+        # What a sender waiting for room in the queue waits on (a keyed wait, so that
+        # the caller of a bulk send reads the socket itself while it waits: _waits),
+        # and how many times the queue went down to half with someone waiting.
+        self._room = object()
+        self._room_turns = 0
 
     @property
     def queued(self) -> int:
@@ -318,14 +324,33 @@ class Sender(SenderBase["Session"], _Link):
             self._count_available(len(self._queue))
 
     def _wait_for_room(self, end: float) -> bool:
-        """Wait (lock held) until the queue has room or the link is gone; False on timeout."""
-        room = self._conn._room
-        while len(self._queue) >= self._queue_size and not self._gone():
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                return False
-            room.wait(remaining)
-        return True
+        """Wait (lock held) until the queue has room or the link is gone; False on timeout.
+
+        Room is made known a half queue at a time (``_room_made``): a caller that
+        queues many messages wakes once per half queue, not once per credit grant. A
+        caller alone reads the socket itself meanwhile (``_wait_until``): the I/O
+        thread is not woken by each credit grant to hand it the room, and the bulk
+        send is one thread's work, as on asyncio or trio (issue 12 item 2: 20-35 %
+        more messages a second).
+        """
+        queue = self._queue
+        size = self._queue_size
+        half = size // 2
+        turns = self._room_turns
+
+        def room() -> bool:
+            # The driving caller goes on once the queue is down to half; a woken one
+            # once it was (since it began waiting) and room is still there (others
+            # woken with it may have filled it again).
+            n = len(queue)
+            return n <= half or (n < size and self._room_turns != turns) or self._gone()
+
+        return self._conn._wait_until(room, end, self._room) or len(queue) < size
+
+    def _room_made(self) -> None:
+        """(Lock held) the queue went down to half or less: wake the senders waiting."""
+        self._room_turns += 1
+        self._conn._notify(self._room)
 
     def _transfer(self, message: Message | EncodedMessage | bytes,
                   settled: bool | None, opts: _Opts | None = None) -> CoreDelivery:
@@ -375,7 +400,7 @@ class Sender(SenderBase["Session"], _Link):
         if presettled:
             conn._notify(WRITTEN)  # done once written: their waiters look again
         if self._room_waiters and len(queue) <= self._queue_size // 2:
-            conn._room.notify_all()  # at half: a wake per half queue, not per credit grant
+            self._room_made()  # at half: a wake per half queue, not per credit grant
         self._count_available(len(queue))
 
     def wait_settled(self, delivery: CoreDelivery | Queued, *,
@@ -425,7 +450,7 @@ class Sender(SenderBase["Session"], _Link):
             queue.extend(kept)
             self._count_available(len(queue))
             if self._room_waiters:
-                self._conn._room.notify_all()
+                self._room_made()
 
     def _wait_one(self, delivery: CoreDelivery | Queued, timeout: float | None,
                   end: float) -> DeliveryState | None:
@@ -500,7 +525,7 @@ class Sender(SenderBase["Session"], _Link):
             log.warning("%s: link %r ended with %d message(s) still waiting for credit; "
                         "they were not sent", self._conn.label, self.name, len(self._queue))
             self._queue.clear()
-        self._conn._room.notify_all()
+        self._room_made()
 
 
 class ReceivedMessage(ReceivedSections["Receiver"]):

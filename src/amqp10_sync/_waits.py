@@ -2,8 +2,9 @@
 
 Every blocking call waits for a condition of its own (issue 12): a send's outcome on
 its delivery, a receive on its receiver, a ``send_nowait`` handle on that handle, a
-pre-settled send on the write progress; everything rarer (begin, attach, detach,
-drain, close, reconnect) on the connection's general condition. An event wakes
+pre-settled send on the write progress, a send that finds its sender's queue full on
+that sender's room; everything rarer (begin, attach, detach, drain, close,
+reconnect) on the connection's general condition. An event wakes
 only the waiters of what it changed, O(1) work however many threads wait: a
 disposition wakes its delivery's waiter, a message its receiver's waiters; only
 the rare events (an endpoint or the connection ending, a reconnect) wake everyone.

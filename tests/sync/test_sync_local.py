@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -262,6 +263,41 @@ def test_sends_without_credit_wait_in_order_in_the_queue_and_time_out_unsent() -
         fake.close()
     assert fake.received == [b"q0", b"q1", b"after"]
     assert wait_no_io_threads()
+
+
+def test_every_sender_waiting_for_room_goes_once_room_is_made() -> None:
+    fake = FakePeer(credit=0)
+    try:
+        with amqp.open_connection(fake.url, sasl=None, timeout=5) as conn:
+            sender = conn.open_session().open_sender("q", queue_size=10)
+            first = [sender.send_nowait(Message(b"a%d" % i)) for i in range(10)]
+            handed: list[Any] = []
+
+            def hand(i: int) -> None:
+                handed.append(sender.send_nowait(Message(b"b%d" % i), timeout=5))
+
+            threads = [threading.Thread(target=hand, args=(i,)) for i in range(5)]
+            for thread in threads:
+                thread.start()
+            end = time.monotonic() + 5
+            while sender._room_waiters < 5 and time.monotonic() < end:
+                time.sleep(0.01)
+            assert sender._room_waiters == 5 and sender.queued == 10  # all five wait
+            # Six go out: four left, half the queue or less, so room is made known, and
+            # there is room for all five (not only until the queue is at half again).
+            t0 = time.monotonic()
+            fake.grants = 6
+            for thread in threads:
+                thread.join(5)
+            assert len(handed) == 5 and time.monotonic() - t0 < 2
+            assert sender.queued == 9
+            fake.grants = 100
+            outcomes = sender.wait_all(first + handed, timeout=5)
+    finally:
+        fake.close()
+    assert outcomes == [Accepted()] * 15
+    assert fake.received[:10] == [b"a%d" % i for i in range(10)]
+    assert sorted(fake.received[10:]) == [b"b%d" % i for i in range(5)]
 
 
 def test_queued_sends_fail_with_link_detached_when_the_link_closes(

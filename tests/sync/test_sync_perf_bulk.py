@@ -12,6 +12,7 @@ neither pump nor check the link once per message.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -164,6 +165,33 @@ def test_send_many_wakes_and_moves_no_waiter_per_message() -> None:
     # Some at the end: the caller waits for the last outcomes (and may read for them).
     assert counts["updated"] <= 1000 // 4, counts
     assert counts["rekey"] <= 1000 // 4, counts
+
+
+def test_a_lone_bulk_sender_reads_the_socket_itself_while_its_queue_is_full() -> None:
+    # send_many beyond the queue waits for room a half queue at a time. Alone, its
+    # caller reads the socket for itself meanwhile (the peer's grants, which it pumps):
+    # the bulk send is one thread's work. Before, it waited on a condition while the I/O
+    # thread read every round and woke it at half: two threads taking turns with the
+    # lock, the GIL and the CPUs (1 000 involuntary switches a 20 000-message send
+    # against the Qpid C broker, 20-35 % fewer messages a second).
+    reads = {"io": 0, "caller": 0}
+
+    def counted(conn: Any, sender: Any) -> dict[str, list[int]]:
+        read = conn._read
+
+        def counting() -> bool:
+            reads["io" if threading.current_thread() is conn._thread else "caller"] += 1
+            return bool(read())
+
+        conn._read = counting
+        return {"wait": _counting(conn, "_wait_until")}
+
+    counts = _bulk(200, counted, lambda sender, messages: sender.send_many(messages, timeout=30))
+    # Most reads are the caller's (a wait that outlasts DRIVE_MAX, on a loaded machine,
+    # hands the reading back to the I/O thread for a while).
+    assert reads["caller"] >= 3 * reads["io"], reads
+    # One wait for room per half queue, not one per message once the queue is full.
+    assert counts["wait"] <= 1000 // 4, counts
 
 
 def test_send_nowait_then_wait_settled_waits_only_for_outcomes_not_here() -> None:
