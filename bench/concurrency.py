@@ -2,7 +2,7 @@
 
 Usage: python bench/concurrency.py [--count 20000] [--port 35831] [--rounds 1]
                                    [--adapters sync,asyncio,trio] [--quick]
-                                   [--placement any|same|split]
+                                   [--placement any|same|split] [--per-caller K]
 
 COUNT messages of 1 KiB go through ``send()`` (which waits for the outcome), split
 among N concurrent callers: asyncio tasks (``asyncio.gather``) and trio tasks (a
@@ -15,8 +15,12 @@ python-qpid-proton's credit-driven send of COUNT messages on one link, and on 10
 links, in the same run; and the process's CPU time per message, with the same ratio
 by CPU (the broker's turnaround, which moves between runs on a VM, is not in it).
 ``--placement same|split`` pins the broker and the client to one CPU or to two, as in
-bench/e2e.py. The Azure SDK's ``_pyamqp`` has no such workload (its
-SendClient does one blocking send at a time), so it is not an anchor here.
+bench/e2e.py. ``--per-caller K`` raises a row's count to K messages per caller (K x N):
+with the default split, 10 000 callers send two messages each, and that row measures
+the start and the end of 10 000 tasks (or 1 000 threads) as much as the sends in
+flight; with ``--per-caller 20`` every row is a sustained load. The Azure SDK's
+``_pyamqp`` has no such workload (its SendClient does one blocking send at a time), so
+it is not an anchor here.
 """
 
 from __future__ import annotations
@@ -176,6 +180,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--adapters", default="sync,asyncio,trio")
     ap.add_argument("--quick", action="store_true", help="a smoke run: 200 messages, N <= 100")
+    ap.add_argument("--per-caller", type=int, default=0,
+                    help="at least this many messages per caller in each row (K x N)")
     add_placement_arg(ap)
     args = ap.parse_args(argv)
     levels = {"sync": [1, 10, 100, 1000], "asyncio": [1, 10, 100, 1000, 10000],
@@ -194,14 +200,14 @@ def main(argv: list[str]) -> int:
                 proton_links(target, args.count, 1))
             for name in args.adapters.split(","):
                 for n in levels[name]:
-                    count = max(args.count, n)
+                    count = max(args.count, n, n * args.per_caller)
                     rows.setdefault((name, str(n)), []).append(rates[name](target, count, n))
                     print(f"  ({name} {n} done)", file=sys.stderr, flush=True)
                 rows.setdefault((name, f"{LINKS} links"), []).append(
                     rates[name](target, args.count, LINKS, LINKS))
     print(f"{machine()}; python-qpid-proton {'.'.join(map(str, proton.VERSION))}; "
-          f"{args.count} messages of 1 KiB per row (at least one per caller), send() "
-          f"awaiting each outcome; median of {args.rounds} round(s); "
+          f"{args.count} messages of 1 KiB per row (at least {max(1, args.per_caller)} per "
+          f"caller), send() awaiting each outcome; median of {args.rounds} round(s); "
           f"{placement_line(args.placement)}")
     print("CPU: the process's CPU time per message over the row (all its threads); 'CPU x 10'\n"
           "is the 10-caller row's CPU per message over this row's: the adapter's own cost,\n"

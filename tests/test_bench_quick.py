@@ -38,6 +38,7 @@ CASES: list[tuple[str, list[str], str | tuple[str, ...]]] = [
     ("e2e.py", ["--placement", "split", "--adapters", "sync", "--parts", "send", "--no-azure"],
      "placement: split (broker on CPU 1"),
     ("concurrency.py", [], "100 links"),
+    ("concurrency.py", ["--per-caller", "3", "--adapters", "asyncio"], "(at least 3 per caller)"),
     ("large.py", ["--clients", "proton,sync,asyncio,trio"], "(peak-base)/size"),
     ("idle.py", [], "still open"),
     ("ws.py", [], "ws/tcp"),  # its own broker (35836/35837) and rhea's WebSocket one
