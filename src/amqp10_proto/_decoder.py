@@ -4,23 +4,65 @@ The decoder dispatches on the constructor byte through a 256-entry table; every
 read is bounds-checked against the bytes present before anything is built, and
 nesting is limited, so malformed input only ever raises :class:`DecodeError`.
 Composite types plug in from above with :func:`register_described`.
+
+The scalar types' decoders live in ``_decodescalars``; this module has the
+compound ones (lists, maps, arrays, described values), the dispatch table,
+the entry points and the skipping of values for lazy message decoding.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import uuid
 from _thread import _local  # threading.local, without importing threading
 from collections.abc import Callable
 from struct import error as _struct_error
 from typing import Any
 
-from . import _wire
+from . import _decodescalars
+from ._decodescalars import (
+    _BYTES,
+    _FAST_MS_MAX,
+    _MS_BASES_MAX,
+    _MS_OFFSETS,
+    _SMALL_INTS,
+    _SMALL_LONGS,
+    _SMALL_UINTS,
+    _SMALL_ULONGS,
+    _UBYTES,
+    Decoder,
+    _const_decoder,
+    _d_boolean,
+    _d_char,
+    _d_decimal,
+    _d_false,
+    _d_null,
+    _d_str8,
+    _d_str32,
+    _d_sym8,
+    _d_sym32,
+    _d_timestamp,
+    _d_true,
+    _d_uuid,
+    _d_vbin8,
+    _d_vbin32,
+    _fixed_decoder,
+    _ms_base,
+    _symbol,
+    _table_decoder,
+    _truncated,
+    _unpack_d,
+    _unpack_f,
+    _unpack_H,
+    _unpack_h,
+    _unpack_I,
+    _unpack_i,
+    _unpack_II,
+    _unpack_Q,
+    _unpack_q,
+    ms_to_datetime,
+)
 from ._errors import DecodeError
 from ._types import (
     Array,
-    Byte,
-    Char,
     Decimal32,
     Decimal64,
     Decimal128,
@@ -31,271 +73,38 @@ from ._types import (
     Map,
     Short,
     Symbol,
-    Timestamp,
-    UByte,
     UInt,
     ULong,
     UShort,
 )
 
+# The scalar decoders live in _decodescalars: the names of theirs that other modules
+# and tests import from here are re-exported, beside this module's public names.
+__all__ = [
+    "ANY_KEYS", "DEFAULT_MAX_DEPTH", "LIST", "SECTION_MAP_DEPTH", "STR_KEYS", "Decoder",
+    "DescribedFactory", "decode", "decode_one", "ms_to_datetime", "register_described",
+    "section_items", "section_map", "section_value", "skip_value",
+    "_FAST_MS_MAX", "_MS_BASES", "_MS_BASES_MAX", "_MS_OFFSETS", "_SMALL_UINTS", "_SYMBOLS",
+    "_UBYTES", "_ms_base", "_symbol", "_unpack_q",
+]
+
+# The caches _decode_items reads inline, bound here by assignment: CPython 3.11 compiles a
+# method call on an imported name (``_SYMBOLS.get(...)``) as an attribute load, which
+# builds a bound method on every call, where a module's own global gets LOAD_METHOD.
+_SYMBOLS = _decodescalars._SYMBOLS
+_MS_BASES = _decodescalars._MS_BASES
+
 #: How deeply lists, maps, arrays and described values may nest in decoded input.
 DEFAULT_MAX_DEPTH = 64
-
-_EPOCH = _wire.EPOCH
-_unpack_H = _wire.S_H.unpack_from
-_unpack_I = _wire.S_I.unpack_from
-_unpack_Q = _wire.S_Q.unpack_from
-_unpack_h = _wire.S_h.unpack_from
-_unpack_i = _wire.S_i.unpack_from
-_unpack_q = _wire.S_q.unpack_from
-_unpack_f = _wire.S_f.unpack_from
-_unpack_d = _wire.S_d.unpack_from
-_unpack_II = _wire.S_II.unpack_from
-
-_timedelta = _dt.timedelta
-_datetime = _dt.datetime
-_UUID = uuid.UUID
-
-# One-byte length prefixes, precomputed: bytes((n,)) costs a call per value.
-# Constructor and one-byte length together, so a short value costs one concatenation.
-
 
 
 # ---------------------------------------------------------------------------
 # Decoding
 # ---------------------------------------------------------------------------
 
-# A decoder reads the value whose constructor byte sits just before ``pos`` and
-# returns (value, position after it). ``depth`` is the nesting still allowed.
-Decoder = Callable[[bytes, int, int], tuple[Any, int]]
-
-
-def _truncated(pos: int, what: str) -> DecodeError:
-    return DecodeError(f"input ends inside {what}", pos)
-
 
 def _d_invalid(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
     raise DecodeError(f"unknown constructor 0x{buf[pos - 1]:02x}", pos - 1)
-
-
-def _d_null(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    return None, pos
-
-
-def _d_true(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    return True, pos
-
-
-def _d_false(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    return False, pos
-
-
-def _d_boolean(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    if pos >= len(buf):
-        raise _truncated(pos, "boolean")
-    b = buf[pos]
-    if b > 1:
-        raise DecodeError(f"boolean byte must be 0 or 1, not {b}", pos)
-    return b == 1, pos + 1
-
-
-_UBYTES = [UByte(i) for i in range(256)]
-_SMALL_UINTS = [UInt(i) for i in range(256)]
-_SMALL_ULONGS = [ULong(i) for i in range(256)]
-_BYTES = [Byte(i - 256 if i > 127 else i) for i in range(256)]
-_SMALL_INTS = [Int(i - 256 if i > 127 else i) for i in range(256)]
-_SMALL_LONGS = [i - 256 if i > 127 else i for i in range(256)]
-
-
-def _table_decoder(table: list[Any], what: str) -> Decoder:
-    def decode_small(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-        if pos >= len(buf):
-            raise _truncated(pos, what)
-        return table[buf[pos]], pos + 1
-
-    return decode_small
-
-
-def _const_decoder(value: Any) -> Decoder:
-    def decode_const(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-        return value, pos
-
-    return decode_const
-
-
-def _fixed_decoder(unpack: Callable[[bytes, int], tuple[Any, ...]], width: int,
-                   cls: Callable[[Any], Any] | None, what: str) -> Decoder:
-    if cls is None:
-        def decode_fixed_plain(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-            end = pos + width
-            if end > len(buf):
-                raise _truncated(pos, what)
-            return unpack(buf, pos)[0], end
-
-        return decode_fixed_plain
-
-    def decode_fixed(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-        end = pos + width
-        if end > len(buf):
-            raise _truncated(pos, what)
-        return cls(unpack(buf, pos)[0]), end
-
-    return decode_fixed
-
-
-def _d_decimal(cls: type[Decimal32 | Decimal64 | Decimal128], width: int) -> Decoder:
-    def decode_decimal(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-        end = pos + width
-        if end > len(buf):
-            raise _truncated(pos, cls.__name__)
-        return cls(buf[pos:end]), end
-
-    return decode_decimal
-
-
-def _d_char(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    end = pos + 4
-    if end > len(buf):
-        raise _truncated(pos, "char")
-    cp = _unpack_I(buf, pos)[0]
-    if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
-        raise DecodeError(f"char 0x{cp:x} is not a Unicode scalar value", pos)
-    return Char(chr(cp)), end
-
-
-# Up to 2100 (the usual timestamps: creation and expiry times, enqueued times) a timestamp
-# is read as a base datetime per window of 1 024 ms (ms >> 10), kept for the windows met
-# last (immutable values, a bounded number), plus the offset into it (ms & 1023): integer
-# arithmetic, so exact, and about half the cost of datetime.fromtimestamp.
-_FAST_MS_MAX = 4102444800000
-_MS_BASES: dict[int, _dt.datetime] = {}
-_MS_BASES_MAX = 1024
-_MS_OFFSETS = [_timedelta(0, 0, 0, i) for i in range(1024)]
-
-
-def _ms_base(window: int) -> _dt.datetime:
-    """The datetime at ``window << 10`` ms (a window of the fast range), kept for the next."""
-    if len(_MS_BASES) >= _MS_BASES_MAX:
-        _MS_BASES.clear()
-    base = _MS_BASES[window] = _EPOCH + _timedelta(0, 0, 0, window << 10)
-    return base
-
-
-def ms_to_datetime(ms: int) -> Any:
-    """An aware UTC datetime for ``ms``, or a Timestamp where datetime cannot hold it."""
-    if 0 <= ms < _FAST_MS_MAX:
-        return (_MS_BASES.get(ms >> 10) or _ms_base(ms >> 10)) + _MS_OFFSETS[ms & 1023]
-    try:
-        return _EPOCH + _timedelta(0, 0, 0, ms)
-    except OverflowError:
-        return Timestamp(ms)
-
-
-def _d_timestamp(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    end = pos + 8
-    if end > len(buf):
-        raise _truncated(pos, "timestamp")
-    return ms_to_datetime(_unpack_q(buf, pos)[0]), end
-
-
-def _d_uuid(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    end = pos + 16
-    if end > len(buf):
-        raise _truncated(pos, "uuid")
-    return _UUID(bytes=buf[pos:end]), end
-
-
-def _d_vbin8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    try:
-        start = pos + 1
-        end = start + buf[pos]
-    except IndexError:
-        raise _truncated(pos, "binary") from None
-    if end > len(buf):
-        raise _truncated(pos, "binary")
-    return buf[start:end], end
-
-
-def _d_vbin32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    start = pos + 4
-    if start > len(buf):
-        raise _truncated(pos, "binary")
-    end = start + _unpack_I(buf, pos)[0]
-    if end > len(buf):
-        raise _truncated(pos, "binary")
-    return buf[start:end], end
-
-
-def _utf8(buf: bytes, start: int, end: int) -> str:
-    try:
-        return buf[start:end].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
-
-
-def _d_str8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    try:
-        start = pos + 1
-        end = start + buf[pos]
-    except IndexError:
-        raise _truncated(pos, "string") from None
-    if end > len(buf):
-        raise _truncated(pos, "string")
-    try:
-        return buf[start:end].decode(), end
-    except UnicodeDecodeError as exc:
-        raise DecodeError(f"invalid UTF-8 in string: {exc.reason}", start + exc.start) from None
-
-
-def _d_str32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    start = pos + 4
-    if start > len(buf):
-        raise _truncated(pos, "string")
-    end = start + _unpack_I(buf, pos)[0]
-    if end > len(buf):
-        raise _truncated(pos, "string")
-    return _utf8(buf, start, end), end
-
-
-# Symbols repeat (annotation keys, capabilities, content types): keep the short
-# ones, up to a fixed number, so decoding them allocates nothing.
-_SYMBOLS: dict[bytes, Symbol] = {}
-_SYMBOL_CACHE_MAX = 4096
-
-
-def _symbol(buf: bytes, start: int, end: int) -> Symbol:
-    raw = buf[start:end]
-    sym = _SYMBOLS.get(raw)
-    if sym is not None:
-        return sym
-    try:
-        sym = Symbol(raw.decode("ascii"))
-    except UnicodeDecodeError as exc:
-        raise DecodeError("symbol is not ASCII", start + exc.start) from None
-    if len(raw) <= 64 and len(_SYMBOLS) < _SYMBOL_CACHE_MAX:
-        _SYMBOLS[raw] = sym
-    return sym
-
-
-def _d_sym8(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    try:
-        start = pos + 1
-        end = start + buf[pos]
-    except IndexError:
-        raise _truncated(pos, "symbol") from None
-    if end > len(buf):
-        raise _truncated(pos, "symbol")
-    return _symbol(buf, start, end), end
-
-
-def _d_sym32(buf: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    start = pos + 4
-    if start > len(buf):
-        raise _truncated(pos, "symbol")
-    end = start + _unpack_I(buf, pos)[0]
-    if end > len(buf):
-        raise _truncated(pos, "symbol")
-    return _symbol(buf, start, end), end
 
 
 def _compound_header(buf: bytes, pos: int, wide: bool, what: str) -> tuple[int, int, int]:
