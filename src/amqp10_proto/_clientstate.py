@@ -3,7 +3,8 @@
 An adapter's Session, Sender and Receiver subclass these and add only the waiting,
 in their own I/O model (blocking, asyncio, trio). What to wait for (the
 predicates) and what a finished wait means (the result or the exception) is
-decided here, once, for all three.
+decided here, once, for all three. The session's base is ``_clientsession``'s,
+re-exported here with the links'.
 
 What they expect of the adapter's objects: a connection with ``closed``,
 ``label``, ``remote_properties``, ``_check()`` (raise if it is over) and
@@ -13,7 +14,6 @@ What they expect of the adapter's objects: a connection with ``closed``,
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import deque
 from typing import Any, Generic
@@ -29,6 +29,7 @@ from ._clientinfo import (
     settle_timeout_text,
     txn_id_of,
 )
+from ._clientsession import SessionBase, _forget
 from ._definitions import (
     Accepted,
     Error,
@@ -41,26 +42,13 @@ from ._definitions import (
     TransactionalState,
 )
 from ._delivery import Delivery, DeliveryState
-from ._errors import (
-    LinkDetachedError,
-    LocalProtocolError,
-    SessionEndedError,
-    SettlementLost,
-)
-from ._events import (
-    DrainCompleted,
-    LinkDetached,
-    LinkFailed,
-    MessageUndecodable,
-    SessionEnded,
-    SessionFailed,
-)
+from ._errors import LinkDetachedError, LocalProtocolError, SettlementLost
+from ._events import DrainCompleted, LinkDetached, LinkFailed, MessageUndecodable
 from ._link import Link as CoreLink
 from ._link import Receiver as CoreReceiver
 from ._link import Sender as CoreSender
 from ._link import check_delivery_tag, check_message_format, txn_state
 from ._linkresume import ReceiverResumption, SenderResumption, outcome_state
-from ._session import Session as CoreSession
 from ._state import LinkState
 from ._types import Described
 
@@ -74,118 +62,6 @@ _ROLLED_BACK = Rejected(error=Error(
     condition="amqp:transaction:rollback",
     description="the connection was lost before the transaction was discharged: it rolled "
                 "back, and the message was not sent again"))
-
-
-def _forget(endpoints: list[Any] | None, endpoint: Any) -> None:
-    """Drop an endpoint that is over from the list kept to open it again after a
-    reconnect (issue 9): a connection that opens and closes links for ever keeps
-    only those still open."""
-    if endpoints is not None:
-        with contextlib.suppress(ValueError):
-            endpoints.remove(endpoint)
-
-
-#: An adapter's connection class, as its sessions give it back (``session.connection``).
-C = TypeVar("C", default=Any)
-
-
-class SessionBase(Generic[C]):
-    """A session's state as an adapter shows it: ended or not, why, and the peer's begin.
-
-    ``C`` is the adapter's connection class (``SessionBase[Connection]``), so that
-    ``session.connection`` is typed for the application.
-    """
-
-    #: The adapter's connection (the attributes the module docstring names).
-    _conn: Any
-
-    def __init__(self, conn: C, core: CoreSession, begin_args: dict[str, Any] | None = None) -> None:
-        self._conn = conn
-        self._core = core
-        self._ended = False
-        self._ended_locally = False
-        #: What it was begun with, to begin it again on a new transport (issue 9).
-        self._begin_args = begin_args or {}
-        #: Its links in the order they were opened (each adds itself).
-        self._links: list[Any] = []
-        #: The transport went and took the session with it; it is begun again on reconnect.
-        self._lost = False
-        #: Why the core ended the session for the peer's fault (SessionFailed), if it did.
-        self._failure: Error | None = None
-        #: The error the session ended with (the peer's, or the connection's), if any.
-        self.error: Error | None = None
-
-    @property
-    def connection(self) -> C:
-        """The connection this session is on."""
-        conn: C = self._conn
-        return conn
-
-    @property
-    def ended(self) -> bool:
-        """True once the session is over (ended by either side, or its connection closed)."""
-        return self._ended
-
-    @property
-    def remote_properties(self) -> dict[Any, Any] | None:
-        """The session properties of the peer's begin (2.7.2)."""
-        b = self._core.remote_begin
-        return None if b is None else b.properties
-
-    @property
-    def remote_incoming_window(self) -> int:
-        """Transfers the peer still takes on this session before it widens its window (2.5.6)."""
-        value: int = self._core.remote_incoming_window
-        return value
-
-    def _begin_done(self) -> bool:
-        """The wait for the peer's begin is over: mapped, or over before it was."""
-        return (self._core.mapped or self._ended or self._failure is not None
-                or self._conn.closed)
-
-    def _end_nowait(self, error: Error | None = None) -> bool:
-        """Queue our end (2.7.7); False if the session or connection is over already."""
-        if self._ended or self._conn.closed or self._ended_locally or self._failure is not None:
-            return False
-        if self._lost:  # the transport took it: nothing to say, and nothing begins it again
-            self._ended_locally = self._ended = True
-            return False
-        self._ended_locally = True
-        try:
-            self._core.end(error)
-        except LocalProtocolError:
-            return False
-        self._conn._after()
-        return True
-
-    def _end_done(self) -> bool:
-        return self._ended or self._conn.closed
-
-    def _on_failed(self, event: SessionFailed) -> None:
-        """The core ended the session for the peer's fault: its waiters fail now."""
-        self._failure = self.error = event.error
-        log.warning("%s: session %d ended: the peer broke a session rule: %s",
-                    self._conn.label, self._core.channel, describe_error(event.error))
-
-    def _on_end(self, event: SessionEnded) -> None:
-        if event.with_connection and self._conn._reconnecting and not self._ended_locally:
-            self._lost = True  # begun again once the connection is back
-            return
-        self._ended = True
-        _forget(getattr(self._conn, "_sessions", None), self)
-        self.error = event.error if event.error is not None else self._failure
-        if event.error is not None and not self._conn.closed:
-            log.warning("%s: session %d ended by the peer: %s", self._conn.label,
-                        self._core.channel, describe_error(event.error))
-
-    def _check(self) -> None:
-        """Raise ConnectionClosedError or SessionEndedError if this session can no longer be used."""
-        self._conn._check()
-        if self._ended or self._failure is not None:
-            if self.error is not None:
-                raise SessionEndedError(f"session ended: {describe_error(self.error)}", self.error)
-            raise SessionEndedError(
-                "the session was ended" if self._ended_locally else "the peer ended the session")
 
 
 #: An adapter's session class, as its links give it back (``link.session``).

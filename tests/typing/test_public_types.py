@@ -299,7 +299,7 @@ def test_public_signatures_hold_no_unexplained_any(offences: dict[str, str]) -> 
 def test_the_walk_sees_the_adapters() -> None:
     """The walk reaches what users touch (inherited members too), so an Any there counts."""
     seen = {where for where, _, _ in _members()}
-    for must in ("amqp10_proto._clientstate.SessionBase.connection",
+    for must in ("amqp10_proto._clientsession.SessionBase.connection",
                  "amqp10_proto._clientstate.LinkBase.session",
                  "amqp10_sync._link.Sender.send", "amqp10_trio._session.Session.open_sender",
                  "amqp10_proto._message.Message.body"):
