@@ -169,3 +169,17 @@ def test_the_system_counter_counts_this_thread_losing_its_cpu() -> None:
     # with the main thread, it may lose it once or twice at its start) hardly ever.
     assert busy >= 10, out.stdout
     assert slept <= busy // 5, out.stdout
+
+
+def test_a_round_too_short_to_overlap_is_written_in_one_piece_and_not_counted() -> None:
+    from amqp10_proto._earlywrite import AHEAD
+
+    early = warm(EarlyWrites(None, *idle()))
+    flushed: list[int] = []
+    # Fewer than AHEAD messages behind the first, or credit for fewer: nothing written
+    # early, and no round counted (the busy windows count long rounds only).
+    for following, credit in ((AHEAD - 1, 100), (100, AHEAD - 1), (0, 0)):
+        early.round_begun(following, credit, lambda: flushed.append(1))
+    assert flushed == [] and early._rounds == 2 * WINDOW - 1 - WINDOW
+    early.round_begun(AHEAD, AHEAD, lambda: flushed.append(1))
+    assert flushed == [1]  # the window's round: past the two windows, written early

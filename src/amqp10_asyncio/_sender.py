@@ -24,7 +24,7 @@ from amqp10_proto import (
 from amqp10_proto import Delivery as CoreDelivery
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
-from amqp10_proto.client import AHEAD, AsyncBatchSending, HasTxnId, SenderBase, sendable
+from amqp10_proto.client import AsyncBatchSending, HasTxnId, SenderBase, sendable
 from amqp10_proto.client import SendOptions as _Opts
 
 from ._link import _Link
@@ -352,11 +352,11 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     handle.waiter = None
                     delivery.context = waiter
             sent += 1
-            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD and conn._plain:
+            if sent == 1 and conn._plain:
                 # The round's first transfer goes out now: the peer starts on it while
-                # the rest are encoded, and its next credit comes back sooner (unless it
-                # shares our CPU: EarlyWrites).
-                conn._early_writes.write(conn._flush)
+                # the rest are encoded, and its next credit comes back sooner (unless the
+                # round is short, or the peer shares our CPU: EarlyWrites).
+                conn._early_writes.round_begun(len(queue), core.credit, conn._flush)
         if queue and conn._paused and core.sendable:
             conn._stalled.add(self)  # pumped again when the transport takes more
         if core.drain_requested and (not queue or core.credit == 0):

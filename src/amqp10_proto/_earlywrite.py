@@ -79,8 +79,9 @@ thread_switches = _switch_counter()
 class EarlyWrites:
     """One connection's choice, round by round, of writing a round's first transfer early.
 
-    ``early.write(flush)`` when a round's first transfer is encoded: ``flush()`` writes it
-    now, unless rounds are written together for now. ``wall()`` and ``cpu()`` read the
+    ``early.round_begun(following, credit, flush)`` when a round's first transfer is
+    encoded: ``flush()`` writes it now, if at least :data:`AHEAD` more follow and rounds
+    are not written together for now (``write(flush)``: the same without the first test). ``wall()`` and ``cpu()`` read the
     time and the process's CPU time in seconds (``time.monotonic``,
     ``time.process_time``); ``switches()`` the calling thread's involuntary context
     switches (:data:`~amqp10_proto.client.thread_switches`; None: not known).
@@ -103,6 +104,13 @@ class EarlyWrites:
         # The first window starts at the first round (not at the connection's opening,
         # whose waits for the peer would make any process look idle).
         self._at_wall = self._at_cpu = -1.0
+
+    def round_begun(self, following: int, credit: int, flush: Callable[[], object]) -> None:
+        """A credit round's first transfer is encoded, with ``following`` more messages
+        queued behind it and ``credit`` for that many more: ``flush()`` it now if the
+        round is long enough to overlap with (:data:`AHEAD`) and :meth:`write` says so."""
+        if following >= AHEAD and credit >= AHEAD:
+            self.write(flush)
 
     def write(self, flush: Callable[[], object]) -> bool:
         """Call ``flush`` (write what the core queued) unless rounds are written together

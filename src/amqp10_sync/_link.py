@@ -33,7 +33,6 @@ from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
-    AHEAD,
     HasTxnId,
     LinkBase,
     ReceivedSections,
@@ -387,12 +386,11 @@ class Sender(SenderBase["Session"], _Link):
                 # Its waiter now waits for the outcome (or the write): moved, not woken.
                 conn._rekey(handle, WRITTEN if delivery.settled else delivery)
             sent += 1
-            if sent == 1 and len(queue) >= AHEAD and core.credit >= AHEAD \
-                    and not conn._is_ssl and conn._ws is None:
+            if sent == 1 and not conn._is_ssl and conn._ws is None:
                 # The round's first transfer goes out now: the peer starts on it while
-                # the rest are encoded, and its next credit comes back sooner (unless it
-                # shares our CPU: EarlyWrites).
-                conn._early_writes.write(conn._flush)
+                # the rest are encoded, and its next credit comes back sooner (unless the
+                # round is short, or the peer shares our CPU: EarlyWrites).
+                conn._early_writes.round_begun(len(queue), core.credit, conn._flush)
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
         if core.drain_requested and (not queue or core.credit == 0):

@@ -37,7 +37,6 @@ from amqp10_proto import Receiver as CoreReceiver
 from amqp10_proto import Sender as CoreSender
 from amqp10_proto import errors as amqp_errors
 from amqp10_proto.client import (
-    AHEAD,
     AsyncBatchSending,
     AsyncLinkEnding,
     AsyncReceivedMessage,
@@ -567,12 +566,13 @@ class Sender(AsyncBatchSending, SenderBase["Session"], _Link):
                     first = False
                     # The round's first transfer goes out now: the peer starts on it while
                     # the rest are encoded, and its next credit comes back sooner (unless
-                    # it shares our CPU: EarlyWrites). (Not while a sender is held back by
-                    # HIGH_WATER: that write would pump it from inside this one.)
-                    if len(queue) >= AHEAD and core.credit >= AHEAD and not conn._stalled \
-                            and not conn._direct_spent \
+                    # the round is short, or the peer shares our CPU: EarlyWrites). (Not
+                    # while a sender is held back by HIGH_WATER: that write would pump it
+                    # from inside this one.)
+                    if not conn._stalled and not conn._direct_spent \
                             and type(conn._stream) is trio.SocketStream:
-                        conn._early_writes.write(conn._write_early)
+                        conn._early_writes.round_begun(len(queue), core.credit,
+                                                       conn._write_early)
         moved = len(queue) < before
         if queue and core.state is LinkState.ATTACHED and core.credit > 0:
             conn._stalled.add(self)  # blocked by the write buffer: pump after the next write
