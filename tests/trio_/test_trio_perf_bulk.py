@@ -38,8 +38,9 @@ async def _drain(session: amqp.Session, address: str, count: int) -> list[bytes]
 
 def test_a_bulk_send_takes_one_task_step_per_credit_round() -> None:
     """COUNT messages by send_many: about one step per round of 5 (the reader's, per read
-    of the broker's answer), the writer hardly woken. The old pump took 2.6 steps per round (the reader's, the
-    writer's wake and its send's yield), 0.52 per message; the writer's 1.6 per round."""
+    of the broker's answer), the writer hardly woken. The old pump took 2.6 steps per
+    round (the reader's, the writer's wake and its send's yield), 0.52 per message; the
+    writer's 1.6 per round."""
     peer = start("qpid-broker")
     address = f"bulk-{uuid.uuid4().hex[:8]}"
     steps = _Steps()
